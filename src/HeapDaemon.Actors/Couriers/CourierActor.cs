@@ -1,0 +1,200 @@
+using Akka;
+using Akka.Actor;
+using Akka.Event;
+using Akka.Persistence;
+using HeapDaemon.Actors.Pipeline;
+using HeapDaemon.Actors.Runs;
+using static HeapDaemon.Actors.Couriers.CourierCommands;
+using static HeapDaemon.Actors.Couriers.CourierReplies;
+
+namespace HeapDaemon.Actors.Couriers;
+
+/// <summary>
+/// One courier: its configuration, last run date and recent runs, persisted. Runs one run at a time, each in a
+/// <see cref="CourierRunActor"/> child; runs asked for meanwhile wait in a queue. The queue's truth is
+/// <c>heapd.runs</c> (status queued or running), so runs that a stop or crash interrupted start again on recovery,
+/// and the load ledger makes the files already loaded skip.
+/// </summary>
+public sealed class CourierActor : ReceivePersistentActor, IWithTimers
+{
+    public const string PersistenceIdPrefix = "courier-";
+    private const int SnapshotEvery = 50;
+
+    private readonly CourierServices _services;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly Queue<QueuedRun> _queue = new();
+    private CourierState _state;
+    private ActiveRun? _active;
+
+    public CourierActor(string courierId, CourierServices services)
+    {
+        _services = services;
+        _state = new CourierState(courierId);
+        PersistenceId = PersistenceIdPrefix + courierId;
+
+        Recover<SnapshotOffer>(offer =>
+        {
+            if (offer.Snapshot is CourierState state) _state = state;
+        });
+        Recover<ICourierEvent>(e => _state = _state.Apply(e));
+
+        Command<ConfigureCourier>(configure => Persist(new CourierConfigured(configure.Config, DateTimeOffset.UtcNow), e =>
+        {
+            Apply(e);
+            Sender.Tell(View());
+        }));
+        Command<GetCourier>(_ => Sender.Tell(_state.Exists ? View() : new CourierNotFound(_state.Id)));
+        Command<DeleteCourier>(_ => Delete());
+        Command<StartRun>(RecordRun);
+        Command<RunRecorded>(recorded =>
+        {
+            recorded.ReplyTo.Tell(new RunAccepted(recorded.Run.RunId));
+            _queue.Enqueue(recorded.Run);
+            StartNextRun();
+        });
+        Command<RunNotRecorded>(failed => failed.ReplyTo.Tell(new Status.Failure(failed.Cause)));
+        Command<UnfinishedRuns>(ResumeUnfinished);
+        Command<LoadUnfinishedRuns>(_ => LoadUnfinished());
+        Command<UnfinishedRunsNotLoaded>(failed =>
+        {
+            _log.Warning(failed.Cause, "Courier {CourierId}: could not read its unfinished runs; trying again in 10 s", _state.Id);
+            Timers.StartSingleTimer(nameof(LoadUnfinishedRuns), LoadUnfinishedRuns.Instance, TimeSpan.FromSeconds(10));
+        });
+        Command<GetRunProgress>(get => Sender.Tell(new RunProgressReply(get.RunId, _active?.RunId == get.RunId ? _active.Progress : null)));
+        Command<CourierRunActor.RunProgressed>(progressed =>
+        {
+            if (_active?.RunId == progressed.RunId) _active = _active with { Progress = progressed.Progress };
+        });
+        Command<CourierRunActor.RunEnded>(ended => Finish(ended.Summary));
+        // Plain Watch, not WatchWith: a Terminated stashed while persisting is redelivered as a Terminated.
+        Command<Terminated>(terminated =>
+        {
+            // The run actor reports before it stops, so reaching here with its run still active means it crashed.
+            if (_active is null || !_active.Actor.Equals(terminated.ActorRef)) return;
+            var message = "the run stopped unexpectedly; see the daemon log";
+            _services.Runs.FinishAsync(_active.RunId, RunStatus.Failed, message, CancellationToken.None)
+                .PipeTo(Self, success: () => Done.Instance, failure: e => new Status.Failure(e));
+            Finish(new RunSummary(_active.RunId, _active.RunDate, RunStatus.Failed, DateTimeOffset.UtcNow, message));
+        });
+        Command<Done>(_ => { });
+        Command<Status.Failure>(failure => _log.Error(failure.Cause, "Courier {CourierId}: recording a run failed", _state.Id));
+        Command<SaveSnapshotSuccess>(success =>
+            DeleteSnapshots(new SnapshotSelectionCriteria(success.Metadata.SequenceNr - 1)));
+        Command<SaveSnapshotFailure>(failure => _log.Warning(failure.Cause, "Courier {CourierId}: snapshot failed", _state.Id));
+        Command<DeleteSnapshotsSuccess>(_ => { });
+        Command<DeleteSnapshotsFailure>(failure => _log.Warning(failure.Cause, "Courier {CourierId}: deleting old snapshots failed", _state.Id));
+    }
+
+    public override string PersistenceId { get; }
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public static Props Props(string courierId, CourierServices services) =>
+        Akka.Actor.Props.Create(() => new CourierActor(courierId, services));
+
+    /// <summary>A run that throws is a failed run, not a reason to restart it: its child is stopped.</summary>
+    protected override SupervisorStrategy SupervisorStrategy() => Akka.Actor.SupervisorStrategy.StoppingStrategy;
+
+    protected override void OnReplaySuccess()
+    {
+        if (_state.Exists) LoadUnfinished();
+    }
+
+    private void LoadUnfinished() =>
+        _services.Runs.UnfinishedAsync(_state.Id, CancellationToken.None).PipeTo(Self,
+            success: runs => new UnfinishedRuns(runs.Select(r => new QueuedRun(r.RunId, r.RunDate, r.Request)).ToList()),
+            failure: e => new UnfinishedRunsNotLoaded(e));
+
+    private void ResumeUnfinished(UnfinishedRuns unfinished)
+    {
+        foreach (var run in unfinished.Runs.Where(r => r.RunId != _active?.RunId && _queue.All(q => q.RunId != r.RunId)))
+        {
+            _log.Info("Courier {CourierId}: resuming run {RunId} that a stop interrupted", _state.Id, run.RunId);
+            _queue.Enqueue(run);
+        }
+        StartNextRun();
+    }
+
+    private void RecordRun(StartRun start)
+    {
+        if (!_state.Exists)
+        {
+            Sender.Tell(new CourierNotFound(_state.Id));
+            return;
+        }
+        var run = new QueuedRun(Guid.NewGuid(), start.Request.Date ?? DateOnly.FromDateTime(DateTime.UtcNow), start.Request);
+        var replyTo = Sender;
+        // The run's row exists before the caller hears its id, so a status request never finds nothing.
+        _services.Runs.CreateAsync(run.RunId, _state.Id, run.RunDate, run.Request, CancellationToken.None).PipeTo(Self,
+            success: () => new RunRecorded(run, replyTo),
+            failure: e => new RunNotRecorded(replyTo, e));
+    }
+
+    private void StartNextRun()
+    {
+        if (_active is not null || _queue.Count == 0 || !_state.Exists) return;
+        var next = _queue.Dequeue();
+        var plan = new CourierRunActor.RunPlan(next.RunId, _state.Id, next.RunDate, next.Request, _state.Config!);
+        var run = Context.ActorOf(CourierRunActor.Props(plan, _services), $"run-{next.RunId:N}");
+        Context.Watch(run);
+        _active = new ActiveRun(next.RunId, next.RunDate, run, null);
+    }
+
+    private void Finish(RunSummary summary)
+    {
+        if (_active?.RunId != summary.RunId) return;
+        _active = null;
+        Persist(new RunFinished(summary), e =>
+        {
+            Apply(e);
+            StartNextRun();
+        });
+    }
+
+    private void Delete()
+    {
+        if (!_state.Exists)
+        {
+            Sender.Tell(new CourierNotFound(_state.Id));
+            return;
+        }
+        if (_active is not null || _queue.Count > 0)
+        {
+            Sender.Tell(new CourierBusy(_state.Id, "the courier has a run in progress or queued; wait for it to end"));
+            return;
+        }
+        Persist(new CourierDeleted(DateTimeOffset.UtcNow), e =>
+        {
+            Apply(e);
+            Sender.Tell(new CourierRemoved(_state.Id));
+            Context.Parent.Tell(new CourierRegistryActor.CourierRetired(_state.Id));
+        });
+    }
+
+    private void Apply(ICourierEvent e)
+    {
+        _state = _state.Apply(e);
+        if (LastSequenceNr % SnapshotEvery == 0) SaveSnapshot(_state);
+    }
+
+    private CourierView View() =>
+        new(_state.Id, _state.Config!, _state.LastRunDate, _state.History, _active?.RunId, _queue.Count);
+
+    private sealed record QueuedRun(Guid RunId, DateOnly RunDate, RunRequest Request);
+
+    private sealed record ActiveRun(Guid RunId, DateOnly RunDate, IActorRef Actor, FileProgress? Progress);
+
+    private sealed record RunRecorded(QueuedRun Run, IActorRef ReplyTo);
+
+    private sealed record RunNotRecorded(IActorRef ReplyTo, Exception Cause);
+
+    private sealed record UnfinishedRuns(IReadOnlyList<QueuedRun> Runs);
+
+    private sealed record UnfinishedRunsNotLoaded(Exception Cause);
+
+    private sealed class LoadUnfinishedRuns
+    {
+        public static readonly LoadUnfinishedRuns Instance = new();
+        private LoadUnfinishedRuns() { }
+    }
+}

@@ -1,0 +1,55 @@
+using System.Collections.Immutable;
+using HeapDaemon.Actors.Pipeline;
+using HeapDaemon.Actors.Runs;
+
+namespace HeapDaemon.Actors.Couriers;
+
+/// <summary>A message for one courier; the registry routes it by <see cref="CourierId"/>.</summary>
+public interface ICourierMessage
+{
+    string CourierId { get; }
+}
+
+public static class CourierCommands
+{
+    /// <param name="Create">true: refuse if the courier exists; false: refuse if it does not.</param>
+    public sealed record ConfigureCourier(string CourierId, CourierConfig Config, bool Create) : ICourierMessage;
+
+    public sealed record DeleteCourier(string CourierId) : ICourierMessage;
+
+    public sealed record GetCourier(string CourierId) : ICourierMessage;
+
+    public sealed record StartRun(string CourierId, RunRequest Request) : ICourierMessage;
+
+    public sealed record GetRunProgress(string CourierId, Guid RunId) : ICourierMessage;
+
+    public sealed record ListCouriers
+    {
+        public static readonly ListCouriers Instance = new();
+    }
+}
+
+public static class CourierReplies
+{
+    public sealed record CourierView(
+        string Id,
+        CourierConfig Config,
+        DateOnly? LastRunDate,
+        ImmutableList<RunSummary> RecentRuns,
+        Guid? CurrentRunId,
+        int QueuedRuns);
+
+    public sealed record CourierNotFound(string CourierId);
+
+    public sealed record CourierExists(string CourierId);
+
+    public sealed record CourierBusy(string CourierId, string Reason);
+
+    public sealed record CourierRemoved(string CourierId);
+
+    public sealed record RunAccepted(Guid RunId);
+
+    public sealed record RunProgressReply(Guid RunId, FileProgress? Progress);
+
+    public sealed record CourierIds(ImmutableSortedSet<string> Ids);
+}

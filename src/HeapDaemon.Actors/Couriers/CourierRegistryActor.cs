@@ -1,0 +1,123 @@
+using System.Collections.Immutable;
+using Akka.Actor;
+using Akka.Event;
+using Akka.Hosting;
+using Akka.Persistence;
+using Microsoft.Extensions.DependencyInjection;
+using static HeapDaemon.Actors.Couriers.CourierCommands;
+using static HeapDaemon.Actors.Couriers.CourierReplies;
+
+namespace HeapDaemon.Actors.Couriers;
+
+/// <summary>
+/// Knows which couriers exist (persisted), keeps one <see cref="CourierActor"/> child per courier and routes
+/// <see cref="ICourierMessage"/>s to it. Starts every courier on recovery, so interrupted runs resume without
+/// waiting for a request.
+/// </summary>
+public sealed class CourierRegistryActor : ReceivePersistentActor, IWithTimers
+{
+    private static readonly TimeSpan RestartDelay = TimeSpan.FromSeconds(5);
+
+    public sealed record CourierRegistered(string CourierId) : IPersisted;
+
+    public sealed record CourierUnregistered(string CourierId) : IPersisted;
+
+    /// <summary>From a courier that persisted its deletion: forget it.</summary>
+    public sealed record CourierRetired(string CourierId);
+
+    private sealed record RestartCourier(string CourierId);
+
+    private readonly CourierServices _services;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly Dictionary<string, IActorRef> _children = new(StringComparer.Ordinal);
+    private ImmutableSortedSet<string> _ids = ImmutableSortedSet<string>.Empty.WithComparer(StringComparer.Ordinal);
+    private long _incarnation;
+
+    public CourierRegistryActor(CourierServices services)
+    {
+        _services = services;
+
+        Recover<CourierRegistered>(e => _ids = _ids.Add(e.CourierId));
+        Recover<CourierUnregistered>(e => _ids = _ids.Remove(e.CourierId));
+
+        Command<ConfigureCourier>(configure =>
+        {
+            var exists = _ids.Contains(configure.CourierId);
+            if (configure.Create && exists) Sender.Tell(new CourierExists(configure.CourierId));
+            else if (!configure.Create && !exists) Sender.Tell(new CourierNotFound(configure.CourierId));
+            else if (exists) Child(configure.CourierId).Forward(configure);
+            else
+                Persist(new CourierRegistered(configure.CourierId), e =>
+                {
+                    _ids = _ids.Add(e.CourierId);
+                    Child(e.CourierId).Forward(configure);
+                });
+        });
+        Command<ListCouriers>(_ => Sender.Tell(new CourierIds(_ids)));
+        Command<CourierRetired>(retired => Persist(new CourierUnregistered(retired.CourierId), e =>
+        {
+            _ids = _ids.Remove(e.CourierId);
+            if (_children.Remove(e.CourierId, out var child))
+            {
+                Context.Unwatch(child);
+                Context.Stop(child);
+            }
+        }));
+        Command<Terminated>(terminated =>
+        {
+            var id = _children.FirstOrDefault(c => c.Value.Equals(terminated.ActorRef)).Key;
+            if (id is null) return;
+            _children.Remove(id);
+            if (!_ids.Contains(id)) return;
+            // A courier stops on a journal failure; bring it back after a pause so its runs resume.
+            _log.Warning("Courier {CourierId} stopped unexpectedly; restarting it in {Delay}", id, RestartDelay);
+            Timers.StartSingleTimer("restart-" + id, new RestartCourier(id), RestartDelay);
+        });
+        Command<RestartCourier>(restart =>
+        {
+            if (_ids.Contains(restart.CourierId)) Child(restart.CourierId);
+        });
+        Command<ICourierMessage>(message =>
+        {
+            if (_ids.Contains(message.CourierId)) Child(message.CourierId).Forward(message);
+            else Sender.Tell(new CourierNotFound(message.CourierId));
+        });
+    }
+
+    public override string PersistenceId => "courier-registry";
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public static Props Props(CourierServices services) => Akka.Actor.Props.Create(() => new CourierRegistryActor(services));
+
+    protected override void OnReplaySuccess()
+    {
+        foreach (var id in _ids) Child(id);
+    }
+
+    /// <summary>
+    /// Child names carry an incarnation number: a courier deleted and created again gets a fresh name while the
+    /// old child may still be stopping.
+    /// </summary>
+    private IActorRef Child(string courierId)
+    {
+        if (_children.TryGetValue(courierId, out var child)) return child;
+        child = Context.ActorOf(CourierActor.Props(courierId, _services), Uri.EscapeDataString($"courier-{courierId}-{_incarnation++}"));
+        Context.Watch(child);
+        _children[courierId] = child;
+        return child;
+    }
+}
+
+public static class CourierHostingExtensions
+{
+    /// <summary>The courier registry, its couriers and their runs, registered as <see cref="CourierRegistryActor"/>.</summary>
+    public static AkkaConfigurationBuilder AddCourierActors(this AkkaConfigurationBuilder builder) =>
+        builder
+            .WithCustomSerializer("heapd-journal", [typeof(IPersisted)], system => new JournalSerializer(system))
+            .WithActors((system, registry, resolver) =>
+            {
+                var services = resolver.GetService<CourierServices>();
+                registry.Register<CourierRegistryActor>(system.ActorOf(CourierRegistryActor.Props(services), "couriers"));
+            });
+}

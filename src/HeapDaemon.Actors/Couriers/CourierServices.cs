@@ -1,0 +1,15 @@
+using HeapDaemon.Actors.Credentials;
+using HeapDaemon.Actors.Feeds;
+using HeapDaemon.Actors.Pipeline;
+using HeapDaemon.Actors.Runs;
+using HeapDaemon.Actors.Storage;
+
+namespace HeapDaemon.Actors.Couriers;
+
+/// <summary>What couriers and their runs use outside the actor system, built once by DI.</summary>
+public sealed record CourierServices(
+    CredentialCatalog Credentials,
+    FeedCatalog Feeds,
+    RunStore Runs,
+    S3ClientFactory S3,
+    FileLoadPipeline Pipeline);

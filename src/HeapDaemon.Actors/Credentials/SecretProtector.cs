@@ -1,0 +1,56 @@
+using System.Security.Cryptography;
+using System.Text;
+
+namespace HeapDaemon.Actors.Credentials;
+
+/// <summary>
+/// Authenticated encryption (AES-256-GCM) of secrets at rest, with a master key from configuration. The owner's id
+/// is bound in as associated data, so a ciphertext copied onto another credential's row does not decrypt.
+/// Layout: version (1 byte) | nonce (12) | tag (16) | ciphertext.
+/// </summary>
+public sealed class SecretProtector
+{
+    private const byte Version = 1;
+    private const int NonceSize = 12;
+    private const int TagSize = 16;
+    private readonly byte[] _key;
+
+    public SecretProtector(string base64MasterKey)
+    {
+        byte[] key;
+        try { key = Convert.FromBase64String(base64MasterKey); }
+        catch (FormatException) { throw new InvalidOperationException("Secrets:MasterKey is not valid base64"); }
+        if (key.Length != 32) throw new InvalidOperationException($"Secrets:MasterKey must be 32 bytes (base64), got {key.Length}");
+        _key = key;
+    }
+
+    public byte[] Protect(string secret, string owner)
+    {
+        var plain = Encoding.UTF8.GetBytes(secret);
+        var output = new byte[1 + NonceSize + TagSize + plain.Length];
+        output[0] = Version;
+        var nonce = output.AsSpan(1, NonceSize);
+        RandomNumberGenerator.Fill(nonce);
+        using var aes = new AesGcm(_key, TagSize);
+        aes.Encrypt(nonce, plain, output.AsSpan(1 + NonceSize + TagSize), output.AsSpan(1 + NonceSize, TagSize), Encoding.UTF8.GetBytes(owner));
+        return output;
+    }
+
+    public string Unprotect(byte[] sealedSecret, string owner)
+    {
+        if (sealedSecret.Length < 1 + NonceSize + TagSize || sealedSecret[0] != Version)
+            throw new CryptographicException($"the stored secret of '{owner}' is not in a format this daemon can read");
+        var plain = new byte[sealedSecret.Length - 1 - NonceSize - TagSize];
+        using var aes = new AesGcm(_key, TagSize);
+        try
+        {
+            aes.Decrypt(sealedSecret.AsSpan(1, NonceSize), sealedSecret.AsSpan(1 + NonceSize + TagSize),
+                sealedSecret.AsSpan(1 + NonceSize, TagSize), plain, Encoding.UTF8.GetBytes(owner));
+        }
+        catch (AuthenticationTagMismatchException)
+        {
+            throw new CryptographicException($"the stored secret of '{owner}' does not decrypt with the configured master key");
+        }
+        return Encoding.UTF8.GetString(plain);
+    }
+}

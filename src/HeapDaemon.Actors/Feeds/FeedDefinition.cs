@@ -1,0 +1,125 @@
+using System.Collections.Immutable;
+using System.Text.Json.Serialization;
+using System.Text.RegularExpressions;
+
+namespace HeapDaemon.Actors.Feeds;
+
+public enum FieldType { Boolean, Integer, Decimal, Float, Date, Datetime, String }
+
+/// <param name="Name">The incoming name, as the file's header spells it.</param>
+/// <param name="Column">The domain-table column; defaults to <paramref name="Name"/>.</param>
+public sealed record FeedField(
+    string Name,
+    FieldType Type,
+    bool PrimaryKey = false,
+    bool Nullable = true,
+    string? Column = null,
+    int? Precision = null,
+    int? Scale = null)
+{
+    [JsonIgnore] public string ColumnName => Column ?? Name;
+}
+
+/// <summary>The schema of a file and the domain table <c>&lt;source&gt;.&lt;name&gt;</c> it loads into.</summary>
+public sealed record FeedDefinition(
+    string Id,
+    string Source,
+    string Name,
+    ImmutableArray<FeedField> Fields,
+    string? LastUpdatedField = null,
+    decimal ErrorThresholdPercent = 1m)
+{
+    [JsonIgnore] public DomainTableName Table => new(Source, Name);
+
+    [JsonIgnore] public IEnumerable<FeedField> KeyFields => Fields.Where(f => f.PrimaryKey);
+
+    [JsonIgnore] public FeedField? LastUpdated => LastUpdatedField is null ? null : Fields.First(f => f.Name == LastUpdatedField);
+
+    /// <summary>Every problem with the definition, so a user can fix them all in one go.</summary>
+    public IReadOnlyList<string> Validate()
+    {
+        var errors = new List<string>();
+        if (!Identifiers.IsFeedId(Id)) errors.Add($"id '{Id}' must be 1-63 lowercase letters, digits, '-' or '_'");
+        if (!Identifiers.IsSchemaOrTableName(Source)) errors.Add($"source '{Source}' must be a lowercase name (letters, digits, underscore, starting with a letter)");
+        else if (Identifiers.IsReservedSchema(Source)) errors.Add($"source '{Source}' is reserved");
+        if (!Identifiers.IsSchemaOrTableName(Name)) errors.Add($"feed name '{Name}' must be a lowercase name (letters, digits, underscore, starting with a letter)");
+        if (Fields.IsDefaultOrEmpty) { errors.Add("a feed needs at least one field"); return errors; }
+
+        foreach (var field in Fields)
+        {
+            if (string.IsNullOrWhiteSpace(field.Name)) errors.Add("a field has an empty incoming name");
+            if (!Identifiers.IsColumnName(field.ColumnName))
+                errors.Add($"column name '{field.ColumnName}' must be letters, digits and underscores, not starting with '_' or a digit, at most 63 characters; rename it with 'column'");
+            if (field.Type == FieldType.Decimal && (field.Precision is < 1 or > 38 || field.Scale is < 0 || field.Scale > (field.Precision ?? 38)))
+                errors.Add($"field '{field.Name}': decimal precision must be 1-38 and scale 0-precision");
+        }
+        foreach (var dup in Fields.GroupBy(f => f.ColumnName, StringComparer.OrdinalIgnoreCase).Where(g => g.Count() > 1))
+            errors.Add($"column '{dup.Key}' appears {dup.Count()} times");
+        foreach (var dup in Fields.GroupBy(f => f.Name, StringComparer.OrdinalIgnoreCase).Where(g => g.Count() > 1))
+            errors.Add($"incoming field '{dup.Key}' appears {dup.Count()} times");
+        if (!Fields.Any(f => f.PrimaryKey)) errors.Add("a feed needs at least one primary-key field");
+        if (LastUpdatedField is not null)
+        {
+            var lastUpdated = Fields.FirstOrDefault(f => f.Name == LastUpdatedField);
+            if (lastUpdated is null) errors.Add($"last-updated field '{LastUpdatedField}' is not a field of the feed");
+            else if (lastUpdated.Type is not (FieldType.Datetime or FieldType.Integer))
+                errors.Add($"last-updated field '{LastUpdatedField}' must be a Datetime or an Integer, not {lastUpdated.Type}");
+        }
+        if (ErrorThresholdPercent is < 0 or > 100) errors.Add("errorThresholdPercent must be between 0 and 100");
+        return errors;
+    }
+}
+
+/// <summary>A domain table's place in PostgreSQL: schema = source, table = feed name; shown as <c>Source:Feed</c>.</summary>
+public readonly record struct DomainTableName(string Schema, string Table)
+{
+    public string Qualified => $"{Identifiers.Quote(Schema)}.{Identifiers.Quote(Table)}";
+
+    public string DisplayName => $"{Capitalize(Schema)}:{Capitalize(Table)}";
+
+    private static string Capitalize(string name) =>
+        string.Join('_', name.Split('_').Select(part => part.Length == 0 ? part : char.ToUpperInvariant(part[0]) + part[1..]));
+
+    public override string ToString() => $"{Schema}.{Table}";
+}
+
+/// <summary>
+/// Names that reach SQL text. Everything is validated against a strict pattern and then quoted, so a hostile
+/// header or feed name is either refused or inert.
+/// </summary>
+public static partial class Identifiers
+{
+    private static readonly HashSet<string> ReservedSchemas = new(StringComparer.Ordinal)
+    {
+        "heapd", "akka", "public", "information_schema", "pg_catalog", "pg_toast",
+    };
+
+    public static readonly ImmutableArray<string> SystemColumns = ["_pk", "_uuid_pk", "_updated", "_source_file", "_loaded_at"];
+
+    [GeneratedRegex("^[a-z][a-z0-9_]{0,62}$")]
+    private static partial Regex SchemaOrTablePattern();
+
+    [GeneratedRegex("^[A-Za-z][A-Za-z0-9_]{0,62}$")]
+    private static partial Regex ColumnPattern();
+
+    [GeneratedRegex("^[a-z0-9][a-z0-9_-]{0,62}$")]
+    private static partial Regex IdPattern();
+
+    public static bool IsSchemaOrTableName(string? name) => name is not null && SchemaOrTablePattern().IsMatch(name);
+
+    public static bool IsReservedSchema(string name) => ReservedSchemas.Contains(name) || name.StartsWith("pg_", StringComparison.Ordinal);
+
+    public static bool IsColumnName(string? name) => name is not null && ColumnPattern().IsMatch(name);
+
+    /// <summary>Ids of credentials, feeds and couriers: safe in URLs, actor names and persistence ids.</summary>
+    public static bool IsFeedId(string? id) => id is not null && IdPattern().IsMatch(id);
+
+    public static bool IsId(string? id) => IsFeedId(id);
+
+    /// <summary>Quotes an identifier for PostgreSQL; callers validate first, this is the second line of defence.</summary>
+    public static string Quote(string identifier)
+    {
+        if (identifier.Contains('\0')) throw new ArgumentException("identifier contains a NUL character", nameof(identifier));
+        return "\"" + identifier.Replace("\"", "\"\"") + "\"";
+    }
+}

@@ -1,0 +1,46 @@
+using Npgsql;
+
+namespace HeapDaemon.Actors.Loading;
+
+/// <summary>A ledger row: this object version was loaded into this feed by this run.</summary>
+public sealed record LedgerEntry(Guid RunId, long RowsLoaded, DateTimeOffset LoadedAt);
+
+/// <summary><c>heapd.load_ledger</c>: which object versions each feed has loaded; what makes a rerun skip a file.</summary>
+public static class LoadLedger
+{
+    public static async Task<LedgerEntry?> FindAsync(NpgsqlDataSource db, string bucket, string key, string etag, string feedId, CancellationToken ct)
+    {
+        await using var cmd = db.CreateCommand("""
+            SELECT run_id, rows_loaded, loaded_at FROM heapd.load_ledger
+            WHERE bucket = $1 AND object_key = $2 AND etag = $3 AND feed_id = $4
+            """);
+        cmd.Parameters.AddWithValue(bucket);
+        cmd.Parameters.AddWithValue(key);
+        cmd.Parameters.AddWithValue(etag);
+        cmd.Parameters.AddWithValue(feedId);
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        return await reader.ReadAsync(ct)
+            ? new LedgerEntry(reader.GetGuid(0), reader.GetInt64(1), reader.GetFieldValue<DateTimeOffset>(2))
+            : null;
+    }
+
+    internal static async Task RecordAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, LoadedObject loaded,
+        long rowsLoaded, long rowsRejected, CancellationToken ct)
+    {
+        await using var cmd = new NpgsqlCommand("""
+            INSERT INTO heapd.load_ledger (bucket, object_key, etag, feed_id, run_id, rows_loaded, rows_rejected)
+            VALUES ($1, $2, $3, $4, $5, $6, $7)
+            ON CONFLICT (bucket, object_key, etag, feed_id) DO UPDATE
+                SET run_id = EXCLUDED.run_id, rows_loaded = EXCLUDED.rows_loaded,
+                    rows_rejected = EXCLUDED.rows_rejected, loaded_at = now()
+            """, connection, transaction);
+        cmd.Parameters.AddWithValue(loaded.Bucket);
+        cmd.Parameters.AddWithValue(loaded.Key);
+        cmd.Parameters.AddWithValue(loaded.ETag);
+        cmd.Parameters.AddWithValue(loaded.FeedId);
+        cmd.Parameters.AddWithValue(loaded.RunId);
+        cmd.Parameters.AddWithValue(rowsLoaded);
+        cmd.Parameters.AddWithValue(rowsRejected);
+        await cmd.ExecuteNonQueryAsync(ct);
+    }
+}

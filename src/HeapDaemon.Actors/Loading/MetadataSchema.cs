@@ -1,0 +1,90 @@
+using Npgsql;
+
+namespace HeapDaemon.Actors.Loading;
+
+/// <summary>
+/// The daemon's own tables in schema <c>heapd</c>, and the empty <c>akka</c> schema the journal creates its tables in.
+/// Created on start, idempotently, under an advisory lock so two daemons starting on one database do not race.
+/// </summary>
+public static class MetadataSchema
+{
+    public const string JournalSchema = "akka";
+
+    private const string Ddl = """
+        SELECT pg_advisory_xact_lock(hashtext('heapd.metadata-schema'));
+        CREATE SCHEMA IF NOT EXISTS heapd;
+        CREATE SCHEMA IF NOT EXISTS akka;
+        -- Orders file loads: part of _updated, so a later load wins a tie on the last-updated value.
+        CREATE SEQUENCE IF NOT EXISTS heapd.file_load_seq;
+        CREATE TABLE IF NOT EXISTS heapd.credentials (
+            id          text PRIMARY KEY,
+            kind        text NOT NULL,
+            settings    jsonb NOT NULL,
+            secret      bytea,
+            created_at  timestamptz NOT NULL DEFAULT now());
+        CREATE TABLE IF NOT EXISTS heapd.feeds (
+            id            text PRIMARY KEY,
+            source        text NOT NULL,
+            name          text NOT NULL,
+            definition    jsonb NOT NULL,
+            active        boolean NOT NULL DEFAULT false,
+            activated_at  timestamptz,
+            updated_at    timestamptz NOT NULL DEFAULT now(),
+            UNIQUE (source, name));
+        CREATE TABLE IF NOT EXISTS heapd.runs (
+            id            uuid PRIMARY KEY,
+            courier_id    text NOT NULL,
+            status        text NOT NULL,
+            run_date      date NOT NULL,
+            force_reload  boolean NOT NULL,
+            requested_at  timestamptz NOT NULL DEFAULT now(),
+            started_at    timestamptz,
+            finished_at   timestamptz,
+            message       text);
+        CREATE INDEX IF NOT EXISTS runs_courier ON heapd.runs (courier_id, requested_at DESC);
+        CREATE TABLE IF NOT EXISTS heapd.run_files (
+            run_id         uuid NOT NULL REFERENCES heapd.runs (id) ON DELETE CASCADE,
+            ordinal        int NOT NULL,
+            bucket         text NOT NULL,
+            object_key     text NOT NULL,
+            feed_id        text NOT NULL,
+            status         text NOT NULL,
+            etag           text,
+            bytes_read     bigint NOT NULL DEFAULT 0,
+            rows_read      bigint NOT NULL DEFAULT 0,
+            rows_inserted  bigint NOT NULL DEFAULT 0,
+            rows_updated   bigint NOT NULL DEFAULT 0,
+            rows_rejected  bigint NOT NULL DEFAULT 0,
+            message        text,
+            started_at     timestamptz,
+            finished_at    timestamptz,
+            PRIMARY KEY (run_id, ordinal));
+        -- One row per object version loaded into a feed, written in the transaction that loads its rows.
+        CREATE TABLE IF NOT EXISTS heapd.load_ledger (
+            bucket         text NOT NULL,
+            object_key     text NOT NULL,
+            etag           text NOT NULL,
+            feed_id        text NOT NULL,
+            run_id         uuid NOT NULL,
+            rows_loaded    bigint NOT NULL,
+            rows_rejected  bigint NOT NULL,
+            loaded_at      timestamptz NOT NULL DEFAULT now(),
+            PRIMARY KEY (bucket, object_key, etag, feed_id));
+        CREATE TABLE IF NOT EXISTS heapd.rejects (
+            run_id      uuid NOT NULL,
+            object_key  text NOT NULL,
+            line        bigint NOT NULL,
+            raw         text NOT NULL,
+            reason      text NOT NULL);
+        CREATE INDEX IF NOT EXISTS rejects_run ON heapd.rejects (run_id, object_key, line);
+        """;
+
+    public static async Task EnsureAsync(NpgsqlDataSource db, CancellationToken ct)
+    {
+        await using var connection = await db.OpenConnectionAsync(ct);
+        await using var transaction = await connection.BeginTransactionAsync(ct);
+        await using (var cmd = new NpgsqlCommand(Ddl, connection, transaction))
+            await cmd.ExecuteNonQueryAsync(ct);
+        await transaction.CommitAsync(ct);
+    }
+}

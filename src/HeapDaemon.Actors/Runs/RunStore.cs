@@ -1,0 +1,153 @@
+using Npgsql;
+
+namespace HeapDaemon.Actors.Runs;
+
+/// <summary>
+/// Runs and their files in <c>heapd.runs</c> and <c>heapd.run_files</c>. Kept in PostgreSQL, not the journal: run
+/// history grows without bound and users query it; the courier's journal keeps only a short summary.
+/// </summary>
+public sealed class RunStore(NpgsqlDataSource db)
+{
+    public async Task CreateAsync(Guid runId, string courierId, DateOnly runDate, RunRequest request, CancellationToken ct)
+    {
+        await using var cmd = db.CreateCommand("""
+            INSERT INTO heapd.runs (id, courier_id, status, run_date, force_reload) VALUES ($1, $2, 'queued', $3, $4)
+            """);
+        cmd.Parameters.AddWithValue(runId);
+        cmd.Parameters.AddWithValue(courierId);
+        cmd.Parameters.AddWithValue(runDate);
+        cmd.Parameters.AddWithValue(request.ForceReload);
+        await cmd.ExecuteNonQueryAsync(ct);
+    }
+
+    public async Task MarkRunningAsync(Guid runId, CancellationToken ct)
+    {
+        await using var cmd = db.CreateCommand("""
+            UPDATE heapd.runs SET status = 'running', started_at = coalesce(started_at, now()), finished_at = NULL, message = NULL
+            WHERE id = $1
+            """);
+        cmd.Parameters.AddWithValue(runId);
+        await cmd.ExecuteNonQueryAsync(ct);
+    }
+
+    public async Task RecordFileAsync(Guid runId, int ordinal, string bucket, string key, string feedId, FileOutcome outcome, CancellationToken ct)
+    {
+        await using var cmd = db.CreateCommand("""
+            INSERT INTO heapd.run_files (run_id, ordinal, bucket, object_key, feed_id, status, etag, bytes_read, rows_read,
+                rows_inserted, rows_updated, rows_rejected, message, started_at, finished_at)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, now(), CASE WHEN $6 = 'running' THEN NULL ELSE now() END)
+            ON CONFLICT (run_id, ordinal) DO UPDATE SET status = EXCLUDED.status, etag = EXCLUDED.etag,
+                bytes_read = EXCLUDED.bytes_read, rows_read = EXCLUDED.rows_read, rows_inserted = EXCLUDED.rows_inserted,
+                rows_updated = EXCLUDED.rows_updated, rows_rejected = EXCLUDED.rows_rejected, message = EXCLUDED.message,
+                finished_at = EXCLUDED.finished_at
+            """);
+        cmd.Parameters.AddWithValue(runId);
+        cmd.Parameters.AddWithValue(ordinal);
+        cmd.Parameters.AddWithValue(bucket);
+        cmd.Parameters.AddWithValue(key);
+        cmd.Parameters.AddWithValue(feedId);
+        cmd.Parameters.AddWithValue(ToText(outcome.Status));
+        cmd.Parameters.AddWithValue((object?)outcome.ETag ?? DBNull.Value);
+        cmd.Parameters.AddWithValue(outcome.BytesRead);
+        cmd.Parameters.AddWithValue(outcome.RowsRead);
+        cmd.Parameters.AddWithValue(outcome.RowsInserted);
+        cmd.Parameters.AddWithValue(outcome.RowsUpdated);
+        cmd.Parameters.AddWithValue(outcome.RowsRejected);
+        cmd.Parameters.AddWithValue((object?)outcome.Message ?? DBNull.Value);
+        await cmd.ExecuteNonQueryAsync(ct);
+    }
+
+    public async Task FinishAsync(Guid runId, RunStatus status, string? message, CancellationToken ct)
+    {
+        await using var cmd = db.CreateCommand("UPDATE heapd.runs SET status = $2, finished_at = now(), message = $3 WHERE id = $1");
+        cmd.Parameters.AddWithValue(runId);
+        cmd.Parameters.AddWithValue(ToText(status));
+        cmd.Parameters.AddWithValue((object?)message ?? DBNull.Value);
+        await cmd.ExecuteNonQueryAsync(ct);
+    }
+
+    public async Task<RunRecord?> GetAsync(Guid runId, CancellationToken ct) =>
+        (await QueryAsync("WHERE r.id = $1", [runId], ct)).SingleOrDefault();
+
+    public Task<IReadOnlyList<RunRecord>> ListForCourierAsync(string courierId, int limit, CancellationToken ct) =>
+        QueryAsync("WHERE r.courier_id = $1 ORDER BY r.requested_at DESC LIMIT $2", [courierId, limit], ct);
+
+    /// <summary>Runs that were queued or running when the daemon stopped: the courier starts them again.</summary>
+    public async Task<IReadOnlyList<(Guid RunId, DateOnly RunDate, RunRequest Request)>> UnfinishedAsync(string courierId, CancellationToken ct)
+    {
+        await using var cmd = db.CreateCommand("""
+            SELECT id, run_date, force_reload FROM heapd.runs
+            WHERE courier_id = $1 AND status IN ('queued', 'running') ORDER BY requested_at
+            """);
+        cmd.Parameters.AddWithValue(courierId);
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        var runs = new List<(Guid, DateOnly, RunRequest)>();
+        while (await reader.ReadAsync(ct))
+        {
+            var date = reader.GetFieldValue<DateOnly>(1);
+            runs.Add((reader.GetGuid(0), date, new RunRequest(date, reader.GetBoolean(2))));
+        }
+        return runs;
+    }
+
+    public async Task<IReadOnlyList<RejectRecord>> RejectsAsync(Guid runId, int limit, int offset, CancellationToken ct)
+    {
+        await using var cmd = db.CreateCommand("""
+            SELECT object_key, line, raw, reason FROM heapd.rejects WHERE run_id = $1
+            ORDER BY object_key, line LIMIT $2 OFFSET $3
+            """);
+        cmd.Parameters.AddWithValue(runId);
+        cmd.Parameters.AddWithValue(limit);
+        cmd.Parameters.AddWithValue(offset);
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        var rejects = new List<RejectRecord>();
+        while (await reader.ReadAsync(ct))
+            rejects.Add(new RejectRecord(reader.GetString(0), reader.GetInt64(1), reader.GetString(2), reader.GetString(3)));
+        return rejects;
+    }
+
+    private async Task<IReadOnlyList<RunRecord>> QueryAsync(string where, object[] parameters, CancellationToken ct)
+    {
+        await using var connection = await db.OpenConnectionAsync(ct);
+        var runs = new List<RunRecord>();
+        await using (var cmd = new NpgsqlCommand($"""
+            SELECT r.id, r.courier_id, r.status, r.run_date, r.force_reload, r.requested_at, r.started_at, r.finished_at, r.message
+            FROM heapd.runs r {where}
+            """, connection))
+        {
+            foreach (var p in parameters) cmd.Parameters.AddWithValue(p);
+            await using var reader = await cmd.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct))
+                runs.Add(new RunRecord(reader.GetGuid(0), reader.GetString(1), Enum.Parse<RunStatus>(reader.GetString(2), true),
+                    reader.GetFieldValue<DateOnly>(3), reader.GetBoolean(4), reader.GetFieldValue<DateTimeOffset>(5),
+                    NullableTime(reader, 6), NullableTime(reader, 7), reader.IsDBNull(8) ? null : reader.GetString(8), []));
+        }
+        if (runs.Count == 0) return runs;
+
+        var files = new Dictionary<Guid, List<RunFileRecord>>();
+        await using (var cmd = new NpgsqlCommand("""
+            SELECT run_id, ordinal, bucket, object_key, feed_id, status, etag, bytes_read, rows_read, rows_inserted,
+                   rows_updated, rows_rejected, message, started_at, finished_at
+            FROM heapd.run_files WHERE run_id = ANY($1) ORDER BY run_id, ordinal
+            """, connection))
+        {
+            cmd.Parameters.AddWithValue(runs.Select(r => r.Id).ToArray());
+            await using var reader = await cmd.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct))
+            {
+                var runId = reader.GetGuid(0);
+                if (!files.TryGetValue(runId, out var list)) files[runId] = list = [];
+                list.Add(new RunFileRecord(reader.GetInt32(1), reader.GetString(2), reader.GetString(3), reader.GetString(4),
+                    Enum.Parse<FileStatus>(reader.GetString(5), true), reader.IsDBNull(6) ? null : reader.GetString(6),
+                    reader.GetInt64(7), reader.GetInt64(8), reader.GetInt64(9), reader.GetInt64(10), reader.GetInt64(11),
+                    reader.IsDBNull(12) ? null : reader.GetString(12), NullableTime(reader, 13), NullableTime(reader, 14)));
+            }
+        }
+        return runs.Select(r => r with { Files = files.GetValueOrDefault(r.Id) ?? [] }).ToList();
+    }
+
+    private static DateTimeOffset? NullableTime(NpgsqlDataReader reader, int ordinal) =>
+        reader.IsDBNull(ordinal) ? null : reader.GetFieldValue<DateTimeOffset>(ordinal);
+
+    private static string ToText<T>(T value) where T : struct, Enum => value.ToString().ToLowerInvariant();
+}

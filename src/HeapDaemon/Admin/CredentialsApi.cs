@@ -1,0 +1,51 @@
+using HeapDaemon.Actors.Credentials;
+using static HeapDaemon.Admin.AdminApi;
+
+namespace HeapDaemon.Admin;
+
+/// <param name="SecretAccessKey">Write-only: stored encrypted, never returned.</param>
+public sealed record CredentialRequest(
+    string Id,
+    string Kind,
+    string Bucket,
+    string? Region = null,
+    string? EndpointUrl = null,
+    S3AuthMode AuthMode = S3AuthMode.Keys,
+    string? AccessKeyId = null,
+    string? SecretAccessKey = null);
+
+public sealed record CredentialView(string Id, string Kind, string Bucket, string Region, string? EndpointUrl, S3AuthMode AuthMode, string? AccessKeyId)
+{
+    public static CredentialView Of(S3Credential c) => new(c.Id, "s3", c.Bucket, c.Region, c.EndpointUrl, c.AuthMode, c.AccessKeyId);
+}
+
+public static class CredentialsApi
+{
+    public static void MapCredentialsApi(this RouteGroupBuilder api)
+    {
+        var group = api.MapGroup("/credentials").WithTags("Credentials");
+
+        group.MapPost("/", async (HttpRequest request, CredentialCatalog catalog, CancellationToken ct) =>
+        {
+            var (body, error) = await ReadJsonAsync<CredentialRequest>(request);
+            if (error is not null) return error;
+            if (body!.Kind != "s3") return Invalid($"kind '{body.Kind}' is not supported; use 's3'");
+            var credential = new S3Credential(body.Id, body.Bucket, body.Region ?? "us-east-1", body.EndpointUrl, body.AuthMode, body.AccessKeyId);
+            var errors = credential.Validate().ToList();
+            if (body.AuthMode == S3AuthMode.Keys && string.IsNullOrEmpty(body.SecretAccessKey)) errors.Add("authMode 'keys' needs secretAccessKey");
+            if (errors.Count > 0) return Invalid(errors);
+            return await catalog.AddAsync(credential, body.SecretAccessKey, ct)
+                ? TypedResults.Created($"/api/credentials/{credential.Id}", CredentialView.Of(credential))
+                : Conflict($"a credential with id '{credential.Id}' exists already");
+        }).WithSummary("Add an S3 credential; the secret is write-only");
+
+        group.MapGet("/", async (CredentialCatalog catalog, CancellationToken ct) =>
+            TypedResults.Ok((await catalog.ListAsync(ct)).Select(CredentialView.Of)));
+
+        group.MapGet("/{id}", async (string id, CredentialCatalog catalog, CancellationToken ct) =>
+            await catalog.GetAsync(id, ct) is { } credential ? TypedResults.Ok(CredentialView.Of(credential)) : NotFound($"no credential '{id}'"));
+
+        group.MapDelete("/{id}", async (string id, CredentialCatalog catalog, CancellationToken ct) =>
+            await catalog.DeleteAsync(id, ct) ? Results.NoContent() : NotFound($"no credential '{id}'"));
+    }
+}

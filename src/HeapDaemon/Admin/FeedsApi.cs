@@ -1,0 +1,80 @@
+using System.Collections.Immutable;
+using HeapDaemon.Actors.Feeds;
+using static HeapDaemon.Admin.AdminApi;
+
+namespace HeapDaemon.Admin;
+
+/// <param name="Id">Defaults to <c>source-name</c>.</param>
+public sealed record FeedRequest(
+    string Source,
+    string Name,
+    ImmutableArray<FeedField> Fields,
+    string? Id = null,
+    string? LastUpdatedField = null,
+    decimal? ErrorThresholdPercent = null)
+{
+    public FeedDefinition ToDefinition(string? id = null) =>
+        new(id ?? Id ?? $"{Source}-{Name}".Replace('_', '-'), Source, Name, Fields, LastUpdatedField, ErrorThresholdPercent ?? 1m);
+}
+
+public sealed record FeedView(FeedDefinition Feed, bool Active, DateTimeOffset? ActivatedAt, string DomainTable, string Table)
+{
+    public static FeedView Of(FeedRecord record) =>
+        new(record.Definition, record.Active, record.ActivatedAt, record.Definition.Table.DisplayName, record.Definition.Table.ToString());
+}
+
+public static class FeedsApi
+{
+    public static void MapFeedsApi(this RouteGroupBuilder api)
+    {
+        var group = api.MapGroup("/feeds").WithTags("Feeds");
+
+        group.MapPost("/", async (HttpRequest request, FeedCatalog catalog, CancellationToken ct) =>
+        {
+            var (body, error) = await ReadJsonAsync<FeedRequest>(request);
+            if (error is not null) return error;
+            var feed = body!.ToDefinition();
+            if (feed.Validate() is { Count: > 0 } errors) return Invalid(errors);
+            return await catalog.AddAsync(feed, ct) is { } conflict
+                ? Conflict(conflict)
+                : TypedResults.Created($"/api/feeds/{feed.Id}", FeedView.Of(new FeedRecord(feed, false, null)));
+        }).WithSummary("Add a feed (inactive until activated)");
+
+        group.MapGet("/", async (FeedCatalog catalog, CancellationToken ct) =>
+            TypedResults.Ok((await catalog.ListAsync(ct)).Select(FeedView.Of)));
+
+        group.MapGet("/{id}", async (string id, FeedCatalog catalog, CancellationToken ct) =>
+            await catalog.GetAsync(id, ct) is { } feed ? TypedResults.Ok(FeedView.Of(feed)) : NotFound($"no feed '{id}'"));
+
+        group.MapPut("/{id}", async (string id, HttpRequest request, FeedCatalog catalog, CancellationToken ct) =>
+        {
+            var (body, error) = await ReadJsonAsync<FeedRequest>(request);
+            if (error is not null) return error;
+            if (body!.Id is not null && body.Id != id) return Invalid($"the body's id '{body.Id}' is not the route's '{id}'");
+            var feed = body.ToDefinition(id);
+            if (feed.Validate() is { Count: > 0 } errors) return Invalid(errors);
+            if (await catalog.GetAsync(id, ct) is null) return NotFound($"no feed '{id}'");
+            try
+            {
+                if (await catalog.UpdateAsync(feed, ct) is { } refused) return Conflict(refused);
+            }
+            catch (InvalidOperationException e)
+            {
+                return Conflict(e.Message);
+            }
+            return TypedResults.Ok(FeedView.Of((await catalog.GetAsync(id, ct))!));
+        }).WithSummary("Edit a feed; an active feed's domain table gains the new columns");
+
+        group.MapPost("/{id}/activate", async (string id, FeedCatalog catalog, CancellationToken ct) =>
+        {
+            try
+            {
+                return await catalog.ActivateAsync(id, ct) is { } feed ? TypedResults.Ok(FeedView.Of(feed)) : NotFound($"no feed '{id}'");
+            }
+            catch (InvalidOperationException e)
+            {
+                return Conflict($"feed '{id}' cannot be activated: {e.Message}");
+            }
+        }).WithSummary("Create (or widen) the feed's domain table and make it loadable");
+    }
+}

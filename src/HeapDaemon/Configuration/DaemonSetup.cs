@@ -1,0 +1,57 @@
+using Akka.Hosting;
+using Akka.Persistence.Sql.Hosting;
+using HeapDaemon.Actors;
+using HeapDaemon.Actors.Couriers;
+using HeapDaemon.Actors.Credentials;
+using HeapDaemon.Actors.Feeds;
+using HeapDaemon.Actors.Loading;
+using HeapDaemon.Actors.Pipeline;
+using HeapDaemon.Actors.Runs;
+using HeapDaemon.Actors.Storage;
+using LinqToDB;
+using Npgsql;
+
+namespace HeapDaemon.Configuration;
+
+public static class DaemonSetup
+{
+    /// <summary>Everything the daemon runs: catalogs, the pipeline, the actor system with its SQL journal, the admin API's JSON.</summary>
+    public static void AddHeapDaemon(this WebApplicationBuilder builder)
+    {
+        var settings = DaemonSettings.From(builder.Configuration);
+        var services = builder.Services;
+
+        services.AddSingleton(settings);
+        services.AddSingleton(_ => NpgsqlDataSource.Create(settings.PostgresConnectionString));
+        services.AddSingleton(new SecretProtector(settings.MasterKey));
+        services.AddSingleton(builder.Configuration.GetSection("S3").Get<S3Settings>() ?? new S3Settings());
+        services.AddSingleton(builder.Configuration.GetSection("Loading").Get<LoadingSettings>() ?? new LoadingSettings());
+        services.AddSingleton<CredentialCatalog>();
+        services.AddSingleton<FeedCatalog>();
+        services.AddSingleton<RunStore>();
+        services.AddSingleton<S3ClientFactory>();
+        services.AddSingleton<FileLoadPipeline>();
+        services.AddSingleton<CourierServices>();
+
+        services.ConfigureHttpJsonOptions(options => HeapJson.Configure(options.SerializerOptions));
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = 1 << 20);
+
+        // Registered before Akka so its tables and the journal's schema exist when the couriers recover.
+        services.AddHostedService<MetadataInitializer>();
+        services.AddAkka("heapdaemon", (akka, _) => akka
+            .ConfigureLoggers(loggers => loggers.AddLoggerFactory())
+            .WithSqlPersistence(
+                connectionString: settings.PostgresConnectionString,
+                providerName: ProviderName.PostgreSQL15,
+                schemaName: MetadataSchema.JournalSchema,
+                autoInitialize: true)
+            .AddCourierActors());
+    }
+
+    private sealed class MetadataInitializer(NpgsqlDataSource db) : IHostedService
+    {
+        public Task StartAsync(CancellationToken cancellationToken) => MetadataSchema.EnsureAsync(db, cancellationToken);
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    }
+}
