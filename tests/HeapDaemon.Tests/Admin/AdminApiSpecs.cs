@@ -1,0 +1,119 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text;
+using HeapDaemon.Tests.Support;
+using Xunit;
+
+namespace HeapDaemon.Tests.Admin;
+
+public sealed class AdminApiSpecs : DaemonSpecs
+{
+    [Theory]
+    [InlineData(null)]
+    [InlineData("Bearer wrong-token-0123456789")]
+    [InlineData("Basic dGVzdDp0ZXN0")]
+    public async Task Every_api_route_needs_the_bearer_token(string? authorization)
+    {
+        using var client = Daemon.CreateClient();
+        if (authorization is not null) client.DefaultRequestHeaders.TryAddWithoutValidation("Authorization", authorization);
+
+        foreach (var path in new[] { "/api/feeds", "/api/credentials", "/api/couriers", "/api/domain-tables", $"/api/runs/{Guid.NewGuid()}" })
+        {
+            var response = await client.GetAsync(path);
+            Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+            Assert.Equal("Bearer", response.Headers.WwwAuthenticate.Single().Scheme);
+        }
+        var post = await client.PostAsJsonAsync("/api/feeds", UsersFeed());
+        Assert.Equal(HttpStatusCode.Unauthorized, post.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/healthz")).StatusCode);
+    }
+
+    [Fact]
+    public async Task Secrets_are_write_only()
+    {
+        await Api.PostOkAsync("/api/credentials", new { id = "c1", kind = "s3", bucket = Bucket, accessKeyId = "AKIAEXAMPLE", secretAccessKey = "very-secret-value-123" });
+
+        var one = await Api.GetStringAsync("/api/credentials/c1");
+        var all = await Api.GetStringAsync("/api/credentials");
+
+        Assert.DoesNotContain("very-secret-value-123", one + all);
+        Assert.DoesNotContain("secret", one + all, StringComparison.OrdinalIgnoreCase);
+        var stored = await QueryAsync("SELECT settings::text AS settings, encode(secret, 'escape') AS secret FROM heapd.credentials");
+        Assert.DoesNotContain("very-secret-value-123", $"{stored[0]["settings"]}{stored[0]["secret"]}");
+    }
+
+    [Theory]
+    [InlineData("""{"source":"heap","name":"users","fields":[{"name":"id","type":"integer","primaryKey":true}],"lastUpdated":"id"}""", "could not be mapped")]
+    [InlineData("""{"source":"heap","name":"users","fields":[{"name":"x\"; DROP TABLE t; --","type":"string","primaryKey":true}]}""", "must be letters, digits and underscores")]
+    [InlineData("""{"source":"heapd","name":"feeds","fields":[{"name":"id","type":"integer","primaryKey":true}]}""", "source 'heapd' is reserved")]
+    [InlineData("""{"source":"Heap Data","name":"users","fields":[{"name":"id","type":"integer","primaryKey":true}]}""", "source 'Heap Data' must be a lowercase name")]
+    [InlineData("""{"source":"heap","name":"users","fields":[{"name":"id","type":"integer"}]}""", "at least one primary-key field")]
+    [InlineData("""{"source":"heap","name":"users","fields":[{"name":"id","type":"integer","primaryKey":true},{"name":"ID","type":"string"}]}""", "column 'id' appears 2 times")]
+    [InlineData("""{"source":"heap","name":"users","fields":[{"name":"id","type":"integer","primaryKey":true},{"name":"_pk","type":"string"}]}""", "column name '_pk'")]
+    [InlineData("""{"source":"heap","name":"users","fields":[{"name":"id","type":"date","primaryKey":true}],"lastUpdatedField":"id"}""", "must be a Datetime or an Integer")]
+    [InlineData("""{"source":"heap", "name":""", "not valid")]
+    public async Task A_feed_that_is_not_valid_is_refused_with_the_reason(string body, string reason)
+    {
+        var response = await Api.PostAsync("/api/feeds", new StringContent(body, Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains(reason, await response.Content.ReadAsStringAsync());
+        Assert.Empty(await QueryAsync("SELECT * FROM heapd.feeds"));
+    }
+
+    [Fact]
+    public async Task A_courier_can_only_load_into_an_active_feed_with_an_existing_credential()
+    {
+        await Api.PostOkAsync("/api/feeds", UsersFeed());
+
+        var response = await Api.PostAsJsonAsync("/api/couriers", new
+        {
+            id = "early",
+            credentialId = "nope",
+            files = new[] { new { key = "users.csv", feedId = "heap-users" } },
+        });
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.Contains("credential 'nope' does not exist", text);
+        Assert.Contains("feed 'heap-users' is not active", text);
+        Assert.Equal(HttpStatusCode.NotFound, (await Api.GetAsync("/api/couriers/early")).StatusCode);
+    }
+
+    [Fact]
+    public async Task A_run_option_the_daemon_does_not_know_is_refused_rather_than_ignored()
+    {
+        await CreateCourierAsync("users", "users.csv");
+
+        var response = await Api.PostAsync("/api/couriers/users/runs",
+            new StringContent("""{"force": true}""", Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("force", await response.Content.ReadAsStringAsync());
+        Assert.Empty(await QueryAsync("SELECT * FROM heapd.runs"));
+    }
+
+    [Fact]
+    public async Task Couriers_and_feeds_are_listed_and_a_deleted_courier_is_gone_for_good()
+    {
+        await CreateCourierAsync("a", "a.csv");
+        await Api.PostOkAsync("/api/couriers", new { id = "b", credentialId = "moto", files = new[] { new { key = "b.csv", feedId = "heap-users" } } });
+
+        var couriers = await Api.GetOkAsync("/api/couriers");
+        Assert.Equal(["a", "b"], couriers.EnumerateArray().Select(c => c.GetProperty("id").GetString()));
+        Assert.Equal(HttpStatusCode.Conflict, (await Api.PostAsJsonAsync("/api/couriers",
+            new { id = "a", credentialId = "moto", files = new[] { new { key = "x.csv", feedId = "heap-users" } } })).StatusCode);
+
+        Assert.Equal(HttpStatusCode.NoContent, (await Api.DeleteAsync("/api/couriers/a")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await Api.GetAsync("/api/couriers/a")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await Api.PostAsJsonAsync("/api/couriers/a/runs", new { })).StatusCode);
+
+        await RestartDaemonAsync();
+
+        Assert.Equal(["b"], (await Api.GetOkAsync("/api/couriers")).EnumerateArray().Select(c => c.GetProperty("id").GetString()));
+        var tables = await Api.GetOkAsync("/api/domain-tables");
+        Assert.Equal("Heap:Users", tables[0].GetProperty("name").GetString());
+        Assert.Equal(0, tables[0].GetProperty("rowCount").GetInt64());
+    }
+}

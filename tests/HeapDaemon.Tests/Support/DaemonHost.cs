@@ -1,0 +1,79 @@
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using HeapDaemon.Actors;
+using HeapDaemon.Actors.Runs;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Xunit;
+
+namespace HeapDaemon.Tests.Support;
+
+/// <summary>
+/// The real daemon (its Program, actor system and SQL journal) in process, on a test database, reached over HTTP.
+/// Disposing it stops the actor system; a new host on the same database is a daemon restart.
+/// </summary>
+public sealed class DaemonHost(string connectionString, string masterKey) : WebApplicationFactory<Program>
+{
+    public const string Token = "test-token-0123456789abcdef";
+
+    public static readonly JsonSerializerOptions Json = HeapJson.Options;
+
+    public string ConnectionString { get; } = connectionString;
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseSetting("ConnectionStrings:Postgres", ConnectionString);
+        builder.UseSetting("Admin:Token", Token);
+        builder.UseSetting("Secrets:MasterKey", masterKey);
+        builder.UseSetting("S3:MaxErrorRetry", "1");
+        builder.UseSetting("S3:RequestTimeout", "00:00:20");
+        builder.UseSetting("Logging:LogLevel:Default", "Warning");
+    }
+
+    public HttpClient Api()
+    {
+        var client = CreateClient();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Token);
+        return client;
+    }
+}
+
+public static class ApiExtensions
+{
+    public static async Task<JsonElement> PostOkAsync(this HttpClient client, string path, object? body = null)
+    {
+        var response = await client.PostAsJsonAsync(path, body ?? new { }, DaemonHost.Json);
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.IsSuccessStatusCode, $"POST {path}: {(int)response.StatusCode} {text}");
+        return JsonDocument.Parse(text).RootElement;
+    }
+
+    public static async Task<JsonElement> GetOkAsync(this HttpClient client, string path)
+    {
+        var response = await client.GetAsync(path);
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.IsSuccessStatusCode, $"GET {path}: {(int)response.StatusCode} {text}");
+        return JsonDocument.Parse(text).RootElement;
+    }
+
+    /// <summary>Starts a run and waits for it to end; returns the run as GET /api/runs/{id} shows it.</summary>
+    public static async Task<JsonElement> RunAsync(this HttpClient client, string courierId, object? request = null)
+    {
+        var accepted = await client.PostOkAsync($"/api/couriers/{courierId}/runs", request);
+        return await client.WaitForRunAsync(accepted.GetProperty("runId").GetGuid());
+    }
+
+    public static async Task<JsonElement> WaitForRunAsync(this HttpClient client, Guid runId, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(60));
+        while (true)
+        {
+            var run = (await client.GetOkAsync($"/api/runs/{runId}")).GetProperty("run");
+            var status = Enum.Parse<RunStatus>(run.GetProperty("status").GetString()!, true);
+            if (status is not (RunStatus.Queued or RunStatus.Running)) return run;
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"run {runId} still {status}: {run}");
+            await Task.Delay(100);
+        }
+    }
+}

@@ -1,0 +1,97 @@
+using System.Security.Cryptography;
+using Amazon.S3;
+using Npgsql;
+using Xunit;
+
+namespace HeapDaemon.Tests.Support;
+
+/// <summary>One test class's world: its own database, bucket and daemon; torn down after the class.</summary>
+public abstract class DaemonSpecs : IAsyncLifetime
+{
+    protected readonly string MasterKey = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
+    protected string ConnectionString = "";
+    protected DaemonHost Daemon = null!;
+    protected HttpClient Api = null!;
+    protected IAmazonS3 S3 = null!;
+    protected string Bucket = "";
+
+    public virtual async Task InitializeAsync()
+    {
+        ConnectionString = await TestEnvironment.CreateDatabaseAsync();
+        S3 = TestEnvironment.S3Client();
+        Bucket = await TestEnvironment.CreateBucketAsync(S3);
+        StartDaemon();
+    }
+
+    public async Task DisposeAsync()
+    {
+        await Daemon.DisposeAsync();
+        S3.Dispose();
+        await TestEnvironment.DropDatabaseAsync(ConnectionString);
+    }
+
+    protected void StartDaemon()
+    {
+        Daemon = new DaemonHost(ConnectionString, MasterKey);
+        Api = Daemon.Api();
+    }
+
+    protected async Task RestartDaemonAsync()
+    {
+        await Daemon.DisposeAsync();
+        StartDaemon();
+    }
+
+    protected static object UsersFeed(string name = "users", decimal threshold = 1m) => new
+    {
+        source = "heap",
+        name,
+        fields = new object[]
+        {
+            new { name = "user_id", type = "integer", primaryKey = true },
+            new { name = "email", type = "string" },
+            new { name = "joined_at", type = "datetime" },
+            new { name = "score", type = "decimal", precision = 10, scale = 2 },
+        },
+        lastUpdatedField = "joined_at",
+        errorThresholdPercent = threshold,
+    };
+
+    /// <summary>An S3 credential on the permissive moto, an active users feed, and a courier for the given keys.</summary>
+    protected async Task CreateCourierAsync(string courierId, params string[] keys)
+    {
+        await EnsureCredentialAsync("moto", new { id = "moto", kind = "s3", bucket = Bucket, endpointUrl = TestEnvironment.S3Endpoint, accessKeyId = "test", secretAccessKey = "test" });
+        await EnsureUsersFeedAsync();
+        await Api.PostOkAsync("/api/couriers", new
+        {
+            id = courierId,
+            credentialId = "moto",
+            files = keys.Select(k => new { key = k, feedId = "heap-users" }).ToArray(),
+        });
+    }
+
+    protected async Task EnsureCredentialAsync(string id, object credential)
+    {
+        if ((await Api.GetAsync($"/api/credentials/{id}")).IsSuccessStatusCode) return;
+        await Api.PostOkAsync("/api/credentials", credential);
+    }
+
+    protected async Task EnsureUsersFeedAsync(decimal threshold = 1m)
+    {
+        if ((await Api.GetAsync("/api/feeds/heap-users")).IsSuccessStatusCode) return;
+        await Api.PostOkAsync("/api/feeds", UsersFeed(threshold: threshold));
+        await Api.PostOkAsync("/api/feeds/heap-users/activate");
+    }
+
+    protected async Task<List<Dictionary<string, object?>>> QueryAsync(string sql)
+    {
+        await using var connection = new NpgsqlConnection(ConnectionString);
+        await connection.OpenAsync();
+        await using var cmd = new NpgsqlCommand(sql, connection);
+        await using var reader = await cmd.ExecuteReaderAsync();
+        var rows = new List<Dictionary<string, object?>>();
+        while (await reader.ReadAsync())
+            rows.Add(Enumerable.Range(0, reader.FieldCount).ToDictionary(reader.GetName, i => reader.IsDBNull(i) ? null : reader.GetValue(i)));
+        return rows;
+    }
+}
