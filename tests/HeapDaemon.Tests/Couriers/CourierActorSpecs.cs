@@ -1,0 +1,130 @@
+using System.Security.Cryptography;
+using Akka.Actor;
+using HeapDaemon.Actors.Couriers;
+using HeapDaemon.Actors.Credentials;
+using HeapDaemon.Actors.Feeds;
+using HeapDaemon.Actors.Loading;
+using HeapDaemon.Actors.Pipeline;
+using HeapDaemon.Actors.Runs;
+using HeapDaemon.Actors.Storage;
+using HeapDaemon.Tests.Support;
+using Npgsql;
+using Xunit;
+using static HeapDaemon.Actors.Couriers.CourierCommands;
+using static HeapDaemon.Actors.Couriers.CourierReplies;
+
+namespace HeapDaemon.Tests.Couriers;
+
+/// <summary>
+/// The courier actor on the plain TestKit with the in-memory journal, and the real run store in PostgreSQL. Its
+/// runs use a credential that does not exist, so each ends quickly and deterministically in a failure the test reads.
+/// </summary>
+public sealed class CourierActorSpecs() : Akka.TestKit.Xunit2.TestKit("""
+    akka.persistence.journal.plugin = "akka.persistence.journal.inmem"
+    akka.persistence.snapshot-store.plugin = "akka.persistence.snapshot-store.inmem"
+    """), IAsyncLifetime
+{
+    private static readonly CourierConfig Config = new("no-such-credential", [new CourierFile("a.csv", "heap-users")]);
+    private string _connectionString = "";
+    private NpgsqlDataSource _db = null!;
+    private CourierServices _services = null!;
+
+    public async Task InitializeAsync()
+    {
+        _connectionString = await TestEnvironment.CreateDatabaseAsync();
+        _db = NpgsqlDataSource.Create(_connectionString);
+        await MetadataSchema.EnsureAsync(_db, CancellationToken.None);
+        _services = new CourierServices(
+            new CredentialCatalog(_db, new SecretProtector(Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)))),
+            new FeedCatalog(_db), new RunStore(_db), new S3ClientFactory(new S3Settings()), new FileLoadPipeline(_db, new LoadingSettings()));
+    }
+
+    public async Task DisposeAsync()
+    {
+        await Sys.Terminate();
+        await _db.DisposeAsync();
+        await TestEnvironment.DropDatabaseAsync(_connectionString);
+    }
+
+    [Fact]
+    public async Task A_recreated_courier_recovers_its_configuration_and_run_history_from_the_journal()
+    {
+        var courier = Sys.ActorOf(CourierActor.Props("c1", _services));
+        await courier.Ask<CourierView>(new ConfigureCourier("c1", Config, Create: true), RemainingOrDefault);
+        var accepted = await courier.Ask<RunAccepted>(new StartRun("c1", new RunRequest(new DateOnly(2026, 11, 26))), RemainingOrDefault);
+        await AwaitRunAsync(accepted.RunId);
+        await AwaitAssertAsync(async () =>
+            Assert.Single((await courier.Ask<CourierView>(new GetCourier("c1"), RemainingOrDefault)).RecentRuns));
+        await StopAsync(courier);
+
+        var recreated = Sys.ActorOf(CourierActor.Props("c1", _services));
+        var view = await recreated.Ask<CourierView>(new GetCourier("c1"), RemainingOrDefault);
+
+        Assert.Equal(Config.CredentialId, view.Config.CredentialId);
+        Assert.Equal(Config.Files, view.Config.Files);
+        var run = Assert.Single(view.RecentRuns);
+        Assert.Equal(accepted.RunId, run.RunId);
+        Assert.Equal(RunStatus.Failed, run.Status);
+        Assert.Null(view.LastRunDate);
+    }
+
+    [Fact]
+    public async Task A_courier_that_was_never_configured_refuses_runs()
+    {
+        var courier = Sys.ActorOf(CourierActor.Props("ghost", _services));
+
+        Assert.IsType<CourierNotFound>(await courier.Ask<object>(new StartRun("ghost", new RunRequest()), RemainingOrDefault));
+        Assert.IsType<CourierNotFound>(await courier.Ask<object>(new GetCourier("ghost"), RemainingOrDefault));
+    }
+
+    [Fact]
+    public async Task Runs_asked_for_while_one_is_running_are_queued_and_run_one_after_another()
+    {
+        var courier = Sys.ActorOf(CourierActor.Props("c2", _services));
+        await courier.Ask<CourierView>(new ConfigureCourier("c2", Config, Create: true), RemainingOrDefault);
+
+        var ids = await Task.WhenAll(Enumerable.Range(0, 3).Select(_ =>
+            courier.Ask<RunAccepted>(new StartRun("c2", new RunRequest()), RemainingOrDefault)));
+
+        var runs = new List<RunRecord>();
+        foreach (var accepted in ids) runs.Add(await AwaitRunAsync(accepted.RunId));
+        Assert.All(runs, r => Assert.Equal("credential 'no-such-credential' does not exist", r.Message));
+        var ordered = runs.OrderBy(r => r.StartedAt).ToList();
+        for (var i = 1; i < ordered.Count; i++) Assert.True(ordered[i].StartedAt >= ordered[i - 1].FinishedAt, "runs of one courier overlapped");
+    }
+
+    [Fact]
+    public async Task A_run_that_a_stop_interrupted_is_run_again_when_the_courier_recovers()
+    {
+        var courier = Sys.ActorOf(CourierActor.Props("c3", _services));
+        await courier.Ask<CourierView>(new ConfigureCourier("c3", Config, Create: true), RemainingOrDefault);
+        await StopAsync(courier);
+        var interrupted = Guid.NewGuid();
+        await _services.Runs.CreateAsync(interrupted, "c3", new DateOnly(2026, 11, 26), new RunRequest(), CancellationToken.None);
+        await _services.Runs.MarkRunningAsync(interrupted, CancellationToken.None);
+
+        Sys.ActorOf(CourierActor.Props("c3", _services));
+
+        var run = await AwaitRunAsync(interrupted);
+        Assert.Equal(RunStatus.Failed, run.Status);
+        Assert.Equal("credential 'no-such-credential' does not exist", run.Message);
+    }
+
+    private async Task<RunRecord> AwaitRunAsync(Guid runId)
+    {
+        RunRecord? run = null;
+        await AwaitConditionAsync(async () =>
+        {
+            run = await _services.Runs.GetAsync(runId, CancellationToken.None);
+            return run?.Status is RunStatus.Succeeded or RunStatus.Failed;
+        }, TimeSpan.FromSeconds(20));
+        return run!;
+    }
+
+    private async Task StopAsync(IActorRef actor)
+    {
+        Watch(actor);
+        Sys.Stop(actor);
+        await ExpectTerminatedAsync(actor);
+    }
+}

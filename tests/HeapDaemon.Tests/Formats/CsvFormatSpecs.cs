@@ -1,0 +1,70 @@
+using System.Text;
+using HeapDaemon.Actors.Feeds;
+using HeapDaemon.Actors.Formats;
+using Xunit;
+
+namespace HeapDaemon.Tests.Formats;
+
+public sealed class CsvFormatSpecs
+{
+    [Fact]
+    public async Task Quoted_fields_keep_delimiters_newlines_and_doubled_quotes()
+    {
+        var records = await ReadAsync("id,text\r\n1,\"a, b\"\r\n2,\"line one\nline two\"\r\n3,\"say \"\"hi\"\"\"\r\n");
+
+        Assert.Equal(["id", "text"], records[0].Fields);
+        Assert.Equal(["1", "a, b"], records[1].Fields);
+        Assert.Equal(["2", "line one\nline two"], records[2].Fields);
+        Assert.Equal(["3", "say \"hi\""], records[3].Fields);
+        Assert.Equal("3,\"say \"\"hi\"\"\"", records[3].Raw);
+        Assert.All(records, r => Assert.Null(r.Problem));
+    }
+
+    [Fact]
+    public async Task Records_are_numbered_as_rows_from_the_header_and_blank_lines_are_skipped()
+    {
+        var records = await ReadAsync("a,b\n1,2\n\n3,4");
+
+        Assert.Equal([1L, 2L, 4L], records.Select(r => r.Line));
+        Assert.Equal(["3", "4"], records[2].Fields);
+    }
+
+    [Fact]
+    public async Task A_byte_order_mark_is_not_part_of_the_first_column_name()
+    {
+        var utf8 = await ReadAsync("id,name\n1,é\n", new UTF8Encoding(encoderShouldEmitUTF8Identifier: true));
+        var utf16 = await ReadAsync("id,name\n1,é\n", new UnicodeEncoding(bigEndian: false, byteOrderMark: true));
+
+        Assert.Equal("id", utf8[0].Fields[0]);
+        Assert.Equal("é", utf8[1].Fields[1]);
+        Assert.Equal(["id", "name"], utf16[0].Fields);
+        Assert.Equal("é", utf16[1].Fields[1]);
+    }
+
+    [Fact]
+    public async Task Other_delimiters_and_quotes_are_honoured()
+    {
+        var records = await ReadAsync("a|b\n'x|y'|z\n", settings: new CsvSettings(Delimiter: "|", Quote: "'"));
+
+        Assert.Equal(["x|y", "z"], records[1].Fields);
+    }
+
+    [Fact]
+    public async Task A_stray_quote_marks_the_record_as_malformed_instead_of_failing_the_file()
+    {
+        var records = await ReadAsync("a,b\n1,ok\n2,bad \"quote\n3,fine\n");
+
+        var malformed = Assert.Single(records, r => r.Problem is not null);
+        Assert.Equal(3, malformed.Line);
+        Assert.StartsWith("malformed quoting", malformed.Problem);
+    }
+
+    private static async Task<List<SourceRecord>> ReadAsync(string text, Encoding? encoding = null, CsvSettings? settings = null)
+    {
+        var bytes = (encoding ?? new UTF8Encoding(false)).GetPreamble().Concat((encoding ?? Encoding.UTF8).GetBytes(text)).ToArray();
+        var records = new List<SourceRecord>();
+        await foreach (var record in CsvFormat.ReadAsync(new MemoryStream(bytes), settings ?? new CsvSettings()))
+            records.Add(record);
+        return records;
+    }
+}
