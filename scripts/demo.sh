@@ -1,0 +1,304 @@
+#!/usr/bin/env bash
+# HeapDaemon end to end on one machine: PostgreSQL + moto (scripts/services.sh),
+# the daemon built from this tree, the sample Heap files (samples/heap/) in a
+# moto bucket, and a courier run that loads them into heap.users, heap.sessions
+# and heap.pageviews.
+#
+#   scripts/demo.sh         set up (or reuse) everything and run the courier
+#   scripts/demo.sh stop    stop the daemon and the services
+#
+#   HEAPD_PORT     the daemon's port (default 5080)
+#   HEAPD_DEMO_DB  its PostgreSQL database (default heapdaemon, as services.sh
+#                  makes it); created if missing
+#
+# Safe to rerun: what exists is reused, and files already loaded are skipped.
+# State is in .local/: demo.secrets (admin token, master key), demo.env
+# (export lines for your shell), run/daemon.pid, log/daemon.log.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
+LOCAL=$ROOT/.local
+SERVICES=$ROOT/scripts/services.sh
+PID_FILE=$LOCAL/run/daemon.pid
+DAEMON_LOG=$LOCAL/log/daemon.log
+BUILD_LOG=$LOCAL/log/daemon-build.log
+SECRETS=$LOCAL/demo.secrets
+DEMO_ENV=$LOCAL/demo.env
+PROJECT=$ROOT/src/HeapDaemon/HeapDaemon.csproj
+DLL=$ROOT/src/HeapDaemon/bin/Release/net10.0/HeapDaemon.dll
+PORT=${HEAPD_PORT:-5080}
+URL=http://127.0.0.1:$PORT
+BUCKET=heap-demo
+
+die() { echo "demo: $*" >&2; exit 1; }
+
+# PID of the daemon we started, if it is still alive. Checking the command line
+# keeps a stale pid file (reboot, crash) from pointing at some reused pid.
+daemon_pid() {
+  local pid
+  pid=$(cat "$PID_FILE" 2>/dev/null) || return 1
+  if [[ $pid =~ ^[0-9]+$ ]] && grep -qa HeapDaemon.dll "/proc/$pid/cmdline" 2>/dev/null; then
+    echo "$pid"
+    return 0
+  fi
+  rm -f "$PID_FILE"
+  return 1
+}
+
+stop_daemon() {
+  local pid i
+  if ! pid=$(daemon_pid); then
+    echo "daemon: not running"
+    return 0
+  fi
+  kill -TERM "$pid" 2>/dev/null || true
+  for ((i = 0; i < 100; i++)); do # 20 s for a graceful shutdown (runs in progress stop cleanly)
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.2
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    echo "daemon: still running after 20 s, killing it" >&2
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  rm -f "$PID_FILE"
+  echo "daemon: stopped"
+}
+
+if [[ ${1:-} == stop ]]; then
+  stop_daemon
+  "$SERVICES" stop
+  exit 0
+elif [[ $# -gt 0 ]]; then
+  die "usage: $0 [stop]"
+fi
+
+# --- 1. prerequisites --------------------------------------------------------
+# dotnet is expected on the machine; PostgreSQL and moto come with services.sh.
+for tool in dotnet python3 curl openssl; do
+  command -v "$tool" >/dev/null || die "$tool is required but not installed"
+done
+
+# --- 2. PostgreSQL and moto ----------------------------------------------------
+"$SERVICES" start
+eval "$("$SERVICES" env 2>/dev/null)" # PGHOST, PGPORT, PGUSER, PGDATABASE, S3_ENDPOINT
+# services.sh makes the default database; another one (HEAPD_DEMO_DB) keeps the
+# demo apart from what development left in it.
+if [[ -n ${HEAPD_DEMO_DB:-} && $HEAPD_DEMO_DB != "$PGDATABASE" ]]; then
+  [[ $HEAPD_DEMO_DB =~ ^[a-z_][a-z0-9_]{0,62}$ ]] || die "HEAPD_DEMO_DB must be a plain lowercase database name"
+  command -v psql >/dev/null || die "psql is needed to create database $HEAPD_DEMO_DB"
+  PGDATABASE=$HEAPD_DEMO_DB
+  if [[ -z $(psql -XqtA -d postgres -c "select 1 from pg_database where datname = '$PGDATABASE'") ]]; then
+    psql -XqA -d postgres -c "create database $PGDATABASE"
+    echo "postgres: created database $PGDATABASE"
+  fi
+fi
+PG_CONN="Host=$PGHOST;Port=$PGPORT;Username=$PGUSER;Database=$PGDATABASE"
+# boto3 normally arrives with moto, but moto_server may come from elsewhere.
+python3 -c 'import boto3' 2>/dev/null || python3 -m pip install -q boto3 ||
+  die "python3 cannot import boto3 (pip install boto3)"
+
+# --- 3. the daemon -------------------------------------------------------------
+# Made once and kept: credentials are stored encrypted with the master key, so
+# a new key would make every stored secret unreadable.
+if [[ ! -f $SECRETS ]]; then
+  (
+    umask 077
+    {
+      echo "HEAPD_DEMO_TOKEN='$(openssl rand -hex 24)'"
+      echo "HEAPD_DEMO_MASTER_KEY='$(openssl rand -base64 32)'"
+    } >"$SECRETS.tmp"
+  )
+  mv "$SECRETS.tmp" "$SECRETS"
+  echo "demo: new admin token and master key in $SECRETS"
+fi
+# shellcheck source=/dev/null
+. "$SECRETS"
+TOKEN=$HEAPD_DEMO_TOKEN
+
+if pid=$(daemon_pid); then
+  # Its environment says where it listens and which database it uses; reusing
+  # it with another HEAPD_PORT or HEAPD_DEMO_DB would mislead.
+  env_of=$(tr '\0' '\n' <"/proc/$pid/environ")
+  if ! grep -qxF "Urls=$URL" <<<"$env_of" || ! grep -qxF "ConnectionStrings__Postgres=$PG_CONN" <<<"$env_of"; then
+    die "the running daemon (pid $pid) is not on $URL with database $PGDATABASE; run ./scripts/demo.sh stop first"
+  fi
+  # Rebuilding would overwrite the DLLs under the running process.
+  echo "daemon: already running (pid $pid) on $URL; not rebuilt (./scripts/demo.sh stop to pick up changes)"
+else
+  # Something else on the port would answer our probes with the wrong token.
+  if curl -s -o /dev/null "$URL/healthz"; then
+    die "$URL already answers but is not our daemon; stop it or set HEAPD_PORT"
+  fi
+  echo "daemon: building (log in $BUILD_LOG)"
+  if ! dotnet build "$PROJECT" -c Release -nologo >"$BUILD_LOG" 2>&1; then
+    grep -E ': error [A-Z]+[0-9]+:' "$BUILD_LOG" | sort -u | tail -n 30 >&2 || tail -n 30 "$BUILD_LOG" >&2
+    die "build failed; full output in $BUILD_LOG"
+  fi
+  echo "=== demo.sh $(date -u +%FT%TZ) starting on $URL" >>"$DAEMON_LOG"
+  # Detached in its own session so it outlives this script and its terminal.
+  ConnectionStrings__Postgres=$PG_CONN \
+    HEAPD__Admin__Token=$TOKEN \
+    HEAPD__Secrets__MasterKey=$HEAPD_DEMO_MASTER_KEY \
+    Urls=$URL \
+    setsid nohup dotnet "$DLL" </dev/null >>"$DAEMON_LOG" 2>&1 &
+  echo $! >"$PID_FILE"
+  echo "daemon: started (pid $!), log in $DAEMON_LOG"
+fi
+
+# Alive first, then ready (PostgreSQL and the journal reachable).
+wait_for() { # PATH
+  while ((SECONDS < 60)); do
+    [[ $(curl -s -o /dev/null -w '%{http_code}' "$URL$1") == 200 ]] && return 0
+    daemon_pid >/dev/null || break # it died: no point waiting out the timeout
+    sleep 0.2
+  done
+  echo "demo: daemon not answering 200 on $URL$1; last lines of $DAEMON_LOG:" >&2
+  tail -n 40 "$DAEMON_LOG" >&2 || true
+  exit 1
+}
+SECONDS=0 # one 60 s budget for both probes
+wait_for /healthz
+wait_for /readyz
+echo "daemon: ready after ${SECONDS}s"
+
+# --- 4 and 5. sample files into moto, configuration, one courier run -------------
+HEAPD_URL=$URL HEAPD_TOKEN=$TOKEN S3_ENDPOINT=$S3_ENDPOINT S3_BUCKET=$BUCKET SAMPLES=$ROOT/samples/heap \
+  python3 - <<'PY'
+import json, os, sys, time, urllib.error, urllib.request
+import boto3
+
+url, token = os.environ["HEAPD_URL"], os.environ["HEAPD_TOKEN"]
+endpoint, bucket, samples = os.environ["S3_ENDPOINT"], os.environ["S3_BUCKET"], os.environ["SAMPLES"]
+
+# moto accepts any keys. Uploading the same bytes again keeps the ETag, which
+# is how the daemon recognises a file it loaded already.
+s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
+                  aws_access_key_id="demo", aws_secret_access_key="demo-secret")
+if bucket not in [b["Name"] for b in s3.list_buckets().get("Buckets", [])]:
+    s3.create_bucket(Bucket=bucket)
+for name in ("users", "pageviews", "sessions"):
+    s3.upload_file(f"{samples}/{name}.csv", bucket, f"heap/{name}.csv")
+print(f"s3: {bucket}: heap/users.csv, heap/pageviews.csv, heap/sessions.csv uploaded to {endpoint}")
+
+
+def api(method, path, body=None, ok=(200,)):
+    """One admin API call; anything but an expected status ends the demo with the full exchange."""
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(url + path, data=data, method=method, headers={
+        "Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            status, text = resp.status, resp.read().decode()
+    except urllib.error.HTTPError as e:
+        status, text = e.code, e.read().decode()
+    if status not in ok:
+        sys.exit(f"demo: {method} {path} {json.dumps(body) if body else ''}\n  -> HTTP {status}: {text}")
+    return status, (json.loads(text) if text else None)
+
+
+def ensure(collection, id, body, same):
+    """Create it; on 409 (an earlier demo.sh, or someone else, made one) check it is what the demo needs."""
+    status, _ = api("POST", f"/api/{collection}", body, ok=(201, 409))
+    if status == 201:
+        print(f"api: {collection[:-1]} {id}: created")
+        return
+    _, existing = api("GET", f"/api/{collection}/{id}")
+    if not same(existing):
+        sys.exit(f"demo: {collection[:-1]} '{id}' exists but is not the demo's:\n  have: {json.dumps(existing)}\n"
+                 f"  want: {json.dumps(body)}\n  use another database: HEAPD_DEMO_DB=heapdaemon_demo ./scripts/demo.sh")
+    print(f"api: {collection[:-1]} {id}: exists already")
+
+
+credential = {"id": "heap-demo", "kind": "s3", "bucket": bucket, "region": "us-east-1", "endpointUrl": endpoint,
+              "authMode": "keys", "accessKeyId": "demo", "secretAccessKey": "demo-secret"}
+ensure("credentials", "heap-demo", credential, lambda have: all(
+    have.get(k) == credential[k] for k in ("bucket", "region", "endpointUrl", "accessKeyId")))
+
+
+def fields(*spec):  # (name, type) pairs; the first one is the primary key
+    return [{"name": n, "type": t, "primaryKey": i == 0} for i, (n, t) in enumerate(spec)]
+
+
+def shape(fields):
+    return [(f["name"], f["type"], f.get("primaryKey", False)) for f in fields]
+
+
+feeds = {
+    "users": (fields(("user_id", "integer"), ("identity", "string"), ("email", "string"),
+                     ("joindate", "datetime"), ("last_modified", "datetime")), "last_modified"),
+    "sessions": (fields(("session_id", "integer"), ("user_id", "integer"), ("time", "datetime"),
+                        ("library", "string"), ("platform", "string"), ("device_type", "string"),
+                        ("country", "string"), ("referrer", "string")), "time"),
+    "pageviews": (fields(("event_id", "integer"), ("user_id", "integer"), ("session_id", "integer"),
+                         ("time", "datetime"), ("path", "string"), ("title", "string"),
+                         ("domain", "string"), ("referrer", "string")), "time"),
+}
+for name, (spec, last_updated) in feeds.items():
+    feed = {"source": "heap", "name": name, "fields": spec, "lastUpdatedField": last_updated}
+    ensure("feeds", f"heap-{name}", feed, lambda have: shape(have["feed"]["fields"]) == shape(spec)
+           and have["feed"].get("lastUpdatedField") == last_updated)
+    api("POST", f"/api/feeds/heap-{name}/activate")  # fine to repeat; it only widens the table
+print("api: feeds heap-users, heap-sessions, heap-pageviews active")
+
+courier = {"id": "heap-demo", "credentialId": "heap-demo", "files": [
+    {"key": f"heap/{name}.csv", "feedId": f"heap-{name}"} for name in ("users", "sessions", "pageviews")]}
+ensure("couriers", "heap-demo", courier, lambda have: have["config"]["credentialId"] == "heap-demo" and
+       [(f["key"], f["feedId"]) for f in have["config"]["files"]] == [(f["key"], f["feedId"]) for f in courier["files"]])
+
+_, accepted = api("POST", "/api/couriers/heap-demo/runs", {}, ok=(202,))
+run_id = accepted["runId"]
+print(f"run {run_id}: started", end="", flush=True)
+deadline = time.monotonic() + 120
+while True:
+    _, view = api("GET", f"/api/runs/{run_id}")
+    run = view["run"]
+    if run["status"] not in ("queued", "running"):
+        break
+    if time.monotonic() > deadline:
+        sys.exit(f"\ndemo: run {run_id} still {run['status']} after 120 s; see GET {url}/api/runs/{run_id}")
+    print(".", end="", flush=True)
+    time.sleep(0.5)
+
+print(f"\nrun {run_id}: {run['status'].upper()}: {run.get('message', '')}")
+row = "  {:<20} {:<9} {:>6} {:>9} {:>8} {:>9}  {}"
+print(row.format("file", "status", "read", "inserted", "updated", "rejected", "message"))
+for f in run["files"]:
+    print(row.format(f["key"], f["status"], f["rowsRead"], f["rowsInserted"], f["rowsUpdated"],
+                     f["rowsRejected"], f.get("message", "")))
+if run["status"] != "succeeded":
+    sys.exit(f"demo: the run {run['status']}; rejected rows: GET {url}/api/runs/{run_id}/rejects")
+
+_, tables = api("GET", "/api/domain-tables")
+print("\ndomain tables:")
+print("  {:<16} {:<16} {:>6}".format("name", "table", "rows"))
+for t in tables:
+    print("  {:<16} {:<16} {:>6}".format(t["name"], t["table"], t["rowCount"]))
+PY
+
+# --- 6. how to go on ---------------------------------------------------------------
+cat >"$DEMO_ENV" <<EOF
+export HEAPD_URL=$URL
+export HEAPD_TOKEN=$TOKEN
+export PGHOST=$PGHOST
+export PGPORT=$PGPORT
+export PGUSER=$PGUSER
+export PGDATABASE=$PGDATABASE
+export S3_ENDPOINT=$S3_ENDPOINT
+export S3_BUCKET=$BUCKET
+EOF
+chmod 600 "$DEMO_ENV" # it holds the admin token
+
+cat <<EOF
+
+HeapDaemon is running: $URL (admin API under /api)
+Admin token: $TOKEN
+
+Try:
+  source $DEMO_ENV
+  curl -s -H "Authorization: Bearer \$HEAPD_TOKEN" \$HEAPD_URL/api/domain-tables
+  curl -s -X POST -H "Authorization: Bearer \$HEAPD_TOKEN" -H 'Content-Type: application/json' \\
+       -d '{"forceReload":true}' \$HEAPD_URL/api/couriers/heap-demo/runs
+  psql -c 'select count(*) from heap.pageviews'
+
+./scripts/demo.sh stop stops everything.
+EOF
