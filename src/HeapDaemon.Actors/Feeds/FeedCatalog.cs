@@ -43,11 +43,13 @@ public sealed class FeedCatalog(NpgsqlDataSource db)
     }
 
     /// <summary>
-    /// Replaces a feed's definition. An active feed is migrated at once (new fields become columns); its key
-    /// cannot change, because rows already loaded are keyed on it.
+    /// Replaces a feed's definition. An active feed is migrated at once: new fields become columns; a removed
+    /// field keeps its column (the data stays, it is just no longer loaded). A key field cannot be removed, and the
+    /// key can change only with <paramref name="purge"/>: rows loaded so far are keyed on the old key, so they are
+    /// deleted along with the feed's ledger rows, and the next run loads every file again.
     /// </summary>
     /// <returns>null when saved; otherwise why not.</returns>
-    public async Task<string?> UpdateAsync(FeedDefinition feed, CancellationToken ct)
+    public async Task<string?> UpdateAsync(FeedDefinition feed, bool purge, CancellationToken ct)
     {
         await using var connection = await db.OpenConnectionAsync(ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
@@ -62,11 +64,17 @@ public sealed class FeedCatalog(NpgsqlDataSource db)
             {
                 if (current.Definition.Table != feed.Table)
                     return $"feed '{feed.Id}' is active: its source and name (domain table {current.Definition.Table.DisplayName}) cannot change";
-                var oldKey = current.Definition.KeyFields.Select(f => f.ColumnName);
-                var newKey = feed.KeyFields.Select(f => f.ColumnName);
-                if (!oldKey.SequenceEqual(newKey))
-                    return $"feed '{feed.Id}' is active: its primary key ({string.Join(", ", oldKey)}) cannot change";
+                var removedKeys = current.Definition.KeyFields.Where(k => feed.Fields.All(f => f.Name != k.Name)).Select(k => k.Name).ToList();
+                if (removedKeys.Count > 0)
+                    return $"feed '{feed.Id}' is active: key field(s) {string.Join(", ", removedKeys)} cannot be removed; change the key first (with purge)";
+                var oldKey = current.Definition.KeyFields.Select(f => f.ColumnName).ToList();
+                var newKey = feed.KeyFields.Select(f => f.ColumnName).ToList();
+                var keyChanged = !oldKey.SequenceEqual(newKey);
+                if (keyChanged && !purge)
+                    return $"feed '{feed.Id}' is active: changing its primary key from ({string.Join(", ", oldKey)}) to " +
+                           $"({string.Join(", ", newKey)}) deletes the rows loaded so far; repeat with ?purge=true to do that";
                 await DomainTableSchema.EnsureAsync(connection, transaction, feed, ct);
+                if (keyChanged) await PurgeAsync(connection, transaction, feed, ct);
             }
         }
         await using (var update = new NpgsqlCommand(
@@ -80,6 +88,43 @@ public sealed class FeedCatalog(NpgsqlDataSource db)
         }
         await transaction.CommitAsync(ct);
         return null;
+    }
+
+    /// <summary>
+    /// Schema drift with <see cref="NewColumnPolicy.Add"/>: a file's new columns become nullable String fields of
+    /// the feed and columns of its domain table, committed before the file loads so later files see them too.
+    /// </summary>
+    /// <exception cref="SchemaMismatchException">a new column's name cannot be a column name.</exception>
+    public async Task<FeedDefinition> AddFieldsAsync(string id, IReadOnlyList<string> names, CancellationToken ct)
+    {
+        var invalid = names.Where(n => !Identifiers.IsColumnName(n)).ToList();
+        if (invalid.Count > 0)
+            throw new SchemaMismatchException($"new column(s) {string.Join(", ", invalid.Select(n => $"'{n}'"))} cannot be added to feed '{id}': " +
+                                              "a column name is letters, digits and underscores, not starting with '_' or a digit, at most 63 characters");
+        await using var connection = await db.OpenConnectionAsync(ct);
+        await using var transaction = await connection.BeginTransactionAsync(ct);
+        FeedDefinition feed;
+        await using (var select = new NpgsqlCommand("SELECT definition, active, activated_at FROM heapd.feeds WHERE id = $1 FOR UPDATE", connection, transaction))
+        {
+            select.Parameters.AddWithValue(id);
+            await using var reader = await select.ExecuteReaderAsync(ct);
+            if (!await reader.ReadAsync(ct)) throw new InvalidOperationException($"feed '{id}' no longer exists");
+            feed = Read(reader).Definition;
+        }
+        // Another file may have added some of them meanwhile: the lock makes this check and the change one step.
+        var added = names.Where(n => feed.Fields.All(f => !f.Name.Equals(n, StringComparison.OrdinalIgnoreCase)))
+            .Select(n => new FeedField(n, FieldType.String, Tags: [])).ToList();
+        if (added.Count == 0) return feed;
+        feed = feed with { Fields = feed.Fields.AddRange(added) };
+        await DomainTableSchema.EnsureAsync(connection, transaction, feed, ct);
+        await using (var update = new NpgsqlCommand("UPDATE heapd.feeds SET definition = $2, updated_at = now() WHERE id = $1", connection, transaction))
+        {
+            update.Parameters.AddWithValue(id);
+            update.Parameters.AddWithValue(NpgsqlDbType.Jsonb, JsonSerializer.Serialize(feed, HeapJson.Options));
+            await update.ExecuteNonQueryAsync(ct);
+        }
+        await transaction.CommitAsync(ct);
+        return feed;
     }
 
     /// <summary>Creates the domain table (or adds the feed's new columns to it) and marks the feed active.</summary>
@@ -106,6 +151,16 @@ public sealed class FeedCatalog(NpgsqlDataSource db)
         }
         await transaction.CommitAsync(ct);
         return new FeedRecord(feed, true, activatedAt);
+    }
+
+    private static async Task PurgeAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, FeedDefinition feed, CancellationToken ct)
+    {
+        // DELETE, not TRUNCATE: readers keep seeing the old rows until this commits (TRUNCATE is not MVCC-safe).
+        await using (var rows = new NpgsqlCommand($"DELETE FROM {feed.Table.Qualified}", connection, transaction))
+            await rows.ExecuteNonQueryAsync(ct);
+        await using var ledger = new NpgsqlCommand("DELETE FROM heapd.load_ledger WHERE feed_id = $1", connection, transaction);
+        ledger.Parameters.AddWithValue(feed.Id);
+        await ledger.ExecuteNonQueryAsync(ct);
     }
 
     private static FeedRecord Read(NpgsqlDataReader reader) => new(

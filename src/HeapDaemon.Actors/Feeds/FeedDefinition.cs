@@ -6,8 +6,21 @@ namespace HeapDaemon.Actors.Feeds;
 
 public enum FieldType { Boolean, Integer, Decimal, Float, Date, Datetime, String }
 
+/// <summary>What a file's columns that the feed does not know do to a load.</summary>
+public enum NewColumnPolicy
+{
+    /// <summary>The file fails, naming the columns.</summary>
+    Fail,
+    /// <summary>They are left out.</summary>
+    Ignore,
+    /// <summary>They become nullable String fields of the feed and columns of its domain table.</summary>
+    Add,
+}
+
 /// <param name="Name">The incoming name, as the file's header spells it.</param>
 /// <param name="Column">The domain-table column; defaults to <paramref name="Name"/>.</param>
+/// <param name="Format">For Date and Datetime: the pattern values are written in (Joda style, as Amperity's).</param>
+/// <param name="Tags">Semantic tags; null asks for suggestions from the field's name when the feed is saved.</param>
 public sealed record FeedField(
     string Name,
     FieldType Type,
@@ -15,7 +28,9 @@ public sealed record FeedField(
     bool Nullable = true,
     string? Column = null,
     int? Precision = null,
-    int? Scale = null)
+    int? Scale = null,
+    string? Format = null,
+    IReadOnlyList<string>? Tags = null)
 {
     [JsonIgnore] public string ColumnName => Column ?? Name;
 }
@@ -27,7 +42,9 @@ public sealed record FeedDefinition(
     string Name,
     ImmutableArray<FeedField> Fields,
     string? LastUpdatedField = null,
-    decimal ErrorThresholdPercent = 1m)
+    decimal ErrorThresholdPercent = 1m,
+    string? DatetimeFormat = null,
+    NewColumnPolicy NewColumns = NewColumnPolicy.Fail)
 {
     [JsonIgnore] public DomainTableName Table => new(Source, Name);
 
@@ -52,6 +69,10 @@ public sealed record FeedDefinition(
                 errors.Add($"column name '{field.ColumnName}' must be letters, digits and underscores, not starting with '_' or a digit, at most 63 characters; rename it with 'column'");
             if (field.Type == FieldType.Decimal && (field.Precision is < 1 or > 38 || field.Scale is < 0 || field.Scale > (field.Precision ?? 38)))
                 errors.Add($"field '{field.Name}': decimal precision must be 1-38 and scale 0-precision");
+            if (field.Format is not null && field.Type is not (FieldType.Date or FieldType.Datetime))
+                errors.Add($"field '{field.Name}': a format is only for Date and Datetime fields");
+            else if (field.Format is not null && DateFormats.Translate(field.Format) is { Error: { } formatError })
+                errors.Add($"field '{field.Name}': {formatError}");
         }
         foreach (var dup in Fields.GroupBy(f => f.ColumnName, StringComparer.OrdinalIgnoreCase).Where(g => g.Count() > 1))
             errors.Add($"column '{dup.Key}' appears {dup.Count()} times");
@@ -66,6 +87,9 @@ public sealed record FeedDefinition(
                 errors.Add($"last-updated field '{LastUpdatedField}' must be a Datetime or an Integer, not {lastUpdated.Type}");
         }
         if (ErrorThresholdPercent is < 0 or > 100) errors.Add("errorThresholdPercent must be between 0 and 100");
+        if (DatetimeFormat is not null && DateFormats.Translate(DatetimeFormat) is { Error: { } feedFormatError })
+            errors.Add($"datetimeFormat: {feedFormatError}");
+        errors.AddRange(SemanticTags.Validate(this));
         return errors;
     }
 }

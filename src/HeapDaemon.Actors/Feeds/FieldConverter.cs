@@ -5,16 +5,9 @@ namespace HeapDaemon.Actors.Feeds;
 /// <summary>Turns the text of one field into the CLR value its feed type is written to PostgreSQL as.</summary>
 public static class FieldConverter
 {
-    private static readonly string[] DateFormats = ["yyyy-MM-dd", "yyyy/MM/dd", "yyyyMMdd", "MM/dd/yyyy"];
-
-    private static readonly string[] DatetimeFormats =
-    [
-        "yyyy-MM-dd'T'HH:mm:ss.FFFFFFFK", "yyyy-MM-dd HH:mm:ss.FFFFFFFK", "yyyy-MM-dd'T'HH:mm:ss.FFFFFFF",
-        "yyyy-MM-dd HH:mm:ss.FFFFFFF", "yyyy-MM-dd'T'HH:mmK", "yyyy-MM-dd HH:mm", "yyyy-MM-dd",
-    ];
-
+    /// <param name="dateFormats">For Date and Datetime fields, the formats to try in order (<see cref="DateFormats.For"/>).</param>
     /// <returns>null when the text converts; otherwise why it does not.</returns>
-    public static string? TryConvert(FeedField field, string text, out object? value)
+    public static string? TryConvert(FeedField field, string text, string[] dateFormats, out object? value)
     {
         value = null;
         switch (field.Type)
@@ -47,17 +40,17 @@ public static class FieldConverter
                     default: return $"'{Shorten(text)}' is not a Boolean";
                 }
             case FieldType.Date:
-                if (DateOnly.TryParseExact(text.Trim(), DateFormats, CultureInfo.InvariantCulture, DateTimeStyles.None, out var date)) { value = date; return null; }
-                return $"'{Shorten(text)}' is not a Date (expected yyyy-MM-dd)";
+                if (DateOnly.TryParseExact(text.Trim(), dateFormats, CultureInfo.InvariantCulture, DateTimeStyles.None, out var date)) { value = date; return null; }
+                return $"'{Shorten(text)}' is not a Date ({Expected(field, dateFormats)})";
             case FieldType.Datetime:
                 // A datetime without an offset is taken as UTC: a load must not depend on the daemon's time zone.
-                if (DateTimeOffset.TryParseExact(text.Trim(), DatetimeFormats, CultureInfo.InvariantCulture,
+                if (DateTimeOffset.TryParseExact(text.Trim(), dateFormats, CultureInfo.InvariantCulture,
                         DateTimeStyles.AssumeUniversal | DateTimeStyles.AllowWhiteSpaces, out var moment))
                 {
                     value = moment.UtcDateTime;
                     return null;
                 }
-                return $"'{Shorten(text)}' is not a Datetime (expected ISO 8601, e.g. 2026-11-26T13:45:00Z)";
+                return $"'{Shorten(text)}' is not a Datetime ({Expected(field, dateFormats)})";
             default:
                 throw new ArgumentOutOfRangeException(nameof(field), field.Type, "unknown field type");
         }
@@ -75,6 +68,9 @@ public static class FieldConverter
         DateTime moment => moment.ToString("yyyy-MM-dd'T'HH:mm:ss.FFFFFFF'Z'", CultureInfo.InvariantCulture),
         _ => throw new ArgumentOutOfRangeException(nameof(value), value.GetType().Name, "not a feed value"),
     };
+
+    private static string Expected(FeedField field, string[] formats) =>
+        formats.Length == 1 ? $"expected format '{field.Format ?? formats[0]}'" : "no known date format matches; e.g. 2026-11-26 13:45:00 or 2026-11-26T13:45:00Z";
 
     private static int IntegerDigits(decimal value)
     {

@@ -28,6 +28,7 @@ public sealed class RowValidator
     private readonly int _expectedFieldCount;
     private readonly int[] _keyIndexes;
     private readonly bool[] _required;
+    private readonly string[][] _dateFormats;
     private readonly byte[] _uuidNamespace;
 
     private RowValidator(FeedDefinition feed, int[] positions, int expectedFieldCount)
@@ -37,11 +38,15 @@ public sealed class RowValidator
         _expectedFieldCount = expectedFieldCount;
         _keyIndexes = feed.Fields.Select((f, i) => (f, i)).Where(x => x.f.PrimaryKey).Select(x => x.i).ToArray();
         _required = feed.Fields.Select(f => f.PrimaryKey || !f.Nullable || f.Name == feed.LastUpdatedField).ToArray();
+        _dateFormats = feed.Fields.Select(f => DateFormats.For(f, feed.DatetimeFormat)).ToArray();
         _uuidNamespace = Encoding.UTF8.GetBytes($"{feed.Source}.{feed.Name}\n");
     }
 
     /// <summary>Matches a header to the feed by incoming name (case-insensitive, as Amperity does).</summary>
-    /// <exception cref="SchemaMismatchException">a feed field is missing, or the file has columns the feed does not know.</exception>
+    /// <exception cref="SchemaMismatchException">
+    /// a feed field is missing, a column is repeated, or the file has columns the feed does not know and the feed's
+    /// <see cref="NewColumnPolicy"/> is not <see cref="NewColumnPolicy.Ignore"/> (the pipeline adds them for Add).
+    /// </exception>
     public static RowValidator ForHeader(FeedDefinition feed, IReadOnlyList<string> header)
     {
         var columns = new Dictionary<string, int>(StringComparer.OrdinalIgnoreCase);
@@ -50,17 +55,23 @@ public sealed class RowValidator
             if (!columns.TryAdd(header[i].Trim(), i)) duplicates.Add(header[i]);
 
         var missing = feed.Fields.Where(f => !columns.ContainsKey(f.Name)).Select(f => f.Name).ToList();
-        var known = feed.Fields.Select(f => f.Name).ToHashSet(StringComparer.OrdinalIgnoreCase);
-        var unexpected = header.Where(h => !known.Contains(h.Trim())).ToList();
+        var unexpected = feed.NewColumns == NewColumnPolicy.Ignore ? [] : UnknownColumns(feed, header);
         if (missing.Count > 0 || unexpected.Count > 0 || duplicates.Count > 0)
         {
             var parts = new List<string>();
             if (missing.Count > 0) parts.Add($"missing {Names(missing)}");
-            if (unexpected.Count > 0) parts.Add($"not in the feed {Names(unexpected)}");
+            if (unexpected.Count > 0) parts.Add($"not in the feed {Names(unexpected)} (a feed with newColumns 'ignore' or 'add' accepts them)");
             if (duplicates.Count > 0) parts.Add($"repeated {Names(duplicates)}");
             throw new SchemaMismatchException($"the file's columns do not match feed '{feed.Id}': {string.Join("; ", parts)}");
         }
         return new RowValidator(feed, feed.Fields.Select(f => columns[f.Name]).ToArray(), header.Count);
+    }
+
+    /// <summary>Columns of a header that the feed has no field for.</summary>
+    public static List<string> UnknownColumns(FeedDefinition feed, IReadOnlyList<string> header)
+    {
+        var known = feed.Fields.Select(f => f.Name).ToHashSet(StringComparer.OrdinalIgnoreCase);
+        return header.Select(h => h.Trim()).Where(h => !known.Contains(h)).ToList();
     }
 
     /// <summary>A file without a header row: its columns are the feed's fields, in order.</summary>
@@ -83,7 +94,7 @@ public sealed class RowValidator
                 if (_required[i]) return new RejectedRow(record.Line, record.Raw, $"field '{field.Name}' is required but empty");
                 continue;
             }
-            var error = FieldConverter.TryConvert(field, text, out values[i]);
+            var error = FieldConverter.TryConvert(field, text, _dateFormats[i], out values[i]);
             if (error is not null) return new RejectedRow(record.Line, record.Raw, $"field '{field.Name}': {error}");
         }
 

@@ -34,7 +34,7 @@ public sealed class LoadingSettings
 /// then merge, ledger and commit in one transaction. Demand flows back from the COPY, so the S3 read never runs
 /// ahead of PostgreSQL by more than a batch and a read buffer.
 /// </summary>
-public sealed class FileLoadPipeline(NpgsqlDataSource db, LoadingSettings settings)
+public sealed class FileLoadPipeline(NpgsqlDataSource db, FeedCatalog feeds, LoadingSettings settings)
 {
     public async Task<FileOutcome> RunAsync(FileLoadJob job, IMaterializer materializer, Action<FileProgress> report, CancellationToken ct)
     {
@@ -63,13 +63,18 @@ public sealed class FileLoadPipeline(NpgsqlDataSource db, LoadingSettings settin
             var totals = new FileTotals();
             try
             {
-                await using var load = await DomainTableLoad.BeginAsync(db, job.Feed, ct);
-                await using var rejects = new RejectWriter(db, job.RunId, job.Key);
-
+                await using var staged = new StagedFile(db, feeds, job, ct);
                 totals = await Source.From(() => CsvFormat.ReadAsync(body, job.Csv, ct))
-                    .Via(Validate(job.Feed, job.Csv.Header))
+                    .PrefixAndTail(job.Csv.Header ? 1 : 0)
+                    .SelectAsync(1, async prefixAndRest =>
+                    {
+                        var (prefix, rest) = prefixAndRest;
+                        var validator = await staged.BeginAsync(job.Csv.Header ? prefix.FirstOrDefault()?.Fields : null);
+                        return rest.Select(validator.Validate);
+                    })
+                    .ConcatMany(rows => rows)
                     .Grouped(settings.BatchRows)
-                    .SelectAsync(1, async batch => await WriteBatchAsync(batch, load, rejects, ct))
+                    .SelectAsync(1, staged.WriteAsync)
                     .RunAggregate(totals, (sum, batch) =>
                     {
                         sum = sum.Add(batch);
@@ -77,18 +82,19 @@ public sealed class FileLoadPipeline(NpgsqlDataSource db, LoadingSettings settin
                         return sum;
                     }, materializer);
 
+                var feed = staged.Feed;
                 var read = totals.Accepted + totals.Rejected;
-                if (totals.Rejected > 0 && totals.Rejected * 100m > job.Feed.ErrorThresholdPercent * read)
+                if (totals.Rejected > 0 && totals.Rejected * 100m > feed.ErrorThresholdPercent * read)
                 {
                     return FileOutcome.Failed(
                         $"{job.SourceFile}: {totals.Rejected} of {read} rows rejected ({100m * totals.Rejected / read:0.##}%), above feed " +
-                        $"'{job.Feed.Id}' error threshold of {job.Feed.ErrorThresholdPercent}%; nothing from this file was loaded. " +
+                        $"'{feed.Id}' error threshold of {feed.ErrorThresholdPercent}%; nothing from this file was loaded. " +
                         $"First: line {totals.FirstReject!.Line}: {totals.FirstReject.Reason}",
                         body.BytesRead, read, totals.Rejected, etag);
                 }
 
-                var merged = await load.MergeAsync(job.SourceFile, ct);
-                await load.CommitAsync(new LoadedObject(job.Bucket, job.Key, etag, job.Feed.Id, job.RunId), totals.Accepted, totals.Rejected, ct);
+                var merged = await staged.Load!.MergeAsync(job.SourceFile, ct);
+                await staged.Load.CommitAsync(new LoadedObject(job.Bucket, job.Key, etag, feed.Id, job.RunId), totals.Accepted, totals.Rejected, ct);
                 return new FileOutcome(FileStatus.Loaded, etag, body.BytesRead, read, merged.Inserted, merged.Updated, totals.Rejected,
                     $"{job.SourceFile}: {read} rows read, {merged.Inserted} inserted, {merged.Updated} updated, " +
                     $"{totals.Accepted - merged.Inserted - merged.Updated} unchanged or older, {totals.Rejected} rejected");
@@ -103,6 +109,8 @@ public sealed class FileLoadPipeline(NpgsqlDataSource db, LoadingSettings settin
     /// <summary>Expected failures of a file, as the message the run shows; null for anything else, which propagates.</summary>
     private static string? Describe(Exception e, FileLoadJob job) => e switch
     {
+        // A stage's task that faults reaches the graph's result wrapped.
+        AggregateException { InnerExceptions.Count: 1 } wrapped => Describe(wrapped.InnerException!, job),
         SchemaMismatchException => $"{job.SourceFile}: {e.Message}",
         CsvHelperException => $"{job.SourceFile}: malformed CSV: {e.Message.Split('\n')[0]}",
         AmazonServiceException or HttpRequestException or IOException => S3Errors.Describe(e, job.Bucket, job.Key),
@@ -110,35 +118,6 @@ public sealed class FileLoadPipeline(NpgsqlDataSource db, LoadingSettings settin
         NpgsqlException => $"{job.SourceFile}: PostgreSQL connection failed: {e.Message}",
         _ => null,
     };
-
-    /// <summary>The first record is the header when the file has one; each further record is checked against the feed.</summary>
-    private static Flow<SourceRecord, ValidatedRow, NotUsed> Validate(FeedDefinition feed, bool header) =>
-        Flow.Create<SourceRecord>().StatefulSelectMany<SourceRecord, SourceRecord, ValidatedRow, NotUsed>(() =>
-        {
-            var validator = header ? null : RowValidator.ByPosition(feed);
-            return record =>
-            {
-                if (validator is not null) return [validator.Validate(record)];
-                validator = RowValidator.ForHeader(feed, record.Fields);
-                return [];
-            };
-        });
-
-    private static async Task<BatchCounts> WriteBatchAsync(IEnumerable<ValidatedRow> batch, DomainTableLoad load, RejectWriter rejects, CancellationToken ct)
-    {
-        var accepted = new List<AcceptedRow>();
-        var rejected = new List<RejectedRow>();
-        foreach (var row in batch)
-        {
-            if (row is AcceptedRow a) accepted.Add(a);
-            else rejected.Add((RejectedRow)row);
-        }
-        await load.WriteAsync(accepted, ct);
-        await rejects.WriteAsync(rejected, ct);
-        return new BatchCounts(accepted.Count, rejected.Count, rejected.FirstOrDefault());
-    }
-
-    private sealed record BatchCounts(long Accepted, long Rejected, RejectedRow? FirstReject);
 
     private sealed record FileTotals(long Accepted = 0, long Rejected = 0, RejectedRow? FirstReject = null)
     {

@@ -57,13 +57,20 @@ public sealed class RunStore(NpgsqlDataSource db)
         await cmd.ExecuteNonQueryAsync(ct);
     }
 
+    /// <summary>Ends a run; a file it left running (the run failed under it) ends failed with the run's message.</summary>
     public async Task FinishAsync(Guid runId, RunStatus status, string? message, CancellationToken ct)
     {
-        await using var cmd = db.CreateCommand("UPDATE heapd.runs SET status = $2, finished_at = now(), message = $3 WHERE id = $1");
-        cmd.Parameters.AddWithValue(runId);
-        cmd.Parameters.AddWithValue(ToText(status));
-        cmd.Parameters.AddWithValue((object?)message ?? DBNull.Value);
-        await cmd.ExecuteNonQueryAsync(ct);
+        await using var batch = db.CreateBatch();
+        batch.BatchCommands.Add(new NpgsqlBatchCommand("UPDATE heapd.runs SET status = $2, finished_at = now(), message = $3 WHERE id = $1"));
+        batch.BatchCommands.Add(new NpgsqlBatchCommand("""
+            UPDATE heapd.run_files SET status = 'failed', finished_at = now(), message = coalesce(message, $2)
+            WHERE run_id = $1 AND status = 'running'
+            """));
+        foreach (var parameter in new object[] { runId, ToText(status), (object?)message ?? DBNull.Value })
+            batch.BatchCommands[0].Parameters.Add(new NpgsqlParameter { Value = parameter });
+        batch.BatchCommands[1].Parameters.Add(new NpgsqlParameter { Value = runId });
+        batch.BatchCommands[1].Parameters.Add(new NpgsqlParameter { Value = (object?)message ?? DBNull.Value });
+        await batch.ExecuteNonQueryAsync(ct);
     }
 
     public async Task<RunRecord?> GetAsync(Guid runId, CancellationToken ct) =>

@@ -11,10 +11,14 @@ public sealed record FeedRequest(
     ImmutableArray<FeedField> Fields,
     string? Id = null,
     string? LastUpdatedField = null,
-    decimal? ErrorThresholdPercent = null)
+    decimal? ErrorThresholdPercent = null,
+    string? DatetimeFormat = null,
+    NewColumnPolicy NewColumns = NewColumnPolicy.Fail)
 {
-    public FeedDefinition ToDefinition(string? id = null) =>
-        new(id ?? Id ?? $"{Source}-{Name}".Replace('_', '-'), Source, Name, Fields, LastUpdatedField, ErrorThresholdPercent ?? 1m);
+    /// <summary>Fields sent without tags get the tags their names suggest; an empty list means none.</summary>
+    public FeedDefinition ToDefinition(string? id = null) => SemanticTags.WithSuggestions(new FeedDefinition(
+        id ?? Id ?? $"{Source}-{Name}".Replace('_', '-'), Source, Name, Fields.IsDefault ? [] : Fields, LastUpdatedField,
+        ErrorThresholdPercent ?? 1m, DatetimeFormat, NewColumns));
 }
 
 public sealed record FeedView(FeedDefinition Feed, bool Active, DateTimeOffset? ActivatedAt, string DomainTable, string Table)
@@ -46,7 +50,7 @@ public static class FeedsApi
         group.MapGet("/{id}", async (string id, FeedCatalog catalog, CancellationToken ct) =>
             await catalog.GetAsync(id, ct) is { } feed ? TypedResults.Ok(FeedView.Of(feed)) : NotFound($"no feed '{id}'"));
 
-        group.MapPut("/{id}", async (string id, HttpRequest request, FeedCatalog catalog, CancellationToken ct) =>
+        group.MapPut("/{id}", async (string id, bool? purge, HttpRequest request, FeedCatalog catalog, CancellationToken ct) =>
         {
             var (body, error) = await ReadJsonAsync<FeedRequest>(request);
             if (error is not null) return error;
@@ -56,14 +60,14 @@ public static class FeedsApi
             if (await catalog.GetAsync(id, ct) is null) return NotFound($"no feed '{id}'");
             try
             {
-                if (await catalog.UpdateAsync(feed, ct) is { } refused) return Conflict(refused);
+                if (await catalog.UpdateAsync(feed, purge ?? false, ct) is { } refused) return Conflict(refused);
             }
             catch (InvalidOperationException e)
             {
                 return Conflict(e.Message);
             }
             return TypedResults.Ok(FeedView.Of((await catalog.GetAsync(id, ct))!));
-        }).WithSummary("Edit a feed; an active feed's domain table gains the new columns");
+        }).WithSummary("Edit a feed; an active feed's table gains new columns; a new primary key needs ?purge=true");
 
         group.MapPost("/{id}/activate", async (string id, FeedCatalog catalog, CancellationToken ct) =>
         {

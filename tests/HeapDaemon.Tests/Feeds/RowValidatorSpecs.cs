@@ -88,7 +88,7 @@ public sealed class RowValidatorSpecs
         var error = Assert.Throws<SchemaMismatchException>(() =>
             RowValidator.ForHeader(Feed, ["event_id", "kind", "at", "amount", "ok", "day", "ratio", "extra", "extra"]));
 
-        Assert.Equal("the file's columns do not match feed 'heap-events': missing ['note']; not in the feed ['extra', 'extra']; repeated ['extra']", error.Message);
+        Assert.Equal("the file's columns do not match feed 'heap-events': missing ['note']; not in the feed ['extra', 'extra'] (a feed with newColumns 'ignore' or 'add' accepts them); repeated ['extra']", error.Message);
     }
 
     [Fact]
