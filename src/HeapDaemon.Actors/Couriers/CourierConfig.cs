@@ -4,7 +4,14 @@ using HeapDaemon.Actors.Formats;
 
 namespace HeapDaemon.Actors.Couriers;
 
-public enum LoadType { Upsert }
+/// <summary>Amperity's load operations.</summary>
+public enum LoadType
+{
+    /// <summary>Rows update stored rows with the same key, or are added.</summary>
+    Upsert,
+    /// <summary>Each run's files of a feed replace its domain table, atomically for readers.</summary>
+    TruncateAndUpsert,
+}
 
 /// <summary>One file a courier pulls: its exact object key, how it is written, and the feed it loads into.</summary>
 public sealed record CourierFile(string Key, string FeedId, CsvSettings? Csv = null)

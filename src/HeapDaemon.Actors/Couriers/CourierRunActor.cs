@@ -77,27 +77,32 @@ public sealed class CourierRunActor : ReceiveActor
         using var s3 = _services.S3.Create(access);
         var bucket = access.Credential.Bucket;
         var outcomes = new List<FileOutcome>();
-        for (var ordinal = 0; ordinal < config.Files.Length; ordinal++)
+        foreach (var group in LoadGroups(config))
         {
-            var file = config.Files[ordinal];
-            var feed = await _services.Feeds.GetAsync(file.FeedId, ct);
-            FileOutcome outcome;
+            var feedId = group[0].File.FeedId;
+            var feed = await _services.Feeds.GetAsync(feedId, ct);
+            IReadOnlyList<FileOutcome> results;
             if (feed is not { Active: true })
             {
-                outcome = FileOutcome.Failed(feed is null
-                    ? $"s3://{bucket}/{file.Key}: feed '{file.FeedId}' does not exist"
-                    : $"s3://{bucket}/{file.Key}: feed '{file.FeedId}' is not active; activate it first");
+                var why = feed is null ? $"feed '{feedId}' does not exist" : $"feed '{feedId}' is not active; activate it first";
+                results = group.Select(g => FileOutcome.Failed($"s3://{bucket}/{g.File.Key}: {why}")).ToList();
             }
             else
             {
-                await _services.Runs.RecordFileAsync(runId, ordinal, bucket, file.Key, file.FeedId, new FileOutcome(FileStatus.Running), ct);
-                var job = new FileLoadJob(runId, ordinal, s3, bucket, file.Key, file.CsvOrDefault, feed.Definition, request.ForceReload);
-                outcome = await _services.Pipeline.RunAsync(job, _materializer, report, ct);
+                var jobs = group.Select(g => new FileLoadJob(runId, g.Ordinal, s3, bucket, g.File.Key, g.File.CsvOrDefault, feed.Definition, request.ForceReload)).ToList();
+                foreach (var job in jobs)
+                    await _services.Runs.RecordFileAsync(runId, job.Ordinal, bucket, job.Key, feedId, new FileOutcome(FileStatus.Running), ct);
+                results = config.LoadType == LoadType.TruncateAndUpsert
+                    ? await _services.Pipeline.ReplaceAsync(jobs, _materializer, report, ct)
+                    : [await _services.Pipeline.RunAsync(jobs[0], _materializer, report, ct)];
             }
-            await _services.Runs.RecordFileAsync(runId, ordinal, bucket, file.Key, file.FeedId, outcome, ct);
-            if (outcome.Status == FileStatus.Failed)
-                _log.Warning("Run {RunId} of courier {CourierId}: {Message}", runId, courierId, outcome.Message);
-            outcomes.Add(outcome);
+            foreach (var ((ordinal, file), outcome) in group.Zip(results))
+            {
+                await _services.Runs.RecordFileAsync(runId, ordinal, bucket, file.Key, feedId, outcome, ct);
+                if (outcome.Status == FileStatus.Failed)
+                    _log.Warning("Run {RunId} of courier {CourierId}: {Message}", runId, courierId, outcome.Message);
+                outcomes.Add(outcome);
+            }
         }
 
         var failed = outcomes.Where(o => o.Status == FileStatus.Failed).ToList();
@@ -106,6 +111,18 @@ public sealed class CourierRunActor : ReceiveActor
         return failed.Count == 0
             ? await FinishAsync(RunStatus.Succeeded, summary, ct)
             : await FinishAsync(RunStatus.Failed, $"{summary}. {failed[0].Message}", ct);
+    }
+
+    /// <summary>
+    /// The files loaded together, in the courier's order: each file on its own for upsert; for truncate and upsert,
+    /// every file of a feed together, since together they replace its table.
+    /// </summary>
+    private static IEnumerable<List<(int Ordinal, CourierFile File)>> LoadGroups(CourierConfig config)
+    {
+        var files = config.Files.Select((file, ordinal) => (ordinal, file)).ToList();
+        return config.LoadType == LoadType.TruncateAndUpsert
+            ? files.GroupBy(f => f.file.FeedId).Select(g => g.ToList())
+            : files.Select(f => new List<(int, CourierFile)> { f });
     }
 
     private async Task<RunSummary> FinishAsync(RunStatus status, string message, CancellationToken ct)

@@ -97,12 +97,21 @@ public sealed class FeedCatalog(NpgsqlDataSource db)
     /// <exception cref="SchemaMismatchException">a new column's name cannot be a column name.</exception>
     public async Task<FeedDefinition> AddFieldsAsync(string id, IReadOnlyList<string> names, CancellationToken ct)
     {
+        await using var connection = await db.OpenConnectionAsync(ct);
+        await using var transaction = await connection.BeginTransactionAsync(ct);
+        var feed = await AddFieldsAsync(connection, transaction, id, names, ct);
+        await transaction.CommitAsync(ct);
+        return feed;
+    }
+
+    /// <summary>The same, inside a load's own transaction (see <see cref="DomainTableLoad.WidenAsync"/>).</summary>
+    public static async Task<FeedDefinition> AddFieldsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string id,
+        IReadOnlyList<string> names, CancellationToken ct)
+    {
         var invalid = names.Where(n => !Identifiers.IsColumnName(n)).ToList();
         if (invalid.Count > 0)
             throw new SchemaMismatchException($"new column(s) {string.Join(", ", invalid.Select(n => $"'{n}'"))} cannot be added to feed '{id}': " +
                                               "a column name is letters, digits and underscores, not starting with '_' or a digit, at most 63 characters");
-        await using var connection = await db.OpenConnectionAsync(ct);
-        await using var transaction = await connection.BeginTransactionAsync(ct);
         FeedDefinition feed;
         await using (var select = new NpgsqlCommand("SELECT definition, active, activated_at FROM heapd.feeds WHERE id = $1 FOR UPDATE", connection, transaction))
         {
@@ -123,7 +132,6 @@ public sealed class FeedCatalog(NpgsqlDataSource db)
             update.Parameters.AddWithValue(NpgsqlDbType.Jsonb, JsonSerializer.Serialize(feed, HeapJson.Options));
             await update.ExecuteNonQueryAsync(ct);
         }
-        await transaction.CommitAsync(ct);
         return feed;
     }
 

@@ -4,35 +4,33 @@ using NpgsqlTypes;
 
 namespace HeapDaemon.Actors.Loading;
 
-/// <summary>What a merge did to the domain table.</summary>
+/// <summary>What a merge did to the domain table, for the rows of one source file.</summary>
 public readonly record struct MergeCounts(long Inserted, long Updated);
 
 /// <summary>The object version a load came from: what the ledger keys on.</summary>
 public sealed record LoadedObject(string Bucket, string Key, string ETag, string FeedId, Guid RunId);
 
 /// <summary>
-/// Loads one file into its domain table inside one transaction: batches are binary-COPYed into a temporary staging
-/// table as they arrive, then one merge moves them into the domain table and the ledger row is written, and only
-/// then does anything commit. Disposing without <see cref="CommitAsync"/> rolls everything back.
+/// Loads files into one domain table inside one transaction: each file's batches are binary-COPYed into a temporary
+/// staging table as they arrive; then one merge moves them into the domain table, the files' ledger rows are
+/// written, and only then does anything commit. Disposing without <see cref="CommitAsync"/> rolls everything back.
 /// </summary>
 public sealed class DomainTableLoad : IAsyncDisposable
 {
     private readonly NpgsqlConnection _connection;
     private readonly NpgsqlTransaction _transaction;
-    private readonly FeedDefinition _feed;
-    private readonly long _fileSequence;
-    private readonly NpgsqlDbType[] _types;
-    private readonly string _copySql;
+    private FeedDefinition _feed;
+    private NpgsqlDbType[] _types = [];
+    private string _copySql = "";
+    private long _fileSequence;
+    private string _sourceFile = "";
 
-    private DomainTableLoad(NpgsqlConnection connection, NpgsqlTransaction transaction, FeedDefinition feed, long fileSequence)
+    private DomainTableLoad(NpgsqlConnection connection, NpgsqlTransaction transaction, FeedDefinition feed)
     {
         _connection = connection;
         _transaction = transaction;
         _feed = feed;
-        _fileSequence = fileSequence;
-        _types = feed.Fields.Select(DomainTableSchema.DbType).ToArray();
-        var columns = string.Join(", ", feed.Fields.Select(f => Identifiers.Quote(f.ColumnName)));
-        _copySql = $"COPY pg_temp.heapd_stage ({columns}, \"_pk\", \"_uuid_pk\", \"_updated\") FROM STDIN (FORMAT BINARY)";
+        Prepare();
     }
 
     public static async Task<DomainTableLoad> BeginAsync(NpgsqlDataSource db, FeedDefinition feed, CancellationToken ct)
@@ -42,20 +40,55 @@ public sealed class DomainTableLoad : IAsyncDisposable
         {
             var transaction = await connection.BeginTransactionAsync(ct);
             var columns = string.Join(", ", feed.Fields.Select(f => Identifiers.Quote(f.ColumnName)));
-            var sql = $"""
+            await using var cmd = new NpgsqlCommand($"""
                 CREATE TEMP TABLE heapd_stage ON COMMIT DROP AS
-                    SELECT {columns}, "_pk", "_uuid_pk", "_updated" FROM {feed.Table.Qualified} WITH NO DATA;
-                SELECT nextval('heapd.file_load_seq');
-                """;
-            await using var cmd = new NpgsqlCommand(sql, connection, transaction);
-            var sequence = (long)(await cmd.ExecuteScalarAsync(ct))!;
-            return new DomainTableLoad(connection, transaction, feed, sequence);
+                    SELECT {columns}, "_pk", "_uuid_pk", "_updated", "_source_file" FROM {feed.Table.Qualified} WITH NO DATA
+                """, connection, transaction);
+            await cmd.ExecuteNonQueryAsync(ct);
+            return new DomainTableLoad(connection, transaction, feed);
         }
         catch
         {
             await connection.DisposeAsync();
             throw;
         }
+    }
+
+    /// <summary>The rows written from now on come from this file, which is later than every file loaded before.</summary>
+    public async Task StartFileAsync(string sourceFile, CancellationToken ct)
+    {
+        await using var cmd = new NpgsqlCommand("SELECT nextval('heapd.file_load_seq')", _connection, _transaction);
+        _fileSequence = (long)(await cmd.ExecuteScalarAsync(ct))!;
+        _sourceFile = sourceFile;
+    }
+
+    /// <summary>
+    /// Schema drift in the middle of a load (a later file of a truncate load brings new columns): the feed's new
+    /// fields become columns of the domain table and of the staging table, inside this transaction. The domain
+    /// table stays locked against readers until the load commits; a file's first columns are added before its load
+    /// begins, so this is the rare case.
+    /// </summary>
+    /// <param name="widenFeed">Changes the feed and its domain table on this load's connection and transaction.</param>
+    public async Task<FeedDefinition> WidenAsync(Func<NpgsqlConnection, NpgsqlTransaction, Task<FeedDefinition>> widenFeed, CancellationToken ct)
+    {
+        var feed = await widenFeed(_connection, _transaction);
+        var added = feed.Fields.Where(f => _feed.Fields.All(old => old.ColumnName != f.ColumnName)).ToList();
+        foreach (var field in added)
+        {
+            await using var cmd = new NpgsqlCommand(
+                $"ALTER TABLE pg_temp.heapd_stage ADD COLUMN {Identifiers.Quote(field.ColumnName)} {DomainTableSchema.SqlType(field)}", _connection, _transaction);
+            await cmd.ExecuteNonQueryAsync(ct);
+        }
+        _feed = feed;
+        Prepare();
+        return feed;
+    }
+
+    private void Prepare()
+    {
+        _types = _feed.Fields.Select(DomainTableSchema.DbType).ToArray();
+        var columns = string.Join(", ", _feed.Fields.Select(f => Identifiers.Quote(f.ColumnName)));
+        _copySql = $"COPY pg_temp.heapd_stage ({columns}, \"_pk\", \"_uuid_pk\", \"_updated\", \"_source_file\") FROM STDIN (FORMAT BINARY)";
     }
 
     /// <summary>
@@ -79,17 +112,26 @@ public sealed class DomainTableLoad : IAsyncDisposable
             await importer.WriteAsync(row.Pk, NpgsqlDbType.Text, ct);
             await importer.WriteAsync(row.UuidPk, NpgsqlDbType.Uuid, ct);
             await importer.WriteAsync(UpdatedOf(row.Line), NpgsqlDbType.Bigint, ct);
+            await importer.WriteAsync(_sourceFile, NpgsqlDbType.Text, ct);
         }
         await importer.CompleteAsync(ct);
     }
 
     /// <summary>
-    /// Moves the staged rows into the domain table: per key the newest row of the file (last-updated, then
+    /// Moves the staged rows into the domain table: per key the newest staged row (last-updated, then
     /// <c>_updated</c>), and it replaces the stored row only if it is newer and differs, so an older file never
-    /// overwrites newer data and an unchanged row is not rewritten.
+    /// overwrites newer data and an unchanged row is not rewritten. With <paramref name="replace"/> (truncate and
+    /// upsert) the table's rows are deleted first, in this transaction: readers see the old rows until the commit,
+    /// then the new ones, never an empty table (DELETE, unlike TRUNCATE, is MVCC-safe).
     /// </summary>
-    public async Task<MergeCounts> MergeAsync(string sourceFile, CancellationToken ct)
+    /// <returns>Inserted and updated counts per source file.</returns>
+    public async Task<IReadOnlyDictionary<string, MergeCounts>> MergeAsync(bool replace, CancellationToken ct)
     {
+        if (replace)
+        {
+            await using var delete = new NpgsqlCommand($"DELETE FROM {_feed.Table.Qualified}", _connection, _transaction);
+            await delete.ExecuteNonQueryAsync(ct);
+        }
         var table = _feed.Table.Qualified;
         var data = _feed.Fields.Select(f => Identifiers.Quote(f.ColumnName)).ToList();
         var columns = string.Join(", ", data);
@@ -101,7 +143,7 @@ public sealed class DomainTableLoad : IAsyncDisposable
         var sql = $"""
             WITH merged AS (
                 INSERT INTO {table} AS t ({columns}, "_pk", "_uuid_pk", "_updated", "_source_file", "_loaded_at")
-                SELECT DISTINCT ON ("_pk") {columns}, "_pk", "_uuid_pk", "_updated", $1, now()
+                SELECT DISTINCT ON ("_pk") {columns}, "_pk", "_uuid_pk", "_updated", "_source_file", now()
                 FROM pg_temp.heapd_stage
                 ORDER BY "_pk", {recency}"_updated" DESC
                 ON CONFLICT ("_pk") DO UPDATE SET
@@ -109,20 +151,21 @@ public sealed class DomainTableLoad : IAsyncDisposable
                     "_uuid_pk" = EXCLUDED."_uuid_pk", "_updated" = EXCLUDED."_updated",
                     "_source_file" = EXCLUDED."_source_file", "_loaded_at" = EXCLUDED."_loaded_at"
                 WHERE {newer} AND {changed}
-                RETURNING (xmax = 0) AS inserted)
-            SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM merged
+                RETURNING "_source_file", (xmax = 0) AS inserted)
+            SELECT "_source_file", count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM merged GROUP BY 1
             """;
         await using var cmd = new NpgsqlCommand(sql, _connection, _transaction);
-        cmd.Parameters.AddWithValue(sourceFile);
         await using var reader = await cmd.ExecuteReaderAsync(ct);
-        await reader.ReadAsync(ct);
-        return new MergeCounts(reader.GetInt64(0), reader.GetInt64(1));
+        var counts = new Dictionary<string, MergeCounts>(StringComparer.Ordinal);
+        while (await reader.ReadAsync(ct)) counts[reader.GetString(0)] = new MergeCounts(reader.GetInt64(1), reader.GetInt64(2));
+        return counts;
     }
 
-    /// <summary>Writes the ledger row and commits it together with the rows: both or neither.</summary>
-    public async Task CommitAsync(LoadedObject loaded, long rowsLoaded, long rowsRejected, CancellationToken ct)
+    /// <summary>Writes the files' ledger rows and commits them together with the rows: all or nothing.</summary>
+    public async Task CommitAsync(IEnumerable<(LoadedObject Loaded, long RowsLoaded, long RowsRejected)> files, CancellationToken ct)
     {
-        await LoadLedger.RecordAsync(_connection, _transaction, loaded, rowsLoaded, rowsRejected, ct);
+        foreach (var (loaded, rowsLoaded, rowsRejected) in files)
+            await LoadLedger.RecordAsync(_connection, _transaction, loaded, rowsLoaded, rowsRejected, ct);
         await _transaction.CommitAsync(ct);
     }
 

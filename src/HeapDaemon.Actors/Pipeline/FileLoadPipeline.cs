@@ -36,7 +36,45 @@ public sealed class LoadingSettings
 /// </summary>
 public sealed class FileLoadPipeline(NpgsqlDataSource db, FeedCatalog feeds, LoadingSettings settings)
 {
+    /// <summary>Upsert: one file, staged, merged and committed with its ledger row on its own.</summary>
     public async Task<FileOutcome> RunAsync(FileLoadJob job, IMaterializer materializer, Action<FileProgress> report, CancellationToken ct)
+    {
+        await using var load = new StagedLoad(db, feeds, job.Feed, ct);
+        var staged = await StageAsync(job, load, skipIfLoaded: !job.ForceReload, materializer, report, ct);
+        if (staged.Outcome is { } done) return done;
+        return (await CommitAsync(load, [staged], replace: false, ct))[0];
+    }
+
+    /// <summary>
+    /// Truncate and upsert: the files of one feed replace its domain table, all in one transaction, so readers see
+    /// the old rows or the new ones. If any file fails, nothing changes. If every file is a version the ledger
+    /// already has, the table already holds exactly them and the load is skipped.
+    /// </summary>
+    public async Task<IReadOnlyList<FileOutcome>> ReplaceAsync(IReadOnlyList<FileLoadJob> jobs, IMaterializer materializer,
+        Action<FileProgress> report, CancellationToken ct)
+    {
+        if (!jobs[0].ForceReload && await AllLoadedAsync(jobs, ct) is { } skipped) return skipped;
+        await using var load = new StagedLoad(db, feeds, jobs[0].Feed, ct);
+        var staged = new List<StagedObject>();
+        foreach (var job in jobs)
+        {
+            var file = await StageAsync(job, load, skipIfLoaded: false, materializer, report, ct);
+            if (file.Outcome is { } failed)
+            {
+                var others = $"not loaded: {job.SourceFile} failed, and a truncate load replaces the table with all its files or none";
+                return jobs.Select(j => j == job ? failed : FileOutcome.Failed(others)).ToList();
+            }
+            staged.Add(file);
+        }
+        return await CommitAsync(load, staged, replace: true, ct);
+    }
+
+    /// <summary>
+    /// Streams one object into the load. Returns the object's version and counts, or an outcome when the file
+    /// ends here: skipped (already loaded) or failed (S3, schema, threshold).
+    /// </summary>
+    private async Task<StagedObject> StageAsync(FileLoadJob job, StagedLoad load, bool skipIfLoaded, IMaterializer materializer,
+        Action<FileProgress> report, CancellationToken ct)
     {
         GetObjectResponse response;
         try
@@ -45,65 +83,115 @@ public sealed class FileLoadPipeline(NpgsqlDataSource db, FeedCatalog feeds, Loa
         }
         catch (Exception e) when (e is AmazonServiceException or HttpRequestException or IOException && !ct.IsCancellationRequested)
         {
-            return FileOutcome.Failed(S3Errors.Describe(e, job.Bucket, job.Key));
+            return new StagedObject(job, "", new FileTotals(), FileOutcome.Failed(S3Errors.Describe(e, job.Bucket, job.Key)));
         }
 
         using (response)
         {
             var etag = response.ETag.Trim('"');
-            if (!job.ForceReload && await LoadLedger.FindAsync(db, job.Bucket, job.Key, etag, job.Feed.Id, ct) is { } loaded)
-            {
-                return new FileOutcome(FileStatus.Skipped, etag, Message:
-                    $"{job.SourceFile} (ETag {etag}) was loaded into feed '{job.Feed.Id}' by run {loaded.RunId} at {loaded.LoadedAt:u} " +
-                    $"({loaded.RowsLoaded} rows); nothing new to load. Use forceReload to load it again.");
-            }
+            if (skipIfLoaded && await LoadLedger.FindAsync(db, job.Bucket, job.Key, etag, job.Feed.Id, ct) is { } loaded)
+                return new StagedObject(job, etag, new FileTotals(), Skipped(job, etag, loaded));
 
             var body = new CountingStream(response.ResponseStream);
             long? totalBytes = response.ContentLength >= 0 ? response.ContentLength : null;
             var totals = new FileTotals();
             try
             {
-                await using var staged = new StagedFile(db, feeds, job, ct);
-                totals = await Source.From(() => CsvFormat.ReadAsync(body, job.Csv, ct))
+                await using var rejects = new RejectWriter(db, job.RunId, job.Key);
+                totals = await ReadRecords(body, job, ct)
                     .PrefixAndTail(job.Csv.Header ? 1 : 0)
                     .SelectAsync(1, async prefixAndRest =>
                     {
                         var (prefix, rest) = prefixAndRest;
-                        var validator = await staged.BeginAsync(job.Csv.Header ? prefix.FirstOrDefault()?.Fields : null);
+                        var validator = await load.BeginFileAsync(job.SourceFile, job.Csv.Header ? prefix.FirstOrDefault()?.Fields : null);
                         return rest.Select(validator.Validate);
                     })
                     .ConcatMany(rows => rows)
                     .Grouped(settings.BatchRows)
-                    .SelectAsync(1, staged.WriteAsync)
-                    .RunAggregate(totals, (sum, batch) =>
+                    .SelectAsync(1, batch => WriteBatchAsync(batch, load.Load!, rejects, ct))
+                    .RunAggregate(new FileTotals(), (sum, batch) =>
                     {
-                        sum = sum.Add(batch);
-                        report(new FileProgress(job.Ordinal, job.Key, body.BytesRead, totalBytes, sum.Accepted + sum.Rejected, sum.Rejected));
+                        sum = sum.Add(batch) with { BytesRead = body.BytesRead };
+                        report(new FileProgress(job.Ordinal, job.Key, body.BytesRead, totalBytes, sum.Read, sum.Rejected));
                         return sum;
                     }, materializer);
+                totals = totals with { BytesRead = body.BytesRead };
 
-                var feed = staged.Feed;
-                var read = totals.Accepted + totals.Rejected;
-                if (totals.Rejected > 0 && totals.Rejected * 100m > feed.ErrorThresholdPercent * read)
+                var feed = load.Feed;
+                if (totals.Rejected > 0 && totals.Rejected * 100m > feed.ErrorThresholdPercent * totals.Read)
                 {
-                    return FileOutcome.Failed(
-                        $"{job.SourceFile}: {totals.Rejected} of {read} rows rejected ({100m * totals.Rejected / read:0.##}%), above feed " +
+                    return new StagedObject(job, etag, totals, FileOutcome.Failed(
+                        $"{job.SourceFile}: {totals.Rejected} of {totals.Read} rows rejected ({100m * totals.Rejected / totals.Read:0.##}%), above feed " +
                         $"'{feed.Id}' error threshold of {feed.ErrorThresholdPercent}%; nothing from this file was loaded. " +
                         $"First: line {totals.FirstReject!.Line}: {totals.FirstReject.Reason}",
-                        body.BytesRead, read, totals.Rejected, etag);
+                        totals.BytesRead, totals.Read, totals.Rejected, etag));
                 }
-
-                var merged = await staged.Load!.MergeAsync(job.SourceFile, ct);
-                await staged.Load.CommitAsync(new LoadedObject(job.Bucket, job.Key, etag, feed.Id, job.RunId), totals.Accepted, totals.Rejected, ct);
-                return new FileOutcome(FileStatus.Loaded, etag, body.BytesRead, read, merged.Inserted, merged.Updated, totals.Rejected,
-                    $"{job.SourceFile}: {read} rows read, {merged.Inserted} inserted, {merged.Updated} updated, " +
-                    $"{totals.Accepted - merged.Inserted - merged.Updated} unchanged or older, {totals.Rejected} rejected");
+                return new StagedObject(job, etag, totals, null);
             }
             catch (Exception e) when (!ct.IsCancellationRequested && Describe(e, job) is { } message)
             {
-                return FileOutcome.Failed(message, body.BytesRead, totals.Accepted + totals.Rejected, totals.Rejected, etag);
+                return new StagedObject(job, etag, totals, FileOutcome.Failed(message, body.BytesRead, totals.Read, totals.Rejected, etag));
             }
         }
+    }
+
+    /// <summary>The records of one object, its header row included when it has one.</summary>
+    private static Source<SourceRecord, NotUsed> ReadRecords(Stream body, FileLoadJob job, CancellationToken ct) =>
+        Source.From(() => CsvFormat.ReadAsync(body, job.Csv, ct));
+
+    private static async Task<IReadOnlyList<FileOutcome>> CommitAsync(StagedLoad load, IReadOnlyList<StagedObject> files, bool replace, CancellationToken ct)
+    {
+        var merged = await load.Load!.MergeAsync(replace, ct);
+        await load.Load.CommitAsync(files.Select(f =>
+            (new LoadedObject(f.Job.Bucket, f.Job.Key, f.ETag, load.Feed.Id, f.Job.RunId), f.Totals.Accepted, f.Totals.Rejected)), ct);
+        return files.Select(f =>
+        {
+            var (inserted, updated) = merged.GetValueOrDefault(f.Job.SourceFile);
+            var t = f.Totals;
+            return new FileOutcome(FileStatus.Loaded, f.ETag, t.BytesRead, t.Read, inserted, updated, t.Rejected,
+                $"{f.Job.SourceFile}: {t.Read} rows read, {inserted} inserted, {updated} updated, " +
+                $"{t.Accepted - inserted - updated} {(replace ? "superseded by newer rows" : "unchanged or older")}, {t.Rejected} rejected");
+        }).ToList();
+    }
+
+    /// <returns>Skipped outcomes when the ledger has every object's current version; otherwise null.</returns>
+    private async Task<IReadOnlyList<FileOutcome>?> AllLoadedAsync(IReadOnlyList<FileLoadJob> jobs, CancellationToken ct)
+    {
+        var outcomes = new List<FileOutcome>();
+        foreach (var job in jobs)
+        {
+            string etag;
+            try
+            {
+                etag = (await job.S3.GetObjectMetadataAsync(job.Bucket, job.Key, ct)).ETag.Trim('"');
+            }
+            catch (Exception e) when (e is AmazonServiceException or HttpRequestException && !ct.IsCancellationRequested)
+            {
+                return null; // the load itself reports the failure, with GetObject's fuller error
+            }
+            if (await LoadLedger.FindAsync(db, job.Bucket, job.Key, etag, job.Feed.Id, ct) is not { } loaded) return null;
+            outcomes.Add(Skipped(job, etag, loaded));
+        }
+        return outcomes;
+    }
+
+    private static FileOutcome Skipped(FileLoadJob job, string etag, LedgerEntry loaded) =>
+        new(FileStatus.Skipped, etag, Message:
+            $"{job.SourceFile} (ETag {etag}) was loaded into feed '{job.Feed.Id}' by run {loaded.RunId} at {loaded.LoadedAt:u} " +
+            $"({loaded.RowsLoaded} rows); nothing new to load. Use forceReload to load it again.");
+
+    private static async Task<BatchCounts> WriteBatchAsync(IEnumerable<ValidatedRow> batch, DomainTableLoad load, RejectWriter rejects, CancellationToken ct)
+    {
+        var accepted = new List<AcceptedRow>();
+        var rejected = new List<RejectedRow>();
+        foreach (var row in batch)
+        {
+            if (row is AcceptedRow a) accepted.Add(a);
+            else rejected.Add((RejectedRow)row);
+        }
+        await load.WriteAsync(accepted, ct);
+        await rejects.WriteAsync(rejected, ct);
+        return new BatchCounts(accepted.Count, rejected.Count, rejected.FirstOrDefault());
     }
 
     /// <summary>Expected failures of a file, as the message the run shows; null for anything else, which propagates.</summary>
@@ -119,9 +207,16 @@ public sealed class FileLoadPipeline(NpgsqlDataSource db, FeedCatalog feeds, Loa
         _ => null,
     };
 
-    private sealed record FileTotals(long Accepted = 0, long Rejected = 0, RejectedRow? FirstReject = null)
+    /// <summary>An object staged into a load, or ended early with <see cref="Outcome"/>.</summary>
+    private sealed record StagedObject(FileLoadJob Job, string ETag, FileTotals Totals, FileOutcome? Outcome);
+
+    private sealed record BatchCounts(long Accepted, long Rejected, RejectedRow? FirstReject);
+
+    private sealed record FileTotals(long Accepted = 0, long Rejected = 0, RejectedRow? FirstReject = null, long BytesRead = 0)
     {
+        public long Read => Accepted + Rejected;
+
         public FileTotals Add(BatchCounts batch) =>
-            new(Accepted + batch.Accepted, Rejected + batch.Rejected, FirstReject ?? batch.FirstReject);
+            this with { Accepted = Accepted + batch.Accepted, Rejected = Rejected + batch.Rejected, FirstReject = FirstReject ?? batch.FirstReject };
     }
 }

@@ -1,0 +1,41 @@
+using HeapDaemon.Actors.Feeds;
+using HeapDaemon.Actors.Loading;
+using Npgsql;
+
+namespace HeapDaemon.Actors.Pipeline;
+
+/// <summary>
+/// One feed's load in progress: the feed as the files' columns resolve it (schema drift), and the staging
+/// transaction, begun when the first file's columns are known. Files are staged one after another into it.
+/// </summary>
+internal sealed class StagedLoad(NpgsqlDataSource db, FeedCatalog feeds, FeedDefinition feed, CancellationToken ct) : IAsyncDisposable
+{
+    public FeedDefinition Feed { get; private set; } = feed;
+
+    public DomainTableLoad? Load { get; private set; }
+
+    /// <param name="header">The file's column names; null when the file has no header row.</param>
+    /// <exception cref="SchemaMismatchException">the columns do not fit the feed.</exception>
+    public async Task<RowValidator> BeginFileAsync(string sourceFile, IReadOnlyList<string>? header)
+    {
+        var added = header is not null && Feed.NewColumns == NewColumnPolicy.Add ? RowValidator.UnknownColumns(Feed, header) : [];
+        if (Load is null)
+        {
+            // Before the load's transaction: the domain table is locked only for the moment of the ALTER.
+            if (added.Count > 0) Feed = await feeds.AddFieldsAsync(Feed.Id, added, ct);
+            Load = await DomainTableLoad.BeginAsync(db, Feed, ct);
+        }
+        else if (added.Count > 0)
+        {
+            Feed = await Load.WidenAsync((connection, transaction) => FeedCatalog.AddFieldsAsync(connection, transaction, Feed.Id, added, ct), ct);
+        }
+        var validator = header is null ? RowValidator.ByPosition(Feed) : RowValidator.ForHeader(Feed, header);
+        await Load.StartFileAsync(sourceFile, ct);
+        return validator;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Load is not null) await Load.DisposeAsync();
+    }
+}
