@@ -25,7 +25,7 @@ public static class CredentialsApi
     {
         var group = api.MapGroup("/credentials").WithTags("Credentials");
 
-        group.MapPost("/", async (HttpRequest request, CredentialCatalog catalog, CancellationToken ct) =>
+        group.MapPost("/", async (HttpRequest request, CredentialCatalog catalog, EndpointPolicy endpoints, CancellationToken ct) =>
         {
             var (body, error) = await ReadJsonAsync<CredentialRequest>(request);
             if (error is not null) return error;
@@ -34,6 +34,7 @@ public static class CredentialsApi
             var errors = credential.Validate().ToList();
             if (body.AuthMode == S3AuthMode.Keys && string.IsNullOrEmpty(body.SecretAccessKey)) errors.Add("authMode 'keys' needs secretAccessKey");
             if (errors.Count > 0) return Invalid(errors);
+            if (credential.EndpointUrl is { } endpoint && await endpoints.CheckAsync(endpoint, ct) is { } refused) return Invalid(refused);
             return await catalog.AddAsync(credential, body.SecretAccessKey, ct)
                 ? TypedResults.Created($"/api/credentials/{credential.Id}", CredentialView.Of(credential))
                 : Conflict($"a credential with id '{credential.Id}' exists already");

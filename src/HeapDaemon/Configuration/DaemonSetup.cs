@@ -27,6 +27,9 @@ public static class DaemonSetup
         services.AddSingleton(builder.Configuration.GetSection("S3").Get<S3Settings>() ?? new S3Settings());
         services.AddSingleton(builder.Configuration.GetSection("Loading").Get<LoadingSettings>() ?? new LoadingSettings());
         services.AddSingleton<CredentialCatalog>();
+        var database = new NpgsqlConnectionStringBuilder(settings.PostgresConnectionString);
+        services.AddSingleton(new EndpointPolicy(database.Host, database.Port,
+            builder.Configuration.GetSection("Security:AllowedEndpointHosts").Get<string[]>() ?? []));
         services.AddSingleton<FeedCatalog>();
         services.AddSingleton<RunStore>();
         services.AddSingleton<S3ClientFactory>();

@@ -44,6 +44,23 @@ public sealed class AdminApiSpecs : DaemonSpecs
     }
 
     [Theory]
+    [InlineData("http://169.254.169.254/latest/meta-data/", "instance-metadata or link-local")]
+    [InlineData("http://[fd00:ec2::254]/", "instance-metadata or link-local")]
+    [InlineData("http://localhost:{pg}/", "the daemon's own database")]
+    public async Task A_credential_endpoint_cannot_point_at_metadata_services_or_the_daemons_database(string endpoint, string reason)
+    {
+        var port = new Npgsql.NpgsqlConnectionStringBuilder(ConnectionString).Port;
+
+        var response = await Api.PostAsJsonAsync("/api/credentials", new
+        {
+            id = "ssrf", kind = "s3", bucket = Bucket, endpointUrl = endpoint.Replace("{pg}", port.ToString()), accessKeyId = "a", secretAccessKey = "b",
+        });
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains(reason, await response.Content.ReadAsStringAsync());
+    }
+
+    [Theory]
     [InlineData("""{"source":"heap","name":"users","fields":[{"name":"id","type":"integer","primaryKey":true}],"lastUpdated":"id"}""", "could not be mapped")]
     [InlineData("""{"source":"heap","name":"users","fields":[{"name":"x\"; DROP TABLE t; --","type":"string","primaryKey":true}]}""", "must be letters, digits and underscores")]
     [InlineData("""{"source":"heapd","name":"feeds","fields":[{"name":"id","type":"integer","primaryKey":true}]}""", "source 'heapd' is reserved")]
