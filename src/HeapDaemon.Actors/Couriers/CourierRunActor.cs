@@ -24,6 +24,7 @@ public sealed class CourierRunActor : ReceiveActor
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly IMaterializer _materializer = Context.Materializer();
     private readonly CancellationTokenSource _cancellation = new();
+    private readonly DateTime _started = DateTime.UtcNow;
 
     public CourierRunActor(RunPlan plan, CourierServices services)
     {
@@ -82,6 +83,7 @@ public sealed class CourierRunActor : ReceiveActor
             var feedId = group[0].File.FeedId;
             var feed = await _services.Feeds.GetAsync(feedId, ct);
             IReadOnlyList<FileOutcome> results;
+            var started = DateTime.UtcNow;
             if (feed is not { Active: true })
             {
                 var why = feed is null ? $"feed '{feedId}' does not exist" : $"feed '{feedId}' is not active; activate it first";
@@ -98,6 +100,8 @@ public sealed class CourierRunActor : ReceiveActor
             }
             foreach (var ((ordinal, file), outcome) in group.Zip(results))
             {
+                // A truncate load's files share one transaction; their time is split evenly between them.
+                _services.Metrics.FileFinished(outcome, (DateTime.UtcNow - started) / group.Count);
                 await _services.Runs.RecordFileAsync(runId, ordinal, bucket, file.Key, feedId, outcome, ct);
                 if (outcome.Status == FileStatus.Failed)
                     _log.Warning("Run {RunId} of courier {CourierId}: {Message}", runId, courierId, outcome.Message);
@@ -128,6 +132,7 @@ public sealed class CourierRunActor : ReceiveActor
     private async Task<RunSummary> FinishAsync(RunStatus status, string message, CancellationToken ct)
     {
         await _services.Runs.FinishAsync(_plan.RunId, status, message, ct);
+        _services.Metrics.RunFinished(status, DateTime.UtcNow - _started);
         _log.Info("Run {RunId} of courier {CourierId} {Status}: {Message}", _plan.RunId, _plan.CourierId, status, message);
         return new RunSummary(_plan.RunId, _plan.RunDate, status, DateTimeOffset.UtcNow, message);
     }

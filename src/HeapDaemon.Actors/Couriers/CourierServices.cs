@@ -12,4 +12,5 @@ public sealed record CourierServices(
     FeedCatalog Feeds,
     RunStore Runs,
     S3ClientFactory S3,
-    FileLoadPipeline Pipeline);
+    FileLoadPipeline Pipeline,
+    DaemonMetrics Metrics);

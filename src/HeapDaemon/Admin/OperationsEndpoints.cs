@@ -1,3 +1,4 @@
+using HeapDaemon.Actors.Runs;
 using Npgsql;
 
 namespace HeapDaemon.Admin;
@@ -8,6 +9,7 @@ public static class OperationsEndpoints
     public static void MapOperationsEndpoints(this WebApplication app)
     {
         app.MapGet("/healthz", () => TypedResults.Ok(new { status = "alive" }));
+        app.MapGet("/metrics", (DaemonMetrics metrics) => Results.Text(metrics.Render(), "text/plain; version=0.0.4"));
         app.MapGet("/readyz", async (NpgsqlDataSource db, CancellationToken ct) =>
         {
             try

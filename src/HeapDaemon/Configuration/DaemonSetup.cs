@@ -34,6 +34,7 @@ public static class DaemonSetup
         services.AddSingleton<RunStore>();
         services.AddSingleton<S3ClientFactory>();
         services.AddSingleton<FileLoadPipeline>();
+        services.AddSingleton<DaemonMetrics>();
         services.AddSingleton<CourierServices>();
 
         services.ConfigureHttpJsonOptions(options => HeapJson.Configure(options.SerializerOptions));

@@ -48,6 +48,12 @@ public sealed class CourierRunSpecs : DaemonSpecs
         Assert.Equal("skipped", skipped.GetProperty("status").GetString());
         Assert.Contains("nothing new to load", skipped.GetProperty("message").GetString());
         Assert.Equal(5L, (await QueryAsync("SELECT count(*) AS n FROM heap.users"))[0]["n"]);
+        var metrics = await Daemon.CreateClient().GetStringAsync("/metrics");
+        Assert.Contains("heapd_runs_total{status=\"succeeded\"} 2\n", metrics);
+        Assert.Contains("heapd_files_total{status=\"loaded\"} 1\n", metrics);
+        Assert.Contains("heapd_files_total{status=\"skipped\"} 1\n", metrics);
+        Assert.Contains("heapd_rows_loaded_total 5\n", metrics);
+        Assert.Contains("heapd_run_duration_seconds_count 2\n", metrics);
     }
 
     [Fact]
