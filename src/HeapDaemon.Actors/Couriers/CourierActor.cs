@@ -13,7 +13,8 @@ namespace HeapDaemon.Actors.Couriers;
 /// One courier: its configuration, last run date and recent runs, persisted. Runs one run at a time, each in a
 /// <see cref="CourierRunActor"/> child; runs asked for meanwhile wait in a queue. The queue's truth is
 /// <c>heapd.runs</c> (status queued or running), so runs that a stop or crash interrupted start again on recovery,
-/// and the load ledger makes the files already loaded skip.
+/// and the load ledger makes the files already loaded skip. A run that fails for a transient reason is run again
+/// after an exponential backoff, up to <see cref="RunSettings.MaxAttempts"/>.
 /// </summary>
 public sealed class CourierActor : ReceivePersistentActor, IWithTimers
 {
@@ -61,20 +62,30 @@ public sealed class CourierActor : ReceivePersistentActor, IWithTimers
             Timers.StartSingleTimer(nameof(LoadUnfinishedRuns), LoadUnfinishedRuns.Instance, TimeSpan.FromSeconds(10));
         });
         Command<GetRunProgress>(get => Sender.Tell(new RunProgressReply(get.RunId, _active?.RunId == get.RunId ? _active.Progress : null)));
+        Command<CancelRun>(Cancel);
+        Command<RetryRun>(retry =>
+        {
+            if (_active?.RunId == retry.RunId && _active.Actor is null) StartRunActor(_active.Run, _active.Attempt + 1);
+        });
         Command<CourierRunActor.RunProgressed>(progressed =>
         {
             if (_active?.RunId == progressed.RunId) _active = _active with { Progress = progressed.Progress };
         });
-        Command<CourierRunActor.RunEnded>(ended => Finish(ended.Summary));
+        Command<CourierRunActor.RunEnded>(ended =>
+        {
+            if (_active?.RunId != ended.Summary.RunId) return;
+            if (ended.RetryAfter is { } delay) RetryLater(ended.Summary, delay);
+            else Finish(ended.Summary);
+        });
         // Plain Watch, not WatchWith: a Terminated stashed while persisting is redelivered as a Terminated.
         Command<Terminated>(terminated =>
         {
             // The run actor reports before it stops, so reaching here with its run still active means it crashed.
-            if (_active is null || !_active.Actor.Equals(terminated.ActorRef)) return;
+            if (_active?.Actor is null || !_active.Actor.Equals(terminated.ActorRef)) return;
             var message = "the run stopped unexpectedly; see the daemon log";
             _services.Runs.FinishAsync(_active.RunId, RunStatus.Failed, message, CancellationToken.None)
                 .PipeTo(Self, success: () => Done.Instance, failure: e => new Status.Failure(e));
-            Finish(new RunSummary(_active.RunId, _active.RunDate, RunStatus.Failed, DateTimeOffset.UtcNow, message));
+            Finish(new RunSummary(_active.RunId, _active.Run.RunDate, RunStatus.Failed, DateTimeOffset.UtcNow, message));
         });
         Command<Done>(_ => { });
         Command<Status.Failure>(failure => _log.Error(failure.Cause, "Courier {CourierId}: recording a run failed", _state.Id));
@@ -133,12 +144,54 @@ public sealed class CourierActor : ReceivePersistentActor, IWithTimers
     private void StartNextRun()
     {
         if (_active is not null || _queue.Count == 0 || !_state.Exists) return;
-        var next = _queue.Dequeue();
-        var plan = new CourierRunActor.RunPlan(next.RunId, _state.Id, next.RunDate, next.Request, _state.Config!);
-        var run = Context.ActorOf(CourierRunActor.Props(plan, _services), $"run-{next.RunId:N}");
-        Context.Watch(run);
-        _active = new ActiveRun(next.RunId, next.RunDate, run, null);
+        StartRunActor(_queue.Dequeue(), attempt: 1);
     }
+
+    private void StartRunActor(QueuedRun run, int attempt)
+    {
+        var plan = new CourierRunActor.RunPlan(run.RunId, _state.Id, run.RunDate, run.Request, _state.Config!, attempt);
+        // The attempt is in the name: the previous attempt's actor may still be stopping.
+        var actor = Context.ActorOf(CourierRunActor.Props(plan, _services), $"run-{run.RunId:N}-{attempt}");
+        Context.Watch(actor);
+        _active = new ActiveRun(run, attempt, actor, null);
+    }
+
+    /// <summary>The run stays this courier's active run while it waits, so runs queued behind it keep their order.</summary>
+    private void RetryLater(RunSummary failed, TimeSpan delay)
+    {
+        _log.Warning("Courier {CourierId}: run {RunId} attempt {Attempt} failed for a reason that may pass; retrying in {Delay}. {Message}",
+            _state.Id, failed.RunId, _active!.Attempt, delay, failed.Message);
+        _active = _active with { Actor = null, Progress = null };
+        Timers.StartSingleTimer(RetryTimer(failed.RunId), new RetryRun(failed.RunId), delay);
+    }
+
+    private void Cancel(CancelRun cancel)
+    {
+        if (_active?.RunId == cancel.RunId && _active.Actor is { } actor)
+        {
+            actor.Tell(CourierRunActor.Cancel.Instance);
+            Sender.Tell(new RunCancelling(cancel.RunId));
+            return;
+        }
+        QueuedRun? run = _active?.RunId == cancel.RunId ? _active.Run : _queue.FirstOrDefault(q => q.RunId == cancel.RunId);
+        if (run is null)
+        {
+            Sender.Tell(new RunNotActive(cancel.RunId));
+            return;
+        }
+        // Not running now (queued, or waiting to retry): it ends here.
+        Timers.Cancel(RetryTimer(run.RunId));
+        var remaining = _queue.Where(q => q.RunId != run.RunId).ToList();
+        _queue.Clear();
+        foreach (var q in remaining) _queue.Enqueue(q);
+        const string message = "cancelled by request before it ran";
+        _services.Runs.FinishAsync(run.RunId, RunStatus.Cancelled, message, CancellationToken.None)
+            .PipeTo(Self, success: () => Done.Instance, failure: e => new Status.Failure(e));
+        Sender.Tell(new RunCancelling(run.RunId));
+        if (_active?.RunId == run.RunId) Finish(new RunSummary(run.RunId, run.RunDate, RunStatus.Cancelled, DateTimeOffset.UtcNow, message));
+    }
+
+    private static string RetryTimer(Guid runId) => $"retry-{runId:N}";
 
     private void Finish(RunSummary summary)
     {
@@ -182,7 +235,13 @@ public sealed class CourierActor : ReceivePersistentActor, IWithTimers
 
     private sealed record QueuedRun(Guid RunId, DateOnly RunDate, RunRequest Request);
 
-    private sealed record ActiveRun(Guid RunId, DateOnly RunDate, IActorRef Actor, FileProgress? Progress);
+    /// <param name="Actor">The run actor of the current attempt; null while the run waits to be retried.</param>
+    private sealed record ActiveRun(QueuedRun Run, int Attempt, IActorRef? Actor, FileProgress? Progress)
+    {
+        public Guid RunId => Run.RunId;
+    }
+
+    private sealed record RetryRun(Guid RunId);
 
     private sealed record RunRecorded(QueuedRun Run, IActorRef ReplyTo);
 

@@ -23,6 +23,9 @@ public static class CourierCommands
 
     public sealed record GetRunProgress(string CourierId, Guid RunId) : ICourierMessage;
 
+    /// <summary>Stops a queued or running run; files committed before it stay loaded, the file in flight rolls back.</summary>
+    public sealed record CancelRun(string CourierId, Guid RunId) : ICourierMessage;
+
     public sealed record ListCouriers
     {
         public static readonly ListCouriers Instance = new();
@@ -50,6 +53,10 @@ public static class CourierReplies
     public sealed record RunAccepted(Guid RunId);
 
     public sealed record RunProgressReply(Guid RunId, FileProgress? Progress);
+
+    public sealed record RunCancelling(Guid RunId);
+
+    public sealed record RunNotActive(Guid RunId);
 
     public sealed record CourierIds(ImmutableSortedSet<string> Ids);
 }

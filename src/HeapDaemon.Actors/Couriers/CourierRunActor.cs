@@ -13,11 +13,26 @@ namespace HeapDaemon.Actors.Couriers;
 /// </summary>
 public sealed class CourierRunActor : ReceiveActor
 {
-    public sealed record RunPlan(Guid RunId, string CourierId, DateOnly RunDate, RunRequest Request, CourierConfig Config);
+    /// <param name="Attempt">1 for the first attempt; retries of a transient failure count up.</param>
+    public sealed record RunPlan(Guid RunId, string CourierId, DateOnly RunDate, RunRequest Request, CourierConfig Config, int Attempt = 1);
 
     public sealed record RunProgressed(Guid RunId, FileProgress Progress);
 
-    public sealed record RunEnded(RunSummary Summary);
+    /// <param name="RetryAfter">
+    /// Set when the run failed for a reason that may pass and attempts remain: the run is queued again (in
+    /// heapd.runs too) and the courier starts the next attempt after this delay.
+    /// </param>
+    public sealed record RunEnded(RunSummary Summary, TimeSpan? RetryAfter = null);
+
+    /// <summary>Aborts the stream: the file in flight rolls back; files already committed stay.</summary>
+    public sealed class Cancel
+    {
+        public static readonly Cancel Instance = new();
+        private Cancel() { }
+    }
+
+    /// <summary>The result of the run's task.</summary>
+    private sealed record Outcome(RunSummary Summary, TimeSpan? RetryAfter);
 
     private readonly RunPlan _plan;
     private readonly CourierServices _services;
@@ -25,22 +40,33 @@ public sealed class CourierRunActor : ReceiveActor
     private readonly IMaterializer _materializer = Context.Materializer();
     private readonly CancellationTokenSource _cancellation = new();
     private readonly DateTime _started = DateTime.UtcNow;
+    private bool _cancelled;
 
     public CourierRunActor(RunPlan plan, CourierServices services)
     {
         _plan = plan;
         _services = services;
         Receive<FileProgress>(progress => Context.Parent.Tell(new RunProgressed(_plan.RunId, progress)));
-        Receive<RunSummary>(summary => End(summary));
+        Receive<Outcome>(outcome => End(outcome.Summary, outcome.RetryAfter));
+        Receive<Cancel>(_ =>
+        {
+            _cancelled = true;
+            _cancellation.Cancel();
+        });
         Receive<Status.Failure>(failure =>
         {
-            // Not an expected failure of a file (those are outcomes): a fault in the daemon or its database.
-            _log.Error(failure.Cause, "Run {RunId} of courier {CourierId} failed", _plan.RunId, _plan.CourierId);
-            var message = $"the run failed: {failure.Cause.Message}";
+            var (status, message, transient) = _cancelled
+                ? (RunStatus.Cancelled, "cancelled by request; files loaded before the cancel stay loaded, the file in flight was rolled back", false)
+                : (RunStatus.Failed, $"the run failed: {failure.Cause.Message}", Faults.IsTransient(failure.Cause));
+            // Not an expected failure of a file (those are outcomes): a cancel, or a fault in the daemon or its database.
+            if (!_cancelled) _log.Error(failure.Cause, "Run {RunId} of courier {CourierId} failed", _plan.RunId, _plan.CourierId);
+            var retryAfter = RetryAfter(status, transient);
             // Best effort: if the database is what failed, this fails too, and recovery finds the run unfinished.
-            _services.Runs.FinishAsync(_plan.RunId, RunStatus.Failed, message, CancellationToken.None)
+            (retryAfter is { } delay
+                    ? _services.Runs.MarkRetryingAsync(_plan.RunId, RetryMessage(delay, message), CancellationToken.None)
+                    : _services.Runs.FinishAsync(_plan.RunId, status, message, CancellationToken.None))
                 .ContinueWith(t => _ = t.Exception, TaskContinuationOptions.OnlyOnFaulted);
-            End(new RunSummary(_plan.RunId, _plan.RunDate, RunStatus.Failed, DateTimeOffset.UtcNow, message));
+            End(new RunSummary(_plan.RunId, _plan.RunDate, status, DateTimeOffset.UtcNow, message), retryAfter);
         });
     }
 
@@ -59,15 +85,25 @@ public sealed class CourierRunActor : ReceiveActor
         _cancellation.Dispose();
     }
 
-    private void End(RunSummary summary)
+    private void End(RunSummary summary, TimeSpan? retryAfter)
     {
-        Context.Parent.Tell(new RunEnded(summary));
+        Context.Parent.Tell(new RunEnded(summary, retryAfter));
         Context.Stop(Self);
     }
 
-    private async Task<RunSummary> ExecuteAsync(Action<FileProgress> report, CancellationToken ct)
+    /// <summary>The delay before the next attempt, when this failure is worth one and attempts remain.</summary>
+    private TimeSpan? RetryAfter(RunStatus status, bool transient) =>
+        status == RunStatus.Failed && transient && _plan.Attempt < _services.RunSettings.MaxAttempts
+            ? _services.RunSettings.RetryDelay(_plan.Attempt)
+            : null;
+
+    private string RetryMessage(TimeSpan delay, string failure) =>
+        $"attempt {_plan.Attempt} of {_services.RunSettings.MaxAttempts} failed for a reason that may pass; " +
+        $"retrying in {delay.TotalSeconds:0.#} s. {failure}";
+
+    private async Task<Outcome> ExecuteAsync(Action<FileProgress> report, CancellationToken ct)
     {
-        var (runId, courierId, runDate, request, config) = _plan;
+        var (runId, courierId, runDate, request, config, _) = _plan;
         await _services.Runs.MarkRunningAsync(runId, ct);
         _log.Info("Run {RunId} of courier {CourierId} started for {RunDate} ({FileCount} files)", runId, courierId, runDate, config.Files.Length);
 
@@ -114,7 +150,7 @@ public sealed class CourierRunActor : ReceiveActor
                       $"{outcomes.Count(o => o.Status == FileStatus.Skipped)} skipped (already loaded), {failed.Count} failed";
         return failed.Count == 0
             ? await FinishAsync(RunStatus.Succeeded, summary, ct)
-            : await FinishAsync(RunStatus.Failed, $"{summary}. {failed[0].Message}", ct);
+            : await FinishAsync(RunStatus.Failed, $"{summary}. {failed[0].Message}", ct, transient: failed.Any(f => f.Transient));
     }
 
     /// <summary>
@@ -129,11 +165,17 @@ public sealed class CourierRunActor : ReceiveActor
             : files.Select(f => new List<(int, CourierFile)> { f });
     }
 
-    private async Task<RunSummary> FinishAsync(RunStatus status, string message, CancellationToken ct)
+    private async Task<Outcome> FinishAsync(RunStatus status, string message, CancellationToken ct, bool transient = false)
     {
+        if (RetryAfter(status, transient) is { } delay)
+        {
+            // Queued again, not failed: a status request must not see a failure that is about to be retried.
+            await _services.Runs.MarkRetryingAsync(_plan.RunId, RetryMessage(delay, message), ct);
+            return new Outcome(new RunSummary(_plan.RunId, _plan.RunDate, status, DateTimeOffset.UtcNow, message), delay);
+        }
         await _services.Runs.FinishAsync(_plan.RunId, status, message, ct);
         _services.Metrics.RunFinished(status, DateTime.UtcNow - _started);
         _log.Info("Run {RunId} of courier {CourierId} {Status}: {Message}", _plan.RunId, _plan.CourierId, status, message);
-        return new RunSummary(_plan.RunId, _plan.RunDate, status, DateTimeOffset.UtcNow, message);
+        return new Outcome(new RunSummary(_plan.RunId, _plan.RunDate, status, DateTimeOffset.UtcNow, message), null);
     }
 }

@@ -13,4 +13,5 @@ public sealed record CourierServices(
     RunStore Runs,
     S3ClientFactory S3,
     FileLoadPipeline Pipeline,
-    DaemonMetrics Metrics);
+    DaemonMetrics Metrics,
+    RunSettings RunSettings);

@@ -2,8 +2,8 @@ using Npgsql;
 
 namespace HeapDaemon.Actors.Loading;
 
-/// <summary>A ledger row: this object version was loaded into this feed by this run.</summary>
-public sealed record LedgerEntry(Guid RunId, long RowsLoaded, DateTimeOffset LoadedAt);
+/// <summary>A ledger row: this object version was loaded into this feed by this run (or skipped by request).</summary>
+public sealed record LedgerEntry(Guid RunId, long RowsLoaded, DateTimeOffset LoadedAt, bool Skipped);
 
 /// <summary><c>heapd.load_ledger</c>: which object versions each feed has loaded; what makes a rerun skip a file.</summary>
 public static class LoadLedger
@@ -11,7 +11,7 @@ public static class LoadLedger
     public static async Task<LedgerEntry?> FindAsync(NpgsqlDataSource db, string bucket, string key, string etag, string feedId, CancellationToken ct)
     {
         await using var cmd = db.CreateCommand("""
-            SELECT run_id, rows_loaded, loaded_at FROM heapd.load_ledger
+            SELECT run_id, rows_loaded, loaded_at, skipped FROM heapd.load_ledger
             WHERE bucket = $1 AND object_key = $2 AND etag = $3 AND feed_id = $4
             """);
         cmd.Parameters.AddWithValue(bucket);
@@ -20,7 +20,7 @@ public static class LoadLedger
         cmd.Parameters.AddWithValue(feedId);
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         return await reader.ReadAsync(ct)
-            ? new LedgerEntry(reader.GetGuid(0), reader.GetInt64(1), reader.GetFieldValue<DateTimeOffset>(2))
+            ? new LedgerEntry(reader.GetGuid(0), reader.GetInt64(1), reader.GetFieldValue<DateTimeOffset>(2), reader.GetBoolean(3))
             : null;
     }
 

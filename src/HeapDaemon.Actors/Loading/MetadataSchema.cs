@@ -70,6 +70,8 @@ public static class MetadataSchema
             rows_rejected  bigint NOT NULL,
             loaded_at      timestamptz NOT NULL DEFAULT now(),
             PRIMARY KEY (bucket, object_key, etag, feed_id));
+        -- A version a user chose to skip (a failed file resolved as "skip"): later runs pass over it as if loaded.
+        ALTER TABLE heapd.load_ledger ADD COLUMN IF NOT EXISTS skipped boolean NOT NULL DEFAULT false;
         CREATE TABLE IF NOT EXISTS heapd.rejects (
             run_id      uuid NOT NULL,
             object_key  text NOT NULL,

@@ -34,7 +34,7 @@ public sealed class LoadingSettings
 /// then merge, ledger and commit in one transaction. Demand flows back from the COPY, so the S3 read never runs
 /// ahead of PostgreSQL by more than a batch and a read buffer.
 /// </summary>
-public sealed class FileLoadPipeline(NpgsqlDataSource db, FeedCatalog feeds, LoadingSettings settings)
+public sealed class FileLoadPipeline(NpgsqlDataSource db, FeedCatalog feeds, LoadingSettings settings, S3Settings s3Settings)
 {
     /// <summary>Upsert: one file, staged, merged and committed with its ledger row on its own.</summary>
     public async Task<FileOutcome> RunAsync(FileLoadJob job, IMaterializer materializer, Action<FileProgress> report, CancellationToken ct)
@@ -83,7 +83,7 @@ public sealed class FileLoadPipeline(NpgsqlDataSource db, FeedCatalog feeds, Loa
         }
         catch (Exception e) when (e is AmazonServiceException or HttpRequestException or IOException && !ct.IsCancellationRequested)
         {
-            return new StagedObject(job, "", new FileTotals(), FileOutcome.Failed(S3Errors.Describe(e, job.Bucket, job.Key)));
+            return new StagedObject(job, "", new FileTotals(), FileOutcome.Failed(S3Errors.Describe(e, job.Bucket, job.Key)) with { Transient = Faults.IsTransient(e) });
         }
 
         using (response)
@@ -92,7 +92,7 @@ public sealed class FileLoadPipeline(NpgsqlDataSource db, FeedCatalog feeds, Loa
             if (skipIfLoaded && await LoadLedger.FindAsync(db, job.Bucket, job.Key, etag, job.Feed.Id, ct) is { } loaded)
                 return new StagedObject(job, etag, new FileTotals(), Skipped(job, etag, loaded));
 
-            var body = new CountingStream(response.ResponseStream);
+            var body = new CountingStream(response.ResponseStream, s3Settings.ReadStallTimeout);
             long? totalBytes = response.ContentLength >= 0 ? response.ContentLength : null;
             var totals = new FileTotals();
             try
@@ -130,7 +130,8 @@ public sealed class FileLoadPipeline(NpgsqlDataSource db, FeedCatalog feeds, Loa
             }
             catch (Exception e) when (!ct.IsCancellationRequested && Describe(e, job) is { } message)
             {
-                return new StagedObject(job, etag, totals, FileOutcome.Failed(message, body.BytesRead, totals.Read, totals.Rejected, etag));
+                return new StagedObject(job, etag, totals,
+                    FileOutcome.Failed(message, body.BytesRead, totals.Read, totals.Rejected, etag) with { Transient = Faults.IsTransient(e) });
             }
         }
     }
@@ -141,9 +142,20 @@ public sealed class FileLoadPipeline(NpgsqlDataSource db, FeedCatalog feeds, Loa
 
     private static async Task<IReadOnlyList<FileOutcome>> CommitAsync(StagedLoad load, IReadOnlyList<StagedObject> files, bool replace, CancellationToken ct)
     {
-        var merged = await load.Load!.MergeAsync(replace, ct);
-        await load.Load.CommitAsync(files.Select(f =>
-            (new LoadedObject(f.Job.Bucket, f.Job.Key, f.ETag, load.Feed.Id, f.Job.RunId), f.Totals.Accepted, f.Totals.Rejected)), ct);
+        IReadOnlyDictionary<string, MergeCounts> merged;
+        try
+        {
+            merged = await load.Load!.MergeAsync(replace, ct);
+            await load.Load.CommitAsync(files.Select(f =>
+                (new LoadedObject(f.Job.Bucket, f.Job.Key, f.ETag, load.Feed.Id, f.Job.RunId), f.Totals.Accepted, f.Totals.Rejected)), ct);
+        }
+        catch (Exception e) when (!ct.IsCancellationRequested && Describe(e, files[0].Job) is { } message)
+        {
+            return files.Select(f => FileOutcome.Failed(message, f.Totals.BytesRead, f.Totals.Read, f.Totals.Rejected, f.ETag) with
+            {
+                Transient = Faults.IsTransient(e),
+            }).ToList();
+        }
         return files.Select(f =>
         {
             var (inserted, updated) = merged.GetValueOrDefault(f.Job.SourceFile);
@@ -176,9 +188,11 @@ public sealed class FileLoadPipeline(NpgsqlDataSource db, FeedCatalog feeds, Loa
     }
 
     private static FileOutcome Skipped(FileLoadJob job, string etag, LedgerEntry loaded) =>
-        new(FileStatus.Skipped, etag, Message:
-            $"{job.SourceFile} (ETag {etag}) was loaded into feed '{job.Feed.Id}' by run {loaded.RunId} at {loaded.LoadedAt:u} " +
-            $"({loaded.RowsLoaded} rows); nothing new to load. Use forceReload to load it again.");
+        new(FileStatus.Skipped, etag, Message: loaded.Skipped
+            ? $"{job.SourceFile} (ETag {etag}) failed in run {loaded.RunId} and was skipped by request at {loaded.LoadedAt:u}; " +
+              "use forceReload to load it again."
+            : $"{job.SourceFile} (ETag {etag}) was loaded into feed '{job.Feed.Id}' by run {loaded.RunId} at {loaded.LoadedAt:u} " +
+              $"({loaded.RowsLoaded} rows); nothing new to load. Use forceReload to load it again.");
 
     private static async Task<BatchCounts> WriteBatchAsync(IEnumerable<ValidatedRow> batch, DomainTableLoad load, RejectWriter rejects, CancellationToken ct)
     {

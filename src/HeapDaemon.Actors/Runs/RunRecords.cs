@@ -9,6 +9,7 @@ public enum FileStatus { Running, Loaded, Skipped, Failed }
 public sealed record RunRequest(DateOnly? Date = null, bool ForceReload = false);
 
 /// <summary>What happened to one file of a run; the row counts are the file's own.</summary>
+/// <param name="Transient">A failure that another attempt may not meet (see <see cref="Faults"/>).</param>
 public sealed record FileOutcome(
     FileStatus Status,
     string? ETag = null,
@@ -17,7 +18,8 @@ public sealed record FileOutcome(
     long RowsInserted = 0,
     long RowsUpdated = 0,
     long RowsRejected = 0,
-    string? Message = null)
+    string? Message = null,
+    bool Transient = false)
 {
     public static FileOutcome Failed(string message, long bytesRead = 0, long rowsRead = 0, long rowsRejected = 0, string? etag = null) =>
         new(FileStatus.Failed, etag, bytesRead, rowsRead, RowsRejected: rowsRejected, Message: message);

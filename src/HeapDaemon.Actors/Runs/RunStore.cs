@@ -23,7 +23,7 @@ public sealed class RunStore(NpgsqlDataSource db)
     public async Task MarkRunningAsync(Guid runId, CancellationToken ct)
     {
         await using var cmd = db.CreateCommand("""
-            UPDATE heapd.runs SET status = 'running', started_at = coalesce(started_at, now()), finished_at = NULL, message = NULL
+            UPDATE heapd.runs SET status = 'running', started_at = coalesce(started_at, now()), finished_at = NULL
             WHERE id = $1
             """);
         cmd.Parameters.AddWithValue(runId);
@@ -57,6 +57,15 @@ public sealed class RunStore(NpgsqlDataSource db)
         await cmd.ExecuteNonQueryAsync(ct);
     }
 
+    /// <summary>Back in the queue after a transient failure; the message says why and when it runs again.</summary>
+    public async Task MarkRetryingAsync(Guid runId, string message, CancellationToken ct)
+    {
+        await using var cmd = db.CreateCommand("UPDATE heapd.runs SET status = 'queued', message = $2 WHERE id = $1");
+        cmd.Parameters.AddWithValue(runId);
+        cmd.Parameters.AddWithValue(message);
+        await cmd.ExecuteNonQueryAsync(ct);
+    }
+
     /// <summary>Ends a run; a file it left running (the run failed under it) ends failed with the run's message.</summary>
     public async Task FinishAsync(Guid runId, RunStatus status, string? message, CancellationToken ct)
     {
@@ -71,6 +80,61 @@ public sealed class RunStore(NpgsqlDataSource db)
         batch.BatchCommands[1].Parameters.Add(new NpgsqlParameter { Value = runId });
         batch.BatchCommands[1].Parameters.Add(new NpgsqlParameter { Value = (object?)message ?? DBNull.Value });
         await batch.ExecuteNonQueryAsync(ct);
+    }
+
+    /// <summary>
+    /// Amperity's "skip a task": a failed file of an ended run is marked skipped, and its object version (when
+    /// known) is written to the ledger as skipped, so later runs pass over it; the run succeeds once no file of it
+    /// is failed.
+    /// </summary>
+    /// <returns>null when done; otherwise why not.</returns>
+    public async Task<string?> SkipFileAsync(Guid runId, int ordinal, CancellationToken ct)
+    {
+        await using var connection = await db.OpenConnectionAsync(ct);
+        await using var transaction = await connection.BeginTransactionAsync(ct);
+        await using (var select = new NpgsqlCommand("""
+            SELECT r.status, f.status, f.bucket, f.object_key, f.etag, f.feed_id, f.rows_rejected
+            FROM heapd.runs r JOIN heapd.run_files f ON f.run_id = r.id
+            WHERE r.id = $1 AND f.ordinal = $2 FOR UPDATE
+            """, connection, transaction))
+        {
+            select.Parameters.AddWithValue(runId);
+            select.Parameters.AddWithValue(ordinal);
+            await using var reader = await select.ExecuteReaderAsync(ct);
+            if (!await reader.ReadAsync(ct)) return $"run {runId} has no file {ordinal}";
+            if (reader.GetString(0) is "queued" or "running") return $"run {runId} is {reader.GetString(0)}; skip a file once the run has ended";
+            if (reader.GetString(1) != "failed") return $"file {ordinal} of run {runId} is {reader.GetString(1)}, not failed";
+            var (bucket, key, etag, feed, rejected) = (reader.GetString(2), reader.GetString(3), reader.IsDBNull(4) ? null : reader.GetString(4),
+                reader.GetString(5), reader.GetInt64(6));
+            await reader.CloseAsync();
+            if (etag is not null)
+            {
+                await using var ledger = new NpgsqlCommand("""
+                    INSERT INTO heapd.load_ledger (bucket, object_key, etag, feed_id, run_id, rows_loaded, rows_rejected, skipped)
+                    VALUES ($1, $2, $3, $4, $5, 0, $6, true) ON CONFLICT DO NOTHING
+                    """, connection, transaction);
+                foreach (var value in new object[] { bucket, key, etag, feed, runId, rejected }) ledger.Parameters.AddWithValue(value);
+                await ledger.ExecuteNonQueryAsync(ct);
+            }
+        }
+        await using (var update = new NpgsqlCommand("""
+            UPDATE heapd.run_files SET status = 'skipped', message = 'skipped by request: ' || coalesce(message, '') WHERE run_id = $1 AND ordinal = $2;
+            """, connection, transaction))
+        {
+            update.Parameters.AddWithValue(runId);
+            update.Parameters.AddWithValue(ordinal);
+            await update.ExecuteNonQueryAsync(ct);
+        }
+        await using (var run = new NpgsqlCommand("""
+            UPDATE heapd.runs SET status = 'succeeded', message = coalesce(message, '') || ' (its failed files were skipped by request)'
+            WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM heapd.run_files WHERE run_id = $1 AND status = 'failed')
+            """, connection, transaction))
+        {
+            run.Parameters.AddWithValue(runId);
+            await run.ExecuteNonQueryAsync(ct);
+        }
+        await transaction.CommitAsync(ct);
+        return null;
     }
 
     public async Task<RunRecord?> GetAsync(Guid runId, CancellationToken ct) =>

@@ -1,7 +1,11 @@
 namespace HeapDaemon.Actors.Storage;
 
-/// <summary>A read-only pass-through that counts the bytes read, for run progress and per-file byte counts.</summary>
-public sealed class CountingStream(Stream inner) : Stream
+/// <summary>
+/// A read-only pass-through over an S3 object's body that counts the bytes read (run progress, per-file counts)
+/// and turns a read that gets no data for <paramref name="stallTimeout"/> into an <see cref="IOException"/>: a
+/// connection that stalls mid-object would otherwise hold the run for as long as the socket stays open.
+/// </summary>
+public sealed class CountingStream(Stream inner, TimeSpan stallTimeout) : Stream
 {
     private long _bytesRead;
 
@@ -17,8 +21,19 @@ public sealed class CountingStream(Stream inner) : Stream
 
     public override int Read(Span<byte> buffer) => Counted(inner.Read(buffer));
 
-    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
-        Counted(await inner.ReadAsync(buffer, cancellationToken));
+    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        using var stall = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        stall.CancelAfter(stallTimeout);
+        try
+        {
+            return Counted(await inner.ReadAsync(buffer, stall.Token));
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new IOException($"the object stalled: no data for {stallTimeout.TotalSeconds:0.#} s after {BytesRead} bytes");
+        }
+    }
 
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
         ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();

@@ -43,4 +43,7 @@ public sealed class S3Settings
     public int MaxErrorRetry { get; init; } = 3;
 
     public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>How long a read of an object's body may wait for data before the file fails (transiently).</summary>
+    public TimeSpan ReadStallTimeout { get; init; } = TimeSpan.FromSeconds(60);
 }

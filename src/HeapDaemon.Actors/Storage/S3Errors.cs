@@ -26,18 +26,19 @@ public static class S3Errors
                     "PreconditionFailed" => $"{target}: the object changed while it was being read (PreconditionFailed); run again",
                     _ => $"{target}: {code}: {s3.Message}",
                 };
-            case AmazonServiceException { InnerException: { } inner } when IsUnreachable(inner):
-                return $"{target}: endpoint unreachable ({Innermost(inner).Message})";
-            case var other when IsUnreachable(other):
-                return $"{target}: endpoint unreachable ({Innermost(other).Message})";
+            case AmazonServiceException { InnerException: { } inner }:
+                return Describe(inner, bucket, key);
+            case HttpRequestException or SocketException:
+                return $"{target}: endpoint unreachable ({Innermost(exception).Message})";
+            case TaskCanceledException or TimeoutException:
+                return $"{target}: the request timed out ({exception.Message})";
+            case IOException:
+                // Mid-object: the endpoint answered, then the connection broke or stalled.
+                return $"{target}: reading the object failed: {Innermost(exception).Message}";
             default:
                 return $"{target}: {exception.Message}";
         }
     }
-
-    private static bool IsUnreachable(Exception exception) =>
-        exception is HttpRequestException or SocketException or TaskCanceledException or TimeoutException ||
-        (exception.InnerException is { } inner && IsUnreachable(inner));
 
     private static Exception Innermost(Exception exception) =>
         exception.InnerException is null ? exception : Innermost(exception.InnerException);

@@ -29,6 +29,16 @@ public static class AdminApi
             await next(context);
         }));
 
+        // A database that is down or restarting is the daemon's condition, not a bug in the request: say so with 503.
+        app.UseExceptionHandler(errors => errors.Run(async context =>
+        {
+            var failure = context.Features.Get<Microsoft.AspNetCore.Diagnostics.IExceptionHandlerFeature>()?.Error;
+            var (status, title) = failure is Npgsql.NpgsqlException or TimeoutException or Akka.Actor.AskTimeoutException
+                ? (StatusCodes.Status503ServiceUnavailable, "The daemon cannot reach PostgreSQL or its actors right now; try again")
+                : (StatusCodes.Status500InternalServerError, "The daemon failed to answer; see its log");
+            await Results.Problem(statusCode: status, title: title).ExecuteAsync(context);
+        }));
+
         var api = app.MapGroup("/api");
         api.MapCredentialsApi();
         api.MapFeedsApi();

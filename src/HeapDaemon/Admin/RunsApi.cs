@@ -30,6 +30,38 @@ public static class RunsApi
             return TypedResults.Ok(new RunView(run, progress));
         }).WithSummary("A run's status, per-file counts and errors, and its progress while it runs");
 
+        group.MapPost("/{id:guid}/cancel", async (Guid id, RunStore runs, IRequiredActor<CourierRegistryActor> couriers, CancellationToken ct) =>
+        {
+            if (await runs.GetAsync(id, ct) is not { } run) return NotFound($"no run '{id}'");
+            return await (await couriers.GetAsync(ct)).Ask<object>(new CancelRun(run.CourierId, id), TimeSpan.FromSeconds(10), ct) switch
+            {
+                RunCancelling => TypedResults.Accepted($"/api/runs/{id}", new { runId = id, status = "cancelling" }),
+                RunNotActive or CourierNotFound => Conflict($"run {id} is {run.Status.ToString().ToLowerInvariant()}; only a queued or running run can be cancelled"),
+                var reply => TypedResults.Problem(statusCode: 500, title: $"Unexpected reply {reply.GetType().Name}"),
+            };
+        }).WithSummary("Cancel a queued or running run: the file in flight rolls back, files already loaded stay");
+
+        group.MapPost("/{id:guid}/retry", async (Guid id, RunStore runs, IRequiredActor<CourierRegistryActor> couriers, CancellationToken ct) =>
+        {
+            if (await runs.GetAsync(id, ct) is not { } run) return NotFound($"no run '{id}'");
+            if (run.Status is not (RunStatus.Failed or RunStatus.Cancelled))
+                return Conflict($"run {id} is {run.Status.ToString().ToLowerInvariant()}; only a failed or cancelled run can be retried");
+            return await (await couriers.GetAsync(ct)).Ask<object>(new StartRun(run.CourierId, new RunRequest(run.RunDate, run.ForceReload)),
+                    TimeSpan.FromSeconds(10), ct) switch
+            {
+                RunAccepted accepted => TypedResults.Accepted($"/api/runs/{accepted.RunId}",
+                    new RunAcceptedView(accepted.RunId, "queued", $"/api/runs/{accepted.RunId}")),
+                CourierNotFound => NotFound($"courier '{run.CourierId}' no longer exists"),
+                var reply => TypedResults.Problem(statusCode: 500, title: $"Unexpected reply {reply.GetType().Name}"),
+            };
+        }).WithSummary("Run a failed or cancelled run again with the same date and options; loaded files are skipped");
+
+        group.MapPost("/{id:guid}/files/{ordinal:int}/skip", async (Guid id, int ordinal, RunStore runs, CancellationToken ct) =>
+            await runs.SkipFileAsync(id, ordinal, ct) is { } refused
+                ? Conflict(refused)
+                : TypedResults.Ok(new RunView((await runs.GetAsync(id, ct))!, null)))
+            .WithSummary("Skip a failed file of an ended run: later runs pass over that object version");
+
         group.MapGet("/{id:guid}/rejects", async (Guid id, RunStore runs, int? limit, int? offset, CancellationToken ct) =>
             await runs.GetAsync(id, ct) is null
                 ? NotFound($"no run '{id}'")

@@ -26,6 +26,7 @@ public static class DaemonSetup
         services.AddSingleton(new SecretProtector(settings.MasterKey));
         services.AddSingleton(builder.Configuration.GetSection("S3").Get<S3Settings>() ?? new S3Settings());
         services.AddSingleton(builder.Configuration.GetSection("Loading").Get<LoadingSettings>() ?? new LoadingSettings());
+        services.AddSingleton(builder.Configuration.GetSection("Runs").Get<RunSettings>() ?? new RunSettings());
         services.AddSingleton<CredentialCatalog>();
         var database = new NpgsqlConnectionStringBuilder(settings.PostgresConnectionString);
         services.AddSingleton(new EndpointPolicy(database.Host, database.Port,

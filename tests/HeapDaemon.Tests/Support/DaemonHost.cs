@@ -28,6 +28,8 @@ public sealed class DaemonHost(string connectionString, string masterKey) : WebA
         builder.UseSetting("Secrets:MasterKey", masterKey);
         builder.UseSetting("S3:MaxErrorRetry", "1");
         builder.UseSetting("S3:RequestTimeout", "00:00:20");
+        builder.UseSetting("S3:ReadStallTimeout", "00:00:02");
+        builder.UseSetting("Runs:RetryBaseDelay", "00:00:00.200");
         builder.UseSetting("Logging:LogLevel:Default", "Warning");
     }
 
@@ -69,7 +71,16 @@ public static class ApiExtensions
         var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(60));
         while (true)
         {
-            var run = (await client.GetOkAsync($"/api/runs/{runId}")).GetProperty("run");
+            // A database that just restarted answers 503 once per dead pooled connection; keep asking.
+            var response = await client.GetAsync($"/api/runs/{runId}");
+            if (response.StatusCode == System.Net.HttpStatusCode.ServiceUnavailable && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(100);
+                continue;
+            }
+            var text = await response.Content.ReadAsStringAsync();
+            Assert.True(response.IsSuccessStatusCode, $"GET /api/runs/{runId}: {(int)response.StatusCode} {text}");
+            var run = JsonDocument.Parse(text).RootElement.GetProperty("run");
             var status = Enum.Parse<RunStatus>(run.GetProperty("status").GetString()!, true);
             if (status is not (RunStatus.Queued or RunStatus.Running)) return run;
             if (DateTime.UtcNow > deadline) throw new TimeoutException($"run {runId} still {status}: {run}");
