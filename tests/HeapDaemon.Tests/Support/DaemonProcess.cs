@@ -1,0 +1,113 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Sockets;
+using System.Text;
+
+namespace HeapDaemon.Tests.Support;
+
+/// <summary>
+/// The daemon as its own operating-system process (the build output beside the tests), for what an in-process
+/// host cannot show: SIGKILL at any instant, SIGTERM, and everything it writes to its logs.
+/// </summary>
+public sealed class DaemonProcess(string connectionString, string masterKey) : IAsyncDisposable
+{
+    private readonly int _port = FreePort();
+    private readonly StringBuilder _log = new();
+    private Process? _process;
+
+    public string Url => $"http://127.0.0.1:{_port}";
+
+    /// <summary>Everything every incarnation wrote to stdout and stderr.</summary>
+    public string Log
+    {
+        get { lock (_log) return _log.ToString(); }
+    }
+
+    public HttpClient Api()
+    {
+        var client = new HttpClient { BaseAddress = new Uri(Url) };
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", DaemonHost.Token);
+        return client;
+    }
+
+    public async Task StartAsync()
+    {
+        var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "HeapDaemon.dll")])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.Environment["ConnectionStrings__Postgres"] = connectionString;
+        start.Environment["HEAPD__Admin__Token"] = DaemonHost.Token;
+        start.Environment["HEAPD__Secrets__MasterKey"] = masterKey;
+        start.Environment["Urls"] = Url;
+        start.Environment["HEAPD__Runs__RetryBaseDelay"] = "00:00:00.200";
+        start.Environment["HEAPD__S3__MaxErrorRetry"] = "1";
+        _process = Process.Start(start)!;
+        _process.OutputDataReceived += (_, line) => Append(line.Data);
+        _process.ErrorDataReceived += (_, line) => Append(line.Data);
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+        await WaitReadyAsync();
+    }
+
+    /// <summary>SIGKILL: no shutdown hook runs, nothing is flushed.</summary>
+    public async Task KillAsync()
+    {
+        _process!.Kill(entireProcessTree: true);
+        await _process.WaitForExitAsync();
+    }
+
+    /// <summary>SIGTERM, as Docker and systemd stop a service.</summary>
+    /// <returns>How long the daemon took to exit.</returns>
+    public async Task<TimeSpan> TerminateAsync(TimeSpan limit)
+    {
+        var watch = Stopwatch.StartNew();
+        Process.Start("kill", ["-TERM", _process!.Id.ToString()])!.WaitForExit();
+        using var timeout = new CancellationTokenSource(limit);
+        await _process.WaitForExitAsync(timeout.Token);
+        return watch.Elapsed;
+    }
+
+    public int ExitCode => _process!.ExitCode;
+
+    private async Task WaitReadyAsync()
+    {
+        using var client = new HttpClient { BaseAddress = new Uri(Url) };
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (DateTime.UtcNow < deadline)
+        {
+            if (_process!.HasExited) throw new InvalidOperationException($"the daemon exited with {_process.ExitCode}:\n{Log}");
+            try
+            {
+                if ((await client.GetAsync("/readyz")).StatusCode == HttpStatusCode.OK) return;
+            }
+            catch (HttpRequestException)
+            {
+            }
+            await Task.Delay(100);
+        }
+        throw new TimeoutException($"the daemon was not ready within 60 s:\n{Log}");
+    }
+
+    private void Append(string? line)
+    {
+        if (line is null) return;
+        lock (_log) _log.AppendLine(line);
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_process is { HasExited: false }) await KillAsync();
+        _process?.Dispose();
+    }
+}
