@@ -16,7 +16,11 @@ namespace HeapDaemon.Actors.Couriers;
 /// </summary>
 public sealed class CourierRegistryActor : ReceivePersistentActor, IWithTimers
 {
-    private static readonly TimeSpan RestartDelay = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan FirstRestartDelay = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan MaxRestartDelay = TimeSpan.FromMinutes(2);
+
+    /// <summary>A courier that stays up this long is healthy again: its next crash starts the backoff over.</summary>
+    private static readonly TimeSpan StableAfter = TimeSpan.FromMinutes(5);
 
     public sealed record CourierRegistered(string CourierId) : IPersisted;
 
@@ -30,6 +34,7 @@ public sealed class CourierRegistryActor : ReceivePersistentActor, IWithTimers
     private readonly CourierServices _services;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Dictionary<string, IActorRef> _children = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (int Count, DateTime Last)> _crashes = new(StringComparer.Ordinal);
     private ImmutableSortedSet<string> _ids = ImmutableSortedSet<string>.Empty.WithComparer(StringComparer.Ordinal);
     private long _incarnation;
 
@@ -69,9 +74,15 @@ public sealed class CourierRegistryActor : ReceivePersistentActor, IWithTimers
             if (id is null) return;
             _children.Remove(id);
             if (!_ids.Contains(id)) return;
-            // A courier stops on a journal failure; bring it back after a pause so its runs resume.
-            _log.Warning("Courier {CourierId} stopped unexpectedly; restarting it in {Delay}", id, RestartDelay);
-            Timers.StartSingleTimer("restart-" + id, new RestartCourier(id), RestartDelay);
+            // A courier stops when its journal fails (persistence stops, not restarts, a persistent actor). Bring it
+            // back after a backoff that grows while it keeps failing, so a database outage is not hammered.
+            var (crashes, last) = _crashes.GetValueOrDefault(id);
+            crashes = DateTime.UtcNow - last > StableAfter ? 1 : crashes + 1;
+            _crashes[id] = (crashes, DateTime.UtcNow);
+            var delay = TimeSpan.FromMilliseconds(Math.Min(MaxRestartDelay.TotalMilliseconds,
+                FirstRestartDelay.TotalMilliseconds * Math.Pow(2, crashes - 1)) * (0.8 + 0.4 * Random.Shared.NextDouble()));
+            _log.Warning("Courier {CourierId} stopped unexpectedly (crash {Crashes} in a row); restarting it in {Delay}", id, crashes, delay);
+            Timers.StartSingleTimer("restart-" + id, new RestartCourier(id), delay);
         });
         Command<RestartCourier>(restart =>
         {

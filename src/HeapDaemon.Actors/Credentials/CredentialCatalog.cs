@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using System.Text.Json;
 using Npgsql;
 using NpgsqlTypes;
@@ -39,6 +40,42 @@ public sealed class CredentialCatalog(NpgsqlDataSource db, SecretProtector prote
         var credential = JsonSerializer.Deserialize<S3Credential>(reader.GetString(0), HeapJson.Options)!;
         var secret = reader.IsDBNull(1) ? null : protector.Unprotect(reader.GetFieldValue<byte[]>(1), id);
         return new S3Access(credential, secret);
+    }
+
+    /// <summary>
+    /// After a master-key rotation: seals anew, under the current key, every secret still sealed under a previous
+    /// one. Secrets no configured key opens are left as they are and named, not lost.
+    /// </summary>
+    /// <returns>How many were sealed anew, and the ids of those no key opens.</returns>
+    public async Task<(int Resealed, IReadOnlyList<string> Unreadable)> ResealAsync(CancellationToken ct)
+    {
+        var sealedSecrets = new List<(string Id, byte[] Secret)>();
+        await using (var select = db.CreateCommand("SELECT id, secret FROM heapd.credentials WHERE secret IS NOT NULL"))
+        await using (var reader = await select.ExecuteReaderAsync(ct))
+            while (await reader.ReadAsync(ct)) sealedSecrets.Add((reader.GetString(0), reader.GetFieldValue<byte[]>(1)));
+
+        var resealed = 0;
+        var unreadable = new List<string>();
+        foreach (var (id, secret) in sealedSecrets)
+        {
+            string plain;
+            try
+            {
+                plain = protector.Unprotect(secret, id, out var underPreviousKey);
+                if (!underPreviousKey) continue;
+            }
+            catch (CryptographicException)
+            {
+                unreadable.Add(id);
+                continue;
+            }
+            await using var update = db.CreateCommand("UPDATE heapd.credentials SET secret = $2 WHERE id = $1 AND secret = $3");
+            update.Parameters.AddWithValue(id);
+            update.Parameters.AddWithValue(NpgsqlDbType.Bytea, protector.Protect(plain, id));
+            update.Parameters.AddWithValue(NpgsqlDbType.Bytea, secret);
+            resealed += await update.ExecuteNonQueryAsync(ct);
+        }
+        return (resealed, unreadable);
     }
 
     public async Task<bool> DeleteAsync(string id, CancellationToken ct)

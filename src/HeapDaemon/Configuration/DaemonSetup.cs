@@ -23,7 +23,8 @@ public static class DaemonSetup
 
         services.AddSingleton(settings);
         services.AddSingleton(_ => NpgsqlDataSource.Create(settings.PostgresConnectionString));
-        services.AddSingleton(new SecretProtector(settings.MasterKey));
+        services.AddSingleton(new SecretProtector(settings.MasterKey,
+            builder.Configuration.GetSection("Secrets:PreviousMasterKeys").Get<string[]>() ?? []));
         services.AddSingleton(builder.Configuration.GetSection("S3").Get<S3Settings>() ?? new S3Settings());
         services.AddSingleton(builder.Configuration.GetSection("Loading").Get<LoadingSettings>() ?? new LoadingSettings());
         services.AddSingleton(builder.Configuration.GetSection("Runs").Get<RunSettings>() ?? new RunSettings());
@@ -53,9 +54,17 @@ public static class DaemonSetup
             .AddCourierActors());
     }
 
-    private sealed class MetadataInitializer(NpgsqlDataSource db) : IHostedService
+    private sealed class MetadataInitializer(NpgsqlDataSource db, CredentialCatalog credentials, ILogger<MetadataInitializer> log) : IHostedService
     {
-        public Task StartAsync(CancellationToken cancellationToken) => MetadataSchema.EnsureAsync(db, cancellationToken);
+        public async Task StartAsync(CancellationToken cancellationToken)
+        {
+            await MetadataSchema.EnsureAsync(db, cancellationToken);
+            var (resealed, unreadable) = await credentials.ResealAsync(cancellationToken);
+            if (resealed > 0) log.LogInformation("Sealed {Count} credential secrets anew under the current master key", resealed);
+            if (unreadable.Count > 0)
+                log.LogError("No configured master key opens the secrets of credentials {Ids}; runs using them will fail until the key that sealed them is configured",
+                    string.Join(", ", unreadable));
+        }
 
         public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }

@@ -105,6 +105,22 @@ public sealed class CourierRunSpecs : DaemonSpecs
     }
 
     [Fact]
+    public async Task After_a_master_key_rotation_stored_secrets_still_open_and_are_sealed_under_the_new_key()
+    {
+        await TestEnvironment.PutAsync(S3, Bucket, "exports/users.csv", Users);
+        await CreateCourierAsync("users", "exports/users.csv");
+        var oldKey = MasterKey;
+        MasterKey = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+
+        await RestartDaemonAsync(oldKey);
+        Assert.Equal("succeeded", (await Api.RunAsync("users")).GetProperty("status").GetString());
+
+        await RestartDaemonAsync();
+        var run = await Api.RunAsync("users", new { forceReload = true });
+        Assert.Equal("succeeded", run.GetProperty("status").GetString());
+    }
+
+    [Fact]
     public async Task When_the_same_key_appears_twice_the_newest_last_updated_wins_and_an_older_file_loaded_later_changes_nothing()
     {
         await TestEnvironment.PutAsync(S3, Bucket, "new.csv", """

@@ -110,6 +110,25 @@ public sealed class CourierActorSpecs() : Akka.TestKit.Xunit2.TestKit("""
         Assert.Equal("credential 'no-such-credential' does not exist", run.Message);
     }
 
+    [Fact]
+    public async Task A_courier_that_stops_unexpectedly_is_brought_back_by_the_registry_and_resumes_its_work()
+    {
+        var registry = Sys.ActorOf(CourierRegistryActor.Props(_services), "couriers-heal");
+        await registry.Ask<CourierView>(new ConfigureCourier("c4", Config, Create: true), RemainingOrDefault);
+        var courier = await Sys.ActorSelection("/user/couriers-heal/courier-c4-0").ResolveOne(RemainingOrDefault);
+        Watch(courier);
+
+        courier.Tell(Kill.Instance);
+        await ExpectTerminatedAsync(courier);
+
+        // Nothing is sent to it: the registry's own restart timer brings it back (as incarnation 1).
+        await AwaitAssertAsync(async () => await Sys.ActorSelection("/user/couriers-heal/courier-c4-1").ResolveOne(TimeSpan.FromSeconds(1)),
+            TimeSpan.FromSeconds(10));
+        Assert.IsType<CourierView>(await registry.Ask<object>(new GetCourier("c4"), RemainingOrDefault));
+        var accepted = await registry.Ask<RunAccepted>(new StartRun("c4", new RunRequest()), RemainingOrDefault);
+        Assert.Equal(RunStatus.Failed, (await AwaitRunAsync(accepted.RunId)).Status);
+    }
+
     private async Task<RunRecord> AwaitRunAsync(Guid runId)
     {
         RunRecord? run = null;

@@ -33,6 +33,19 @@ public sealed class SecretProtectorSpecs
         Assert.DoesNotContain("s3cret", wrongKey.Message);
     }
 
+    [Fact]
+    public void A_secret_sealed_under_a_previous_master_key_opens_and_says_so()
+    {
+        var oldKey = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
+        var sealedSecret = new SecretProtector(oldKey).Protect("s3cret", "cred-1");
+        var rotated = new SecretProtector(Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)), [oldKey]);
+
+        Assert.Equal("s3cret", rotated.Unprotect(sealedSecret, "cred-1", out var underPreviousKey));
+        Assert.True(underPreviousKey);
+        Assert.Equal("s3cret", rotated.Unprotect(rotated.Protect("s3cret", "cred-1"), "cred-1", out underPreviousKey));
+        Assert.False(underPreviousKey);
+    }
+
     [Theory]
     [InlineData("not base64!")]
     [InlineData("c2hvcnQ=")]

@@ -13,7 +13,7 @@ namespace HeapDaemon.Tests.Support;
 /// The real daemon (its Program, actor system and SQL journal) in process, on a test database, reached over HTTP.
 /// Disposing it stops the actor system; a new host on the same database is a daemon restart.
 /// </summary>
-public sealed class DaemonHost(string connectionString, string masterKey) : WebApplicationFactory<Program>
+public sealed class DaemonHost(string connectionString, string masterKey, params string[] previousMasterKeys) : WebApplicationFactory<Program>
 {
     public const string Token = "test-token-0123456789abcdef";
 
@@ -26,6 +26,7 @@ public sealed class DaemonHost(string connectionString, string masterKey) : WebA
         builder.UseSetting("ConnectionStrings:Postgres", ConnectionString);
         builder.UseSetting("Admin:Token", Token);
         builder.UseSetting("Secrets:MasterKey", masterKey);
+        for (var i = 0; i < previousMasterKeys.Length; i++) builder.UseSetting($"Secrets:PreviousMasterKeys:{i}", previousMasterKeys[i]);
         builder.UseSetting("S3:MaxErrorRetry", "1");
         builder.UseSetting("S3:RequestTimeout", "00:00:20");
         builder.UseSetting("S3:ReadStallTimeout", "00:00:02");

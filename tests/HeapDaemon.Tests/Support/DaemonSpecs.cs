@@ -8,7 +8,7 @@ namespace HeapDaemon.Tests.Support;
 /// <summary>One test class's world: its own database, bucket and daemon; torn down after the class.</summary>
 public abstract class DaemonSpecs : IAsyncLifetime
 {
-    protected readonly string MasterKey = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
+    protected string MasterKey = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
     protected string ConnectionString = "";
     protected DaemonHost Daemon = null!;
     protected HttpClient Api = null!;
@@ -30,16 +30,16 @@ public abstract class DaemonSpecs : IAsyncLifetime
         await TestEnvironment.DropDatabaseAsync(ConnectionString);
     }
 
-    protected void StartDaemon()
+    protected void StartDaemon(params string[] previousMasterKeys)
     {
-        Daemon = new DaemonHost(ConnectionString, MasterKey);
+        Daemon = new DaemonHost(ConnectionString, MasterKey, previousMasterKeys);
         Api = Daemon.Api();
     }
 
-    protected async Task RestartDaemonAsync()
+    protected async Task RestartDaemonAsync(params string[] previousMasterKeys)
     {
         await Daemon.DisposeAsync();
-        StartDaemon();
+        StartDaemon(previousMasterKeys);
     }
 
     protected static object UsersFeed(string name = "users", decimal threshold = 1m) => new
