@@ -38,7 +38,7 @@ public sealed class FaultSpecs : DaemonSpecs
         var accepted = await Api.PostOkAsync("/api/couriers/pg/runs");
         var runId = accepted.GetProperty("runId").GetGuid();
 
-        await WaitForProgressAsync(runId);
+        await Api.WaitForProgressAsync(runId);
         await using (var admin = new NpgsqlConnection(ConnectionString))
         {
             await admin.OpenAsync();
@@ -50,18 +50,6 @@ public sealed class FaultSpecs : DaemonSpecs
 
         Assert.True(run.GetProperty("status").GetString() == "succeeded", run.ToString());
         await AssertExactlyLoadedAsync(rows);
-    }
-
-    private async Task WaitForProgressAsync(Guid runId)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (DateTime.UtcNow < deadline)
-        {
-            var view = await Api.GetOkAsync($"/api/runs/{runId}");
-            if (view.TryGetProperty("progress", out var progress) && progress.GetProperty("rowsRead").GetInt64() > 0) return;
-            await Task.Delay(20);
-        }
-        throw new TimeoutException($"run {runId} showed no progress");
     }
 
     private async Task AssertExactlyLoadedAsync(int rows)

@@ -14,7 +14,7 @@ public sealed class RunControlSpecs : DaemonSpecs
         await TestEnvironment.PutAsync(S3, Bucket, "big.csv", FaultSpecs.UsersCsv(rows));
         await CreateCourierAsync("big", "big.csv");
         var runId = (await Api.PostOkAsync("/api/couriers/big/runs")).GetProperty("runId").GetGuid();
-        await WaitUntilRunningAsync(runId);
+        await Api.WaitForProgressAsync(runId);
 
         var cancel = await Api.PostAsync($"/api/runs/{runId}/cancel", null);
         var run = await Api.WaitForRunAsync(runId);
@@ -66,17 +66,5 @@ public sealed class RunControlSpecs : DaemonSpecs
         Assert.Equal("succeeded", next.GetProperty("status").GetString());
         Assert.Contains("was skipped by request", next.GetProperty("files")[0].GetProperty("message").GetString());
         Assert.Equal([2L], (await QueryAsync("SELECT user_id FROM heap.users")).Select(r => (long)r["user_id"]!));
-    }
-
-    private async Task WaitUntilRunningAsync(Guid runId)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (DateTime.UtcNow < deadline)
-        {
-            var view = await Api.GetOkAsync($"/api/runs/{runId}");
-            if (view.TryGetProperty("progress", out var progress) && progress.GetProperty("rowsRead").GetInt64() > 0) return;
-            await Task.Delay(20);
-        }
-        throw new TimeoutException($"run {runId} never started loading");
     }
 }

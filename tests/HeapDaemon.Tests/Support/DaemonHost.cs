@@ -88,4 +88,17 @@ public static class ApiExtensions
             await Task.Delay(100);
         }
     }
+
+    /// <summary>Waits until a run has loaded some rows of a file, so a fault or a cancel lands mid-load.</summary>
+    public static async Task WaitForProgressAsync(this HttpClient client, Guid runId)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (DateTime.UtcNow < deadline)
+        {
+            var view = await client.GetOkAsync($"/api/runs/{runId}");
+            if (view.TryGetProperty("progress", out var progress) && progress.GetProperty("rowsRead").GetInt64() > 0) return;
+            await Task.Delay(20);
+        }
+        throw new TimeoutException($"run {runId} loaded no rows within 60 s");
+    }
 }
