@@ -25,11 +25,15 @@ public static class DaemonSetup
         services.AddSingleton(_ => NpgsqlDataSource.Create(settings.PostgresConnectionString));
         services.AddSingleton(new SecretProtector(settings.MasterKey));
         services.AddSingleton(builder.Configuration.GetSection("S3").Get<S3Settings>() ?? new S3Settings());
+        services.AddSingleton(settings.Aws);
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton<AwsCredentialsResolver>();
         services.AddSingleton(builder.Configuration.GetSection("Loading").Get<LoadingSettings>() ?? new LoadingSettings());
         services.AddSingleton<CredentialCatalog>();
         services.AddSingleton<FeedCatalog>();
         services.AddSingleton<RunStore>();
         services.AddSingleton<S3ClientFactory>();
+        services.AddSingleton<S3ConnectionTest>();
         services.AddSingleton<FileLoadPipeline>();
         services.AddSingleton<CourierServices>();
 

@@ -36,7 +36,7 @@ public sealed class CourierActorSpecs() : Akka.TestKit.Xunit2.TestKit("""
         await MetadataSchema.EnsureAsync(_db, CancellationToken.None);
         _services = new CourierServices(
             new CredentialCatalog(_db, new SecretProtector(Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)))),
-            new FeedCatalog(_db), new RunStore(_db), new S3ClientFactory(new S3Settings()), new FileLoadPipeline(_db, new LoadingSettings()));
+            new FeedCatalog(_db), new RunStore(_db), new S3ClientFactory(new S3Settings(), new AwsCredentialsResolver(new AwsSettings(), TimeProvider.System)), new FileLoadPipeline(_db, new LoadingSettings()));
     }
 
     public async Task DisposeAsync()

@@ -30,9 +30,12 @@ public abstract class DaemonSpecs : IAsyncLifetime
         await TestEnvironment.DropDatabaseAsync(ConnectionString);
     }
 
+    /// <summary>The clock the next started daemon uses; null for the real one.</summary>
+    protected TimeProvider? Clock;
+
     protected void StartDaemon()
     {
-        Daemon = new DaemonHost(ConnectionString, MasterKey);
+        Daemon = new DaemonHost(ConnectionString, MasterKey, Clock);
         Api = Daemon.Api();
     }
 
