@@ -102,7 +102,7 @@ public sealed class CourierActor : ReceivePersistentActor, IWithTimers
 
     private void LoadUnfinished() =>
         _services.Runs.UnfinishedAsync(_state.Id, CancellationToken.None).PipeTo(Self,
-            success: runs => new UnfinishedRuns(runs.Select(r => new QueuedRun(r.RunId, r.RunDate, r.Request)).ToList()),
+            success: runs => new UnfinishedRuns(runs.Select(r => new QueuedRun(r.RunId, r.Window, r.Request)).ToList()),
             failure: e => new UnfinishedRunsNotLoaded(e));
 
     private void ResumeUnfinished(UnfinishedRuns unfinished)
@@ -122,10 +122,16 @@ public sealed class CourierActor : ReceivePersistentActor, IWithTimers
             Sender.Tell(new CourierNotFound(_state.Id));
             return;
         }
-        var run = new QueuedRun(Guid.NewGuid(), start.Request.Date ?? DateOnly.FromDateTime(DateTime.UtcNow), start.Request);
+        var (window, refused) = RunWindow.Of(start.Request, DateOnly.FromDateTime(_services.Clock.GetUtcNow().UtcDateTime));
+        if (window is null)
+        {
+            Sender.Tell(new RunRefused(refused!));
+            return;
+        }
+        var run = new QueuedRun(Guid.NewGuid(), window, start.Request);
         var replyTo = Sender;
         // The run's row exists before the caller hears its id, so a status request never finds nothing.
-        _services.Runs.CreateAsync(run.RunId, _state.Id, run.RunDate, run.Request, CancellationToken.None).PipeTo(Self,
+        _services.Runs.CreateAsync(run.RunId, _state.Id, window, run.Request, RunTrigger.Api, CancellationToken.None).PipeTo(Self,
             success: () => new RunRecorded(run, replyTo),
             failure: e => new RunNotRecorded(replyTo, e));
     }
@@ -134,10 +140,10 @@ public sealed class CourierActor : ReceivePersistentActor, IWithTimers
     {
         if (_active is not null || _queue.Count == 0 || !_state.Exists) return;
         var next = _queue.Dequeue();
-        var plan = new CourierRunActor.RunPlan(next.RunId, _state.Id, next.RunDate, next.Request, _state.Config!);
+        var plan = new CourierRunActor.RunPlan(next.RunId, _state.Id, next.Window, next.Request, _state.Config!);
         var run = Context.ActorOf(CourierRunActor.Props(plan, _services), $"run-{next.RunId:N}");
         Context.Watch(run);
-        _active = new ActiveRun(next.RunId, next.RunDate, run, null);
+        _active = new ActiveRun(next.RunId, next.Window.From, run, null);
     }
 
     private void Finish(RunSummary summary)
@@ -180,7 +186,7 @@ public sealed class CourierActor : ReceivePersistentActor, IWithTimers
     private CourierView View() =>
         new(_state.Id, _state.Config!, _state.LastRunDate, _state.History, _active?.RunId, _queue.Count);
 
-    private sealed record QueuedRun(Guid RunId, DateOnly RunDate, RunRequest Request);
+    private sealed record QueuedRun(Guid RunId, RunWindow Window, RunRequest Request);
 
     private sealed record ActiveRun(Guid RunId, DateOnly RunDate, IActorRef Actor, FileProgress? Progress);
 

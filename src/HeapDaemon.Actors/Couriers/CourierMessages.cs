@@ -49,6 +49,9 @@ public static class CourierReplies
 
     public sealed record RunAccepted(Guid RunId);
 
+    /// <summary>The run request itself is wrong (e.g. its date range); nothing was recorded.</summary>
+    public sealed record RunRefused(string Reason);
+
     public sealed record RunProgressReply(Guid RunId, FileProgress? Progress);
 
     public sealed record CourierIds(ImmutableSortedSet<string> Ids);

@@ -42,6 +42,10 @@ public static class MetadataSchema
             finished_at   timestamptz,
             message       text);
         CREATE INDEX IF NOT EXISTS runs_courier ON heapd.runs (courier_id, requested_at DESC);
+        -- A run covers run_date (inclusive) to run_date_to (exclusive); request keeps every option it was asked with.
+        ALTER TABLE heapd.runs ADD COLUMN IF NOT EXISTS run_date_to date;
+        ALTER TABLE heapd.runs ADD COLUMN IF NOT EXISTS request jsonb;
+        ALTER TABLE heapd.runs ADD COLUMN IF NOT EXISTS trigger text NOT NULL DEFAULT 'api';
         CREATE TABLE IF NOT EXISTS heapd.run_files (
             run_id         uuid NOT NULL REFERENCES heapd.runs (id) ON DELETE CASCADE,
             ordinal        int NOT NULL,

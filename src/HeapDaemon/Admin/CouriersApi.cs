@@ -92,9 +92,10 @@ public static class CouriersApi
                 RunAccepted accepted => TypedResults.Accepted($"/api/runs/{accepted.RunId}",
                     new RunAcceptedView(accepted.RunId, "queued", $"/api/runs/{accepted.RunId}")),
                 CourierNotFound => NotFound($"no courier '{id}'"),
+                RunRefused refused => Invalid(refused.Reason),
                 var reply => Unexpected(reply),
             };
-        }).WithSummary("Start a run: { date, forceReload }; answers 202 with the run id");
+        }).WithSummary("Start a run: { date } or { from, to } (to exclusive), options forceReload and skipMissingFiles; answers 202 with the run id");
 
         group.MapGet("/{id}/runs", async (string id, RunStore runs, int? limit, CancellationToken ct) =>
             TypedResults.Ok(await runs.ListForCourierAsync(id, Math.Clamp(limit ?? 20, 1, 200), ct)));
