@@ -13,18 +13,25 @@ namespace HeapDaemon.Actors.Couriers;
 /// One courier: its configuration, last run date and recent runs, persisted. Runs one run at a time, each in a
 /// <see cref="CourierRunActor"/> child; runs asked for meanwhile wait in a queue. The queue's truth is
 /// <c>heapd.runs</c> (status queued or running), so runs that a stop or crash interrupted start again on recovery,
-/// and the load ledger makes the files already loaded skip.
+/// and the load ledger makes the files already loaded skip. A courier with a schedule keeps one single timer to its
+/// next tick, set again after each; the last tick it ran is journalled, so after downtime it runs once, for the
+/// latest tick it missed.
 /// </summary>
 public sealed class CourierActor : ReceivePersistentActor, IWithTimers
 {
     public const string PersistenceIdPrefix = "courier-";
     private const int SnapshotEvery = 50;
+    private const string ScheduleTimer = "schedule";
+
+    /// <summary>The schedule timer wakes at least this often, so a clock that jumps (suspend, NTP) is noticed.</summary>
+    private static readonly TimeSpan MaxScheduleSleep = TimeSpan.FromMinutes(1);
 
     private readonly CourierServices _services;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Queue<QueuedRun> _queue = new();
     private CourierState _state;
     private ActiveRun? _active;
+    private DateTimeOffset? _schedulingTick;
 
     public CourierActor(string courierId, CourierServices services)
     {
@@ -38,10 +45,11 @@ public sealed class CourierActor : ReceivePersistentActor, IWithTimers
         });
         Recover<ICourierEvent>(e => _state = _state.Apply(e));
 
-        Command<ConfigureCourier>(configure => Persist(new CourierConfigured(configure.Config, DateTimeOffset.UtcNow), e =>
+        Command<ConfigureCourier>(configure => Persist(new CourierConfigured(configure.Config, _services.Clock.GetUtcNow()), e =>
         {
             Apply(e);
             Sender.Tell(View());
+            CheckSchedule();
         }));
         Command<GetCourier>(_ => Sender.Tell(_state.Exists ? View() : new CourierNotFound(_state.Id)));
         Command<DeleteCourier>(_ => Delete());
@@ -76,6 +84,22 @@ public sealed class CourierActor : ReceivePersistentActor, IWithTimers
                 .PipeTo(Self, success: () => Done.Instance, failure: e => new Status.Failure(e));
             Finish(new RunSummary(_active.RunId, _active.RunDate, RunStatus.Failed, DateTimeOffset.UtcNow, message));
         });
+        Command<CheckScheduleNow>(_ => CheckSchedule());
+        Command<ScheduledRunRecorded>(recorded => Persist(new ScheduledRunStarted(recorded.Tick, recorded.Run.RunId), e =>
+        {
+            Apply(e);
+            _schedulingTick = null;
+            _log.Info("Courier {CourierId}: schedule tick {Tick} queued run {RunId} for {Window}", _state.Id, e.Tick, e.RunId, recorded.Run.Window);
+            _queue.Enqueue(recorded.Run);
+            StartNextRun();
+            CheckSchedule();
+        }));
+        Command<ScheduledRunNotRecorded>(failed =>
+        {
+            _schedulingTick = null;
+            _log.Warning(failed.Cause, "Courier {CourierId}: could not record a scheduled run; trying again in 10 s", _state.Id);
+            Timers.StartSingleTimer(ScheduleTimer, CheckScheduleNow.Instance, TimeSpan.FromSeconds(10));
+        });
         Command<Done>(_ => { });
         Command<Status.Failure>(failure => _log.Error(failure.Cause, "Courier {CourierId}: recording a run failed", _state.Id));
         Command<SaveSnapshotSuccess>(success =>
@@ -97,7 +121,42 @@ public sealed class CourierActor : ReceivePersistentActor, IWithTimers
 
     protected override void OnReplaySuccess()
     {
-        if (_state.Exists) LoadUnfinished();
+        if (!_state.Exists) return;
+        LoadUnfinished();
+        CheckSchedule();
+    }
+
+    /// <summary>
+    /// Starts the run of the latest tick that is due and not yet run, or sleeps until the next tick. Only the latest
+    /// due tick runs: a courier that was down for several ticks catches up once.
+    /// </summary>
+    private void CheckSchedule()
+    {
+        Timers.Cancel(ScheduleTimer);
+        if (_state.Config?.Schedule is not { Active: true } schedule || _schedulingTick is not null) return;
+        var now = _services.Clock.GetUtcNow();
+        if (schedule.LatestDue(_state.ScheduledThrough ?? now, now) is { } tick)
+        {
+            StartScheduledRun(schedule, tick);
+            return;
+        }
+        // A cron that never fires again (30 February) has no next tick.
+        if (schedule.NextAfter(now) is not { } next) return;
+        Timers.StartSingleTimer(ScheduleTimer, CheckScheduleNow.Instance, next - now < MaxScheduleSleep ? next - now : MaxScheduleSleep);
+    }
+
+    /// <summary>
+    /// The run's row is written before the tick is journalled: a crash in between runs that date twice (the ledger
+    /// skips what the first loaded) rather than not at all.
+    /// </summary>
+    private void StartScheduledRun(CourierSchedule schedule, DateTimeOffset tick)
+    {
+        _schedulingTick = tick;
+        var window = RunWindow.Day(schedule.RunDateFor(tick));
+        var run = new QueuedRun(Guid.NewGuid(), window, new RunRequest(window.From));
+        _services.Runs.CreateAsync(run.RunId, _state.Id, window, run.Request, RunTrigger.Schedule, CancellationToken.None).PipeTo(Self,
+            success: () => new ScheduledRunRecorded(run, tick),
+            failure: e => new ScheduledRunNotRecorded(e));
     }
 
     private void LoadUnfinished() =>
@@ -169,9 +228,10 @@ public sealed class CourierActor : ReceivePersistentActor, IWithTimers
             Sender.Tell(new CourierBusy(_state.Id, "the courier has a run in progress or queued; wait for it to end"));
             return;
         }
-        Persist(new CourierDeleted(DateTimeOffset.UtcNow), e =>
+        Persist(new CourierDeleted(_services.Clock.GetUtcNow()), e =>
         {
             Apply(e);
+            Timers.Cancel(ScheduleTimer);
             Sender.Tell(new CourierRemoved(_state.Id));
             Context.Parent.Tell(new CourierRegistryActor.CourierRetired(_state.Id));
         });
@@ -184,7 +244,8 @@ public sealed class CourierActor : ReceivePersistentActor, IWithTimers
     }
 
     private CourierView View() =>
-        new(_state.Id, _state.Config!, _state.LastRunDate, _state.History, _active?.RunId, _queue.Count);
+        new(_state.Id, _state.Config!, _state.LastRunDate, _state.History, _active?.RunId, _queue.Count,
+            _state.Config!.Schedule is { Active: true } schedule ? schedule.NextAfter(_services.Clock.GetUtcNow()) : null);
 
     private sealed record QueuedRun(Guid RunId, RunWindow Window, RunRequest Request);
 
@@ -197,6 +258,16 @@ public sealed class CourierActor : ReceivePersistentActor, IWithTimers
     private sealed record UnfinishedRuns(IReadOnlyList<QueuedRun> Runs);
 
     private sealed record UnfinishedRunsNotLoaded(Exception Cause);
+
+    private sealed record ScheduledRunRecorded(QueuedRun Run, DateTimeOffset Tick);
+
+    private sealed record ScheduledRunNotRecorded(Exception Cause);
+
+    private sealed class CheckScheduleNow
+    {
+        public static readonly CheckScheduleNow Instance = new();
+        private CheckScheduleNow() { }
+    }
 
     private sealed class LoadUnfinishedRuns
     {

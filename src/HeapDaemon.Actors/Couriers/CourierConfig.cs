@@ -19,13 +19,16 @@ public sealed record CourierFile(string? Key, string FeedId, CsvSettings? Csv = 
 }
 
 /// <summary>What a courier pulls, with which credential, and how it loads: the part of its state a user edits.</summary>
-public sealed record CourierConfig(string CredentialId, ImmutableArray<CourierFile> Files, LoadType LoadType = LoadType.Upsert)
+/// <param name="Schedule">When the courier runs by itself; null: only when asked.</param>
+public sealed record CourierConfig(string CredentialId, ImmutableArray<CourierFile> Files, LoadType LoadType = LoadType.Upsert,
+    CourierSchedule? Schedule = null)
 {
     /// <summary>The checks that need no database; the admin API checks that the credential and feeds exist.</summary>
     public IReadOnlyList<string> Validate()
     {
         var errors = new List<string>();
         if (string.IsNullOrWhiteSpace(CredentialId)) errors.Add("credentialId is required");
+        if (Schedule is not null) errors.AddRange(Schedule.Validate());
         if (Files.IsDefaultOrEmpty) { errors.Add("a courier needs at least one file"); return errors; }
         foreach (var (file, i) in Files.Select((f, i) => (f, i)))
         {

@@ -31,13 +31,15 @@ public static class CourierCommands
 
 public static class CourierReplies
 {
+    /// <param name="NextRunAt">The schedule's next tick; null without an active schedule.</param>
     public sealed record CourierView(
         string Id,
         CourierConfig Config,
         DateOnly? LastRunDate,
         ImmutableList<RunSummary> RecentRuns,
         Guid? CurrentRunId,
-        int QueuedRuns);
+        int QueuedRuns,
+        DateTimeOffset? NextRunAt = null);
 
     public sealed record CourierNotFound(string CourierId);
 

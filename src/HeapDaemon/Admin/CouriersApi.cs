@@ -12,9 +12,14 @@ using static HeapDaemon.Admin.AdminApi;
 namespace HeapDaemon.Admin;
 
 /// <param name="Id">Required on create; on update it may be left out, and must match the route if given.</param>
-public sealed record CourierRequest(string CredentialId, ImmutableArray<CourierFile> Files, string? Id = null, LoadType LoadType = LoadType.Upsert)
+public sealed record CourierRequest(
+    string CredentialId,
+    ImmutableArray<CourierFile> Files,
+    string? Id = null,
+    LoadType LoadType = LoadType.Upsert,
+    CourierSchedule? Schedule = null)
 {
-    public CourierConfig ToConfig() => new(CredentialId, Files, LoadType);
+    public CourierConfig ToConfig() => new(CredentialId, Files, LoadType, Schedule);
 }
 
 public sealed record RunAcceptedView(Guid RunId, string Status, string Location);
