@@ -73,7 +73,17 @@ public static class MetadataSchema
             rows_loaded    bigint NOT NULL,
             rows_rejected  bigint NOT NULL,
             loaded_at      timestamptz NOT NULL DEFAULT now(),
-            PRIMARY KEY (bucket, object_key, etag, feed_id));
+            version_id     text NOT NULL DEFAULT '',
+            PRIMARY KEY (bucket, object_key, feed_id, etag, version_id));
+        -- Ledgers from before version ids: add the column and key on it too.
+        DO $$ BEGIN
+            IF NOT EXISTS (SELECT 1 FROM information_schema.columns
+                           WHERE table_schema = 'heapd' AND table_name = 'load_ledger' AND column_name = 'version_id') THEN
+                ALTER TABLE heapd.load_ledger ADD COLUMN version_id text NOT NULL DEFAULT '';
+                ALTER TABLE heapd.load_ledger DROP CONSTRAINT load_ledger_pkey;
+                ALTER TABLE heapd.load_ledger ADD PRIMARY KEY (bucket, object_key, feed_id, etag, version_id);
+            END IF;
+        END $$;
         CREATE TABLE IF NOT EXISTS heapd.rejects (
             run_id      uuid NOT NULL,
             object_key  text NOT NULL,

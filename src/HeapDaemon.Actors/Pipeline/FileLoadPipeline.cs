@@ -51,11 +51,13 @@ public sealed class FileLoadPipeline(NpgsqlDataSource db, LoadingSettings settin
         using (response)
         {
             var etag = response.ETag.Trim('"');
-            if (!job.ForceReload && await LoadLedger.FindAsync(db, job.Bucket, job.Key, etag, job.Feed.Id, ct) is { } loaded)
+            // An unversioned bucket answers no version id, or "null" for objects written before versioning was on.
+            var version = response.VersionId is { Length: > 0 } v && v != "null" ? v : null;
+            if (!job.ForceReload && await LoadLedger.FindAsync(db, job.Bucket, job.Key, etag, version, job.Feed.Id, ct) is { } loaded)
             {
                 return new FileOutcome(FileStatus.Skipped, etag, Message:
-                    $"{job.SourceFile} (ETag {etag}) was loaded into feed '{job.Feed.Id}' by run {loaded.RunId} at {loaded.LoadedAt:u} " +
-                    $"({loaded.RowsLoaded} rows); nothing new to load. Use forceReload to load it again.");
+                    $"{job.SourceFile} ({(version is null ? $"ETag {etag}" : $"version {version}")}) was loaded into feed '{job.Feed.Id}' " +
+                    $"by run {loaded.RunId} at {loaded.LoadedAt:u} ({loaded.RowsLoaded} rows); nothing new to load. Use forceReload to load it again.");
             }
 
             var body = new CountingStream(response.ResponseStream);
@@ -88,7 +90,7 @@ public sealed class FileLoadPipeline(NpgsqlDataSource db, LoadingSettings settin
                 }
 
                 var merged = await load.MergeAsync(job.SourceFile, ct);
-                await load.CommitAsync(new LoadedObject(job.Bucket, job.Key, etag, job.Feed.Id, job.RunId), totals.Accepted, totals.Rejected, ct);
+                await load.CommitAsync(new LoadedObject(job.Bucket, job.Key, etag, job.Feed.Id, job.RunId, version), totals.Accepted, totals.Rejected, ct);
                 return new FileOutcome(FileStatus.Loaded, etag, body.BytesRead, read, merged.Inserted, merged.Updated, totals.Rejected,
                     $"{job.SourceFile}: {read} rows read, {merged.Inserted} inserted, {merged.Updated} updated, " +
                     $"{totals.Accepted - merged.Inserted - merged.Updated} unchanged or older, {totals.Rejected} rejected");
