@@ -61,6 +61,15 @@ public sealed class FilenamePatternSpecs
         Assert.Equal(matches, FilenamePattern.Parse("'logs/'yyyy'/'MM'/'dd'/'HH'-'mm'.log'").For(Day).Matches(key));
     }
 
+    [Theory]
+    [InlineData("in/data(1)+[x]_20261126.csv", true)]
+    [InlineData("in/data1+x_20261126.csv", false)]
+    [InlineData("in/data(1)+[x]_20261126Xcsv", false)]
+    public void Characters_that_mean_something_in_regular_expressions_are_literal(string key, bool matches)
+    {
+        Assert.Equal(matches, FilenamePattern.Parse("'in/data(1)+[x]_'yyyyMMdd'.csv'").For(Day).Matches(key));
+    }
+
     [Fact]
     public void A_pattern_without_date_components_is_undated_and_the_same_every_day()
     {
