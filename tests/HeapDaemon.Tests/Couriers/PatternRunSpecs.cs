@@ -133,6 +133,19 @@ public sealed class PatternRunSpecs : DaemonSpecs
     }
 
     [Fact]
+    public async Task Keys_with_spaces_unicode_and_regex_characters_are_matched_as_text()
+    {
+        await PutUsersAsync("odd dir/2026-ünï (1).csv", "odd dir/2026-x.csv.gz", "odd dirX/2026-a.csv");
+        await CreatePatternCourierAsync("odd", new { pattern = "'odd dir/'yyyy'-*.csv'", feedId = "heap-users" });
+
+        var run = await Api.RunAsync("odd", new { date = "2026-11-24" });
+
+        Assert.Equal("succeeded", run.GetProperty("status").GetString());
+        Assert.Equal(["odd dir/2026-ünï (1).csv"], Keys(run));
+        Assert.Equal($"s3://{Bucket}/odd dir/2026-ünï (1).csv", (await QueryAsync("SELECT _source_file FROM heap.users"))[0]["_source_file"]);
+    }
+
+    [Fact]
     public async Task An_undated_entry_is_loaded_once_in_a_range_with_the_first_day()
     {
         await PutUsersAsync("static/lookup.csv", "exports/2026/11/24/users_1.csv", "exports/2026/11/25/users_1.csv");

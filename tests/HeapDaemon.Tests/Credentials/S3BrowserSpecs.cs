@@ -22,7 +22,10 @@ public sealed class BigBucket : IAsyncLifetime
         await Parallel.ForEachAsync(keys, new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (key, ct) =>
             await s3.PutObjectAsync(new PutObjectRequest { BucketName = Name, Key = key, ContentBody = key }, ct));
         await TestEnvironment.PutAsync(s3, Name, "big/readme.txt", "0123456789");
+        foreach (var key in OddKeys) await TestEnvironment.PutAsync(s3, Name, key, "x");
     }
+
+    public static readonly string[] OddKeys = ["odd/a+b=c&d.csv", "odd/it's ünïcödé; DROP TABLE x.csv"];
 
     public Task DisposeAsync() => Task.CompletedTask;
 }
@@ -75,7 +78,7 @@ public sealed class S3BrowserSpecs(BigBucket big) : DaemonSpecs, IClassFixture<B
         Assert.False(page.TryGetProperty("nextContinuationToken", out _));
 
         var root = await Api.GetOkAsync("/api/credentials/moto/browse");
-        Assert.Equal(["big/"], root.GetProperty("folders").EnumerateArray().Select(f => f.GetProperty("prefix").GetString()));
+        Assert.Equal(["big/", "odd/"], root.GetProperty("folders").EnumerateArray().Select(f => f.GetProperty("prefix").GetString()));
     }
 
     [Fact]
@@ -89,9 +92,22 @@ public sealed class S3BrowserSpecs(BigBucket big) : DaemonSpecs, IClassFixture<B
         Assert.False(second.TryGetProperty("nextContinuationToken", out _));
     }
 
+    [Fact]
+    public async Task Keys_with_spaces_quotes_and_unicode_come_back_exactly_and_a_hostile_prefix_is_only_a_prefix()
+    {
+        var odd = await Api.GetOkAsync("/api/credentials/moto/browse?prefix=" + Uri.EscapeDataString("odd/"));
+        var hostile = await Api.GetOkAsync("/api/credentials/moto/browse?prefix=" + Uri.EscapeDataString("'; DROP TABLE heapd.credentials; --/../"));
+
+        Assert.Equal(BigBucket.OddKeys, odd.GetProperty("objects").EnumerateArray().Select(o => o.GetProperty("key").GetString()));
+        Assert.Empty(hostile.GetProperty("objects").EnumerateArray());
+        Assert.Empty(hostile.GetProperty("folders").EnumerateArray());
+        Assert.Single(await QueryAsync("SELECT 1 FROM heapd.credentials"));
+    }
+
     [Theory]
     [InlineData("pageSize=0", HttpStatusCode.BadRequest, "pageSize must be 1-1000")]
     [InlineData("pageSize=1001", HttpStatusCode.BadRequest, "pageSize must be 1-1000")]
+    [InlineData("pageSize=ten", HttpStatusCode.BadRequest, "")]
     public async Task Page_sizes_outside_what_S3_serves_are_refused(string query, HttpStatusCode status, string reason)
     {
         var response = await Api.GetAsync($"/api/credentials/moto/browse?{query}");
