@@ -242,9 +242,10 @@ moto_auth_probe() {
 }
 
 # True if moto-auth accepts the keys in FILE (export lines) and rejects the
-# same key id with a wrong secret, i.e. authentication is really on.
+# same key id with a wrong secret, i.e. authentication is really on. A file
+# from an older bootstrap, without every identity tests use, does not count.
 moto_auth_enforced() {
-  [[ -f $1 ]] || return 1
+  [[ -f $1 ]] && grep -q HEAPD_TEST_S3_AUTH_DENIED_KEY_ID "$1" || return 1
   (
     # shellcheck source=/dev/null
     . "$1"
@@ -277,11 +278,18 @@ iam.put_user_policy(UserName="heapd-test", PolicyName="heapd-test",
                     PolicyDocument=allow(["s3:*", "sts:*"]))
 key = iam.create_access_key(UserName="heapd-test")["AccessKey"]
 
+# Allowed nothing on S3 but to assume heapd-reader: what "access denied"
+# looks like, and a daemon identity that can read only through the role.
+denied_user = iam.create_user(UserName="heapd-denied")["User"]
+iam.put_user_policy(UserName="heapd-denied", PolicyName="heapd-denied",
+                    PolicyDocument=allow(["sts:*"]))
+denied = iam.create_access_key(UserName="heapd-denied")["AccessKey"]
+
 # moto matches a trust policy principal only against the caller's exact ARN
-# (the account root does not cover its users), so name both.
+# (the account root does not cover its users), so name each.
 trust = {"Version": "2012-10-17", "Statement": [{
     "Effect": "Allow", "Action": "sts:AssumeRole",
-    "Principal": {"AWS": [f"arn:aws:iam::{account}:root", user["Arn"]]},
+    "Principal": {"AWS": [f"arn:aws:iam::{account}:root", user["Arn"], denied_user["Arn"]]},
     "Condition": {"StringEquals": {"sts:ExternalId": "heapd-external-id"}}}]}
 role = iam.create_role(RoleName="heapd-reader",
                        AssumeRolePolicyDocument=json.dumps(trust))["Role"]
@@ -290,7 +298,9 @@ iam.put_role_policy(RoleName="heapd-reader", PolicyName="heapd-reader",
 
 for name, value in [("HEAPD_TEST_S3_AUTH_KEY_ID", key["AccessKeyId"]),
                     ("HEAPD_TEST_S3_AUTH_SECRET", key["SecretAccessKey"]),
-                    ("HEAPD_TEST_S3_AUTH_ROLE_ARN", role["Arn"])]:
+                    ("HEAPD_TEST_S3_AUTH_ROLE_ARN", role["Arn"]),
+                    ("HEAPD_TEST_S3_AUTH_DENIED_KEY_ID", denied["AccessKeyId"]),
+                    ("HEAPD_TEST_S3_AUTH_DENIED_SECRET", denied["SecretAccessKey"])]:
     print(f"export {name}={shlex.quote(value)}")
 PY
     fail_with_log "moto-auth bootstrap failed" "$log"

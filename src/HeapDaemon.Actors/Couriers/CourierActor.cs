@@ -14,18 +14,25 @@ namespace HeapDaemon.Actors.Couriers;
 /// <see cref="CourierRunActor"/> child; runs asked for meanwhile wait in a queue. The queue's truth is
 /// <c>heapd.runs</c> (status queued or running), so runs that a stop or crash interrupted start again on recovery,
 /// and the load ledger makes the files already loaded skip. A run that fails for a transient reason is run again
-/// after an exponential backoff, up to <see cref="RunSettings.MaxAttempts"/>.
+/// after an exponential backoff, up to <see cref="RunSettings.MaxAttempts"/>. A courier with a schedule keeps one
+/// single timer to its next tick, set again after each; the last tick it ran is journalled, so after downtime it
+/// runs once, for the latest tick it missed.
 /// </summary>
 public sealed class CourierActor : ReceivePersistentActor, IWithTimers
 {
     public const string PersistenceIdPrefix = "courier-";
     private const int SnapshotEvery = 50;
+    private const string ScheduleTimer = "schedule";
+
+    /// <summary>The schedule timer wakes at least this often, so a clock that jumps (suspend, NTP) is noticed.</summary>
+    private static readonly TimeSpan MaxScheduleSleep = TimeSpan.FromMinutes(1);
 
     private readonly CourierServices _services;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Queue<QueuedRun> _queue = new();
     private CourierState _state;
     private ActiveRun? _active;
+    private DateTimeOffset? _schedulingTick;
 
     public CourierActor(string courierId, CourierServices services)
     {
@@ -39,10 +46,11 @@ public sealed class CourierActor : ReceivePersistentActor, IWithTimers
         });
         Recover<ICourierEvent>(e => _state = _state.Apply(e));
 
-        Command<ConfigureCourier>(configure => Persist(new CourierConfigured(configure.Config, DateTimeOffset.UtcNow), e =>
+        Command<ConfigureCourier>(configure => Persist(new CourierConfigured(configure.Config, _services.Clock.GetUtcNow()), e =>
         {
             Apply(e);
             Sender.Tell(View());
+            CheckSchedule();
         }));
         Command<GetCourier>(_ => Sender.Tell(_state.Exists ? View() : new CourierNotFound(_state.Id)));
         Command<DeleteCourier>(_ => Delete());
@@ -85,7 +93,23 @@ public sealed class CourierActor : ReceivePersistentActor, IWithTimers
             var message = "the run stopped unexpectedly; see the daemon log";
             _services.Runs.FinishAsync(_active.RunId, RunStatus.Failed, message, CancellationToken.None)
                 .PipeTo(Self, success: () => Done.Instance, failure: e => new Status.Failure(e));
-            Finish(new RunSummary(_active.RunId, _active.Run.RunDate, RunStatus.Failed, DateTimeOffset.UtcNow, message));
+            Finish(new RunSummary(_active.RunId, _active.Run.Window.From, RunStatus.Failed, DateTimeOffset.UtcNow, message));
+        });
+        Command<CheckScheduleNow>(_ => CheckSchedule());
+        Command<ScheduledRunRecorded>(recorded => Persist(new ScheduledRunStarted(recorded.Tick, recorded.Run.RunId), e =>
+        {
+            Apply(e);
+            _schedulingTick = null;
+            _log.Info("Courier {CourierId}: schedule tick {Tick} queued run {RunId} for {Window}", _state.Id, e.Tick, e.RunId, recorded.Run.Window);
+            _queue.Enqueue(recorded.Run);
+            StartNextRun();
+            CheckSchedule();
+        }));
+        Command<ScheduledRunNotRecorded>(failed =>
+        {
+            _schedulingTick = null;
+            _log.Warning(failed.Cause, "Courier {CourierId}: could not record a scheduled run; trying again in 10 s", _state.Id);
+            Timers.StartSingleTimer(ScheduleTimer, CheckScheduleNow.Instance, TimeSpan.FromSeconds(10));
         });
         Command<Done>(_ => { });
         Command<Status.Failure>(failure => _log.Error(failure.Cause, "Courier {CourierId}: recording a run failed", _state.Id));
@@ -108,12 +132,47 @@ public sealed class CourierActor : ReceivePersistentActor, IWithTimers
 
     protected override void OnReplaySuccess()
     {
-        if (_state.Exists) LoadUnfinished();
+        if (!_state.Exists) return;
+        LoadUnfinished();
+        CheckSchedule();
+    }
+
+    /// <summary>
+    /// Starts the run of the latest tick that is due and not yet run, or sleeps until the next tick. Only the latest
+    /// due tick runs: a courier that was down for several ticks catches up once.
+    /// </summary>
+    private void CheckSchedule()
+    {
+        Timers.Cancel(ScheduleTimer);
+        if (_state.Config?.Schedule is not { Active: true } schedule || _schedulingTick is not null) return;
+        var now = _services.Clock.GetUtcNow();
+        if (schedule.LatestDue(_state.ScheduledThrough ?? now, now) is { } tick)
+        {
+            StartScheduledRun(schedule, tick);
+            return;
+        }
+        // A cron that never fires again (30 February) has no next tick.
+        if (schedule.NextAfter(now) is not { } next) return;
+        Timers.StartSingleTimer(ScheduleTimer, CheckScheduleNow.Instance, next - now < MaxScheduleSleep ? next - now : MaxScheduleSleep);
+    }
+
+    /// <summary>
+    /// The run's row is written before the tick is journalled: a crash in between runs that date twice (the ledger
+    /// skips what the first loaded) rather than not at all.
+    /// </summary>
+    private void StartScheduledRun(CourierSchedule schedule, DateTimeOffset tick)
+    {
+        _schedulingTick = tick;
+        var window = RunWindow.Day(schedule.RunDateFor(tick));
+        var run = new QueuedRun(Guid.NewGuid(), window, new RunRequest(window.From));
+        _services.Runs.CreateAsync(run.RunId, _state.Id, window, run.Request, RunTrigger.Schedule, CancellationToken.None).PipeTo(Self,
+            success: () => new ScheduledRunRecorded(run, tick),
+            failure: e => new ScheduledRunNotRecorded(e));
     }
 
     private void LoadUnfinished() =>
         _services.Runs.UnfinishedAsync(_state.Id, CancellationToken.None).PipeTo(Self,
-            success: runs => new UnfinishedRuns(runs.Select(r => new QueuedRun(r.RunId, r.RunDate, r.Request)).ToList()),
+            success: runs => new UnfinishedRuns(runs.Select(r => new QueuedRun(r.RunId, r.Window, r.Request)).ToList()),
             failure: e => new UnfinishedRunsNotLoaded(e));
 
     private void ResumeUnfinished(UnfinishedRuns unfinished)
@@ -133,10 +192,16 @@ public sealed class CourierActor : ReceivePersistentActor, IWithTimers
             Sender.Tell(new CourierNotFound(_state.Id));
             return;
         }
-        var run = new QueuedRun(Guid.NewGuid(), start.Request.Date ?? DateOnly.FromDateTime(DateTime.UtcNow), start.Request);
+        var (window, refused) = RunWindow.Of(start.Request, DateOnly.FromDateTime(_services.Clock.GetUtcNow().UtcDateTime));
+        if (window is null)
+        {
+            Sender.Tell(new RunRefused(refused!));
+            return;
+        }
+        var run = new QueuedRun(Guid.NewGuid(), window, start.Request);
         var replyTo = Sender;
         // The run's row exists before the caller hears its id, so a status request never finds nothing.
-        _services.Runs.CreateAsync(run.RunId, _state.Id, run.RunDate, run.Request, CancellationToken.None).PipeTo(Self,
+        _services.Runs.CreateAsync(run.RunId, _state.Id, window, run.Request, RunTrigger.Api, CancellationToken.None).PipeTo(Self,
             success: () => new RunRecorded(run, replyTo),
             failure: e => new RunNotRecorded(replyTo, e));
     }
@@ -149,7 +214,7 @@ public sealed class CourierActor : ReceivePersistentActor, IWithTimers
 
     private void StartRunActor(QueuedRun run, int attempt)
     {
-        var plan = new CourierRunActor.RunPlan(run.RunId, _state.Id, run.RunDate, run.Request, _state.Config!, attempt);
+        var plan = new CourierRunActor.RunPlan(run.RunId, _state.Id, run.Window, run.Request, _state.Config!, attempt);
         // The attempt is in the name: the previous attempt's actor may still be stopping.
         var actor = Context.ActorOf(CourierRunActor.Props(plan, _services), $"run-{run.RunId:N}-{attempt}");
         Context.Watch(actor);
@@ -188,7 +253,7 @@ public sealed class CourierActor : ReceivePersistentActor, IWithTimers
         _services.Runs.FinishAsync(run.RunId, RunStatus.Cancelled, message, CancellationToken.None)
             .PipeTo(Self, success: () => Done.Instance, failure: e => new Status.Failure(e));
         Sender.Tell(new RunCancelling(run.RunId));
-        if (_active?.RunId == run.RunId) Finish(new RunSummary(run.RunId, run.RunDate, RunStatus.Cancelled, DateTimeOffset.UtcNow, message));
+        if (_active?.RunId == run.RunId) Finish(new RunSummary(run.RunId, run.Window.From, RunStatus.Cancelled, DateTimeOffset.UtcNow, message));
     }
 
     private static string RetryTimer(Guid runId) => $"retry-{runId:N}";
@@ -216,9 +281,10 @@ public sealed class CourierActor : ReceivePersistentActor, IWithTimers
             Sender.Tell(new CourierBusy(_state.Id, "the courier has a run in progress or queued; wait for it to end"));
             return;
         }
-        Persist(new CourierDeleted(DateTimeOffset.UtcNow), e =>
+        Persist(new CourierDeleted(_services.Clock.GetUtcNow()), e =>
         {
             Apply(e);
+            Timers.Cancel(ScheduleTimer);
             Sender.Tell(new CourierRemoved(_state.Id));
             Context.Parent.Tell(new CourierRegistryActor.CourierRetired(_state.Id));
         });
@@ -231,9 +297,10 @@ public sealed class CourierActor : ReceivePersistentActor, IWithTimers
     }
 
     private CourierView View() =>
-        new(_state.Id, _state.Config!, _state.LastRunDate, _state.History, _active?.RunId, _queue.Count);
+        new(_state.Id, _state.Config!, _state.LastRunDate, _state.History, _active?.RunId, _queue.Count,
+            _state.Config!.Schedule is { Active: true } schedule ? schedule.NextAfter(_services.Clock.GetUtcNow()) : null);
 
-    private sealed record QueuedRun(Guid RunId, DateOnly RunDate, RunRequest Request);
+    private sealed record QueuedRun(Guid RunId, RunWindow Window, RunRequest Request);
 
     /// <param name="Actor">The run actor of the current attempt; null while the run waits to be retried.</param>
     private sealed record ActiveRun(QueuedRun Run, int Attempt, IActorRef? Actor, FileProgress? Progress)
@@ -250,6 +317,16 @@ public sealed class CourierActor : ReceivePersistentActor, IWithTimers
     private sealed record UnfinishedRuns(IReadOnlyList<QueuedRun> Runs);
 
     private sealed record UnfinishedRunsNotLoaded(Exception Cause);
+
+    private sealed record ScheduledRunRecorded(QueuedRun Run, DateTimeOffset Tick);
+
+    private sealed record ScheduledRunNotRecorded(Exception Cause);
+
+    private sealed class CheckScheduleNow
+    {
+        public static readonly CheckScheduleNow Instance = new();
+        private CheckScheduleNow() { }
+    }
 
     private sealed class LoadUnfinishedRuns
     {

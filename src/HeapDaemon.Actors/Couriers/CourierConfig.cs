@@ -13,25 +13,38 @@ public enum LoadType
     TruncateAndUpsert,
 }
 
-/// <summary>One file a courier pulls: its exact object key, how it is written, and the feed it loads into.</summary>
-public sealed record CourierFile(string Key, string FeedId, CsvSettings? Csv = null)
+/// <summary>
+/// One file entry of a courier: an exact object key or a dated filename pattern (<see cref="FilenamePattern"/>), how
+/// the file is written, and the feed it loads into. A required entry that finds nothing fails the run.
+/// </summary>
+public sealed record CourierFile(string? Key, string FeedId, CsvSettings? Csv = null, string? Pattern = null, bool Optional = false)
 {
     [JsonIgnore] public CsvSettings CsvOrDefault => Csv ?? new CsvSettings();
+
+    /// <summary>What the entry looks for, as the user wrote it.</summary>
+    [JsonIgnore] public string Describe => Key is not null ? $"key '{Key}'" : $"pattern \"{Pattern}\"";
 }
 
 /// <summary>What a courier pulls, with which credential, and how it loads: the part of its state a user edits.</summary>
-public sealed record CourierConfig(string CredentialId, ImmutableArray<CourierFile> Files, LoadType LoadType = LoadType.Upsert)
+/// <param name="Schedule">When the courier runs by itself; null: only when asked.</param>
+public sealed record CourierConfig(string CredentialId, ImmutableArray<CourierFile> Files, LoadType LoadType = LoadType.Upsert,
+    CourierSchedule? Schedule = null)
 {
     /// <summary>The checks that need no database; the admin API checks that the credential and feeds exist.</summary>
     public IReadOnlyList<string> Validate()
     {
         var errors = new List<string>();
         if (string.IsNullOrWhiteSpace(CredentialId)) errors.Add("credentialId is required");
+        if (Schedule is not null) errors.AddRange(Schedule.Validate());
         if (Files.IsDefaultOrEmpty) { errors.Add("a courier needs at least one file"); return errors; }
         foreach (var (file, i) in Files.Select((f, i) => (f, i)))
         {
-            if (string.IsNullOrWhiteSpace(file.Key) || file.Key.EndsWith('/') || file.Key.Length > 1024)
+            if (file.Key is null == file.Pattern is null)
+                errors.Add($"files[{i}]: give either key (one object) or pattern (a dated filename pattern)");
+            else if (file.Key is not null && (string.IsNullOrWhiteSpace(file.Key) || file.Key.EndsWith('/') || file.Key.Length > 1024))
                 errors.Add($"files[{i}]: key must name one object (not empty, not a folder, at most 1024 characters)");
+            else if (file.Pattern is not null && !FilenamePattern.TryParse(file.Pattern, out _, out var patternError))
+                errors.Add($"files[{i}]: {patternError}");
             if (string.IsNullOrWhiteSpace(file.FeedId)) errors.Add($"files[{i}]: feedId is required");
             errors.AddRange(file.CsvOrDefault.Validate().Select(e => $"files[{i}].csv: {e}"));
         }

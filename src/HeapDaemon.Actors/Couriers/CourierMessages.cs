@@ -34,13 +34,15 @@ public static class CourierCommands
 
 public static class CourierReplies
 {
+    /// <param name="NextRunAt">The schedule's next tick; null without an active schedule.</param>
     public sealed record CourierView(
         string Id,
         CourierConfig Config,
         DateOnly? LastRunDate,
         ImmutableList<RunSummary> RecentRuns,
         Guid? CurrentRunId,
-        int QueuedRuns);
+        int QueuedRuns,
+        DateTimeOffset? NextRunAt = null);
 
     public sealed record CourierNotFound(string CourierId);
 
@@ -51,6 +53,9 @@ public static class CourierReplies
     public sealed record CourierRemoved(string CourierId);
 
     public sealed record RunAccepted(Guid RunId);
+
+    /// <summary>The run request itself is wrong (e.g. its date range); nothing was recorded.</summary>
+    public sealed record RunRefused(string Reason);
 
     public sealed record RunProgressReply(Guid RunId, FileProgress? Progress);
 

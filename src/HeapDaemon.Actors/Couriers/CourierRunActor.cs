@@ -14,7 +14,7 @@ namespace HeapDaemon.Actors.Couriers;
 public sealed class CourierRunActor : ReceiveActor
 {
     /// <param name="Attempt">1 for the first attempt; retries of a transient failure count up.</param>
-    public sealed record RunPlan(Guid RunId, string CourierId, DateOnly RunDate, RunRequest Request, CourierConfig Config, int Attempt = 1);
+    public sealed record RunPlan(Guid RunId, string CourierId, RunWindow Window, RunRequest Request, CourierConfig Config, int Attempt = 1);
 
     public sealed record RunProgressed(Guid RunId, FileProgress Progress);
 
@@ -66,7 +66,7 @@ public sealed class CourierRunActor : ReceiveActor
                     ? _services.Runs.MarkRetryingAsync(_plan.RunId, RetryMessage(delay, message), CancellationToken.None)
                     : _services.Runs.FinishAsync(_plan.RunId, status, message, CancellationToken.None))
                 .ContinueWith(t => _ = t.Exception, TaskContinuationOptions.OnlyOnFaulted);
-            End(new RunSummary(_plan.RunId, _plan.RunDate, status, DateTimeOffset.UtcNow, message), retryAfter);
+            End(new RunSummary(_plan.RunId, _plan.Window.From, status, DateTimeOffset.UtcNow, message), retryAfter);
         });
     }
 
@@ -103,9 +103,9 @@ public sealed class CourierRunActor : ReceiveActor
 
     private async Task<Outcome> ExecuteAsync(Action<FileProgress> report, CancellationToken ct)
     {
-        var (runId, courierId, runDate, request, config, _) = _plan;
+        var (runId, courierId, window, request, config, _) = _plan;
         await _services.Runs.MarkRunningAsync(runId, ct);
-        _log.Info("Run {RunId} of courier {CourierId} started for {RunDate} ({FileCount} files)", runId, courierId, runDate, config.Files.Length);
+        _log.Info("Run {RunId} of courier {CourierId} started for {Window} ({EntryCount} file entries)", runId, courierId, window, config.Files.Length);
 
         var access = await _services.Credentials.GetAccessAsync(config.CredentialId, ct);
         if (access is null)
@@ -113,10 +113,20 @@ public sealed class CourierRunActor : ReceiveActor
 
         using var s3 = _services.S3.Create(access);
         var bucket = access.Credential.Bucket;
-        var outcomes = new List<FileOutcome>();
-        foreach (var group in LoadGroups(config))
+        // Every file is found before any loads, so a missing required file stops the run with nothing half-loaded.
+        var found = await FileResolver.ResolveAsync(s3, bucket, config.Files, window, ct);
+        if (found.Failure is { } listing)
         {
-            var feedId = group[0].File.FeedId;
+            await _services.Runs.RecordFileAsync(runId, 0, bucket, listing.Expected, listing.File.FeedId, FileOutcome.Failed(listing.Message), ct);
+            return await FinishAsync(RunStatus.Failed, $"could not list the courier's files, so nothing was loaded: {listing.Message}", ct);
+        }
+        var blocking = await RecordMissingAsync(found, bucket, ct);
+        if (blocking is not null) return await FinishAsync(RunStatus.Failed, blocking, ct);
+
+        var outcomes = new List<FileOutcome>();
+        foreach (var group in LoadGroups(found.Files, config.LoadType))
+        {
+            var feedId = group[0].File.File.FeedId;
             var feed = await _services.Feeds.GetAsync(feedId, ct);
             IReadOnlyList<FileOutcome> results;
             var started = DateTime.UtcNow;
@@ -127,7 +137,8 @@ public sealed class CourierRunActor : ReceiveActor
             }
             else
             {
-                var jobs = group.Select(g => new FileLoadJob(runId, g.Ordinal, s3, bucket, g.File.Key, g.File.CsvOrDefault, feed.Definition, request.ForceReload)).ToList();
+                var jobs = group.Select(g =>
+                    new FileLoadJob(runId, g.Ordinal, s3, bucket, g.File.Key, g.File.File.CsvOrDefault, feed.Definition, request.ForceReload)).ToList();
                 foreach (var job in jobs)
                     await _services.Runs.RecordFileAsync(runId, job.Ordinal, bucket, job.Key, feedId, new FileOutcome(FileStatus.Running), ct);
                 results = config.LoadType == LoadType.TruncateAndUpsert
@@ -147,23 +158,60 @@ public sealed class CourierRunActor : ReceiveActor
 
         var failed = outcomes.Where(o => o.Status == FileStatus.Failed).ToList();
         var summary = $"{outcomes.Count} files: {outcomes.Count(o => o.Status == FileStatus.Loaded)} loaded, " +
-                      $"{outcomes.Count(o => o.Status == FileStatus.Skipped)} skipped (already loaded), {failed.Count} failed";
+                      $"{outcomes.Count(o => o.Status == FileStatus.Skipped)} skipped (already loaded), {failed.Count} failed" +
+                      (found.Missing.Count > 0 ? $"; {found.Missing.Count} not found ({MissingSummary(found)})" : "");
         return failed.Count == 0
             ? await FinishAsync(RunStatus.Succeeded, summary, ct)
             : await FinishAsync(RunStatus.Failed, $"{summary}. {failed[0].Message}", ct, transient: failed.Any(f => f.Transient));
     }
 
     /// <summary>
-    /// The files loaded together, in the courier's order: each file on its own for upsert; for truncate and upsert,
-    /// every file of a feed together, since together they replace its table.
+    /// The files loaded together, in the run's order: each file on its own for upsert; for truncate and upsert, every
+    /// file of a feed together, since together they replace its table.
     /// </summary>
-    private static IEnumerable<List<(int Ordinal, CourierFile File)>> LoadGroups(CourierConfig config)
+    private static IEnumerable<List<(int Ordinal, PlannedFile File)>> LoadGroups(IReadOnlyList<PlannedFile> files, LoadType loadType)
     {
-        var files = config.Files.Select((file, ordinal) => (ordinal, file)).ToList();
-        return config.LoadType == LoadType.TruncateAndUpsert
-            ? files.GroupBy(f => f.file.FeedId).Select(g => g.ToList())
-            : files.Select(f => new List<(int, CourierFile)> { f });
+        var numbered = files.Select((file, ordinal) => (ordinal, file)).ToList();
+        return loadType == LoadType.TruncateAndUpsert
+            ? numbered.GroupBy(f => f.file.File.FeedId).Select(g => g.ToList())
+            : numbered.Select(f => new List<(int, PlannedFile)> { f });
     }
+
+    /// <summary>
+    /// Records each entry that found nothing (after the files found, in run_files) and says whether that stops the
+    /// run: a required file is missing, or every entry is optional and none found anything (Amperity's rule), unless
+    /// the run was asked to skip missing files.
+    /// </summary>
+    /// <returns>The run's failure message, or null to go on loading.</returns>
+    private async Task<string?> RecordMissingAsync(FileSet found, string bucket, CancellationToken ct)
+    {
+        var (runId, _, window, request, config, _) = _plan;
+        var missingRequired = found.Missing.Where(m => !m.File.Optional).ToList();
+        var noneOfAllOptional = found.Files.Count == 0 && config.Files.All(f => f.Optional);
+        var stops = !request.SkipMissingFiles && (missingRequired.Count > 0 || noneOfAllOptional);
+        for (var i = 0; i < found.Missing.Count; i++)
+        {
+            var missing = found.Missing[i];
+            var note = !missing.File.Optional && request.SkipMissingFiles ? " (skipped: skipMissingFiles)" : "";
+            await _services.Runs.RecordFileAsync(runId, found.Files.Count + i, bucket, missing.Expected, missing.File.FeedId,
+                new FileOutcome(FileStatus.Missing, Message: MissingMessage(missing, bucket) + note), ct);
+        }
+        if (!stops) return null;
+        return missingRequired.Count > 0
+            ? $"{missingRequired.Count} required file(s) missing, so nothing was loaded: {MissingMessage(missingRequired[0], bucket)}" +
+              (missingRequired.Count > 1 ? $" (and {missingRequired.Count - 1} more; see the run's files)" : "") +
+              ". Run with skipMissingFiles to load what is there."
+            : $"none of the courier's files was found for {window} (all are optional, and at least one must be there)";
+    }
+
+    private static string MissingMessage(MissingFile missing, string bucket) =>
+        (missing.File.Optional ? "optional file not found: " : "required file missing: ") +
+        (missing.File.Key is not null
+            ? $"s3://{bucket}/{missing.Expected}: no such object"
+            : $"no object matches {missing.File.Describe}{(missing.Day is { } day ? $" for {day:yyyy-MM-dd}" : "")} (s3://{bucket}/{missing.Expected})");
+
+    private static string MissingSummary(FileSet found) =>
+        $"{found.Missing.Count(m => m.File.Optional)} optional, {found.Missing.Count(m => !m.File.Optional)} required skipped";
 
     private async Task<Outcome> FinishAsync(RunStatus status, string message, CancellationToken ct, bool transient = false)
     {
@@ -171,11 +219,11 @@ public sealed class CourierRunActor : ReceiveActor
         {
             // Queued again, not failed: a status request must not see a failure that is about to be retried.
             await _services.Runs.MarkRetryingAsync(_plan.RunId, RetryMessage(delay, message), ct);
-            return new Outcome(new RunSummary(_plan.RunId, _plan.RunDate, status, DateTimeOffset.UtcNow, message), delay);
+            return new Outcome(new RunSummary(_plan.RunId, _plan.Window.From, status, DateTimeOffset.UtcNow, message), delay);
         }
         await _services.Runs.FinishAsync(_plan.RunId, status, message, ct);
         _services.Metrics.RunFinished(status, DateTime.UtcNow - _started);
         _log.Info("Run {RunId} of courier {CourierId} {Status}: {Message}", _plan.RunId, _plan.CourierId, status, message);
-        return new Outcome(new RunSummary(_plan.RunId, _plan.RunDate, status, DateTimeOffset.UtcNow, message), null);
+        return new Outcome(new RunSummary(_plan.RunId, _plan.Window.From, status, DateTimeOffset.UtcNow, message), null);
     }
 }

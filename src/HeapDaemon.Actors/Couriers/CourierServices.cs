@@ -7,6 +7,7 @@ using HeapDaemon.Actors.Storage;
 namespace HeapDaemon.Actors.Couriers;
 
 /// <summary>What couriers and their runs use outside the actor system, built once by DI.</summary>
+/// <param name="Clock">"Now" for run dates and schedules; tests move it instead of waiting.</param>
 public sealed record CourierServices(
     CredentialCatalog Credentials,
     FeedCatalog Feeds,
@@ -14,4 +15,5 @@ public sealed record CourierServices(
     S3ClientFactory S3,
     FileLoadPipeline Pipeline,
     DaemonMetrics Metrics,
-    RunSettings RunSettings);
+    RunSettings RunSettings,
+    TimeProvider Clock);

@@ -15,6 +15,9 @@ public sealed record CourierDeleted(DateTimeOffset At) : ICourierEvent;
 
 public sealed record RunFinished(RunSummary Summary) : ICourierEvent;
 
+/// <summary>The schedule's tick <paramref name="Tick"/> started run <paramref name="RunId"/>; earlier ticks are done with.</summary>
+public sealed record ScheduledRunStarted(DateTimeOffset Tick, Guid RunId) : ICourierEvent;
+
 public sealed record RunSummary(Guid RunId, DateOnly RunDate, RunStatus Status, DateTimeOffset FinishedAt, string? Message);
 
 /// <summary>
@@ -22,11 +25,13 @@ public sealed record RunSummary(Guid RunId, DateOnly RunDate, RunStatus Status, 
 /// <c>heapd.runs</c>; this keeps the last run date and a short history so a restarted courier knows where it was.
 /// </summary>
 /// <param name="LastRunDate">The run date of the last run that succeeded.</param>
+/// <param name="ScheduledThrough">Schedule ticks up to this instant are done with: run, or before the schedule was set.</param>
 public sealed record CourierState(
     string Id,
     CourierConfig? Config = null,
     DateOnly? LastRunDate = null,
-    ImmutableList<RunSummary>? RecentRuns = null) : IPersisted
+    ImmutableList<RunSummary>? RecentRuns = null,
+    DateTimeOffset? ScheduledThrough = null) : IPersisted
 {
     public const int RecentRunsKept = 20;
 
@@ -36,7 +41,14 @@ public sealed record CourierState(
 
     public CourierState Apply(ICourierEvent e) => e switch
     {
-        CourierConfigured configured => this with { Config = configured.Config },
+        // A new or changed schedule starts from when it was set: ticks before then are not "missed".
+        CourierConfigured configured => this with
+        {
+            Config = configured.Config,
+            ScheduledThrough = configured.Config.Schedule is null ? null
+                : configured.Config.Schedule == Config?.Schedule ? ScheduledThrough ?? configured.At : configured.At,
+        },
+        ScheduledRunStarted started => this with { ScheduledThrough = started.Tick },
         CourierDeleted => new CourierState(Id),
         RunFinished { Summary: var run } => this with
         {

@@ -8,7 +8,8 @@ namespace HeapDaemon.Actors.Loading;
 public readonly record struct MergeCounts(long Inserted, long Updated);
 
 /// <summary>The object version a load came from: what the ledger keys on.</summary>
-public sealed record LoadedObject(string Bucket, string Key, string ETag, string FeedId, Guid RunId);
+/// <param name="VersionId">S3's version id when the bucket is versioned; null otherwise, and the ETag identifies the content.</param>
+public sealed record LoadedObject(string Bucket, string Key, string ETag, string FeedId, Guid RunId, string? VersionId = null);
 
 /// <summary>
 /// Loads files into one domain table inside one transaction: each file's batches are binary-COPYed into a temporary

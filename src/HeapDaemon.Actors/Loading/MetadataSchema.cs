@@ -42,6 +42,10 @@ public static class MetadataSchema
             finished_at   timestamptz,
             message       text);
         CREATE INDEX IF NOT EXISTS runs_courier ON heapd.runs (courier_id, requested_at DESC);
+        -- A run covers run_date (inclusive) to run_date_to (exclusive); request keeps every option it was asked with.
+        ALTER TABLE heapd.runs ADD COLUMN IF NOT EXISTS run_date_to date;
+        ALTER TABLE heapd.runs ADD COLUMN IF NOT EXISTS request jsonb;
+        ALTER TABLE heapd.runs ADD COLUMN IF NOT EXISTS trigger text NOT NULL DEFAULT 'api';
         CREATE TABLE IF NOT EXISTS heapd.run_files (
             run_id         uuid NOT NULL REFERENCES heapd.runs (id) ON DELETE CASCADE,
             ordinal        int NOT NULL,
@@ -69,7 +73,17 @@ public static class MetadataSchema
             rows_loaded    bigint NOT NULL,
             rows_rejected  bigint NOT NULL,
             loaded_at      timestamptz NOT NULL DEFAULT now(),
-            PRIMARY KEY (bucket, object_key, etag, feed_id));
+            version_id     text NOT NULL DEFAULT '',
+            PRIMARY KEY (bucket, object_key, feed_id, etag, version_id));
+        -- Ledgers from before version ids: add the column and key on it too.
+        DO $$ BEGIN
+            IF NOT EXISTS (SELECT 1 FROM information_schema.columns
+                           WHERE table_schema = 'heapd' AND table_name = 'load_ledger' AND column_name = 'version_id') THEN
+                ALTER TABLE heapd.load_ledger ADD COLUMN version_id text NOT NULL DEFAULT '';
+                ALTER TABLE heapd.load_ledger DROP CONSTRAINT load_ledger_pkey;
+                ALTER TABLE heapd.load_ledger ADD PRIMARY KEY (bucket, object_key, feed_id, etag, version_id);
+            END IF;
+        END $$;
         -- A version a user chose to skip (a failed file resolved as "skip"): later runs pass over it as if loaded.
         ALTER TABLE heapd.load_ledger ADD COLUMN IF NOT EXISTS skipped boolean NOT NULL DEFAULT false;
         CREATE TABLE IF NOT EXISTS heapd.rejects (

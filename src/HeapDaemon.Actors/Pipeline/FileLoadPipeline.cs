@@ -83,14 +83,15 @@ public sealed class FileLoadPipeline(NpgsqlDataSource db, FeedCatalog feeds, Loa
         }
         catch (Exception e) when (e is AmazonServiceException or HttpRequestException or IOException && !ct.IsCancellationRequested)
         {
-            return new StagedObject(job, "", new FileTotals(), FileOutcome.Failed(S3Errors.Describe(e, job.Bucket, job.Key)) with { Transient = Faults.IsTransient(e) });
+            return new StagedObject(job, "", null, new FileTotals(), FileOutcome.Failed(S3Errors.Describe(e, job.Bucket, job.Key)) with { Transient = Faults.IsTransient(e) });
         }
 
         using (response)
         {
             var etag = response.ETag.Trim('"');
-            if (skipIfLoaded && await LoadLedger.FindAsync(db, job.Bucket, job.Key, etag, job.Feed.Id, ct) is { } loaded)
-                return new StagedObject(job, etag, new FileTotals(), Skipped(job, etag, loaded));
+            var version = VersionOf(response.VersionId);
+            if (skipIfLoaded && await LoadLedger.FindAsync(db, job.Bucket, job.Key, etag, version, job.Feed.Id, ct) is { } loaded)
+                return new StagedObject(job, etag, version, new FileTotals(), Skipped(job, etag, version, loaded));
 
             var body = new CountingStream(response.ResponseStream, s3Settings.ReadStallTimeout);
             long? totalBytes = response.ContentLength >= 0 ? response.ContentLength : null;
@@ -120,17 +121,17 @@ public sealed class FileLoadPipeline(NpgsqlDataSource db, FeedCatalog feeds, Loa
                 var feed = load.Feed;
                 if (totals.Rejected > 0 && totals.Rejected * 100m > feed.ErrorThresholdPercent * totals.Read)
                 {
-                    return new StagedObject(job, etag, totals, FileOutcome.Failed(
+                    return new StagedObject(job, etag, version, totals, FileOutcome.Failed(
                         $"{job.SourceFile}: {totals.Rejected} of {totals.Read} rows rejected ({100m * totals.Rejected / totals.Read:0.##}%), above feed " +
                         $"'{feed.Id}' error threshold of {feed.ErrorThresholdPercent}%; nothing from this file was loaded. " +
                         $"First: line {totals.FirstReject!.Line}: {totals.FirstReject.Reason}",
                         totals.BytesRead, totals.Read, totals.Rejected, etag));
                 }
-                return new StagedObject(job, etag, totals, null);
+                return new StagedObject(job, etag, version, totals, null);
             }
             catch (Exception e) when (!ct.IsCancellationRequested && Describe(e, job) is { } message)
             {
-                return new StagedObject(job, etag, totals,
+                return new StagedObject(job, etag, version, totals,
                     FileOutcome.Failed(message, body.BytesRead, totals.Read, totals.Rejected, etag) with { Transient = Faults.IsTransient(e) });
             }
         }
@@ -147,7 +148,7 @@ public sealed class FileLoadPipeline(NpgsqlDataSource db, FeedCatalog feeds, Loa
         {
             merged = await load.Load!.MergeAsync(replace, ct);
             await load.Load.CommitAsync(files.Select(f =>
-                (new LoadedObject(f.Job.Bucket, f.Job.Key, f.ETag, load.Feed.Id, f.Job.RunId), f.Totals.Accepted, f.Totals.Rejected)), ct);
+                (new LoadedObject(f.Job.Bucket, f.Job.Key, f.ETag, load.Feed.Id, f.Job.RunId, f.Version), f.Totals.Accepted, f.Totals.Rejected)), ct);
         }
         catch (Exception e) when (!ct.IsCancellationRequested && Describe(e, files[0].Job) is { } message)
         {
@@ -173,26 +174,33 @@ public sealed class FileLoadPipeline(NpgsqlDataSource db, FeedCatalog feeds, Loa
         foreach (var job in jobs)
         {
             string etag;
+            string? version;
             try
             {
-                etag = (await job.S3.GetObjectMetadataAsync(job.Bucket, job.Key, ct)).ETag.Trim('"');
+                var metadata = await job.S3.GetObjectMetadataAsync(job.Bucket, job.Key, ct);
+                (etag, version) = (metadata.ETag.Trim('"'), VersionOf(metadata.VersionId));
             }
             catch (Exception e) when (e is AmazonServiceException or HttpRequestException && !ct.IsCancellationRequested)
             {
                 return null; // the load itself reports the failure, with GetObject's fuller error
             }
-            if (await LoadLedger.FindAsync(db, job.Bucket, job.Key, etag, job.Feed.Id, ct) is not { } loaded) return null;
-            outcomes.Add(Skipped(job, etag, loaded));
+            if (await LoadLedger.FindAsync(db, job.Bucket, job.Key, etag, version, job.Feed.Id, ct) is not { } loaded) return null;
+            outcomes.Add(Skipped(job, etag, version, loaded));
         }
         return outcomes;
     }
 
-    private static FileOutcome Skipped(FileLoadJob job, string etag, LedgerEntry loaded) =>
-        new(FileStatus.Skipped, etag, Message: loaded.Skipped
-            ? $"{job.SourceFile} (ETag {etag}) failed in run {loaded.RunId} and was skipped by request at {loaded.LoadedAt:u}; " +
-              "use forceReload to load it again."
-            : $"{job.SourceFile} (ETag {etag}) was loaded into feed '{job.Feed.Id}' by run {loaded.RunId} at {loaded.LoadedAt:u} " +
-              $"({loaded.RowsLoaded} rows); nothing new to load. Use forceReload to load it again.");
+    private static FileOutcome Skipped(FileLoadJob job, string etag, string? version, LedgerEntry loaded)
+    {
+        var which = $"{job.SourceFile} ({(version is null ? $"ETag {etag}" : $"version {version}")})";
+        return new(FileStatus.Skipped, etag, Message: loaded.Skipped
+            ? $"{which} failed in run {loaded.RunId} and was skipped by request at {loaded.LoadedAt:u}; use forceReload to load it again."
+            : $"{which} was loaded into feed '{job.Feed.Id}' by run {loaded.RunId} at {loaded.LoadedAt:u} ({loaded.RowsLoaded} rows); " +
+              "nothing new to load. Use forceReload to load it again.");
+    }
+
+    /// <summary>An unversioned bucket answers no version id, or "null" for objects written before versioning was on.</summary>
+    private static string? VersionOf(string? versionId) => versionId is { Length: > 0 } v && v != "null" ? v : null;
 
     private static async Task<BatchCounts> WriteBatchAsync(IEnumerable<ValidatedRow> batch, DomainTableLoad load, RejectWriter rejects, CancellationToken ct)
     {
@@ -222,7 +230,7 @@ public sealed class FileLoadPipeline(NpgsqlDataSource db, FeedCatalog feeds, Loa
     };
 
     /// <summary>An object staged into a load, or ended early with <see cref="Outcome"/>.</summary>
-    private sealed record StagedObject(FileLoadJob Job, string ETag, FileTotals Totals, FileOutcome? Outcome);
+    private sealed record StagedObject(FileLoadJob Job, string ETag, string? Version, FileTotals Totals, FileOutcome? Outcome);
 
     private sealed record BatchCounts(long Accepted, long Rejected, RejectedRow? FirstReject);
 

@@ -2,11 +2,22 @@ namespace HeapDaemon.Actors.Runs;
 
 public enum RunStatus { Queued, Running, Succeeded, Failed, Cancelled }
 
-public enum FileStatus { Running, Loaded, Skipped, Failed }
+/// <summary>Missing: a file entry that found no object for a day (required, optional, or skipped by skipMissingFiles).</summary>
+public enum FileStatus { Running, Loaded, Skipped, Failed, Missing }
 
-/// <param name="Date">The run date; today (UTC) when not given.</param>
+/// <summary>Who asked for a run.</summary>
+public enum RunTrigger { Api, Schedule }
+
+/// <param name="Date">The run date; today (UTC) when neither it nor a range is given.</param>
 /// <param name="ForceReload">Load files even if the ledger says this version was loaded already.</param>
-public sealed record RunRequest(DateOnly? Date = null, bool ForceReload = false);
+/// <param name="From">With <paramref name="To"/>: a range of run dates, from inclusive, to exclusive.</param>
+/// <param name="SkipMissingFiles">Load what is there even when required files are missing (Amperity's load option).</param>
+public sealed record RunRequest(
+    DateOnly? Date = null,
+    bool ForceReload = false,
+    DateOnly? From = null,
+    DateOnly? To = null,
+    bool SkipMissingFiles = false);
 
 /// <summary>What happened to one file of a run; the row counts are the file's own.</summary>
 /// <param name="Transient">A failure that another attempt may not meet (see <see cref="Faults"/>).</param>
@@ -41,11 +52,16 @@ public sealed record RunFileRecord(
     DateTimeOffset? StartedAt,
     DateTimeOffset? FinishedAt);
 
+/// <param name="RunDate">The first day the run covers.</param>
+/// <param name="RunDateTo">The day after the last one it covers (exclusive).</param>
 public sealed record RunRecord(
     Guid Id,
     string CourierId,
     RunStatus Status,
     DateOnly RunDate,
+    DateOnly RunDateTo,
+    RunTrigger Trigger,
+    RunRequest Request,
     bool ForceReload,
     DateTimeOffset RequestedAt,
     DateTimeOffset? StartedAt,

@@ -1,4 +1,6 @@
+using System.Text.Json;
 using Npgsql;
+using NpgsqlTypes;
 
 namespace HeapDaemon.Actors.Runs;
 
@@ -8,15 +10,19 @@ namespace HeapDaemon.Actors.Runs;
 /// </summary>
 public sealed class RunStore(NpgsqlDataSource db)
 {
-    public async Task CreateAsync(Guid runId, string courierId, DateOnly runDate, RunRequest request, CancellationToken ct)
+    public async Task CreateAsync(Guid runId, string courierId, RunWindow window, RunRequest request, RunTrigger trigger, CancellationToken ct)
     {
         await using var cmd = db.CreateCommand("""
-            INSERT INTO heapd.runs (id, courier_id, status, run_date, force_reload) VALUES ($1, $2, 'queued', $3, $4)
+            INSERT INTO heapd.runs (id, courier_id, status, run_date, run_date_to, force_reload, request, trigger)
+            VALUES ($1, $2, 'queued', $3, $4, $5, $6, $7)
             """);
         cmd.Parameters.AddWithValue(runId);
         cmd.Parameters.AddWithValue(courierId);
-        cmd.Parameters.AddWithValue(runDate);
+        cmd.Parameters.AddWithValue(window.From);
+        cmd.Parameters.AddWithValue(window.To);
         cmd.Parameters.AddWithValue(request.ForceReload);
+        cmd.Parameters.AddWithValue(NpgsqlDbType.Jsonb, JsonSerializer.Serialize(request, HeapJson.Options));
+        cmd.Parameters.AddWithValue(ToText(trigger));
         await cmd.ExecuteNonQueryAsync(ct);
     }
 
@@ -144,19 +150,19 @@ public sealed class RunStore(NpgsqlDataSource db)
         QueryAsync("WHERE r.courier_id = $1 ORDER BY r.requested_at DESC LIMIT $2", [courierId, limit], ct);
 
     /// <summary>Runs that were queued or running when the daemon stopped: the courier starts them again.</summary>
-    public async Task<IReadOnlyList<(Guid RunId, DateOnly RunDate, RunRequest Request)>> UnfinishedAsync(string courierId, CancellationToken ct)
+    public async Task<IReadOnlyList<(Guid RunId, RunWindow Window, RunRequest Request)>> UnfinishedAsync(string courierId, CancellationToken ct)
     {
-        await using var cmd = db.CreateCommand("""
-            SELECT id, run_date, force_reload FROM heapd.runs
+        await using var cmd = db.CreateCommand($"""
+            SELECT {WindowAndRequest} FROM heapd.runs
             WHERE courier_id = $1 AND status IN ('queued', 'running') ORDER BY requested_at
             """);
         cmd.Parameters.AddWithValue(courierId);
         await using var reader = await cmd.ExecuteReaderAsync(ct);
-        var runs = new List<(Guid, DateOnly, RunRequest)>();
+        var runs = new List<(Guid, RunWindow, RunRequest)>();
         while (await reader.ReadAsync(ct))
         {
-            var date = reader.GetFieldValue<DateOnly>(1);
-            runs.Add((reader.GetGuid(0), date, new RunRequest(date, reader.GetBoolean(2))));
+            var (window, request) = ReadWindowAndRequest(reader, 0);
+            runs.Add((reader.GetGuid(0), window, request));
         }
         return runs;
     }
@@ -182,16 +188,21 @@ public sealed class RunStore(NpgsqlDataSource db)
         await using var connection = await db.OpenConnectionAsync(ct);
         var runs = new List<RunRecord>();
         await using (var cmd = new NpgsqlCommand($"""
-            SELECT r.id, r.courier_id, r.status, r.run_date, r.force_reload, r.requested_at, r.started_at, r.finished_at, r.message
+            SELECT r.id, r.courier_id, r.status, r.force_reload, r.requested_at, r.started_at, r.finished_at, r.message, r.trigger,
+                   {WindowAndRequest}
             FROM heapd.runs r {where}
             """, connection))
         {
             foreach (var p in parameters) cmd.Parameters.AddWithValue(p);
             await using var reader = await cmd.ExecuteReaderAsync(ct);
             while (await reader.ReadAsync(ct))
+            {
+                var (window, request) = ReadWindowAndRequest(reader, 9);
                 runs.Add(new RunRecord(reader.GetGuid(0), reader.GetString(1), Enum.Parse<RunStatus>(reader.GetString(2), true),
-                    reader.GetFieldValue<DateOnly>(3), reader.GetBoolean(4), reader.GetFieldValue<DateTimeOffset>(5),
-                    NullableTime(reader, 6), NullableTime(reader, 7), reader.IsDBNull(8) ? null : reader.GetString(8), []));
+                    window.From, window.To, Enum.Parse<RunTrigger>(reader.GetString(8), true), request, reader.GetBoolean(3),
+                    reader.GetFieldValue<DateTimeOffset>(4), NullableTime(reader, 5), NullableTime(reader, 6),
+                    reader.IsDBNull(7) ? null : reader.GetString(7), []));
+            }
         }
         if (runs.Count == 0) return runs;
 
@@ -215,6 +226,20 @@ public sealed class RunStore(NpgsqlDataSource db)
             }
         }
         return runs.Select(r => r with { Files = files.GetValueOrDefault(r.Id) ?? [] }).ToList();
+    }
+
+    /// <summary>Columns read by <see cref="ReadWindowAndRequest"/>, the run id first.</summary>
+    private const string WindowAndRequest = "id, run_date, run_date_to, request::text, force_reload";
+
+    /// <summary>Rows from before ranges and request options read as the one-day, forceReload-only runs they were.</summary>
+    private static (RunWindow Window, RunRequest Request) ReadWindowAndRequest(NpgsqlDataReader reader, int idOrdinal)
+    {
+        var from = reader.GetFieldValue<DateOnly>(idOrdinal + 1);
+        var window = reader.IsDBNull(idOrdinal + 2) ? RunWindow.Day(from) : new RunWindow(from, reader.GetFieldValue<DateOnly>(idOrdinal + 2));
+        var request = reader.IsDBNull(idOrdinal + 3)
+            ? new RunRequest(from, reader.GetBoolean(idOrdinal + 4))
+            : JsonSerializer.Deserialize<RunRequest>(reader.GetString(idOrdinal + 3), HeapJson.Options)!;
+        return (window, request);
     }
 
     private static DateTimeOffset? NullableTime(NpgsqlDataReader reader, int ordinal) =>

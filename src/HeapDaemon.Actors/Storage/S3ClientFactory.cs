@@ -1,20 +1,20 @@
 using Amazon;
-using Amazon.Runtime;
 using Amazon.S3;
 using HeapDaemon.Actors.Credentials;
 
 namespace HeapDaemon.Actors.Storage;
 
 /// <summary>Builds an S3 client for one credential; a run owns its client and disposes it when it ends.</summary>
-public sealed class S3ClientFactory(S3Settings settings)
+public sealed class S3ClientFactory(S3Settings settings, AwsCredentialsResolver credentials)
 {
-    public IAmazonS3 Create(S3Access access)
+    /// <param name="interactive">For a person waiting on an API answer (connection test, browser): fail fast, fewer retries.</param>
+    public IAmazonS3 Create(S3Access access, bool interactive = false)
     {
         var credential = access.Credential;
         var config = new AmazonS3Config
         {
-            MaxErrorRetry = settings.MaxErrorRetry,
-            Timeout = settings.RequestTimeout,
+            MaxErrorRetry = interactive ? Math.Min(settings.MaxErrorRetry, 1) : settings.MaxErrorRetry,
+            Timeout = interactive ? settings.InteractiveTimeout : settings.RequestTimeout,
         };
         if (credential.EndpointUrl is { } endpoint)
         {
@@ -28,12 +28,8 @@ public sealed class S3ClientFactory(S3Settings settings)
             config.RegionEndpoint = RegionEndpoint.GetBySystemName(credential.Region);
         }
 
-        AWSCredentials awsCredentials = credential.AuthMode switch
-        {
-            S3AuthMode.Keys => new BasicAWSCredentials(credential.AccessKeyId, access.SecretAccessKey ?? ""),
-            _ => throw new ArgumentOutOfRangeException(nameof(access), credential.AuthMode, "unknown auth mode"),
-        };
-        return new AmazonS3Client(awsCredentials, config);
+        // No credentials: the SDK looks them up along its default chain when the first request needs them.
+        return credentials.Resolve(access) is { } signing ? new AmazonS3Client(signing, config) : new AmazonS3Client(config);
     }
 }
 
@@ -46,4 +42,7 @@ public sealed class S3Settings
 
     /// <summary>How long a read of an object's body may wait for data before the file fails (transiently).</summary>
     public TimeSpan ReadStallTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Request timeout for the connection test and the file browser.</summary>
+    public TimeSpan InteractiveTimeout { get; init; } = TimeSpan.FromSeconds(20);
 }

@@ -33,10 +33,15 @@ public static class AdminApi
         app.UseExceptionHandler(errors => errors.Run(async context =>
         {
             var failure = context.Features.Get<Microsoft.AspNetCore.Diagnostics.IExceptionHandlerFeature>()?.Error;
-            var (status, title) = failure is Npgsql.NpgsqlException or TimeoutException or Akka.Actor.AskTimeoutException
-                ? (StatusCodes.Status503ServiceUnavailable, "The daemon cannot reach PostgreSQL or its actors right now; try again")
-                : (StatusCodes.Status500InternalServerError, "The daemon failed to answer; see its log");
-            await Results.Problem(statusCode: status, title: title).ExecuteAsync(context);
+            var (status, title, detail) = failure switch
+            {
+                // A query or route value that does not bind (pageSize=ten): the request's fault, and it says which.
+                BadHttpRequestException bad => (bad.StatusCode, "The request is not valid", bad.Message),
+                Npgsql.NpgsqlException or TimeoutException or Akka.Actor.AskTimeoutException =>
+                    (StatusCodes.Status503ServiceUnavailable, "The daemon cannot reach PostgreSQL or its actors right now; try again", null),
+                _ => (StatusCodes.Status500InternalServerError, "The daemon failed to answer; see its log", null),
+            };
+            await Results.Problem(statusCode: status, title: title, detail: detail).ExecuteAsync(context);
         }));
 
         var api = app.MapGroup("/api");

@@ -12,9 +12,14 @@ using static HeapDaemon.Admin.AdminApi;
 namespace HeapDaemon.Admin;
 
 /// <param name="Id">Required on create; on update it may be left out, and must match the route if given.</param>
-public sealed record CourierRequest(string CredentialId, ImmutableArray<CourierFile> Files, string? Id = null, LoadType LoadType = LoadType.Upsert)
+public sealed record CourierRequest(
+    string CredentialId,
+    ImmutableArray<CourierFile> Files,
+    string? Id = null,
+    LoadType LoadType = LoadType.Upsert,
+    CourierSchedule? Schedule = null)
 {
-    public CourierConfig ToConfig() => new(CredentialId, Files, LoadType);
+    public CourierConfig ToConfig() => new(CredentialId, Files, LoadType, Schedule);
 }
 
 public sealed record RunAcceptedView(Guid RunId, string Status, string Location);
@@ -92,9 +97,10 @@ public static class CouriersApi
                 RunAccepted accepted => TypedResults.Accepted($"/api/runs/{accepted.RunId}",
                     new RunAcceptedView(accepted.RunId, "queued", $"/api/runs/{accepted.RunId}")),
                 CourierNotFound => NotFound($"no courier '{id}'"),
+                RunRefused refused => Invalid(refused.Reason),
                 var reply => Unexpected(reply),
             };
-        }).WithSummary("Start a run: { date, forceReload }; answers 202 with the run id");
+        }).WithSummary("Start a run: { date } or { from, to } (to exclusive), options forceReload and skipMissingFiles; answers 202 with the run id");
 
         group.MapGet("/{id}/runs", async (string id, RunStore runs, int? limit, CancellationToken ct) =>
             TypedResults.Ok(await runs.ListForCourierAsync(id, Math.Clamp(limit ?? 20, 1, 200), ct)));

@@ -1,9 +1,11 @@
+using System.Security.Cryptography;
 using HeapDaemon.Actors.Credentials;
 using static HeapDaemon.Admin.AdminApi;
 
 namespace HeapDaemon.Admin;
 
 /// <param name="SecretAccessKey">Write-only: stored encrypted, never returned.</param>
+/// <param name="ExternalId">authMode role: left out, the daemon makes one up (as Amperity does) for the trust policy.</param>
 public sealed record CredentialRequest(
     string Id,
     string Kind,
@@ -12,11 +14,22 @@ public sealed record CredentialRequest(
     string? EndpointUrl = null,
     S3AuthMode AuthMode = S3AuthMode.Keys,
     string? AccessKeyId = null,
-    string? SecretAccessKey = null);
-
-public sealed record CredentialView(string Id, string Kind, string Bucket, string Region, string? EndpointUrl, S3AuthMode AuthMode, string? AccessKeyId)
+    string? SecretAccessKey = null,
+    string? RoleArn = null,
+    string? ExternalId = null)
 {
-    public static CredentialView Of(S3Credential c) => new(c.Id, "s3", c.Bucket, c.Region, c.EndpointUrl, c.AuthMode, c.AccessKeyId);
+    public S3Credential ToCredential() => new(Id, Bucket, Region ?? "us-east-1", EndpointUrl, AuthMode, AccessKeyId, RoleArn,
+        AuthMode == S3AuthMode.Role ? ExternalId ?? NewExternalId() : ExternalId);
+
+    private static string NewExternalId() => "heapd-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+}
+
+public sealed record CredentialView(
+    string Id, string Kind, string Bucket, string Region, string? EndpointUrl, S3AuthMode AuthMode, string? AccessKeyId,
+    string? RoleArn, string? ExternalId)
+{
+    public static CredentialView Of(S3Credential c) =>
+        new(c.Id, "s3", c.Bucket, c.Region, c.EndpointUrl, c.AuthMode, c.AccessKeyId, c.RoleArn, c.ExternalId);
 }
 
 public static class CredentialsApi
@@ -30,15 +43,16 @@ public static class CredentialsApi
             var (body, error) = await ReadJsonAsync<CredentialRequest>(request);
             if (error is not null) return error;
             if (body!.Kind != "s3") return Invalid($"kind '{body.Kind}' is not supported; use 's3'");
-            var credential = new S3Credential(body.Id, body.Bucket, body.Region ?? "us-east-1", body.EndpointUrl, body.AuthMode, body.AccessKeyId);
+            var credential = body.ToCredential();
             var errors = credential.Validate().ToList();
             if (body.AuthMode == S3AuthMode.Keys && string.IsNullOrEmpty(body.SecretAccessKey)) errors.Add("authMode 'keys' needs secretAccessKey");
+            if (body.AuthMode != S3AuthMode.Keys && body.SecretAccessKey is not null) errors.Add("secretAccessKey is only for authMode 'keys'");
             if (errors.Count > 0) return Invalid(errors);
             if (credential.EndpointUrl is { } endpoint && await endpoints.CheckAsync(endpoint, ct) is { } refused) return Invalid(refused);
             return await catalog.AddAsync(credential, body.SecretAccessKey, ct)
                 ? TypedResults.Created($"/api/credentials/{credential.Id}", CredentialView.Of(credential))
                 : Conflict($"a credential with id '{credential.Id}' exists already");
-        }).WithSummary("Add an S3 credential; the secret is write-only");
+        }).WithSummary("Add an S3 credential (authMode role, keys or default); a secret is write-only");
 
         group.MapGet("/", async (CredentialCatalog catalog, CancellationToken ct) =>
             TypedResults.Ok((await catalog.ListAsync(ct)).Select(CredentialView.Of)));
@@ -48,5 +62,7 @@ public static class CredentialsApi
 
         group.MapDelete("/{id}", async (string id, CredentialCatalog catalog, CancellationToken ct) =>
             await catalog.DeleteAsync(id, ct) ? Results.NoContent() : NotFound($"no credential '{id}'"));
+
+        group.MapCredentialChecks();
     }
 }

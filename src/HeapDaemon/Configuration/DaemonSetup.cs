@@ -26,6 +26,9 @@ public static class DaemonSetup
         services.AddSingleton(new SecretProtector(settings.MasterKey,
             builder.Configuration.GetSection("Secrets:PreviousMasterKeys").Get<string[]>() ?? []));
         services.AddSingleton(builder.Configuration.GetSection("S3").Get<S3Settings>() ?? new S3Settings());
+        services.AddSingleton(settings.Aws);
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton<AwsCredentialsResolver>();
         services.AddSingleton(builder.Configuration.GetSection("Loading").Get<LoadingSettings>() ?? new LoadingSettings());
         services.AddSingleton(builder.Configuration.GetSection("Runs").Get<RunSettings>() ?? new RunSettings());
         services.AddSingleton<CredentialCatalog>();
@@ -35,6 +38,7 @@ public static class DaemonSetup
         services.AddSingleton<FeedCatalog>();
         services.AddSingleton<RunStore>();
         services.AddSingleton<S3ClientFactory>();
+        services.AddSingleton<S3ConnectionTest>();
         services.AddSingleton<FileLoadPipeline>();
         services.AddSingleton<DaemonMetrics>();
         services.AddSingleton<CourierServices>();

@@ -11,7 +11,7 @@ public sealed class BadInputSpecs : DaemonSpecs
     private const string Header = "user_id,email,joined_at,score\n";
 
     [Fact]
-    public async Task A_missing_object_key_fails_the_run_naming_the_object_and_NoSuchKey()
+    public async Task A_missing_object_key_fails_the_run_naming_the_object()
     {
         await CreateCourierAsync("missing", "exports/not-there.csv");
 
@@ -20,7 +20,8 @@ public sealed class BadInputSpecs : DaemonSpecs
         Assert.Equal("failed", run.GetProperty("status").GetString());
         var message = run.GetProperty("files")[0].GetProperty("message").GetString()!;
         Assert.Contains($"s3://{Bucket}/exports/not-there.csv", message);
-        Assert.Contains("NoSuchKey", message);
+        Assert.Contains("required file missing", message);
+        Assert.Contains("no such object", message);
         Assert.Contains(message, run.GetProperty("message").GetString());
         await AssertStillServingAsync();
     }

@@ -36,7 +36,8 @@ public sealed class CourierActorSpecs() : Akka.TestKit.Xunit2.TestKit("""
         await MetadataSchema.EnsureAsync(_db, CancellationToken.None);
         _services = new CourierServices(
             new CredentialCatalog(_db, new SecretProtector(Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)))),
-            new FeedCatalog(_db), new RunStore(_db), new S3ClientFactory(new S3Settings()), new FileLoadPipeline(_db, new FeedCatalog(_db), new LoadingSettings(), new S3Settings()), new DaemonMetrics(), new RunSettings());
+            new FeedCatalog(_db), new RunStore(_db), new S3ClientFactory(new S3Settings(), new AwsCredentialsResolver(new AwsSettings(), TimeProvider.System)),
+            new FileLoadPipeline(_db, new FeedCatalog(_db), new LoadingSettings(), new S3Settings()), new DaemonMetrics(), new RunSettings(), TimeProvider.System);
     }
 
     public async Task DisposeAsync()
@@ -100,7 +101,7 @@ public sealed class CourierActorSpecs() : Akka.TestKit.Xunit2.TestKit("""
         await courier.Ask<CourierView>(new ConfigureCourier("c3", Config, Create: true), RemainingOrDefault);
         await StopAsync(courier);
         var interrupted = Guid.NewGuid();
-        await _services.Runs.CreateAsync(interrupted, "c3", new DateOnly(2026, 11, 26), new RunRequest(), CancellationToken.None);
+        await _services.Runs.CreateAsync(interrupted, "c3", RunWindow.Day(new DateOnly(2026, 11, 26)), new RunRequest(), RunTrigger.Api, CancellationToken.None);
         await _services.Runs.MarkRunningAsync(interrupted, CancellationToken.None);
 
         Sys.ActorOf(CourierActor.Props("c3", _services));

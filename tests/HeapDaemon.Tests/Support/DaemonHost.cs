@@ -5,6 +5,7 @@ using HeapDaemon.Actors;
 using HeapDaemon.Actors.Runs;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
 using Xunit;
 
 namespace HeapDaemon.Tests.Support;
@@ -13,7 +14,10 @@ namespace HeapDaemon.Tests.Support;
 /// The real daemon (its Program, actor system and SQL journal) in process, on a test database, reached over HTTP.
 /// Disposing it stops the actor system; a new host on the same database is a daemon restart.
 /// </summary>
-public sealed class DaemonHost(string connectionString, string masterKey, params string[] previousMasterKeys) : WebApplicationFactory<Program>
+/// <param name="clock">The daemon's clock, for tests that move time (schedules); the real one when null.</param>
+/// <param name="previousMasterKeys">Secrets:PreviousMasterKeys, for tests of a key rotation.</param>
+public sealed class DaemonHost(string connectionString, string masterKey, TimeProvider? clock = null, params string[] previousMasterKeys)
+    : WebApplicationFactory<Program>
 {
     public const string Token = "test-token-0123456789abcdef";
 
@@ -32,6 +36,10 @@ public sealed class DaemonHost(string connectionString, string masterKey, params
         builder.UseSetting("S3:ReadStallTimeout", "00:00:02");
         builder.UseSetting("Runs:RetryBaseDelay", "00:00:00.200");
         builder.UseSetting("Logging:LogLevel:Default", "Warning");
+        // The daemon's own AWS identity may assume the test role but read nothing itself, so a role-mode read proves the role.
+        builder.UseSetting("Aws:AccessKeyId", TestEnvironment.S3AuthDeniedKeyId);
+        builder.UseSetting("Aws:SecretAccessKey", TestEnvironment.S3AuthDeniedSecret);
+        if (clock is not null) builder.ConfigureServices(services => services.AddSingleton(clock));
     }
 
     public HttpClient Api()

@@ -30,9 +30,12 @@ public abstract class DaemonSpecs : IAsyncLifetime
         await TestEnvironment.DropDatabaseAsync(ConnectionString);
     }
 
+    /// <summary>The clock the next started daemon uses; null for the real one.</summary>
+    protected TimeProvider? Clock;
+
     protected void StartDaemon(params string[] previousMasterKeys)
     {
-        Daemon = new DaemonHost(ConnectionString, MasterKey, previousMasterKeys);
+        Daemon = new DaemonHost(ConnectionString, MasterKey, Clock, previousMasterKeys);
         Api = Daemon.Api();
     }
 

@@ -24,6 +24,16 @@ public static class TestEnvironment
 
     public static string S3AuthSecret => Required("HEAPD_TEST_S3_AUTH_SECRET");
 
+    /// <summary>A role on moto-auth that heapd-test and heapd-denied may assume with external id <see cref="S3AuthExternalId"/>.</summary>
+    public static string S3AuthRoleArn => Required("HEAPD_TEST_S3_AUTH_ROLE_ARN");
+
+    public const string S3AuthExternalId = "heapd-external-id";
+
+    /// <summary>An IAM user on moto-auth allowed nothing on S3 but to assume the role: the test daemons' own identity.</summary>
+    public static string S3AuthDeniedKeyId => Required("HEAPD_TEST_S3_AUTH_DENIED_KEY_ID");
+
+    public static string S3AuthDeniedSecret => Required("HEAPD_TEST_S3_AUTH_DENIED_SECRET");
+
     public static IAmazonS3 S3Client(string? endpoint = null, string keyId = "test", string secret = "test") =>
         new AmazonS3Client(new BasicAWSCredentials(keyId, secret),
             new AmazonS3Config { ServiceURL = endpoint ?? S3Endpoint, ForcePathStyle = true, AuthenticationRegion = "us-east-1" });

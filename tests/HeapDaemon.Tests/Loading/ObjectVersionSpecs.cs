@@ -1,0 +1,97 @@
+using Amazon.S3;
+using Amazon.S3.Model;
+using HeapDaemon.Actors.Loading;
+using HeapDaemon.Tests.Support;
+using Npgsql;
+using Xunit;
+
+namespace HeapDaemon.Tests.Loading;
+
+/// <summary>Exactly once per object: by ETag in a plain bucket, by version id in a versioned one.</summary>
+public sealed class ObjectVersionSpecs : DaemonSpecs
+{
+    private const string Header = "user_id,email,joined_at,score\n";
+    private const string Original = Header + "1,a@example.com,2026-11-01T00:00:00Z,1\n2,b@example.com,2026-11-01T00:00:00Z,2\n";
+    private const string Edited = Header + "1,a@example.com,2026-11-01T00:00:00Z,1\n2,new@example.com,2026-11-02T00:00:00Z,2\n";
+
+    [Fact]
+    public async Task In_a_plain_bucket_the_same_content_uploaded_again_is_skipped_and_new_content_loads()
+    {
+        await TestEnvironment.PutAsync(S3, Bucket, "users.csv", Original);
+        await CreateCourierAsync("plain", "users.csv");
+        Assert.Equal("loaded", FileStatus(await Api.RunAsync("plain")));
+
+        await TestEnvironment.PutAsync(S3, Bucket, "users.csv", Original);
+        var same = await Api.RunAsync("plain");
+        Assert.Equal("skipped", FileStatus(same));
+        Assert.Contains("(ETag ", same.GetProperty("files")[0].GetProperty("message").GetString());
+
+        await TestEnvironment.PutAsync(S3, Bucket, "users.csv", Edited);
+        var changed = await Api.RunAsync("plain");
+        Assert.Equal("loaded", FileStatus(changed));
+        Assert.Equal(1, changed.GetProperty("files")[0].GetProperty("rowsUpdated").GetInt64());
+        Assert.Equal("new@example.com", (await QueryAsync("SELECT email FROM heap.users WHERE user_id = 2"))[0]["email"]);
+        Assert.Equal(["", ""], (await QueryAsync("SELECT version_id FROM heapd.load_ledger")).Select(r => (string)r["version_id"]!));
+    }
+
+    [Fact]
+    public async Task In_a_versioned_bucket_each_new_version_loads_once_even_with_the_same_bytes()
+    {
+        await S3.PutBucketVersioningAsync(new PutBucketVersioningRequest
+        {
+            BucketName = Bucket,
+            VersioningConfig = new S3BucketVersioningConfig { Status = VersionStatus.Enabled },
+        });
+        var first = await S3.PutObjectAsync(new PutObjectRequest { BucketName = Bucket, Key = "users.csv", ContentBody = Original });
+        await CreateCourierAsync("versioned", "users.csv");
+        Assert.Equal("loaded", FileStatus(await Api.RunAsync("versioned")));
+
+        var unchanged = await Api.RunAsync("versioned");
+        Assert.Equal("skipped", FileStatus(unchanged));
+        Assert.Contains($"(version {first.VersionId})", unchanged.GetProperty("files")[0].GetProperty("message").GetString());
+
+        var second = await S3.PutObjectAsync(new PutObjectRequest { BucketName = Bucket, Key = "users.csv", ContentBody = Original });
+        var again = await Api.RunAsync("versioned");
+        Assert.Equal("loaded", FileStatus(again));
+        Assert.Equal(0, again.GetProperty("files")[0].GetProperty("rowsInserted").GetInt64());
+        var ledger = await QueryAsync("SELECT etag, version_id FROM heapd.load_ledger ORDER BY loaded_at");
+        Assert.Equal([first.VersionId, second.VersionId], ledger.Select(r => (string)r["version_id"]!));
+        Assert.Single(ledger.Select(r => r["etag"]).Distinct());
+    }
+
+    [Fact]
+    public async Task A_ledger_from_before_version_ids_gains_the_column_and_keeps_its_rows()
+    {
+        var connectionString = await TestEnvironment.CreateDatabaseAsync();
+        try
+        {
+            await using var db = NpgsqlDataSource.Create(connectionString);
+            await using (var cmd = db.CreateCommand("""
+                CREATE SCHEMA heapd;
+                CREATE TABLE heapd.load_ledger (bucket text NOT NULL, object_key text NOT NULL, etag text NOT NULL, feed_id text NOT NULL,
+                    run_id uuid NOT NULL, rows_loaded bigint NOT NULL, rows_rejected bigint NOT NULL, loaded_at timestamptz NOT NULL DEFAULT now(),
+                    PRIMARY KEY (bucket, object_key, etag, feed_id));
+                INSERT INTO heapd.load_ledger VALUES ('b', 'k', 'e', 'f', gen_random_uuid(), 5, 0);
+                """))
+                await cmd.ExecuteNonQueryAsync();
+
+            await MetadataSchema.EnsureAsync(db, CancellationToken.None);
+            await MetadataSchema.EnsureAsync(db, CancellationToken.None);
+
+            Assert.NotNull(await LoadLedger.FindAsync(db, "b", "k", "e", null, "f", CancellationToken.None));
+            Assert.Null(await LoadLedger.FindAsync(db, "b", "k", "e", "v1", "f", CancellationToken.None));
+            await using var key = db.CreateCommand("""
+                SELECT string_agg(a.attname, ',' ORDER BY array_position(i.indkey, a.attnum)) FROM pg_index i
+                JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
+                WHERE i.indrelid = 'heapd.load_ledger'::regclass AND i.indisprimary
+                """);
+            Assert.Equal("bucket,object_key,feed_id,etag,version_id", await key.ExecuteScalarAsync());
+        }
+        finally
+        {
+            await TestEnvironment.DropDatabaseAsync(connectionString);
+        }
+    }
+
+    private static string FileStatus(System.Text.Json.JsonElement run) => run.GetProperty("files")[0].GetProperty("status").GetString()!;
+}
