@@ -6,10 +6,13 @@ namespace HeapDaemon.Actors.Couriers;
 
 public enum LoadType { Upsert }
 
-/// <summary>One file a courier pulls: its exact object key, how it is written, and the feed it loads into.</summary>
-public sealed record CourierFile(string Key, string FeedId, CsvSettings? Csv = null)
+/// <summary>
+/// One file a courier pulls: its exact object key, how it is written, the feed it loads into, and the PGP credential
+/// that decrypts it when it is encrypted.
+/// </summary>
+public sealed record CourierFile(string Key, string FeedId, FileSettings? Settings = null, string? PgpCredentialId = null)
 {
-    [JsonIgnore] public CsvSettings CsvOrDefault => Csv ?? new CsvSettings();
+    [JsonIgnore] public FileSettings SettingsOrDefault => Settings ?? FileSettings.Default;
 }
 
 /// <summary>What a courier pulls, with which credential, and how it loads: the part of its state a user edits.</summary>
@@ -26,7 +29,7 @@ public sealed record CourierConfig(string CredentialId, ImmutableArray<CourierFi
             if (string.IsNullOrWhiteSpace(file.Key) || file.Key.EndsWith('/') || file.Key.Length > 1024)
                 errors.Add($"files[{i}]: key must name one object (not empty, not a folder, at most 1024 characters)");
             if (string.IsNullOrWhiteSpace(file.FeedId)) errors.Add($"files[{i}]: feedId is required");
-            errors.AddRange(file.CsvOrDefault.Validate().Select(e => $"files[{i}].csv: {e}"));
+            errors.AddRange(file.SettingsOrDefault.Validate().Select(e => $"files[{i}].settings: {e}"));
         }
         return errors;
     }

@@ -91,7 +91,7 @@ public sealed class CourierRunActor : ReceiveActor
             else
             {
                 await _services.Runs.RecordFileAsync(runId, ordinal, bucket, file.Key, file.FeedId, new FileOutcome(FileStatus.Running), ct);
-                var job = new FileLoadJob(runId, ordinal, s3, bucket, file.Key, file.CsvOrDefault, feed.Definition, request.ForceReload);
+                var job = new FileLoadJob(runId, ordinal, s3, bucket, file.Key, file.SettingsOrDefault, file.PgpCredentialId, feed.Definition, request.ForceReload);
                 outcome = await _services.Pipeline.RunAsync(job, _materializer, report, ct);
             }
             await _services.Runs.RecordFileAsync(runId, ordinal, bucket, file.Key, file.FeedId, outcome, ct);

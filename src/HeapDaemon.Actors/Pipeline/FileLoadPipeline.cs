@@ -15,7 +15,7 @@ using Npgsql;
 namespace HeapDaemon.Actors.Pipeline;
 
 /// <summary>One file of a run: where it is, how it is written, which feed it loads into.</summary>
-public sealed record FileLoadJob(Guid RunId, int Ordinal, IAmazonS3 S3, string Bucket, string Key, CsvSettings Csv, FeedDefinition Feed, bool ForceReload)
+public sealed record FileLoadJob(Guid RunId, int Ordinal, IAmazonS3 S3, string Bucket, string Key, FileSettings Settings, string? PgpCredentialId, FeedDefinition Feed, bool ForceReload)
 {
     public string SourceFile => $"s3://{Bucket}/{Key}";
 }
@@ -38,6 +38,8 @@ public sealed class FileLoadPipeline(NpgsqlDataSource db, LoadingSettings settin
 {
     public async Task<FileOutcome> RunAsync(FileLoadJob job, IMaterializer materializer, Action<FileProgress> report, CancellationToken ct)
     {
+        if (!job.Settings.IsDelimited || job.PgpCredentialId is not null)
+            return FileOutcome.Failed($"{job.SourceFile}: format '{FileSettings.Name(job.Settings.Format)}' and PGP are not supported yet");
         GetObjectResponse response;
         try
         {
@@ -66,8 +68,8 @@ public sealed class FileLoadPipeline(NpgsqlDataSource db, LoadingSettings settin
                 await using var load = await DomainTableLoad.BeginAsync(db, job.Feed, ct);
                 await using var rejects = new RejectWriter(db, job.RunId, job.Key);
 
-                totals = await Source.From(() => CsvFormat.ReadAsync(body, job.Csv, ct))
-                    .Via(Validate(job.Feed, job.Csv.Header))
+                totals = await Source.From(() => CsvFormat.ReadAsync(body, job.Settings, ct))
+                    .Via(Validate(job.Feed, job.Settings.HasHeader))
                     .Grouped(settings.BatchRows)
                     .SelectAsync(1, async batch => await WriteBatchAsync(batch, load, rejects, ct))
                     .RunAggregate(totals, (sum, batch) =>

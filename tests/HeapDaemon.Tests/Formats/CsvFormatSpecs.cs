@@ -44,7 +44,7 @@ public sealed class CsvFormatSpecs
     [Fact]
     public async Task Other_delimiters_and_quotes_are_honoured()
     {
-        var records = await ReadAsync("a|b\n'x|y'|z\n", settings: new CsvSettings(Delimiter: "|", Quote: "'"));
+        var records = await ReadAsync("a|b\n'x|y'|z\n", settings: new FileSettings(FileFormat.Dsv, Delimiter: "|", Quote: "'"));
 
         Assert.Equal(["x|y", "z"], records[1].Fields);
     }
@@ -59,11 +59,11 @@ public sealed class CsvFormatSpecs
         Assert.StartsWith("malformed quoting", malformed.Problem);
     }
 
-    private static async Task<List<SourceRecord>> ReadAsync(string text, Encoding? encoding = null, CsvSettings? settings = null)
+    private static async Task<List<SourceRecord>> ReadAsync(string text, Encoding? encoding = null, FileSettings? settings = null)
     {
         var bytes = (encoding ?? new UTF8Encoding(false)).GetPreamble().Concat((encoding ?? Encoding.UTF8).GetBytes(text)).ToArray();
         var records = new List<SourceRecord>();
-        await foreach (var record in CsvFormat.ReadAsync(new MemoryStream(bytes), settings ?? new CsvSettings()))
+        await foreach (var record in CsvFormat.ReadAsync(new MemoryStream(bytes), settings ?? FileSettings.Default))
             records.Add(record);
         return records;
     }
