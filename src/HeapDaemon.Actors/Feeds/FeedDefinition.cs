@@ -6,8 +6,12 @@ namespace HeapDaemon.Actors.Feeds;
 
 public enum FieldType { Boolean, Integer, Decimal, Float, Date, Datetime, String }
 
+/// <summary>The unit of a Datetime written as a number since 1970-01-01T00:00:00Z (Unix time).</summary>
+public enum EpochUnit { Seconds, Milliseconds, Microseconds }
+
 /// <param name="Name">The incoming name, as the file's header spells it.</param>
 /// <param name="Column">The domain-table column; defaults to <paramref name="Name"/>.</param>
+/// <param name="Epoch">For a Datetime written as a number: its Unix-time unit. Without it a number is not a Datetime.</param>
 public sealed record FeedField(
     string Name,
     FieldType Type,
@@ -15,7 +19,8 @@ public sealed record FeedField(
     bool Nullable = true,
     string? Column = null,
     int? Precision = null,
-    int? Scale = null)
+    int? Scale = null,
+    EpochUnit? Epoch = null)
 {
     [JsonIgnore] public string ColumnName => Column ?? Name;
 }
@@ -52,6 +57,8 @@ public sealed record FeedDefinition(
                 errors.Add($"column name '{field.ColumnName}' must be letters, digits and underscores, not starting with '_' or a digit, at most 63 characters; rename it with 'column'");
             if (field.Type == FieldType.Decimal && (field.Precision is < 1 or > 38 || field.Scale is < 0 || field.Scale > (field.Precision ?? 38)))
                 errors.Add($"field '{field.Name}': decimal precision must be 1-38 and scale 0-precision");
+            if (field.Epoch is not null && field.Type != FieldType.Datetime)
+                errors.Add($"field '{field.Name}': epoch applies only to Datetime fields");
         }
         foreach (var dup in Fields.GroupBy(f => f.ColumnName, StringComparer.OrdinalIgnoreCase).Where(g => g.Count() > 1))
             errors.Add($"column '{dup.Key}' appears {dup.Count()} times");

@@ -3,7 +3,7 @@ using System.Globalization;
 namespace HeapDaemon.Actors.Feeds;
 
 /// <summary>Turns the text of one field into the CLR value its feed type is written to PostgreSQL as.</summary>
-public static class FieldConverter
+public static partial class FieldConverter
 {
     private static readonly string[] DateFormats = ["yyyy-MM-dd", "yyyy/MM/dd", "yyyyMMdd", "MM/dd/yyyy"];
 

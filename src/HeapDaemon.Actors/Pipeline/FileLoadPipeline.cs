@@ -69,7 +69,7 @@ public sealed class FileLoadPipeline(NpgsqlDataSource db, LoadingSettings settin
                 await using var rejects = new RejectWriter(db, job.RunId, job.Key);
 
                 totals = await Source.From(() => CsvFormat.ReadAsync(body, job.Settings, ct))
-                    .Via(Validate(job.Feed, job.Settings.HasHeader))
+                    .Via(Validate(job.Feed, job.Settings))
                     .Grouped(settings.BatchRows)
                     .SelectAsync(1, async batch => await WriteBatchAsync(batch, load, rejects, ct))
                     .RunAggregate(totals, (sum, batch) =>
@@ -113,15 +113,36 @@ public sealed class FileLoadPipeline(NpgsqlDataSource db, LoadingSettings settin
         _ => null,
     };
 
-    /// <summary>The first record is the header when the file has one; each further record is checked against the feed.</summary>
-    private static Flow<SourceRecord, ValidatedRow, NotUsed> Validate(FeedDefinition feed, bool header) =>
+    /// <summary>
+    /// Each record is checked against the feed. A text file's first record is its header when it has one; records
+    /// of typed formats carry their names, and a validator is built for each new set of names.
+    /// </summary>
+    private static Flow<SourceRecord, ValidatedRow, NotUsed> Validate(FeedDefinition feed, FileSettings settings) =>
         Flow.Create<SourceRecord>().StatefulSelectMany<SourceRecord, SourceRecord, ValidatedRow, NotUsed>(() =>
         {
-            var validator = header ? null : RowValidator.ByPosition(feed);
+            var validator = settings.IsDelimited && !settings.HasHeader ? RowValidator.ByPosition(feed) : null;
+            string[]? names = null;
             return record =>
             {
+                if (record.Names is { } recordNames)
+                {
+                    if (!ReferenceEquals(recordNames, names))
+                    {
+                        var json = settings.Format is FileFormat.Json or FileFormat.Ndjson;
+                        try
+                        {
+                            validator = RowValidator.ForNames(feed, recordNames, allowMissing: json);
+                        }
+                        catch (SchemaMismatchException e) when (json)
+                        {
+                            throw new SchemaMismatchException($"{(settings.Format == FileFormat.Ndjson ? "line" : "record")} {record.Line}: {e.Message}");
+                        }
+                        names = recordNames;
+                    }
+                    return [validator!.Validate(record)];
+                }
                 if (validator is not null) return [validator.Validate(record)];
-                validator = RowValidator.ForHeader(feed, record.Fields);
+                validator = RowValidator.ForHeader(feed, Array.ConvertAll(record.Fields, f => f as string ?? ""));
                 return [];
             };
         });
