@@ -32,7 +32,7 @@ public static class CsvFormat
             BadDataFound = args => badData ??= $"malformed quoting near '{Shorten(args.Field)}'",
         };
         // UTF-8 unless configured or a byte order mark says otherwise (UTF-16 files carry one).
-        using var reader = new StreamReader(stream, settings.TextEncoding ?? StrictUtf8, detectEncodingFromByteOrderMarks: true, bufferSize: 1 << 16);
+        using var reader = new StreamReader(stream, settings.TextEncoding ?? StrictUtf8, detectEncodingFromByteOrderMarks: true, bufferSize: 1 << 16, leaveOpen: true);
         using var parser = new CsvParser(reader, configuration);
         while (await parser.ReadAsync())
         {

@@ -5,8 +5,11 @@ using Amazon.Runtime;
 using Amazon.S3;
 using Amazon.S3.Model;
 using CsvHelper;
+using System.Security.Cryptography;
+using HeapDaemon.Actors.Credentials;
 using HeapDaemon.Actors.Feeds;
 using HeapDaemon.Actors.Formats;
+using HeapDaemon.Actors.Formats.Pgp;
 using HeapDaemon.Actors.Loading;
 using HeapDaemon.Actors.Runs;
 using HeapDaemon.Actors.Storage;
@@ -30,16 +33,28 @@ public sealed class LoadingSettings
 }
 
 /// <summary>
-/// The graph for one file: S3 object stream → parse → validate against the feed → batches → COPY into staging;
+/// The graph for one file: S3 object stream → unwrap (PGP, gzip, archive) and parse → validate against the feed → batches → COPY into staging;
 /// then merge, ledger and commit in one transaction. Demand flows back from the COPY, so the S3 read never runs
 /// ahead of PostgreSQL by more than a batch and a read buffer.
 /// </summary>
-public sealed class FileLoadPipeline(NpgsqlDataSource db, LoadingSettings settings)
+public sealed class FileLoadPipeline(NpgsqlDataSource db, LoadingSettings settings, PgpKeyCatalog pgp)
 {
     public async Task<FileOutcome> RunAsync(FileLoadJob job, IMaterializer materializer, Action<FileProgress> report, CancellationToken ct)
     {
-        if (!job.Settings.IsDelimited || job.PgpCredentialId is not null)
-            return FileOutcome.Failed($"{job.SourceFile}: format '{FileSettings.Name(job.Settings.Format)}' and PGP are not supported yet");
+        PgpKeyring? keyring = null;
+        if (job.PgpCredentialId is { } pgpId)
+        {
+            try
+            {
+                keyring = await pgp.GetKeyringAsync(pgpId, ct);
+            }
+            catch (Exception e) when (e is PgpKeyException or CryptographicException)
+            {
+                return FileOutcome.Failed($"{job.SourceFile}: PGP credential '{pgpId}' cannot be used: {e.Message}");
+            }
+            if (keyring is null) return FileOutcome.Failed($"{job.SourceFile}: PGP credential '{pgpId}' does not exist");
+        }
+
         GetObjectResponse response;
         try
         {
@@ -68,7 +83,7 @@ public sealed class FileLoadPipeline(NpgsqlDataSource db, LoadingSettings settin
                 await using var load = await DomainTableLoad.BeginAsync(db, job.Feed, ct);
                 await using var rejects = new RejectWriter(db, job.RunId, job.Key);
 
-                totals = await Source.From(() => CsvFormat.ReadAsync(body, job.Settings, ct))
+                totals = await Source.From(() => FileRecords.ReadAsync(body, job.Settings, keyring, ct))
                     .Via(Validate(job.Feed, job.Settings))
                     .Grouped(settings.BatchRows)
                     .SelectAsync(1, async batch => await WriteBatchAsync(batch, load, rejects, ct))
@@ -105,7 +120,7 @@ public sealed class FileLoadPipeline(NpgsqlDataSource db, LoadingSettings settin
     /// <summary>Expected failures of a file, as the message the run shows; null for anything else, which propagates.</summary>
     private static string? Describe(Exception e, FileLoadJob job) => e switch
     {
-        SchemaMismatchException => $"{job.SourceFile}: {e.Message}",
+        SchemaMismatchException or UnreadableFileException => $"{job.SourceFile}: {e.Message}",
         CsvHelperException => $"{job.SourceFile}: malformed CSV: {e.Message.Split('\n')[0]}",
         AmazonServiceException or HttpRequestException or IOException => S3Errors.Describe(e, job.Bucket, job.Key),
         PostgresException pg => $"{job.SourceFile}: PostgreSQL refused the load: {pg.SqlState}: {pg.MessageText}",

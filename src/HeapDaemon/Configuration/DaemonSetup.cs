@@ -27,6 +27,7 @@ public static class DaemonSetup
         services.AddSingleton(builder.Configuration.GetSection("S3").Get<S3Settings>() ?? new S3Settings());
         services.AddSingleton(builder.Configuration.GetSection("Loading").Get<LoadingSettings>() ?? new LoadingSettings());
         services.AddSingleton<CredentialCatalog>();
+        services.AddSingleton<PgpKeyCatalog>();
         services.AddSingleton<FeedCatalog>();
         services.AddSingleton<RunStore>();
         services.AddSingleton<S3ClientFactory>();

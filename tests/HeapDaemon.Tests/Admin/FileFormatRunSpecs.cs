@@ -2,14 +2,23 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Amazon.S3.Model;
+using HeapDaemon.Tests.Formats;
 using HeapDaemon.Tests.Support;
 using Xunit;
 
 namespace HeapDaemon.Tests.Admin;
 
 /// <summary>Every format and wrapping loads through a courier run, over HTTP, from moto into PostgreSQL.</summary>
-public sealed class FileFormatRunSpecs : DaemonSpecs
+public sealed class FileFormatRunSpecs(PgpKeys keys) : DaemonSpecs, IClassFixture<PgpKeys>
 {
+    private const string UsersCsv = """
+        user_id,email,joined_at,score
+        1,ada@example.com,2026-11-01T10:00:00Z,1.50
+        2,"grace, hopper@example.com",2026-11-02T10:00:00Z,2
+        3,alan@example.com,2026-11-03 10:00:00,
+
+        """;
+
     private const string Expected = "1|ada@example.com|2026-11-01T10:00:00Z|1.50;2|grace, hopper@example.com|2026-11-02T10:00:00Z|2.00;3|alan@example.com|2026-11-03T10:00:00Z|";
 
     [Theory]
@@ -44,6 +53,116 @@ public sealed class FileFormatRunSpecs : DaemonSpecs
         Assert.Contains("files[0].settings: format 'tsv' is delimited by tab; use format 'dsv' for delimiter ';'", await response.Content.ReadAsStringAsync());
     }
 
+    [Fact]
+    public async Task A_pgp_encrypted_gzip_csv_loads_with_a_pgp_credential_whose_secrets_are_write_only()
+    {
+        using var scratch = new Scratch();
+        scratch.Write("users.csv", UsersCsv);
+        var encrypted = keys.Gpg.Encrypt(scratch.Run("gzip", "-c", "users.csv"), keys.Current, armor: true, signer: keys.Old);
+        await PutBytesAsync("users.csv.gz.pgp", encrypted);
+        var privateKey = keys.Gpg.ExportSecretKeys(keys.Current);
+
+        var created = await Api.PostOkAsync("/api/credentials", new { id = "pgp-key", kind = "pgp", privateKey, passphrase = Gpg.Passphrase });
+        var run = await RunFileAsync("users.csv.gz.pgp", """{"format":"csv"}""", "pgp-key");
+
+        AssertLoaded(run, 3);
+        Assert.Equal(Expected, await UsersAsync());
+        Assert.Equal(keys.Gpg.EncryptionKeyId(keys.Current), created.GetProperty("keys")[0].GetProperty("keyId").GetString());
+        var shown = await Api.GetStringAsync("/api/credentials") + await Api.GetStringAsync("/api/credentials/pgp-key");
+        Assert.DoesNotContain(Gpg.Passphrase, shown);
+        Assert.DoesNotContain("PRIVATE KEY", shown);
+        Assert.Contains("\"kind\":\"pgp\"", shown);
+        var stored = await QueryAsync("SELECT settings::text AS settings, encode(secret, 'escape') AS secret FROM heapd.credentials WHERE id = 'pgp-key'");
+        Assert.DoesNotContain("PRIVATE KEY", $"{stored[0]["settings"]}{stored[0]["secret"]}");
+        Assert.DoesNotContain(Gpg.Passphrase, $"{stored[0]["settings"]}{stored[0]["secret"]}");
+    }
+
+    [Fact]
+    public async Task A_tampered_pgp_file_fails_its_integrity_check_and_loads_nothing()
+    {
+        var encrypted = keys.Gpg.Encrypt(System.Text.Encoding.UTF8.GetBytes(UsersCsv), keys.Current, compression: "none");
+        encrypted[^30] ^= 0x01; // in the last row, so every row has been read and staged before the check fails
+        await PutBytesAsync("tampered.csv.pgp", encrypted);
+        await Api.PostOkAsync("/api/credentials", new { id = "pgp-key", kind = "pgp", privateKey = keys.Gpg.ExportSecretKeys(keys.Current), passphrase = Gpg.Passphrase });
+
+        var run = await RunFileAsync("tampered.csv.pgp", """{"format":"csv"}""", "pgp-key");
+
+        Assert.Equal("failed", run.GetProperty("status").GetString());
+        Assert.Equal($"s3://{Bucket}/tampered.csv.pgp: the PGP integrity check (MDC) failed: the file was changed or damaged after it was encrypted",
+            run.GetProperty("files")[0].GetProperty("message").GetString());
+        Assert.Empty(await QueryAsync("SELECT * FROM heap.users"));
+        Assert.Empty(await QueryAsync("SELECT * FROM heapd.load_ledger"));
+    }
+
+    [Fact]
+    public async Task A_file_encrypted_to_another_key_fails_naming_its_key_and_the_daemon_carries_on()
+    {
+        await PutBytesAsync("stranger.csv.gpg", keys.Gpg.Encrypt(System.Text.Encoding.UTF8.GetBytes(UsersCsv), keys.Stranger));
+        await Api.PostOkAsync("/api/credentials", new { id = "pgp-key", kind = "pgp", privateKey = keys.Gpg.ExportSecretKeys(keys.Current), passphrase = Gpg.Passphrase });
+
+        var run = await RunFileAsync("stranger.csv.gpg", """{"format":"csv"}""", "pgp-key");
+
+        Assert.Equal("failed", run.GetProperty("status").GetString());
+        Assert.StartsWith($"s3://{Bucket}/stranger.csv.gpg: file cannot be decrypted using the provided PGP key: it was encrypted to key id {keys.Gpg.EncryptionKeyId(keys.Stranger)}",
+            run.GetProperty("files")[0].GetProperty("message").GetString());
+        await TestEnvironment.PutAsync(S3, Bucket, "plain.csv", UsersCsv);
+        AssertLoaded(await RunFileAsync("plain.csv", """{"format":"csv"}"""), 3);
+    }
+
+    [Fact]
+    public async Task A_pgp_credential_that_cannot_decrypt_is_refused_and_a_courier_cannot_name_a_missing_one()
+    {
+        var wrongPassphrase = await Api.PostAsJsonAsync("/api/credentials", new { id = "pgp-key", kind = "pgp", privateKey = keys.Gpg.ExportSecretKeys(keys.Current), passphrase = "nope" });
+        var publicKey = await Api.PostAsJsonAsync("/api/credentials", new { id = "pgp-key", kind = "pgp", privateKey = keys.Gpg.ExportPublicKey(keys.Current), passphrase = "x" });
+        await EnsureMotoAsync();
+        await EnsureUsersFeedAsync();
+        var courier = await Api.PostAsJsonAsync("/api/couriers", new
+        {
+            id = "needs-key", credentialId = "moto",
+            files = new object[] { new { key = "a.csv.pgp", feedId = "heap-users", pgpCredentialId = "no-such-key" } },
+        });
+
+        Assert.Equal(HttpStatusCode.BadRequest, wrongPassphrase.StatusCode);
+        Assert.Contains("the passphrase does not unlock key", await wrongPassphrase.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.BadRequest, publicKey.StatusCode);
+        Assert.Contains("this is a public key", await publicKey.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.BadRequest, courier.StatusCode);
+        Assert.Contains("PGP credential 'no-such-key' does not exist", await courier.Content.ReadAsStringAsync());
+        Assert.Empty(await QueryAsync("SELECT * FROM heapd.credentials WHERE kind = 'pgp'"));
+    }
+
+    [Theory]
+    [InlineData("zip", """{"format":"csv","compression":"zip","member":"users_*.csv"}""")]
+    [InlineData("tgz", """{"format":"csv","compression":"tgz","member":"exports/users_2026.csv"}""")]
+    public async Task A_member_of_an_archive_loads(string kind, string settings)
+    {
+        using var scratch = new Scratch();
+        scratch.Write("exports/users_2026.csv", UsersCsv);
+        scratch.Write("exports/readme.txt", "not this one");
+        var archive = kind == "zip" ? scratch.Run("zip", "-q", "-r", "-", "exports") : scratch.Run("tar", "czf", "-", "exports");
+        await PutBytesAsync($"users.{kind}", archive);
+
+        var run = await RunFileAsync($"users.{kind}", settings);
+
+        AssertLoaded(run, 3);
+        Assert.Equal(Expected, await UsersAsync());
+    }
+
+    [Fact]
+    public async Task A_truncated_gzip_fails_the_file_naming_the_object_and_loads_nothing()
+    {
+        using var scratch = new Scratch();
+        scratch.Write("users.csv", UsersCsv + string.Concat(Enumerable.Range(10, 20_000).Select(i => $"{i},u{i}@example.com,2026-11-01T10:00:00Z,1\n")));
+        var gz = scratch.Run("gzip", "-c", "users.csv");
+        await PutBytesAsync("users.csv.gz", gz[..(gz.Length * 2 / 3)]);
+
+        var run = await RunFileAsync("users.csv.gz", """{"format":"csv"}""");
+
+        Assert.Equal("failed", run.GetProperty("status").GetString());
+        Assert.StartsWith($"s3://{Bucket}/users.csv.gz: the gzip data is truncated or damaged after", run.GetProperty("files")[0].GetProperty("message").GetString());
+        Assert.Empty(await QueryAsync("SELECT * FROM heap.users"));
+    }
+
     private async Task EnsureMotoAsync() =>
         await EnsureCredentialAsync("moto", new { id = "moto", kind = "s3", bucket = Bucket, endpointUrl = TestEnvironment.S3Endpoint, accessKeyId = "test", secretAccessKey = "test" });
 
@@ -61,8 +180,8 @@ public sealed class FileFormatRunSpecs : DaemonSpecs
 
     private static void AssertLoaded(JsonElement run, long rows)
     {
+        Assert.True("succeeded" == run.GetProperty("status").GetString(), run.ToString());
         var file = run.GetProperty("files")[0];
-        Assert.True("succeeded" == run.GetProperty("status").GetString(), file.GetProperty("message").GetString());
         Assert.Equal(rows, file.GetProperty("rowsInserted").GetInt64());
     }
 

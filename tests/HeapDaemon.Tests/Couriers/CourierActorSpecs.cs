@@ -34,9 +34,9 @@ public sealed class CourierActorSpecs() : Akka.TestKit.Xunit2.TestKit("""
         _connectionString = await TestEnvironment.CreateDatabaseAsync();
         _db = NpgsqlDataSource.Create(_connectionString);
         await MetadataSchema.EnsureAsync(_db, CancellationToken.None);
-        _services = new CourierServices(
-            new CredentialCatalog(_db, new SecretProtector(Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)))),
-            new FeedCatalog(_db), new RunStore(_db), new S3ClientFactory(new S3Settings()), new FileLoadPipeline(_db, new LoadingSettings()));
+        var protector = new SecretProtector(Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)));
+        _services = new CourierServices(new CredentialCatalog(_db, protector), new FeedCatalog(_db), new RunStore(_db),
+            new S3ClientFactory(new S3Settings()), new FileLoadPipeline(_db, new LoadingSettings(), new PgpKeyCatalog(_db, protector)));
     }
 
     public async Task DisposeAsync()
