@@ -15,12 +15,14 @@ public static class CsvFormat
     /// <summary>
     /// Yields every record, the header row included, numbered from 1 as CsvHelper counts rows. A record with stray
     /// quotes is still yielded, with the problem noted, so it becomes a reject with its line instead of failing the
-    /// file.
+    /// file. A quote that is never closed swallows the rest of the file into one field, so it fails the file, naming
+    /// the line where it opened; so do bytes that are not text in the file's encoding.
     /// </summary>
     public static async IAsyncEnumerable<SourceRecord> ReadAsync(Stream stream, FileSettings settings,
         [EnumeratorCancellation] CancellationToken ct = default)
     {
         string? badData = null;
+        var unclosed = false;
         var configuration = new CsvConfiguration(CultureInfo.InvariantCulture)
         {
             Delimiter = settings.DelimiterChar.ToString(),
@@ -29,23 +31,43 @@ public static class CsvFormat
             Mode = CsvMode.RFC4180,
             DetectDelimiter = false,
             IgnoreBlankLines = true,
-            BadDataFound = args => badData ??= $"malformed quoting near '{Shorten(args.Field)}'",
+            BadDataFound = args =>
+            {
+                badData ??= $"malformed quoting near '{Shorten(args.Field)}'";
+                unclosed |= args.Field.StartsWith(settings.QuoteChar) && args.Field.AsSpan(1).IndexOfAny('\r', '\n') >= 0;
+            },
         };
         // UTF-8 unless configured or a byte order mark says otherwise (UTF-16 files carry one).
-        using var reader = new StreamReader(stream, settings.TextEncoding ?? StrictUtf8, detectEncodingFromByteOrderMarks: true, bufferSize: 1 << 16, leaveOpen: true);
+        var encoding = settings.TextEncoding ?? StrictUtf8;
+        if (encoding is UTF8Encoding) stream = new Utf8CheckingStream(stream);
+        using var reader = new StreamReader(stream, encoding, detectEncodingFromByteOrderMarks: true, bufferSize: 1 << 16, leaveOpen: true);
         using var parser = new CsvParser(reader, configuration);
-        while (await parser.ReadAsync())
+        SourceRecord? suspect = null;
+        while (await ReadAsync(parser, reader, ct))
         {
-            ct.ThrowIfCancellationRequested();
-            var fields = parser.Record ?? [];
-            var raw = parser.RawRecord.TrimEnd('\r', '\n');
-            if (badData is not null)
-            {
-                yield return new SourceRecord(parser.Row, fields, raw) { Problem = badData };
-                badData = null;
-                continue;
-            }
-            yield return new SourceRecord(parser.Row, fields, raw);
+            // A record whose quoted field ran over line breaks is only an unclosed quote if nothing follows it.
+            if (suspect is not null) yield return suspect;
+            suspect = null;
+            var record = new SourceRecord(parser.Row, parser.Record ?? [], parser.RawRecord.TrimEnd('\r', '\n')) { Problem = badData };
+            if (unclosed) suspect = record;
+            else yield return record;
+            badData = null;
+            unclosed = false;
+        }
+        if (suspect is not null)
+            throw new UnreadableFileException($"line {suspect.Line}: a quoted field opens there and is not closed before the end of the file");
+    }
+
+    private static async Task<bool> ReadAsync(CsvParser parser, StreamReader reader, CancellationToken ct)
+    {
+        ct.ThrowIfCancellationRequested();
+        try
+        {
+            return await parser.ReadAsync();
+        }
+        catch (DecoderFallbackException e)
+        {
+            throw new UnreadableFileException($"after line {parser.Row}: bytes that are not valid {reader.CurrentEncoding.WebName} text", e);
         }
     }
 

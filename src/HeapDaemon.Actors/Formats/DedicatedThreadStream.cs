@@ -1,5 +1,7 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using System.Runtime.CompilerServices;
+using System.Threading.Channels;
 
 namespace HeapDaemon.Actors.Formats;
 
@@ -68,5 +70,47 @@ public static class DedicatedThreadStream
             }
         }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         return pipe.Reader.AsStream();
+    }
+}
+
+/// <summary>
+/// Runs a synchronous enumeration (Apache.Avro's reader) on a dedicated thread and hands its items to async
+/// consumers through a bounded channel, for the same reasons as <see cref="DedicatedThreadStream"/>.
+/// </summary>
+public static class DedicatedThreadEnumerable
+{
+    /// <param name="capacity">Items buffered ahead of the consumer; the producer's thread waits beyond it.</param>
+    public static async IAsyncEnumerable<T> Run<T>(Func<CancellationToken, IEnumerable<T>> produce, int capacity,
+        [EnumeratorCancellation] CancellationToken ct = default)
+    {
+        var channel = Channel.CreateBounded<T>(new BoundedChannelOptions(capacity) { SingleReader = true, SingleWriter = true });
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var producer = Task.Factory.StartNew(() =>
+        {
+            try
+            {
+                foreach (var item in produce(stop.Token))
+                {
+                    // Blocks this dedicated thread while the consumer is behind: the backpressure.
+                    while (!channel.Writer.TryWrite(item))
+                        if (!channel.Writer.WaitToWriteAsync(stop.Token).AsTask().GetAwaiter().GetResult()) return;
+                }
+                channel.Writer.Complete();
+            }
+            catch (Exception e)
+            {
+                channel.Writer.Complete(e);
+            }
+        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        try
+        {
+            await foreach (var item in channel.Reader.ReadAllAsync(ct)) yield return item;
+        }
+        finally
+        {
+            // A consumer that stops early (a preview, a failed file) stops the producer too.
+            stop.Cancel();
+            await producer.ConfigureAwait(false);
+        }
     }
 }

@@ -24,6 +24,10 @@ public static class FileRecords
     public static IAsyncEnumerable<SourceRecord> Parse(Stream content, FileSettings settings, CancellationToken ct) => settings.Format switch
     {
         FileFormat.Csv or FileFormat.Tsv or FileFormat.Psv or FileFormat.Dsv => CsvFormat.ReadAsync(content, settings, ct),
-        _ => throw new UnreadableFileException($"format '{FileSettings.Name(settings.Format)}' is not supported yet"),
+        FileFormat.Ndjson => JsonFormat.ReadLinesAsync(content, ct),
+        FileFormat.Json => JsonFormat.ReadArrayAsync(content, ct),
+        FileFormat.Avro => AvroFormat.ReadAsync(content, ct),
+        FileFormat.Parquet => ParquetFormat.ReadAsync(content, ct),
+        _ => throw new ArgumentOutOfRangeException(nameof(settings), settings.Format, "unknown format"),
     };
 }

@@ -36,6 +36,44 @@ public sealed class FileFormatRunSpecs(PgpKeys keys) : DaemonSpecs, IClassFixtur
         Assert.Equal(Expected, await UsersAsync());
     }
 
+    [Theory]
+    [InlineData("ndjson")]
+    [InlineData("json")]
+    [InlineData("avro-null")]
+    [InlineData("avro-deflate")]
+    [InlineData("avro-snappy")]
+    [InlineData("parquet")]
+    public async Task A_typed_file_loads_through_a_courier(string kind)
+    {
+        var (bytes, format) = kind switch
+        {
+            "ndjson" => (SampleFiles.Ndjson(), "ndjson"),
+            "json" => (SampleFiles.JsonArray(), "json"),
+            "parquet" => (await SampleFiles.ParquetAsync(rowGroupSize: 1), "parquet"),
+            _ => (SampleFiles.Avro(kind["avro-".Length..]), "avro"),
+        };
+        await PutBytesAsync($"users.{kind}", bytes);
+
+        var run = await RunFileAsync($"users.{kind}", $$"""{"format":"{{format}}"}""");
+
+        AssertLoaded(run, 3);
+        Assert.Equal(Expected, await UsersAsync());
+    }
+
+    [Fact]
+    public async Task A_gzip_compressed_parquet_file_in_a_tgz_loads()
+    {
+        using var scratch = new Scratch();
+        scratch.Write("part-0001.parquet", await SampleFiles.ParquetAsync(rowGroupSize: 2));
+        scratch.Write("_SUCCESS", "");
+        await PutBytesAsync("users.tgz", scratch.Run("tar", "czf", "-", "part-0001.parquet", "_SUCCESS"));
+
+        var run = await RunFileAsync("users.tgz", """{"format":"parquet","compression":"tgz","member":"part-*.parquet"}""");
+
+        AssertLoaded(run, 3);
+        Assert.Equal(Expected, await UsersAsync());
+    }
+
     [Fact]
     public async Task A_courier_with_invalid_file_settings_is_refused_with_the_reason()
     {
