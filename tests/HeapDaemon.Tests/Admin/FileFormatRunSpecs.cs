@@ -74,6 +74,45 @@ public sealed class FileFormatRunSpecs(PgpKeys keys) : DaemonSpecs, IClassFixtur
         Assert.Equal(Expected, await UsersAsync());
     }
 
+    [Theory]
+    [InlineData("avro", "damaged Avro data after record ")]
+    [InlineData("parquet", "it is not a Parquet file, or its footer is missing or damaged")]
+    [InlineData("csv-utf8", "line 3: bytes that are not valid UTF-8 at byte offset ")]
+    [InlineData("csv-quote", "line 3: a quoted field opens there and is not closed before the end of the file")]
+    [InlineData("json", "malformed JSON at line ")]
+    public async Task A_corrupt_file_fails_naming_the_object_and_where_it_broke_loads_nothing_and_the_daemon_carries_on(string kind, string reason)
+    {
+        var many = Enumerable.Range(1, 3_000).Select(i => SampleFiles.Users[0] with { user_id = i }).ToList();
+        var (bytes, settings) = kind switch
+        {
+            "avro" => (Damage(SampleFiles.Avro("deflate", many, syncInterval: 2048)), """{"format":"avro"}"""),
+            "parquet" => ((await SampleFiles.ParquetAsync(100, many))[..^8], """{"format":"parquet"}"""),
+            "csv-utf8" => (System.Text.Encoding.UTF8.GetBytes(UsersCsv).Select((b, i) => i == 75 ? (byte)0xFF : b).ToArray(), """{"format":"csv"}"""),
+            "csv-quote" => (System.Text.Encoding.UTF8.GetBytes(UsersCsv.Replace("hopper@example.com\",", "hopper@example.com,")), """{"format":"csv"}"""),
+            _ => (SampleFiles.JsonArray()[..^10], """{"format":"json"}"""),
+        };
+        await PutBytesAsync($"corrupt.{kind}", bytes);
+
+        var run = await RunFileAsync($"corrupt.{kind}", settings);
+
+        Assert.Equal("failed", run.GetProperty("status").GetString());
+        Assert.StartsWith($"s3://{Bucket}/corrupt.{kind}: {reason}", run.GetProperty("files")[0].GetProperty("message").GetString());
+        Assert.Empty(await QueryAsync("SELECT * FROM heap.users"));
+        Assert.Empty(await QueryAsync("SELECT * FROM heapd.load_ledger"));
+        await TestEnvironment.PutAsync(S3, Bucket, "good.csv", UsersCsv);
+        AssertLoaded(await RunFileAsync("good.csv", """{"format":"csv"}"""), 3);
+    }
+
+    /// <summary>Flips a byte inside the second block of an Avro file (every block ends with the file's sync marker, as the header does).</summary>
+    private static byte[] Damage(byte[] avro)
+    {
+        var marker = avro[^16..];
+        var headerEnd = avro.AsSpan().IndexOf(marker) + 16;
+        var firstBlockEnd = avro.AsSpan(headerEnd).IndexOf(marker) + headerEnd + 16;
+        avro[firstBlockEnd + 40] ^= 0xFF;
+        return avro;
+    }
+
     [Fact]
     public async Task A_courier_with_invalid_file_settings_is_refused_with_the_reason()
     {
