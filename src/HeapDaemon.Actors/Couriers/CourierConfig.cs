@@ -15,11 +15,18 @@ public enum LoadType
 
 /// <summary>
 /// One file entry of a courier: an exact object key or a dated filename pattern (<see cref="FilenamePattern"/>), how
-/// the file is written, and the feed it loads into. A required entry that finds nothing fails the run.
+/// the file is written, the feed it loads into, and the PGP credential that decrypts it when it is encrypted. A
+/// required entry that finds nothing fails the run.
 /// </summary>
-public sealed record CourierFile(string? Key, string FeedId, CsvSettings? Csv = null, string? Pattern = null, bool Optional = false)
+public sealed record CourierFile(
+    string? Key,
+    string FeedId,
+    FileSettings? Settings = null,
+    string? PgpCredentialId = null,
+    string? Pattern = null,
+    bool Optional = false)
 {
-    [JsonIgnore] public CsvSettings CsvOrDefault => Csv ?? new CsvSettings();
+    [JsonIgnore] public FileSettings SettingsOrDefault => Settings ?? FileSettings.Default;
 
     /// <summary>What the entry looks for, as the user wrote it.</summary>
     [JsonIgnore] public string Describe => Key is not null ? $"key '{Key}'" : $"pattern \"{Pattern}\"";
@@ -46,7 +53,7 @@ public sealed record CourierConfig(string CredentialId, ImmutableArray<CourierFi
             else if (file.Pattern is not null && !FilenamePattern.TryParse(file.Pattern, out _, out var patternError))
                 errors.Add($"files[{i}]: {patternError}");
             if (string.IsNullOrWhiteSpace(file.FeedId)) errors.Add($"files[{i}]: feedId is required");
-            errors.AddRange(file.CsvOrDefault.Validate().Select(e => $"files[{i}].csv: {e}"));
+            errors.AddRange(file.SettingsOrDefault.Validate().Select(e => $"files[{i}].settings: {e}"));
         }
         return errors;
     }

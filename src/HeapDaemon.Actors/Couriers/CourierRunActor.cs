@@ -138,7 +138,8 @@ public sealed class CourierRunActor : ReceiveActor
             else
             {
                 var jobs = group.Select(g =>
-                    new FileLoadJob(runId, g.Ordinal, s3, bucket, g.File.Key, g.File.File.CsvOrDefault, feed.Definition, request.ForceReload)).ToList();
+                    new FileLoadJob(runId, g.Ordinal, s3, bucket, g.File.Key, g.File.File.SettingsOrDefault, g.File.File.PgpCredentialId,
+                        feed.Definition, request.ForceReload)).ToList();
                 foreach (var job in jobs)
                     await _services.Runs.RecordFileAsync(runId, job.Ordinal, bucket, job.Key, feedId, new FileOutcome(FileStatus.Running), ct);
                 results = config.LoadType == LoadType.TruncateAndUpsert

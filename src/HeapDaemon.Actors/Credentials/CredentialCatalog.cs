@@ -21,7 +21,7 @@ public sealed class CredentialCatalog(NpgsqlDataSource db, SecretProtector prote
 
     public async Task<IReadOnlyList<S3Credential>> ListAsync(CancellationToken ct)
     {
-        await using var cmd = db.CreateCommand("SELECT settings FROM heapd.credentials ORDER BY id");
+        await using var cmd = db.CreateCommand("SELECT settings FROM heapd.credentials WHERE kind = 's3' ORDER BY id");
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         var list = new List<S3Credential>();
         while (await reader.ReadAsync(ct)) list.Add(JsonSerializer.Deserialize<S3Credential>(reader.GetString(0), HeapJson.Options)!);
@@ -33,7 +33,7 @@ public sealed class CredentialCatalog(NpgsqlDataSource db, SecretProtector prote
     /// <summary>The credential with its secret decrypted; only for code that signs requests.</summary>
     public async Task<S3Access?> GetAccessAsync(string id, CancellationToken ct)
     {
-        await using var cmd = db.CreateCommand("SELECT settings, secret FROM heapd.credentials WHERE id = $1");
+        await using var cmd = db.CreateCommand("SELECT settings, secret FROM heapd.credentials WHERE id = $1 AND kind = 's3'");
         cmd.Parameters.AddWithValue(id);
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         if (!await reader.ReadAsync(ct)) return null;

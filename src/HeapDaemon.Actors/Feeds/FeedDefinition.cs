@@ -21,6 +21,11 @@ public enum NewColumnPolicy
 /// <param name="Column">The domain-table column; defaults to <paramref name="Name"/>.</param>
 /// <param name="Format">For Date and Datetime: the pattern values are written in (Joda style, as Amperity's).</param>
 /// <param name="Tags">Semantic tags; null asks for suggestions from the field's name when the feed is saved.</param>
+
+/// <summary>The unit of a Datetime written as a number since 1970-01-01T00:00:00Z (Unix time).</summary>
+public enum EpochUnit { Seconds, Milliseconds, Microseconds }
+
+/// <param name="Epoch">For a Datetime written as a number: its Unix-time unit. Without it a number is not a Datetime.</param>
 public sealed record FeedField(
     string Name,
     FieldType Type,
@@ -30,7 +35,8 @@ public sealed record FeedField(
     int? Precision = null,
     int? Scale = null,
     string? Format = null,
-    IReadOnlyList<string>? Tags = null)
+    IReadOnlyList<string>? Tags = null,
+    EpochUnit? Epoch = null)
 {
     [JsonIgnore] public string ColumnName => Column ?? Name;
 }
@@ -73,6 +79,8 @@ public sealed record FeedDefinition(
                 errors.Add($"field '{field.Name}': a format is only for Date and Datetime fields");
             else if (field.Format is not null && DateFormats.Translate(field.Format) is { Error: { } formatError })
                 errors.Add($"field '{field.Name}': {formatError}");
+            if (field.Epoch is not null && field.Type != FieldType.Datetime)
+                errors.Add($"field '{field.Name}': epoch applies only to Datetime fields");
         }
         foreach (var dup in Fields.GroupBy(f => f.ColumnName, StringComparer.OrdinalIgnoreCase).Where(g => g.Count() > 1))
             errors.Add($"column '{dup.Key}' appears {dup.Count()} times");

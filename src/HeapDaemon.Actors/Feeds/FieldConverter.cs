@@ -3,7 +3,7 @@ using System.Globalization;
 namespace HeapDaemon.Actors.Feeds;
 
 /// <summary>Turns the text of one field into the CLR value its feed type is written to PostgreSQL as.</summary>
-public static class FieldConverter
+public static partial class FieldConverter
 {
     /// <param name="dateFormats">For Date and Datetime fields, the formats to try in order (<see cref="DateFormats.For"/>).</param>
     /// <returns>null when the text converts; otherwise why it does not.</returns>

@@ -1,13 +1,32 @@
 using System.Security.Cryptography;
 using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
 
 namespace HeapDaemon.Actors.Feeds;
 
-/// <summary>One record as a parser read it: its number in the file, its fields and its raw text for rejects.</summary>
-public sealed record SourceRecord(long Line, string[] Fields, string Raw)
+/// <summary>
+/// One record as a reader read it: its number in the file (line for text, record for Avro, Parquet and JSON arrays),
+/// its fields and its raw text for rejects. Text formats give strings; typed formats give typed values (long,
+/// double, decimal, bool, DateTime, ...) or null, and <see cref="Names"/>.
+/// </summary>
+/// <param name="Raw">The record as written, or null when the format has no text for it (a reject then shows its values as JSON).</param>
+public sealed record SourceRecord(long Line, object?[] Fields, string? Raw)
 {
     /// <summary>Set when the parser could read the record but found it malformed; the record becomes a reject.</summary>
     public string? Problem { get; init; }
+
+    /// <summary>
+    /// The names of <see cref="Fields"/>, when the format names them (a schema, a JSON object's keys). Readers hand the
+    /// same array again while the names do not change, so a validator is built once per schema, not per record.
+    /// </summary>
+    public string[]? Names { get; init; }
+}
+
+/// <summary>A value a typed format nests (object, array, map); only flat values load, so it is a reject.</summary>
+public sealed record NestedValue(string Kind, string Text)
+{
+    public override string ToString() => Text;
 }
 
 public abstract record ValidatedRow(long Line);
@@ -30,12 +49,15 @@ public sealed class RowValidator
     private readonly bool[] _required;
     private readonly string[][] _dateFormats;
     private readonly byte[] _uuidNamespace;
+    private readonly string[]? _names;
 
-    private RowValidator(FeedDefinition feed, int[] positions, int expectedFieldCount)
+    /// <param name="names">Set for typed formats: their records have no text, so rejects show these names with the values.</param>
+    private RowValidator(FeedDefinition feed, int[] positions, int expectedFieldCount, string[]? names = null)
     {
         _feed = feed;
         _positions = positions;
         _expectedFieldCount = expectedFieldCount;
+        _names = names;
         _keyIndexes = feed.Fields.Select((f, i) => (f, i)).Where(x => x.f.PrimaryKey).Select(x => x.i).ToArray();
         _required = feed.Fields.Select(f => f.PrimaryKey || !f.Nullable || f.Name == feed.LastUpdatedField).ToArray();
         _dateFormats = feed.Fields.Select(f => DateFormats.For(f, feed.DatetimeFormat)).ToArray();
@@ -47,14 +69,26 @@ public sealed class RowValidator
     /// a feed field is missing, a column is repeated, or the file has columns the feed does not know and the feed's
     /// <see cref="NewColumnPolicy"/> is not <see cref="NewColumnPolicy.Ignore"/> (the pipeline adds them for Add).
     /// </exception>
-    public static RowValidator ForHeader(FeedDefinition feed, IReadOnlyList<string> header)
+    public static RowValidator ForHeader(FeedDefinition feed, IReadOnlyList<string> header) =>
+        new(feed, Match(feed, header, allowMissing: false), header.Count);
+
+    /// <summary>
+    /// For typed formats, whose records name their fields: an Avro or Parquet schema must have every feed field, as
+    /// a header must; a JSON object may leave fields out (they are null), since JSON omits what it does not have.
+    /// </summary>
+    /// <exception cref="SchemaMismatchException">a feed field is missing (where not allowed), or a name is not in the feed.</exception>
+    public static RowValidator ForNames(FeedDefinition feed, string[] names, bool allowMissing) =>
+        new(feed, Match(feed, names, allowMissing), names.Length, names);
+
+    /// <returns>For each feed field, its position among the names, or -1 when it is missing and that is allowed.</returns>
+    private static int[] Match(FeedDefinition feed, IReadOnlyList<string> header, bool allowMissing)
     {
         var columns = new Dictionary<string, int>(StringComparer.OrdinalIgnoreCase);
         var duplicates = new List<string>();
         for (var i = 0; i < header.Count; i++)
             if (!columns.TryAdd(header[i].Trim(), i)) duplicates.Add(header[i]);
 
-        var missing = feed.Fields.Where(f => !columns.ContainsKey(f.Name)).Select(f => f.Name).ToList();
+        var missing = allowMissing ? [] : feed.Fields.Where(f => !columns.ContainsKey(f.Name)).Select(f => f.Name).ToList();
         var unexpected = feed.NewColumns == NewColumnPolicy.Ignore ? [] : UnknownColumns(feed, header);
         if (missing.Count > 0 || unexpected.Count > 0 || duplicates.Count > 0)
         {
@@ -64,7 +98,7 @@ public sealed class RowValidator
             if (duplicates.Count > 0) parts.Add($"repeated {Names(duplicates)}");
             throw new SchemaMismatchException($"the file's columns do not match feed '{feed.Id}': {string.Join("; ", parts)}");
         }
-        return new RowValidator(feed, feed.Fields.Select(f => columns[f.Name]).ToArray(), header.Count);
+        return feed.Fields.Select(f => columns.GetValueOrDefault(f.Name, -1)).ToArray();
     }
 
     /// <summary>Columns of a header that the feed has no field for.</summary>
@@ -80,27 +114,47 @@ public sealed class RowValidator
 
     public ValidatedRow Validate(SourceRecord record)
     {
-        if (record.Problem is not null) return new RejectedRow(record.Line, record.Raw, record.Problem);
+        if (record.Problem is not null) return Reject(record, record.Problem);
         if (record.Fields.Length != _expectedFieldCount)
-            return new RejectedRow(record.Line, record.Raw, $"expected {_expectedFieldCount} fields, found {record.Fields.Length}");
+            return Reject(record, $"expected {_expectedFieldCount} fields, found {record.Fields.Length}");
 
         var values = new object?[_positions.Length];
         for (var i = 0; i < _positions.Length; i++)
         {
             var field = _feed.Fields[i];
-            var text = record.Fields[_positions[i]];
-            if (text.Length == 0)
+            var value = _positions[i] < 0 ? null : record.Fields[_positions[i]];
+            // Empty text is no value, as in CSV; a typed format's empty string is kept for a String field, where it
+            // is a value of its own, and is no value for any other type.
+            if (value is null || value is string { Length: 0 } && (_names is null || field.Type != FieldType.String))
             {
-                if (_required[i]) return new RejectedRow(record.Line, record.Raw, $"field '{field.Name}' is required but empty");
+                if (_required[i]) return Reject(record, $"field '{field.Name}' is required but empty");
                 continue;
             }
-            var error = FieldConverter.TryConvert(field, text, _dateFormats[i], out values[i]);
-            if (error is not null) return new RejectedRow(record.Line, record.Raw, $"field '{field.Name}': {error}");
+            var error = FieldConverter.TryConvertValue(field, value, _dateFormats[i], out values[i]);
+            if (error is not null) return Reject(record, $"field '{field.Name}': {error}");
         }
 
         var pk = KeyOf(values);
         return new AcceptedRow(record.Line, pk, StableUuid(pk), values);
     }
+
+    private RejectedRow Reject(SourceRecord record, string reason) => new(record.Line, record.Raw ?? RawOf(record), reason);
+
+    /// <summary>A typed record as one JSON object, so a reject shows what the file held.</summary>
+    private string RawOf(SourceRecord record)
+    {
+        var names = record.Names ?? _names;
+        var shown = new Dictionary<string, object?>();
+        for (var i = 0; i < record.Fields.Length; i++)
+        {
+            var value = record.Fields[i];
+            shown.TryAdd(names is not null && i < names.Length ? names[i] : $"#{i + 1}",
+                value is NestedValue or DateOnly or TimeSpan ? value.ToString() : value);
+        }
+        return JsonSerializer.Serialize(shown, RawJson);
+    }
+
+    private static readonly JsonSerializerOptions RawJson = new() { NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals };
 
     /// <summary>
     /// <c>_pk</c>: the key value's canonical text; several key fields are joined with '|', with '\' and '|'

@@ -7,54 +7,67 @@ using HeapDaemon.Actors.Feeds;
 
 namespace HeapDaemon.Actors.Formats;
 
-/// <summary>How a delimited text file is written. Defaults are RFC 4180 CSV with a header row.</summary>
-public sealed record CsvSettings(string Delimiter = ",", string Quote = "\"", bool Header = true)
-{
-    public IReadOnlyList<string> Validate()
-    {
-        var errors = new List<string>();
-        if (Delimiter.Length != 1 || Delimiter is "\r" or "\n") errors.Add("delimiter must be one character (not a line break)");
-        if (Quote.Length != 1 || Quote == Delimiter) errors.Add("quote must be one character, different from the delimiter");
-        return errors;
-    }
-}
-
 /// <summary>Reads records from a delimited text stream, forward only, one record in memory at a time.</summary>
 public static class CsvFormat
 {
+    private static readonly Encoding StrictUtf8 = new UTF8Encoding(false, throwOnInvalidBytes: true);
+
     /// <summary>
     /// Yields every record, the header row included, numbered from 1 as CsvHelper counts rows. A record with stray
     /// quotes is still yielded, with the problem noted, so it becomes a reject with its line instead of failing the
-    /// file.
+    /// file. A quote that is never closed swallows the rest of the file into one field, so it fails the file, naming
+    /// the line where it opened; so do bytes that are not text in the file's encoding.
     /// </summary>
-    public static async IAsyncEnumerable<SourceRecord> ReadAsync(Stream stream, CsvSettings settings,
+    public static async IAsyncEnumerable<SourceRecord> ReadAsync(Stream stream, FileSettings settings,
         [EnumeratorCancellation] CancellationToken ct = default)
     {
         string? badData = null;
+        var unclosed = false;
         var configuration = new CsvConfiguration(CultureInfo.InvariantCulture)
         {
-            Delimiter = settings.Delimiter,
-            Quote = settings.Quote[0],
+            Delimiter = settings.DelimiterChar.ToString(),
+            Quote = settings.QuoteChar,
+            Escape = settings.EscapeChar,
             Mode = CsvMode.RFC4180,
             DetectDelimiter = false,
             IgnoreBlankLines = true,
-            BadDataFound = args => badData ??= $"malformed quoting near '{Shorten(args.Field)}'",
-        };
-        // UTF-8 unless a byte order mark says otherwise (UTF-16 files carry one).
-        using var reader = new StreamReader(stream, Encoding.UTF8, detectEncodingFromByteOrderMarks: true, bufferSize: 1 << 16);
-        using var parser = new CsvParser(reader, configuration);
-        while (await parser.ReadAsync())
-        {
-            ct.ThrowIfCancellationRequested();
-            var fields = parser.Record ?? [];
-            var raw = parser.RawRecord.TrimEnd('\r', '\n');
-            if (badData is not null)
+            BadDataFound = args =>
             {
-                yield return new SourceRecord(parser.Row, fields, raw) { Problem = badData };
-                badData = null;
-                continue;
-            }
-            yield return new SourceRecord(parser.Row, fields, raw);
+                badData ??= $"malformed quoting near '{Shorten(args.Field)}'";
+                unclosed |= args.Field.StartsWith(settings.QuoteChar) && args.Field.AsSpan(1).IndexOfAny('\r', '\n') >= 0;
+            },
+        };
+        // UTF-8 unless configured or a byte order mark says otherwise (UTF-16 files carry one).
+        var encoding = settings.TextEncoding ?? StrictUtf8;
+        if (encoding is UTF8Encoding) stream = new Utf8CheckingStream(stream);
+        using var reader = new StreamReader(stream, encoding, detectEncodingFromByteOrderMarks: true, bufferSize: 1 << 16, leaveOpen: true);
+        using var parser = new CsvParser(reader, configuration);
+        SourceRecord? suspect = null;
+        while (await ReadAsync(parser, reader, ct))
+        {
+            // A record whose quoted field ran over line breaks is only an unclosed quote if nothing follows it.
+            if (suspect is not null) yield return suspect;
+            suspect = null;
+            var record = new SourceRecord(parser.Row, parser.Record ?? [], parser.RawRecord.TrimEnd('\r', '\n')) { Problem = badData };
+            if (unclosed) suspect = record;
+            else yield return record;
+            badData = null;
+            unclosed = false;
+        }
+        if (suspect is not null)
+            throw new UnreadableFileException($"line {suspect.Line}: a quoted field opens there and is not closed before the end of the file");
+    }
+
+    private static async Task<bool> ReadAsync(CsvParser parser, StreamReader reader, CancellationToken ct)
+    {
+        ct.ThrowIfCancellationRequested();
+        try
+        {
+            return await parser.ReadAsync();
+        }
+        catch (DecoderFallbackException e)
+        {
+            throw new UnreadableFileException($"after line {parser.Row}: bytes that are not valid {reader.CurrentEncoding.WebName} text", e);
         }
     }
 

@@ -5,8 +5,11 @@ using Amazon.Runtime;
 using Amazon.S3;
 using Amazon.S3.Model;
 using CsvHelper;
+using System.Security.Cryptography;
+using HeapDaemon.Actors.Credentials;
 using HeapDaemon.Actors.Feeds;
 using HeapDaemon.Actors.Formats;
+using HeapDaemon.Actors.Formats.Pgp;
 using HeapDaemon.Actors.Loading;
 using HeapDaemon.Actors.Runs;
 using HeapDaemon.Actors.Storage;
@@ -15,7 +18,7 @@ using Npgsql;
 namespace HeapDaemon.Actors.Pipeline;
 
 /// <summary>One file of a run: where it is, how it is written, which feed it loads into.</summary>
-public sealed record FileLoadJob(Guid RunId, int Ordinal, IAmazonS3 S3, string Bucket, string Key, CsvSettings Csv, FeedDefinition Feed, bool ForceReload)
+public sealed record FileLoadJob(Guid RunId, int Ordinal, IAmazonS3 S3, string Bucket, string Key, FileSettings Settings, string? PgpCredentialId, FeedDefinition Feed, bool ForceReload)
 {
     public string SourceFile => $"s3://{Bucket}/{Key}";
 }
@@ -30,11 +33,12 @@ public sealed class LoadingSettings
 }
 
 /// <summary>
-/// The graph for one file: S3 object stream → parse → validate against the feed → batches → COPY into staging;
-/// then merge, ledger and commit in one transaction. Demand flows back from the COPY, so the S3 read never runs
-/// ahead of PostgreSQL by more than a batch and a read buffer.
+/// The graph for one file: S3 object stream → unwrap (PGP, gzip, archive) and parse → batches → validate against
+/// the feed → COPY into staging; then merge, ledger and commit in one transaction. Demand flows back from the COPY,
+/// so the S3 read never runs ahead of PostgreSQL by more than a couple of batches and a read buffer; validating
+/// one batch overlaps the COPY of the one before.
 /// </summary>
-public sealed class FileLoadPipeline(NpgsqlDataSource db, FeedCatalog feeds, LoadingSettings settings, S3Settings s3Settings)
+public sealed class FileLoadPipeline(NpgsqlDataSource db, FeedCatalog feeds, LoadingSettings settings, S3Settings s3Settings, PgpKeyCatalog pgp)
 {
     /// <summary>Upsert: one file, staged, merged and committed with its ledger row on its own.</summary>
     public async Task<FileOutcome> RunAsync(FileLoadJob job, IMaterializer materializer, Action<FileProgress> report, CancellationToken ct)
@@ -71,11 +75,25 @@ public sealed class FileLoadPipeline(NpgsqlDataSource db, FeedCatalog feeds, Loa
 
     /// <summary>
     /// Streams one object into the load. Returns the object's version and counts, or an outcome when the file
-    /// ends here: skipped (already loaded) or failed (S3, schema, threshold).
+    /// ends here: skipped (already loaded) or failed (PGP key, S3, schema, corrupt file, threshold).
     /// </summary>
     private async Task<StagedObject> StageAsync(FileLoadJob job, StagedLoad load, bool skipIfLoaded, IMaterializer materializer,
         Action<FileProgress> report, CancellationToken ct)
     {
+        PgpKeyring? keyring = null;
+        if (job.PgpCredentialId is { } pgpId)
+        {
+            try
+            {
+                keyring = await pgp.GetKeyringAsync(pgpId, ct);
+            }
+            catch (Exception e) when (e is PgpKeyException or CryptographicException)
+            {
+                return Ended(job, FileOutcome.Failed($"{job.SourceFile}: PGP credential '{pgpId}' cannot be used: {e.Message}"));
+            }
+            if (keyring is null) return Ended(job, FileOutcome.Failed($"{job.SourceFile}: PGP credential '{pgpId}' does not exist"));
+        }
+
         GetObjectResponse response;
         try
         {
@@ -83,7 +101,7 @@ public sealed class FileLoadPipeline(NpgsqlDataSource db, FeedCatalog feeds, Loa
         }
         catch (Exception e) when (e is AmazonServiceException or HttpRequestException or IOException && !ct.IsCancellationRequested)
         {
-            return new StagedObject(job, "", null, new FileTotals(), FileOutcome.Failed(S3Errors.Describe(e, job.Bucket, job.Key)) with { Transient = Faults.IsTransient(e) });
+            return Ended(job, FileOutcome.Failed(S3Errors.Describe(e, job.Bucket, job.Key)) with { Transient = Faults.IsTransient(e) });
         }
 
         using (response)
@@ -99,23 +117,18 @@ public sealed class FileLoadPipeline(NpgsqlDataSource db, FeedCatalog feeds, Loa
             try
             {
                 await using var rejects = new RejectWriter(db, job.RunId, job.Key);
-                totals = await ReadRecords(body, job, ct)
-                    .PrefixAndTail(job.Csv.Header ? 1 : 0)
-                    .SelectAsync(1, async prefixAndRest =>
-                    {
-                        var (prefix, rest) = prefixAndRest;
-                        var validator = await load.BeginFileAsync(job.SourceFile, job.Csv.Header ? prefix.FirstOrDefault()?.Fields : null);
-                        return rest.Select(validator.Validate);
-                    })
-                    .ConcatMany(rows => rows)
+                var validation = new FileValidation(load, job);
+                totals = await Source.From(() => FileRecords.ReadAsync(body, job.Settings, keyring, ct))
                     .Grouped(settings.BatchRows)
-                    .SelectAsync(1, batch => WriteBatchAsync(batch, load.Load!, rejects, ct))
+                    .SelectAsync(1, validation.ValidateAsync)
+                    .SelectAsync(1, rows => WriteBatchAsync(rows, load.Load!, rejects, ct))
                     .RunAggregate(new FileTotals(), (sum, batch) =>
                     {
                         sum = sum.Add(batch) with { BytesRead = body.BytesRead };
                         report(new FileProgress(job.Ordinal, job.Key, body.BytesRead, totalBytes, sum.Read, sum.Rejected));
                         return sum;
                     }, materializer);
+                await validation.EnsureBegunAsync();
                 totals = totals with { BytesRead = body.BytesRead };
 
                 var feed = load.Feed;
@@ -136,10 +149,6 @@ public sealed class FileLoadPipeline(NpgsqlDataSource db, FeedCatalog feeds, Loa
             }
         }
     }
-
-    /// <summary>The records of one object, its header row included when it has one.</summary>
-    private static Source<SourceRecord, NotUsed> ReadRecords(Stream body, FileLoadJob job, CancellationToken ct) =>
-        Source.From(() => CsvFormat.ReadAsync(body, job.Csv, ct));
 
     private static async Task<IReadOnlyList<FileOutcome>> CommitAsync(StagedLoad load, IReadOnlyList<StagedObject> files, bool replace, CancellationToken ct)
     {
@@ -199,12 +208,14 @@ public sealed class FileLoadPipeline(NpgsqlDataSource db, FeedCatalog feeds, Loa
               "nothing new to load. Use forceReload to load it again.");
     }
 
+    private static StagedObject Ended(FileLoadJob job, FileOutcome outcome) => new(job, "", null, new FileTotals(), outcome);
+
     /// <summary>An unversioned bucket answers no version id, or "null" for objects written before versioning was on.</summary>
     private static string? VersionOf(string? versionId) => versionId is { Length: > 0 } v && v != "null" ? v : null;
 
-    private static async Task<BatchCounts> WriteBatchAsync(IEnumerable<ValidatedRow> batch, DomainTableLoad load, RejectWriter rejects, CancellationToken ct)
+    private static async Task<BatchCounts> WriteBatchAsync(IReadOnlyList<ValidatedRow> batch, DomainTableLoad load, RejectWriter rejects, CancellationToken ct)
     {
-        var accepted = new List<AcceptedRow>();
+        var accepted = new List<AcceptedRow>(batch.Count);
         var rejected = new List<RejectedRow>();
         foreach (var row in batch)
         {
@@ -221,7 +232,7 @@ public sealed class FileLoadPipeline(NpgsqlDataSource db, FeedCatalog feeds, Loa
     {
         // A stage's task that faults reaches the graph's result wrapped.
         AggregateException { InnerExceptions.Count: 1 } wrapped => Describe(wrapped.InnerException!, job),
-        SchemaMismatchException => $"{job.SourceFile}: {e.Message}",
+        SchemaMismatchException or UnreadableFileException => $"{job.SourceFile}: {e.Message}",
         CsvHelperException => $"{job.SourceFile}: malformed CSV: {e.Message.Split('\n')[0]}",
         AmazonServiceException or HttpRequestException or IOException => S3Errors.Describe(e, job.Bucket, job.Key),
         PostgresException pg => $"{job.SourceFile}: PostgreSQL refused the load: {pg.SqlState}: {pg.MessageText}",

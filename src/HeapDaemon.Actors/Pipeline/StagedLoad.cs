@@ -10,15 +10,21 @@ namespace HeapDaemon.Actors.Pipeline;
 /// </summary>
 internal sealed class StagedLoad(NpgsqlDataSource db, FeedCatalog feeds, FeedDefinition feed, CancellationToken ct) : IAsyncDisposable
 {
+    private string? _currentFile;
+
     public FeedDefinition Feed { get; private set; } = feed;
 
     public DomainTableLoad? Load { get; private set; }
 
-    /// <param name="header">The file's column names; null when the file has no header row.</param>
+    /// <summary>
+    /// The columns of a file (or a new set of them within it, as JSON objects may have) are known: add the new ones
+    /// to the feed when it says so, begin the load or widen it, and give the validator for the columns.
+    /// </summary>
+    /// <param name="columns">The file's column names; null when the file has no header row.</param>
     /// <exception cref="SchemaMismatchException">the columns do not fit the feed.</exception>
-    public async Task<RowValidator> BeginFileAsync(string sourceFile, IReadOnlyList<string>? header)
+    public async Task<RowValidator> BeginFileAsync(string sourceFile, IReadOnlyList<string>? columns, Func<FeedDefinition, RowValidator> validatorFor)
     {
-        var added = header is not null && Feed.NewColumns == NewColumnPolicy.Add ? RowValidator.UnknownColumns(Feed, header) : [];
+        var added = columns is not null && Feed.NewColumns == NewColumnPolicy.Add ? RowValidator.UnknownColumns(Feed, columns) : [];
         if (Load is null)
         {
             // Before the load's transaction: the domain table is locked only for the moment of the ALTER.
@@ -29,8 +35,12 @@ internal sealed class StagedLoad(NpgsqlDataSource db, FeedCatalog feeds, FeedDef
         {
             Feed = await Load.WidenAsync((connection, transaction) => FeedCatalog.AddFieldsAsync(connection, transaction, Feed.Id, added, ct), ct);
         }
-        var validator = header is null ? RowValidator.ByPosition(Feed) : RowValidator.ForHeader(Feed, header);
-        await Load.StartFileAsync(sourceFile, ct);
+        var validator = validatorFor(Feed);
+        if (_currentFile != sourceFile)
+        {
+            await Load.StartFileAsync(sourceFile, ct);
+            _currentFile = sourceFile;
+        }
         return validator;
     }
 

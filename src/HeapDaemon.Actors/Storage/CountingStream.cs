@@ -1,11 +1,11 @@
 namespace HeapDaemon.Actors.Storage;
 
 /// <summary>
-/// A read-only pass-through over an S3 object's body that counts the bytes read (run progress, per-file counts)
-/// and turns a read that gets no data for <paramref name="stallTimeout"/> into an <see cref="IOException"/>: a
+/// A read-only pass-through that counts the bytes read (run progress, per-file counts). Over an S3 object's body
+/// it also turns a read that gets no data for <paramref name="stallTimeout"/> into an <see cref="IOException"/>: a
 /// connection that stalls mid-object would otherwise hold the run for as long as the socket stays open.
 /// </summary>
-public sealed class CountingStream(Stream inner, TimeSpan stallTimeout) : Stream
+public sealed class CountingStream(Stream inner, TimeSpan? stallTimeout = null) : Stream
 {
     private long _bytesRead;
 
@@ -23,15 +23,16 @@ public sealed class CountingStream(Stream inner, TimeSpan stallTimeout) : Stream
 
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
+        if (stallTimeout is not { } timeout) return Counted(await inner.ReadAsync(buffer, cancellationToken));
         using var stall = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        stall.CancelAfter(stallTimeout);
+        stall.CancelAfter(timeout);
         try
         {
             return Counted(await inner.ReadAsync(buffer, stall.Token));
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            throw new IOException($"the object stalled: no data for {stallTimeout.TotalSeconds:0.#} s after {BytesRead} bytes");
+            throw new IOException($"the object stalled: no data for {timeout.TotalSeconds:0.#} s after {BytesRead} bytes");
         }
     }
 

@@ -33,12 +33,12 @@ public static class CouriersApi
         var group = api.MapGroup("/couriers").WithTags("Couriers");
 
         group.MapPost("/", async (HttpRequest request, IRequiredActor<CourierRegistryActor> couriers, CredentialCatalog credentials,
-            FeedCatalog feeds, CancellationToken ct) =>
+            PgpKeyCatalog pgp, FeedCatalog feeds, CancellationToken ct) =>
         {
             var (body, error) = await ReadJsonAsync<CourierRequest>(request);
             if (error is not null) return error;
             if (!Identifiers.IsId(body!.Id)) return Invalid($"id '{body.Id}' must be 1-63 lowercase letters, digits, '-' or '_'");
-            if (await CheckAsync(body.ToConfig(), credentials, feeds, ct) is { } invalid) return invalid;
+            if (await CheckAsync(body.ToConfig(), credentials, pgp, feeds, ct) is { } invalid) return invalid;
             var reply = await (await couriers.GetAsync(ct)).Ask<object>(new ConfigureCourier(body.Id!, body.ToConfig(), Create: true), AskTimeout, ct);
             return reply switch
             {
@@ -65,12 +65,12 @@ public static class CouriersApi
             });
 
         group.MapPut("/{id}", async (string id, HttpRequest request, IRequiredActor<CourierRegistryActor> couriers,
-            CredentialCatalog credentials, FeedCatalog feeds, CancellationToken ct) =>
+            CredentialCatalog credentials, PgpKeyCatalog pgp, FeedCatalog feeds, CancellationToken ct) =>
         {
             var (body, error) = await ReadJsonAsync<CourierRequest>(request);
             if (error is not null) return error;
             if (body!.Id is not null && body.Id != id) return Invalid($"the body's id '{body.Id}' is not the route's '{id}'");
-            if (await CheckAsync(body.ToConfig(), credentials, feeds, ct) is { } invalid) return invalid;
+            if (await CheckAsync(body.ToConfig(), credentials, pgp, feeds, ct) is { } invalid) return invalid;
             return await (await couriers.GetAsync(ct)).Ask<object>(new ConfigureCourier(id, body.ToConfig(), Create: false), AskTimeout, ct) switch
             {
                 CourierView view => TypedResults.Ok(view),
@@ -106,12 +106,14 @@ public static class CouriersApi
             TypedResults.Ok(await runs.ListForCourierAsync(id, Math.Clamp(limit ?? 20, 1, 200), ct)));
     }
 
-    /// <summary>A courier can only use a credential that exists and load into feeds that are active.</summary>
-    private static async Task<IResult?> CheckAsync(CourierConfig config, CredentialCatalog credentials, FeedCatalog feeds, CancellationToken ct)
+    /// <summary>A courier can only use credentials that exist and load into feeds that are active.</summary>
+    private static async Task<IResult?> CheckAsync(CourierConfig config, CredentialCatalog credentials, PgpKeyCatalog pgp, FeedCatalog feeds, CancellationToken ct)
     {
         var errors = config.Validate().ToList();
         if (errors.Count > 0) return Invalid(errors);
         if (await credentials.GetAsync(config.CredentialId, ct) is null) errors.Add($"credential '{config.CredentialId}' does not exist");
+        foreach (var pgpId in config.Files.Select(f => f.PgpCredentialId).OfType<string>().Distinct())
+            if (await pgp.GetAsync(pgpId, ct) is null) errors.Add($"PGP credential '{pgpId}' does not exist");
         foreach (var feedId in config.Files.Select(f => f.FeedId).Distinct())
         {
             var feed = await feeds.GetAsync(feedId, ct);

@@ -1,4 +1,6 @@
 using System.Security.Cryptography;
+using System.Text.Json;
+using HeapDaemon.Actors;
 using HeapDaemon.Actors.Credentials;
 using static HeapDaemon.Admin.AdminApi;
 
@@ -38,11 +40,20 @@ public static class CredentialsApi
     {
         var group = api.MapGroup("/credentials").WithTags("Credentials");
 
-        group.MapPost("/", async (HttpRequest request, CredentialCatalog catalog, EndpointPolicy endpoints, CancellationToken ct) =>
+        group.MapPost("/", async (HttpRequest request, CredentialCatalog catalog, PgpKeyCatalog pgp, EndpointPolicy endpoints, CancellationToken ct) =>
         {
-            var (body, error) = await ReadJsonAsync<CredentialRequest>(request);
-            if (error is not null) return error;
-            if (body!.Kind != "s3") return Invalid($"kind '{body.Kind}' is not supported; use 's3'");
+            // The kind decides the shape, so it is read first.
+            var (json, jsonError) = await ReadJsonAsync<JsonDocument>(request);
+            if (jsonError is not null) return jsonError;
+            using var document = json!;
+            var root = document.RootElement;
+            if (root.ValueKind == JsonValueKind.Object && root.TryGetProperty("kind", out var kind) && kind.ValueKind == JsonValueKind.String && kind.GetString() == "pgp")
+                return await PgpCredentialsApi.AddAsync(root, pgp, ct);
+            CredentialRequest? body;
+            try { body = root.Deserialize<CredentialRequest>(HeapJson.Options); }
+            catch (JsonException e) { return Invalid($"the request body is not valid: {e.Message}"); }
+            if (body is null) return Invalid("the request body is empty");
+            if (body.Kind != "s3") return Invalid($"kind '{body.Kind}' is not supported; use 's3' or 'pgp'");
             var credential = body.ToCredential();
             var errors = credential.Validate().ToList();
             if (body.AuthMode == S3AuthMode.Keys && string.IsNullOrEmpty(body.SecretAccessKey)) errors.Add("authMode 'keys' needs secretAccessKey");
@@ -52,13 +63,17 @@ public static class CredentialsApi
             return await catalog.AddAsync(credential, body.SecretAccessKey, ct)
                 ? TypedResults.Created($"/api/credentials/{credential.Id}", CredentialView.Of(credential))
                 : Conflict($"a credential with id '{credential.Id}' exists already");
-        }).WithSummary("Add an S3 credential (authMode role, keys or default); a secret is write-only");
+        }).WithSummary("Add an S3 credential (authMode role, keys or default) or a PGP credential; secrets are write-only");
 
-        group.MapGet("/", async (CredentialCatalog catalog, CancellationToken ct) =>
-            TypedResults.Ok((await catalog.ListAsync(ct)).Select(CredentialView.Of)));
+        group.MapGet("/", async (CredentialCatalog catalog, PgpKeyCatalog pgp, CancellationToken ct) =>
+            TypedResults.Ok((await catalog.ListAsync(ct)).Select(c => (c.Id, View: (object)CredentialView.Of(c)))
+                .Concat((await pgp.ListAsync(ct)).Select(c => (c.Id, View: (object)PgpCredentialView.Of(c))))
+                .OrderBy(c => c.Id, StringComparer.Ordinal).Select(c => c.View)));
 
-        group.MapGet("/{id}", async (string id, CredentialCatalog catalog, CancellationToken ct) =>
-            await catalog.GetAsync(id, ct) is { } credential ? TypedResults.Ok(CredentialView.Of(credential)) : NotFound($"no credential '{id}'"));
+        group.MapGet("/{id}", async (string id, CredentialCatalog catalog, PgpKeyCatalog pgp, CancellationToken ct) =>
+            await catalog.GetAsync(id, ct) is { } credential ? TypedResults.Ok(CredentialView.Of(credential))
+            : await pgp.GetAsync(id, ct) is { } key ? TypedResults.Ok(PgpCredentialView.Of(key))
+            : NotFound($"no credential '{id}'"));
 
         group.MapDelete("/{id}", async (string id, CredentialCatalog catalog, CancellationToken ct) =>
             await catalog.DeleteAsync(id, ct) ? Results.NoContent() : NotFound($"no credential '{id}'"));

@@ -35,6 +35,7 @@ public static class DaemonSetup
         var database = new NpgsqlConnectionStringBuilder(settings.PostgresConnectionString);
         services.AddSingleton(new EndpointPolicy(database.Host, database.Port,
             builder.Configuration.GetSection("Security:AllowedEndpointHosts").Get<string[]>() ?? []));
+        services.AddSingleton<PgpKeyCatalog>();
         services.AddSingleton<FeedCatalog>();
         services.AddSingleton<RunStore>();
         services.AddSingleton<S3ClientFactory>();

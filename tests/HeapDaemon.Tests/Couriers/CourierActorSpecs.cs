@@ -34,10 +34,12 @@ public sealed class CourierActorSpecs() : Akka.TestKit.Xunit2.TestKit("""
         _connectionString = await TestEnvironment.CreateDatabaseAsync();
         _db = NpgsqlDataSource.Create(_connectionString);
         await MetadataSchema.EnsureAsync(_db, CancellationToken.None);
+        var protector = new SecretProtector(Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)));
         _services = new CourierServices(
-            new CredentialCatalog(_db, new SecretProtector(Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)))),
-            new FeedCatalog(_db), new RunStore(_db), new S3ClientFactory(new S3Settings(), new AwsCredentialsResolver(new AwsSettings(), TimeProvider.System)),
-            new FileLoadPipeline(_db, new FeedCatalog(_db), new LoadingSettings(), new S3Settings()), new DaemonMetrics(), new RunSettings(), TimeProvider.System);
+            new CredentialCatalog(_db, protector), new FeedCatalog(_db), new RunStore(_db),
+            new S3ClientFactory(new S3Settings(), new AwsCredentialsResolver(new AwsSettings(), TimeProvider.System)),
+            new FileLoadPipeline(_db, new FeedCatalog(_db), new LoadingSettings(), new S3Settings(), new PgpKeyCatalog(_db, protector)),
+            new DaemonMetrics(), new RunSettings(), TimeProvider.System);
     }
 
     public async Task DisposeAsync()

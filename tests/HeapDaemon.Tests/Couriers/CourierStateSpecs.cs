@@ -8,7 +8,7 @@ namespace HeapDaemon.Tests.Couriers;
 
 public sealed class CourierStateSpecs : Akka.TestKit.Xunit2.TestKit
 {
-    private static readonly CourierConfig Config = new("cred", [new CourierFile("a.csv", "heap-users", new CsvSettings("|"))]);
+    private static readonly CourierConfig Config = new("cred", [new CourierFile("a.csv", "heap-users", new FileSettings(FileFormat.Dsv, Delimiter: "|"))]);
 
     [Fact]
     public void The_last_run_date_moves_only_forward_and_only_on_success()

@@ -44,7 +44,7 @@ public sealed class CsvFormatSpecs
     [Fact]
     public async Task Other_delimiters_and_quotes_are_honoured()
     {
-        var records = await ReadAsync("a|b\n'x|y'|z\n", settings: new CsvSettings(Delimiter: "|", Quote: "'"));
+        var records = await ReadAsync("a|b\n'x|y'|z\n", settings: new FileSettings(FileFormat.Dsv, Delimiter: "|", Quote: "'"));
 
         Assert.Equal(["x|y", "z"], records[1].Fields);
     }
@@ -59,11 +59,56 @@ public sealed class CsvFormatSpecs
         Assert.StartsWith("malformed quoting", malformed.Problem);
     }
 
-    private static async Task<List<SourceRecord>> ReadAsync(string text, Encoding? encoding = null, CsvSettings? settings = null)
+    [Fact]
+    public async Task Tsv_keeps_commas_and_quoted_tabs_and_an_escape_character_escapes_the_quote()
+    {
+        var tsv = await ReadAsync("a\tb\n1,5\t\"x\ty\"\n", settings: new FileSettings(FileFormat.Tsv));
+        var escaped = await ReadAsync("a,b\n1,\"say \\\"hi\\\"\"\n", settings: new FileSettings(Escape: "\\"));
+
+        Assert.Equal(["1,5", "x\ty"], tsv[1].Fields);
+        Assert.Equal(["1", "say \"hi\""], escaped[1].Fields);
+    }
+
+    [Fact]
+    public async Task Utf16_big_endian_is_read_by_its_byte_order_mark_or_by_its_setting()
+    {
+        var byMark = await ReadAsync("id,name\n1,é\n", new UnicodeEncoding(bigEndian: true, byteOrderMark: true));
+        var bytes = new UnicodeEncoding(bigEndian: true, byteOrderMark: false).GetBytes("id,name\n1,é\n");
+        var bySetting = new List<SourceRecord>();
+        await foreach (var record in CsvFormat.ReadAsync(new MemoryStream(bytes), new FileSettings(Encoding: "utf-16be")))
+            bySetting.Add(record);
+
+        Assert.Equal("é", byMark[1].Fields[1]);
+        Assert.Equal("é", bySetting[1].Fields[1]);
+    }
+
+    [Fact]
+    public async Task A_quote_that_is_never_closed_fails_the_file_naming_the_line_where_it_opened()
+    {
+        var error = await Assert.ThrowsAsync<UnreadableFileException>(() => ReadAsync("a,b\n1,ok\n2,\"open\n3,x\n4,y\n"));
+
+        Assert.Equal("line 3: a quoted field opens there and is not closed before the end of the file", error.Message);
+    }
+
+    [Fact]
+    public async Task Bytes_that_are_not_utf8_fail_the_file_naming_their_line_and_offset()
+    {
+        var bytes = Encoding.UTF8.GetBytes("a,b\n1,ok\n2,").Concat(new byte[] { 0xC3, 0x28 }).Concat(Encoding.UTF8.GetBytes("\n3,x\n")).ToArray();
+        var records = new List<SourceRecord>();
+
+        var error = await Assert.ThrowsAsync<UnreadableFileException>(async () =>
+        {
+            await foreach (var record in CsvFormat.ReadAsync(new MemoryStream(bytes), FileSettings.Default)) records.Add(record);
+        });
+
+        Assert.Equal("line 3: bytes that are not valid UTF-8 at byte offset 11", error.Message);
+    }
+
+    private static async Task<List<SourceRecord>> ReadAsync(string text, Encoding? encoding = null, FileSettings? settings = null)
     {
         var bytes = (encoding ?? new UTF8Encoding(false)).GetPreamble().Concat((encoding ?? Encoding.UTF8).GetBytes(text)).ToArray();
         var records = new List<SourceRecord>();
-        await foreach (var record in CsvFormat.ReadAsync(new MemoryStream(bytes), settings ?? new CsvSettings()))
+        await foreach (var record in CsvFormat.ReadAsync(new MemoryStream(bytes), settings ?? FileSettings.Default))
             records.Add(record);
         return records;
     }

@@ -1,0 +1,56 @@
+using System.Text.Json;
+using HeapDaemon.Actors.Formats.Pgp;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace HeapDaemon.Actors.Credentials;
+
+/// <summary>A PGP credential as stored and shown: its id and the public facts of its decryption keys.</summary>
+public sealed record PgpCredential(string Id, IReadOnlyList<PgpKeyInfo> Keys);
+
+/// <summary>
+/// PGP credentials in <c>heapd.credentials</c> (kind <c>pgp</c>): the keys' public facts as settings, the private key
+/// and passphrase sealed together in the secret column, never returned.
+/// </summary>
+public sealed class PgpKeyCatalog(NpgsqlDataSource db, SecretProtector protector)
+{
+    private sealed record Sealed(string PrivateKey, string Passphrase);
+
+    /// <returns>false when the id is taken.</returns>
+    public async Task<bool> AddAsync(PgpCredential credential, string privateKey, string passphrase, CancellationToken ct)
+    {
+        await using var cmd = db.CreateCommand(
+            "INSERT INTO heapd.credentials (id, kind, settings, secret) VALUES ($1, 'pgp', $2, $3) ON CONFLICT (id) DO NOTHING");
+        cmd.Parameters.AddWithValue(credential.Id);
+        cmd.Parameters.AddWithValue(NpgsqlDbType.Jsonb, JsonSerializer.Serialize(credential, HeapJson.Options));
+        cmd.Parameters.AddWithValue(NpgsqlDbType.Bytea, protector.Protect(JsonSerializer.Serialize(new Sealed(privateKey, passphrase), HeapJson.Options), credential.Id));
+        return await cmd.ExecuteNonQueryAsync(ct) == 1;
+    }
+
+    public async Task<IReadOnlyList<PgpCredential>> ListAsync(CancellationToken ct)
+    {
+        await using var cmd = db.CreateCommand("SELECT settings FROM heapd.credentials WHERE kind = 'pgp' ORDER BY id");
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        var list = new List<PgpCredential>();
+        while (await reader.ReadAsync(ct)) list.Add(JsonSerializer.Deserialize<PgpCredential>(reader.GetString(0), HeapJson.Options)!);
+        return list;
+    }
+
+    public async Task<PgpCredential?> GetAsync(string id, CancellationToken ct)
+    {
+        await using var cmd = db.CreateCommand("SELECT settings FROM heapd.credentials WHERE id = $1 AND kind = 'pgp'");
+        cmd.Parameters.AddWithValue(id);
+        return await cmd.ExecuteScalarAsync(ct) is string json ? JsonSerializer.Deserialize<PgpCredential>(json, HeapJson.Options) : null;
+    }
+
+    /// <summary>The credential's keys, unlocked; null when there is no such PGP credential.</summary>
+    /// <exception cref="PgpKeyException">the stored key no longer parses or unlocks.</exception>
+    public async Task<PgpKeyring?> GetKeyringAsync(string id, CancellationToken ct)
+    {
+        await using var cmd = db.CreateCommand("SELECT secret FROM heapd.credentials WHERE id = $1 AND kind = 'pgp'");
+        cmd.Parameters.AddWithValue(id);
+        if (await cmd.ExecuteScalarAsync(ct) is not byte[] secret) return null;
+        var sealedKey = JsonSerializer.Deserialize<Sealed>(protector.Unprotect(secret, id), HeapJson.Options)!;
+        return PgpKeyring.Parse(sealedKey.PrivateKey, sealedKey.Passphrase);
+    }
+}

@@ -1,0 +1,128 @@
+using System.Buffers.Binary;
+using System.Collections;
+using System.Globalization;
+using System.Net.Sockets;
+using Avro;
+using Avro.File;
+using Avro.Generic;
+using HeapDaemon.Actors.Feeds;
+using ICSharpCode.SharpZipLib.Checksum;
+using Snappier;
+
+namespace HeapDaemon.Actors.Formats;
+
+/// <summary>
+/// Avro object container files, each read with its own writer schema (the one in its header), forward only. The
+/// null and deflate codecs are Apache.Avro's; snappy is registered here. Nullable unions come out as null or the
+/// value; logical types as their CLR values (decimal, DateTime, Guid...).
+/// </summary>
+public static class AvroFormat
+{
+    static AvroFormat() => Codec.RegisterResolver(name => name == SnappyCodec.Name ? new SnappyCodec() : null!);
+
+    /// <summary>Records numbered from 1. Apache.Avro reads synchronously, so it runs on a dedicated thread.</summary>
+    public static IAsyncEnumerable<SourceRecord> ReadAsync(Stream stream, CancellationToken ct) =>
+        DedicatedThreadEnumerable.Run(token => Read(stream, token), capacity: 1024, ct);
+
+    private static IEnumerable<SourceRecord> Read(Stream stream, CancellationToken ct)
+    {
+        IFileReader<GenericRecord> reader;
+        try
+        {
+            reader = DataFileReader<GenericRecord>.OpenReader(stream, leaveOpen: true);
+        }
+        catch (Exception e) when (IsDataError(e))
+        {
+            throw new UnreadableFileException($"it is not an Avro object container file, or its header is damaged ({e.Message})", e);
+        }
+        using (reader)
+        {
+            var schema = reader.GetSchema();
+            if (schema is not RecordSchema record)
+                throw new UnreadableFileException($"its Avro schema is a {schema.Tag}, not a record; only records load");
+            var names = record.Fields.Select(f => f.Name).ToArray();
+            long number = 0;
+            while (true)
+            {
+                ct.ThrowIfCancellationRequested();
+                GenericRecord datum;
+                try
+                {
+                    if (!reader.HasNext()) break;
+                    datum = reader.Next();
+                }
+                catch (Exception e) when (IsDataError(e))
+                {
+                    throw new UnreadableFileException($"damaged Avro data after record {number} ({e.Message})", e);
+                }
+                number++;
+                var values = new object?[names.Length];
+                for (var i = 0; i < names.Length; i++) values[i] = Value(datum.GetValue(i));
+                yield return new SourceRecord(number, values, null) { Names = names };
+            }
+        }
+    }
+
+    /// <summary>A read error of the data itself, not of the network beneath it (that keeps its own type and message).</summary>
+    private static bool IsDataError(Exception e) =>
+        e is not (OperationCanceledException or UnreadableFileException or HttpIOException) && e.InnerException is not (SocketException or HttpIOException);
+
+    private static object? Value(object? value) => value switch
+    {
+        null or string or bool or long or double or byte[] or DateTime or Guid => value,
+        int i => (long)i,
+        float f => (double)f,
+        AvroDecimal d => decimal.TryParse(d.ToString(null, CultureInfo.InvariantCulture), NumberStyles.Float, CultureInfo.InvariantCulture, out var m)
+            ? m : d.ToString(null, CultureInfo.InvariantCulture),
+        GenericEnum e => e.Value,
+        GenericFixed f => f.Value,
+        TimeSpan t => t.ToString("c", CultureInfo.InvariantCulture),
+        GenericRecord r => new NestedValue("record", r.ToString()),
+        IDictionary => new NestedValue("map", value.ToString() ?? ""),
+        IEnumerable => new NestedValue("array", value.ToString() ?? ""),
+        _ => value,
+    };
+
+    /// <summary>Avro's snappy: each block compressed with Snappy and followed by the big-endian CRC-32 of its uncompressed bytes.</summary>
+    public sealed class SnappyCodec : Codec
+    {
+        public const string Name = "snappy";
+
+        public override byte[] Compress(byte[] uncompressedData)
+        {
+            var compressed = Snappy.CompressToArray(uncompressedData);
+            var output = new byte[compressed.Length + 4];
+            compressed.CopyTo(output, 0);
+            BinaryPrimitives.WriteUInt32BigEndian(output.AsSpan(compressed.Length), Crc(uncompressedData, uncompressedData.Length));
+            return output;
+        }
+
+        public override void Compress(MemoryStream inputStream, MemoryStream outputStream)
+        {
+            outputStream.SetLength(0);
+            outputStream.Write(Compress(inputStream.ToArray()));
+        }
+
+        public override byte[] Decompress(byte[] compressedData, int length)
+        {
+            if (length < 4) throw new AvroRuntimeException("snappy block shorter than its checksum");
+            var data = Snappy.DecompressToArray(compressedData.AsSpan(0, length - 4));
+            if (Crc(data, data.Length) != BinaryPrimitives.ReadUInt32BigEndian(compressedData.AsSpan(length - 4, 4)))
+                throw new AvroRuntimeException("snappy block checksum mismatch");
+            return data;
+        }
+
+        public override string GetName() => Name;
+
+        public override bool Equals(object? other) => other is SnappyCodec;
+
+        public override int GetHashCode() => Name.GetHashCode(StringComparison.Ordinal);
+
+        private static uint Crc(byte[] data, int length)
+        {
+            var crc = new Crc32();
+            crc.Update(new ArraySegment<byte>(data, 0, length));
+            return (uint)crc.Value;
+        }
+    }
+}

@@ -1,0 +1,111 @@
+using System.Net.Sockets;
+using Org.BouncyCastle.Bcpg;
+using Org.BouncyCastle.Bcpg.OpenPgp;
+
+namespace HeapDaemon.Actors.Formats.Pgp;
+
+/// <summary>
+/// Decrypts an OpenPGP message (binary or armored; compressed with ZIP, ZLIB or BZIP2 or not; signed or not) as a
+/// stream, and enforces its integrity check.
+/// </summary>
+/// <remarks>
+/// BouncyCastle's streams are synchronous and the MDC can only be verified after the last byte, so decryption runs
+/// on a <see cref="DedicatedThreadStream"/>: readers get the plaintext as an async stream whose end comes only after
+/// <c>Verify()</c> succeeded. A tampered file ends in an error instead, its transaction rolls back, nothing loads.
+/// </remarks>
+public static class PgpDecryption
+{
+    /// <param name="armored">Whether the message is ASCII-armored; BouncyCastle would find out by seeking, which S3 streams cannot.</param>
+    public static Stream Open(Stream encrypted, bool armored, PgpKeyring keyring, CancellationToken ct) =>
+        DedicatedThreadStream.Start(sink => Decrypt(armored ? new ArmoredInputStream(encrypted) : encrypted, keyring, sink), Translate, ct);
+
+    /// <summary>An armored message starts with its armor header line, perhaps after blank lines.</summary>
+    public static bool IsArmored(ReadOnlySpan<byte> head) => head.TrimStart(" \t\r\n"u8).StartsWith("-----BEGIN PGP MESSAGE-----"u8);
+
+    private static void Decrypt(Stream encrypted, PgpKeyring keyring, PipeSink sink)
+    {
+        var (data, key) = FindEncryptedData(encrypted, keyring);
+        if (!data.IsIntegrityProtected())
+            throw new UnreadableFileException("the PGP message has no integrity check (MDC), so tampering could not be detected; it is refused");
+        using var clear = data.GetDataStream(key);
+        var literal = FindLiteralData(new PgpObjectFactory(clear));
+        using (var content = literal.GetInputStream())
+            if (!sink.CopyFrom(content)) return; // the reader stopped early (a preview, a cancelled run)
+        // Signatures and the MDC packet follow the data; the check covers every byte up to the end.
+        clear.CopyTo(Stream.Null);
+        if (!data.Verify())
+            throw new UnreadableFileException("the PGP integrity check (MDC) failed: the file was changed or damaged after it was encrypted");
+    }
+
+    private static (PgpPublicKeyEncryptedData Data, PgpPrivateKey Key) FindEncryptedData(Stream encrypted, PgpKeyring keyring)
+    {
+        PgpEncryptedDataList? list = null;
+        var factory = new PgpObjectFactory(encrypted);
+        for (var item = factory.NextPgpObject(); item is not null && list is null; item = list is null ? factory.NextPgpObject() : null)
+        {
+            if (item is PgpEncryptedDataList l) list = l;
+            else if (item is not PgpMarker) break;
+        }
+        if (list is null) throw new UnreadableFileException("it is not a PGP-encrypted message (no encrypted data packet), but its settings name a PGP credential");
+
+        var candidates = list.GetEncryptedDataObjects().OfType<PgpPublicKeyEncryptedData>().ToList();
+        foreach (var candidate in candidates.Where(c => c.KeyId != 0))
+            if (keyring.Find(candidate.KeyId) is { } key) return (candidate, key);
+        // A hidden recipient (key id 0): only trying each key tells.
+        foreach (var candidate in candidates.Where(c => c.KeyId == 0))
+            foreach (var key in keyring.All())
+                if (TryOpen(candidate, key)) return (candidate, key);
+
+        var recipients = candidates.Select(c => c.KeyId == 0 ? "a hidden recipient" : PgpKeyring.KeyId(c.KeyId)).ToList();
+        throw new UnreadableFileException(
+            "file cannot be decrypted using the provided PGP key: it was encrypted to " +
+            (recipients.Count == 0 ? "no public key (a passphrase only)" : $"key id {string.Join(", ", recipients)}") +
+            $", and the credential holds {string.Join(", ", keyring.Keys.Select(k => k.KeyId))}");
+    }
+
+    private static bool TryOpen(PgpPublicKeyEncryptedData data, PgpPrivateKey key)
+    {
+        try
+        {
+            // The session key's checksum fails for the wrong key; this reads no data.
+            _ = data.GetSymmetricAlgorithm(key);
+            return true;
+        }
+        catch (PgpException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Past compression and one-pass signature headers to the literal data; signatures are not verified (no signer key is configured).</summary>
+    private static PgpLiteralData FindLiteralData(PgpObjectFactory factory)
+    {
+        while (true)
+        {
+            switch (factory.NextPgpObject())
+            {
+                case PgpLiteralData literal:
+                    return literal;
+                case PgpCompressedData compressed:
+                    factory = new PgpObjectFactory(compressed.GetDataStream());
+                    break;
+                case PgpOnePassSignatureList or PgpSignatureList or PgpMarker:
+                    break;
+                case null:
+                    throw new UnreadableFileException("the PGP message holds no data (no literal data packet)");
+                case var other:
+                    throw new UnreadableFileException($"the PGP message holds {other.GetType().Name} where data was expected");
+            }
+        }
+    }
+
+    private static Exception Translate(Exception e) => e switch
+    {
+        UnreadableFileException or OperationCanceledException => e,
+        PgpDataValidationException => new UnreadableFileException("the PGP data is damaged (a checksum does not match)", e),
+        // A network fault reading S3 is not damage to the file: it keeps its own type and message.
+        PgpException or IOException when e is not HttpIOException && e.InnerException is not (SocketException or HttpIOException) =>
+            new UnreadableFileException($"the PGP data is truncated or damaged ({e.Message})", e),
+        _ => e,
+    };
+}

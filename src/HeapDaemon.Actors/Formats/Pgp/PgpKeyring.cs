@@ -1,0 +1,110 @@
+using System.Text;
+using Org.BouncyCastle.Bcpg.OpenPgp;
+
+namespace HeapDaemon.Actors.Formats.Pgp;
+
+/// <summary>What the API shows of a key: public facts only.</summary>
+public sealed record PgpKeyInfo(string KeyId, string Fingerprint, string Algorithm, int Bits, DateTimeOffset CreatedAt, IReadOnlyList<string> UserIds);
+
+/// <summary>A PGP key, keyring or passphrase that cannot be used, with a reason that names no secret.</summary>
+public sealed class PgpKeyException(string message) : Exception(message);
+
+/// <summary>
+/// The secret keys of a PGP credential, unlocked by its passphrase: one key, or a keyring holding old and new keys
+/// while a sender rotates. Only keys that can decrypt (encryption subkeys, or a primary key that encrypts) count.
+/// </summary>
+public sealed class PgpKeyring
+{
+    private readonly List<PgpSecretKey> _keys;
+    private readonly char[] _passphrase;
+
+    private PgpKeyring(List<PgpSecretKey> keys, char[] passphrase, IReadOnlyList<PgpKeyInfo> info)
+    {
+        _keys = keys;
+        _passphrase = passphrase;
+        Keys = info;
+    }
+
+    public IReadOnlyList<PgpKeyInfo> Keys { get; }
+
+    /// <summary>Reads armored secret keys (one block or several), and checks that the passphrase unlocks each encryption key.</summary>
+    /// <exception cref="PgpKeyException">not a private key, no encryption key, or the passphrase does not unlock it.</exception>
+    public static PgpKeyring Parse(string privateKey, string passphrase)
+    {
+        if (privateKey.Contains("BEGIN PGP PUBLIC KEY BLOCK", StringComparison.Ordinal) && !privateKey.Contains("BEGIN PGP PRIVATE KEY BLOCK", StringComparison.Ordinal))
+            throw new PgpKeyException("this is a public key; a PGP credential needs the private key (-----BEGIN PGP PRIVATE KEY BLOCK-----)");
+        var rings = new List<PgpSecretKeyRing>();
+        foreach (var block in Blocks(privateKey))
+        {
+            try
+            {
+                using var decoder = PgpUtilities.GetDecoderStream(new MemoryStream(block));
+                rings.AddRange(new PgpSecretKeyRingBundle(decoder).GetKeyRings());
+            }
+            catch (Exception e) when (e is IOException or PgpException or ArgumentException)
+            {
+                throw new PgpKeyException("privateKey is not an OpenPGP private key or keyring (armored or binary)");
+            }
+        }
+        var usable = rings
+            .SelectMany(r => r.GetSecretKeys().Select(k => (Key: k, Primary: r.GetPublicKey())))
+            .Where(k => CanDecrypt(k.Key.PublicKey) && !k.Key.IsPrivateKeyEmpty)
+            .ToList();
+        var keys = usable.Select(k => k.Key).ToList();
+        if (keys.Count == 0) throw new PgpKeyException("the keyring has no private key that can decrypt (no encryption key or subkey)");
+
+        var chars = passphrase.ToCharArray();
+        foreach (var key in keys)
+        {
+            try
+            {
+                _ = key.ExtractPrivateKey(chars);
+            }
+            catch (PgpException)
+            {
+                throw new PgpKeyException($"the passphrase does not unlock key {KeyId(key.KeyId)}");
+            }
+        }
+        return new PgpKeyring(keys, chars, usable.Select(k => Describe(k.Key, k.Primary)).ToList());
+    }
+
+    /// <summary>The unlocked key with this id; null when the keyring does not hold it.</summary>
+    public PgpPrivateKey? Find(long keyId) => _keys.FirstOrDefault(k => k.KeyId == keyId)?.ExtractPrivateKey(_passphrase);
+
+    /// <summary>Every unlocked key, for messages whose recipient is hidden (key id 0).</summary>
+    public IEnumerable<PgpPrivateKey> All() => _keys.Select(k => k.ExtractPrivateKey(_passphrase));
+
+    public static string KeyId(long id) => id.ToString("X16");
+
+    /// <summary>
+    /// An RSA primary key's algorithm can encrypt even when its flags say it only signs; the flags in its
+    /// self-signatures (or a subkey's binding signature) decide, and a key without flags goes by its algorithm.
+    /// </summary>
+    private static bool CanDecrypt(PgpPublicKey key)
+    {
+        if (!key.IsEncryptionKey) return false;
+        var flags = 0;
+        foreach (var signature in key.GetSignatures())
+            if (signature.HasSubpackets && signature.GetHashedSubPackets() is { } packets) flags |= packets.GetKeyFlags();
+        return flags == 0 || (flags & (PgpKeyFlags.CanEncryptCommunications | PgpKeyFlags.CanEncryptStorage)) != 0;
+    }
+
+    /// <summary>A pasted keyring may be several armored blocks one after another (old key, new key).</summary>
+    private static IEnumerable<byte[]> Blocks(string text)
+    {
+        const string begin = "-----BEGIN PGP PRIVATE KEY BLOCK-----";
+        var starts = new List<int>();
+        for (var i = text.IndexOf(begin, StringComparison.Ordinal); i >= 0; i = text.IndexOf(begin, i + 1, StringComparison.Ordinal)) starts.Add(i);
+        if (starts.Count == 0) throw new PgpKeyException($"privateKey must be an armored private key ({begin} ... )");
+        for (var i = 0; i < starts.Count; i++)
+            yield return Encoding.ASCII.GetBytes(text[starts[i]..(i + 1 < starts.Count ? starts[i + 1] : text.Length)]);
+    }
+
+    /// <summary>Subkeys carry no user ids of their own; theirs are the primary key's.</summary>
+    private static PgpKeyInfo Describe(PgpSecretKey key, PgpPublicKey primary)
+    {
+        var pub = key.PublicKey;
+        return new PgpKeyInfo(KeyId(key.KeyId), Convert.ToHexString(pub.GetFingerprint()), pub.Algorithm.ToString(), pub.BitStrength,
+            new DateTimeOffset(pub.CreationTime, TimeSpan.Zero), primary.GetUserIds().ToList());
+    }
+}

@@ -1,0 +1,58 @@
+using System.Text;
+
+namespace HeapDaemon.Actors.Formats;
+
+/// <summary>
+/// Passes bytes through while checking that they are UTF-8, so invalid bytes fail the file with their exact place
+/// (byte offset and line) instead of the parser's approximate one. A UTF-16 byte order mark turns the check off.
+/// </summary>
+public sealed class Utf8CheckingStream(Stream inner) : Stream
+{
+    private readonly Decoder _decoder = new UTF8Encoding(false, throwOnInvalidBytes: true).GetDecoder();
+    private long _offset;
+    private long _line = 1;
+    private bool? _utf16;
+
+    public override bool CanRead => true;
+    public override bool CanSeek => false;
+    public override bool CanWrite => false;
+    public override long Length => throw new NotSupportedException();
+    public override long Position { get => _offset; set => throw new NotSupportedException(); }
+
+    public override int Read(byte[] buffer, int offset, int count) => Check(buffer.AsSpan(offset, inner.Read(buffer, offset, count)));
+
+    public override int Read(Span<byte> buffer) => Check(buffer[..inner.Read(buffer)]);
+
+    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        var read = await inner.ReadAsync(buffer, cancellationToken);
+        return Check(buffer.Span[..read]);
+    }
+
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    private int Check(ReadOnlySpan<byte> bytes)
+    {
+        _utf16 ??= bytes is [0xFF, 0xFE, ..] or [0xFE, 0xFF, ..];
+        if (_utf16 == true) return bytes.Length;
+        try
+        {
+            _decoder.GetCharCount(bytes, flush: bytes.IsEmpty);
+        }
+        catch (DecoderFallbackException e)
+        {
+            // The index can point into bytes carried over from the previous read (a split sequence): clamp to this read.
+            var at = Math.Clamp(e.Index, 0, bytes.Length);
+            throw new UnreadableFileException($"line {_line + bytes[..at].Count((byte)'\n')}: bytes that are not valid UTF-8 at byte offset {_offset + at}", e);
+        }
+        _line += bytes.Count((byte)'\n');
+        _offset += bytes.Length;
+        return bytes.Length;
+    }
+
+    public override void Flush() { }
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+    public override void SetLength(long value) => throw new NotSupportedException();
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+}

@@ -1,0 +1,66 @@
+using HeapDaemon.Actors.Feeds;
+using HeapDaemon.Actors.Formats;
+
+namespace HeapDaemon.Actors.Pipeline;
+
+/// <summary>
+/// Checks one file's records against its feed, a batch at a time. A text file's first record is its header when it
+/// has one; records of typed formats carry their names, and a validator is built for each new set of names. When
+/// the columns become known the load begins (or widens, for schema drift), which is why this stage is asynchronous.
+/// </summary>
+internal sealed class FileValidation(StagedLoad load, FileLoadJob job)
+{
+    private RowValidator? _validator;
+    private string[]? _names;
+
+    public async Task<IReadOnlyList<ValidatedRow>> ValidateAsync(IEnumerable<SourceRecord> batch)
+    {
+        var rows = new List<ValidatedRow>();
+        foreach (var record in batch)
+        {
+            if (record.Names is { } names)
+            {
+                if (!ReferenceEquals(names, _names))
+                {
+                    _validator = await ForNamesAsync(names, record.Line);
+                    _names = names;
+                }
+            }
+            else if (_validator is null)
+            {
+                if (!job.Settings.IsDelimited || job.Settings.HasHeader)
+                {
+                    var header = Array.ConvertAll(record.Fields, f => f as string ?? "");
+                    _validator = await load.BeginFileAsync(job.SourceFile, header, feed => RowValidator.ForHeader(feed, header));
+                    continue;
+                }
+                _validator = await load.BeginFileAsync(job.SourceFile, null, RowValidator.ByPosition);
+            }
+            rows.Add(_validator!.Validate(record));
+        }
+        return rows;
+    }
+
+    /// <summary>An empty file still begins its load, so it commits (with its ledger row) like any other.</summary>
+    public async Task EnsureBegunAsync()
+    {
+        if (_validator is null) await load.BeginFileAsync(job.SourceFile, null, RowValidator.ByPosition);
+    }
+
+    /// <summary>
+    /// An Avro or Parquet schema must have every feed field, as a header must; a JSON object may leave fields out
+    /// (they are null), since JSON omits what it does not have.
+    /// </summary>
+    private async Task<RowValidator> ForNamesAsync(string[] names, long line)
+    {
+        var json = job.Settings.Format is FileFormat.Json or FileFormat.Ndjson;
+        try
+        {
+            return await load.BeginFileAsync(job.SourceFile, names, feed => RowValidator.ForNames(feed, names, allowMissing: json));
+        }
+        catch (SchemaMismatchException e) when (json)
+        {
+            throw new SchemaMismatchException($"{(job.Settings.Format == FileFormat.Ndjson ? "line" : "record")} {line}: {e.Message}");
+        }
+    }
+}

@@ -1,0 +1,271 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Amazon.S3.Model;
+using HeapDaemon.Tests.Formats;
+using HeapDaemon.Tests.Support;
+using Xunit;
+
+namespace HeapDaemon.Tests.Admin;
+
+/// <summary>Every format and wrapping loads through a courier run, over HTTP, from moto into PostgreSQL.</summary>
+public sealed class FileFormatRunSpecs(PgpKeys keys) : DaemonSpecs, IClassFixture<PgpKeys>
+{
+    private const string UsersCsv = """
+        user_id,email,joined_at,score
+        1,ada@example.com,2026-11-01T10:00:00Z,1.50
+        2,"grace, hopper@example.com",2026-11-02T10:00:00Z,2
+        3,alan@example.com,2026-11-03 10:00:00,
+
+        """;
+
+    private const string Expected = "1|ada@example.com|2026-11-01T10:00:00Z|1.50;2|grace, hopper@example.com|2026-11-02T10:00:00Z|2.00;3|alan@example.com|2026-11-03T10:00:00Z|";
+
+    [Theory]
+    [InlineData("users.tsv", """{"format":"tsv"}""", "user_id\temail\tjoined_at\tscore\n1\tada@example.com\t2026-11-01T10:00:00Z\t1.50\n2\tgrace, hopper@example.com\t2026-11-02T10:00:00Z\t2\n3\talan@example.com\t2026-11-03 10:00:00\t\n")]
+    [InlineData("users.psv", """{"format":"psv"}""", "user_id|email|joined_at|score\n1|ada@example.com|2026-11-01T10:00:00Z|1.50\n2|grace, hopper@example.com|2026-11-02T10:00:00Z|2\n3|alan@example.com|2026-11-03 10:00:00|\n")]
+    [InlineData("users.txt", """{"format":"dsv","delimiter":";","quote":"'","escape":"\\"}""", "user_id;email;joined_at;score\n1;'ada@example.com';2026-11-01T10:00:00Z;1.50\n2;grace, hopper@example.com;2026-11-02T10:00:00Z;2\n3;alan@example.com;2026-11-03 10:00:00;\n")]
+    [InlineData("users-noheader.csv", """{"format":"csv","header":false}""", "1,ada@example.com,2026-11-01T10:00:00Z,1.50\n2,\"grace, hopper@example.com\",2026-11-02T10:00:00Z,2\n3,alan@example.com,2026-11-03 10:00:00,\n")]
+    public async Task A_delimited_file_loads_with_its_settings(string key, string settings, string content)
+    {
+        await TestEnvironment.PutAsync(S3, Bucket, key, content);
+
+        var run = await RunFileAsync(key, settings);
+
+        AssertLoaded(run, 3);
+        Assert.Equal(Expected, await UsersAsync());
+    }
+
+    [Theory]
+    [InlineData("ndjson")]
+    [InlineData("json")]
+    [InlineData("avro-null")]
+    [InlineData("avro-deflate")]
+    [InlineData("avro-snappy")]
+    [InlineData("parquet")]
+    public async Task A_typed_file_loads_through_a_courier(string kind)
+    {
+        var (bytes, format) = kind switch
+        {
+            "ndjson" => (SampleFiles.Ndjson(), "ndjson"),
+            "json" => (SampleFiles.JsonArray(), "json"),
+            "parquet" => (await SampleFiles.ParquetAsync(rowGroupSize: 1), "parquet"),
+            _ => (SampleFiles.Avro(kind["avro-".Length..]), "avro"),
+        };
+        await PutBytesAsync($"users.{kind}", bytes);
+
+        var run = await RunFileAsync($"users.{kind}", $$"""{"format":"{{format}}"}""");
+
+        AssertLoaded(run, 3);
+        Assert.Equal(Expected, await UsersAsync());
+    }
+
+    [Fact]
+    public async Task A_gzip_compressed_parquet_file_in_a_tgz_loads()
+    {
+        using var scratch = new Scratch();
+        scratch.Write("part-0001.parquet", await SampleFiles.ParquetAsync(rowGroupSize: 2));
+        scratch.Write("_SUCCESS", "");
+        await PutBytesAsync("users.tgz", scratch.Run("tar", "czf", "-", "part-0001.parquet", "_SUCCESS"));
+
+        var run = await RunFileAsync("users.tgz", """{"format":"parquet","compression":"tgz","member":"part-*.parquet"}""");
+
+        AssertLoaded(run, 3);
+        Assert.Equal(Expected, await UsersAsync());
+    }
+
+    [Theory]
+    [InlineData("avro", "damaged Avro data after record ")]
+    [InlineData("parquet", "it is not a Parquet file, or its footer is missing or damaged")]
+    [InlineData("csv-utf8", "line 3: bytes that are not valid UTF-8 at byte offset ")]
+    [InlineData("csv-quote", "line 3: a quoted field opens there and is not closed before the end of the file")]
+    [InlineData("json", "malformed JSON at line ")]
+    public async Task A_corrupt_file_fails_naming_the_object_and_where_it_broke_loads_nothing_and_the_daemon_carries_on(string kind, string reason)
+    {
+        var many = Enumerable.Range(1, 3_000).Select(i => SampleFiles.Users[0] with { user_id = i }).ToList();
+        var (bytes, settings) = kind switch
+        {
+            "avro" => (Damage(SampleFiles.Avro("deflate", many, syncInterval: 2048)), """{"format":"avro"}"""),
+            "parquet" => ((await SampleFiles.ParquetAsync(100, many))[..^8], """{"format":"parquet"}"""),
+            "csv-utf8" => (System.Text.Encoding.UTF8.GetBytes(UsersCsv).Select((b, i) => i == 75 ? (byte)0xFF : b).ToArray(), """{"format":"csv"}"""),
+            "csv-quote" => (System.Text.Encoding.UTF8.GetBytes(UsersCsv.Replace("hopper@example.com\",", "hopper@example.com,")), """{"format":"csv"}"""),
+            _ => (SampleFiles.JsonArray()[..^10], """{"format":"json"}"""),
+        };
+        await PutBytesAsync($"corrupt.{kind}", bytes);
+
+        var run = await RunFileAsync($"corrupt.{kind}", settings);
+
+        Assert.Equal("failed", run.GetProperty("status").GetString());
+        Assert.StartsWith($"s3://{Bucket}/corrupt.{kind}: {reason}", run.GetProperty("files")[0].GetProperty("message").GetString());
+        Assert.Empty(await QueryAsync("SELECT * FROM heap.users"));
+        Assert.Empty(await QueryAsync("SELECT * FROM heapd.load_ledger"));
+        await TestEnvironment.PutAsync(S3, Bucket, "good.csv", UsersCsv);
+        AssertLoaded(await RunFileAsync("good.csv", """{"format":"csv"}"""), 3);
+    }
+
+    /// <summary>Flips a byte inside the second block of an Avro file (every block ends with the file's sync marker, as the header does).</summary>
+    private static byte[] Damage(byte[] avro)
+    {
+        var marker = avro[^16..];
+        var headerEnd = avro.AsSpan().IndexOf(marker) + 16;
+        var firstBlockEnd = avro.AsSpan(headerEnd).IndexOf(marker) + headerEnd + 16;
+        avro[firstBlockEnd + 40] ^= 0xFF;
+        return avro;
+    }
+
+    [Fact]
+    public async Task A_courier_with_invalid_file_settings_is_refused_with_the_reason()
+    {
+        await EnsureMotoAsync();
+        await EnsureUsersFeedAsync();
+
+        var response = await Api.PostAsJsonAsync("/api/couriers", new
+        {
+            id = "bad-settings",
+            credentialId = "moto",
+            files = new object[] { new { key = "a.csv", feedId = "heap-users", settings = new { format = "tsv", delimiter = ";" } } },
+        });
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("files[0].settings: format 'tsv' is delimited by tab; use format 'dsv' for delimiter ';'", await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task A_pgp_encrypted_gzip_csv_loads_with_a_pgp_credential_whose_secrets_are_write_only()
+    {
+        using var scratch = new Scratch();
+        scratch.Write("users.csv", UsersCsv);
+        var encrypted = keys.Gpg.Encrypt(scratch.Run("gzip", "-c", "users.csv"), keys.Current, armor: true, signer: keys.Old);
+        await PutBytesAsync("users.csv.gz.pgp", encrypted);
+        var privateKey = keys.Gpg.ExportSecretKeys(keys.Current);
+
+        var created = await Api.PostOkAsync("/api/credentials", new { id = "pgp-key", kind = "pgp", privateKey, passphrase = Gpg.Passphrase });
+        var run = await RunFileAsync("users.csv.gz.pgp", """{"format":"csv"}""", "pgp-key");
+
+        AssertLoaded(run, 3);
+        Assert.Equal(Expected, await UsersAsync());
+        Assert.Equal(keys.Gpg.EncryptionKeyId(keys.Current), created.GetProperty("keys")[0].GetProperty("keyId").GetString());
+        var shown = await Api.GetStringAsync("/api/credentials") + await Api.GetStringAsync("/api/credentials/pgp-key");
+        Assert.DoesNotContain(Gpg.Passphrase, shown);
+        Assert.DoesNotContain("PRIVATE KEY", shown);
+        Assert.Contains("\"kind\":\"pgp\"", shown);
+        var stored = await QueryAsync("SELECT settings::text AS settings, encode(secret, 'escape') AS secret FROM heapd.credentials WHERE id = 'pgp-key'");
+        Assert.DoesNotContain("PRIVATE KEY", $"{stored[0]["settings"]}{stored[0]["secret"]}");
+        Assert.DoesNotContain(Gpg.Passphrase, $"{stored[0]["settings"]}{stored[0]["secret"]}");
+    }
+
+    [Fact]
+    public async Task A_tampered_pgp_file_fails_its_integrity_check_and_loads_nothing()
+    {
+        var encrypted = keys.Gpg.Encrypt(System.Text.Encoding.UTF8.GetBytes(UsersCsv), keys.Current, compression: "none");
+        encrypted[^30] ^= 0x01; // in the last row, so every row has been read and staged before the check fails
+        await PutBytesAsync("tampered.csv.pgp", encrypted);
+        await Api.PostOkAsync("/api/credentials", new { id = "pgp-key", kind = "pgp", privateKey = keys.Gpg.ExportSecretKeys(keys.Current), passphrase = Gpg.Passphrase });
+
+        var run = await RunFileAsync("tampered.csv.pgp", """{"format":"csv"}""", "pgp-key");
+
+        Assert.Equal("failed", run.GetProperty("status").GetString());
+        Assert.Equal($"s3://{Bucket}/tampered.csv.pgp: the PGP integrity check (MDC) failed: the file was changed or damaged after it was encrypted",
+            run.GetProperty("files")[0].GetProperty("message").GetString());
+        Assert.Empty(await QueryAsync("SELECT * FROM heap.users"));
+        Assert.Empty(await QueryAsync("SELECT * FROM heapd.load_ledger"));
+    }
+
+    [Fact]
+    public async Task A_file_encrypted_to_another_key_fails_naming_its_key_and_the_daemon_carries_on()
+    {
+        await PutBytesAsync("stranger.csv.gpg", keys.Gpg.Encrypt(System.Text.Encoding.UTF8.GetBytes(UsersCsv), keys.Stranger));
+        await Api.PostOkAsync("/api/credentials", new { id = "pgp-key", kind = "pgp", privateKey = keys.Gpg.ExportSecretKeys(keys.Current), passphrase = Gpg.Passphrase });
+
+        var run = await RunFileAsync("stranger.csv.gpg", """{"format":"csv"}""", "pgp-key");
+
+        Assert.Equal("failed", run.GetProperty("status").GetString());
+        Assert.StartsWith($"s3://{Bucket}/stranger.csv.gpg: file cannot be decrypted using the provided PGP key: it was encrypted to key id {keys.Gpg.EncryptionKeyId(keys.Stranger)}",
+            run.GetProperty("files")[0].GetProperty("message").GetString());
+        await TestEnvironment.PutAsync(S3, Bucket, "plain.csv", UsersCsv);
+        AssertLoaded(await RunFileAsync("plain.csv", """{"format":"csv"}"""), 3);
+    }
+
+    [Fact]
+    public async Task A_pgp_credential_that_cannot_decrypt_is_refused_and_a_courier_cannot_name_a_missing_one()
+    {
+        var wrongPassphrase = await Api.PostAsJsonAsync("/api/credentials", new { id = "pgp-key", kind = "pgp", privateKey = keys.Gpg.ExportSecretKeys(keys.Current), passphrase = "nope" });
+        var publicKey = await Api.PostAsJsonAsync("/api/credentials", new { id = "pgp-key", kind = "pgp", privateKey = keys.Gpg.ExportPublicKey(keys.Current), passphrase = "x" });
+        await EnsureMotoAsync();
+        await EnsureUsersFeedAsync();
+        var courier = await Api.PostAsJsonAsync("/api/couriers", new
+        {
+            id = "needs-key", credentialId = "moto",
+            files = new object[] { new { key = "a.csv.pgp", feedId = "heap-users", pgpCredentialId = "no-such-key" } },
+        });
+
+        Assert.Equal(HttpStatusCode.BadRequest, wrongPassphrase.StatusCode);
+        Assert.Contains("the passphrase does not unlock key", await wrongPassphrase.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.BadRequest, publicKey.StatusCode);
+        Assert.Contains("this is a public key", await publicKey.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.BadRequest, courier.StatusCode);
+        Assert.Contains("PGP credential 'no-such-key' does not exist", await courier.Content.ReadAsStringAsync());
+        Assert.Empty(await QueryAsync("SELECT * FROM heapd.credentials WHERE kind = 'pgp'"));
+    }
+
+    [Theory]
+    [InlineData("zip", """{"format":"csv","compression":"zip","member":"users_*.csv"}""")]
+    [InlineData("tgz", """{"format":"csv","compression":"tgz","member":"exports/users_2026.csv"}""")]
+    public async Task A_member_of_an_archive_loads(string kind, string settings)
+    {
+        using var scratch = new Scratch();
+        scratch.Write("exports/users_2026.csv", UsersCsv);
+        scratch.Write("exports/readme.txt", "not this one");
+        var archive = kind == "zip" ? scratch.Run("zip", "-q", "-r", "-", "exports") : scratch.Run("tar", "czf", "-", "exports");
+        await PutBytesAsync($"users.{kind}", archive);
+
+        var run = await RunFileAsync($"users.{kind}", settings);
+
+        AssertLoaded(run, 3);
+        Assert.Equal(Expected, await UsersAsync());
+    }
+
+    [Fact]
+    public async Task A_truncated_gzip_fails_the_file_naming_the_object_and_loads_nothing()
+    {
+        using var scratch = new Scratch();
+        scratch.Write("users.csv", UsersCsv + string.Concat(Enumerable.Range(10, 20_000).Select(i => $"{i},u{i}@example.com,2026-11-01T10:00:00Z,1\n")));
+        var gz = scratch.Run("gzip", "-c", "users.csv");
+        await PutBytesAsync("users.csv.gz", gz[..(gz.Length * 2 / 3)]);
+
+        var run = await RunFileAsync("users.csv.gz", """{"format":"csv"}""");
+
+        Assert.Equal("failed", run.GetProperty("status").GetString());
+        Assert.StartsWith($"s3://{Bucket}/users.csv.gz: the gzip data is truncated or damaged after", run.GetProperty("files")[0].GetProperty("message").GetString());
+        Assert.Empty(await QueryAsync("SELECT * FROM heap.users"));
+    }
+
+    private async Task EnsureMotoAsync() =>
+        await EnsureCredentialAsync("moto", new { id = "moto", kind = "s3", bucket = Bucket, endpointUrl = TestEnvironment.S3Endpoint, accessKeyId = "test", secretAccessKey = "test" });
+
+    /// <summary>A courier of one file with the given settings (JSON) and optional PGP credential, run once.</summary>
+    private async Task<JsonElement> RunFileAsync(string key, string settings, string? pgpCredentialId = null, string feedId = "heap-users")
+    {
+        await EnsureMotoAsync();
+        await EnsureUsersFeedAsync();
+        var courierId = $"c-{Guid.NewGuid():N}"[..20];
+        var file = new Dictionary<string, object?> { ["key"] = key, ["feedId"] = feedId, ["settings"] = JsonDocument.Parse(settings).RootElement };
+        if (pgpCredentialId is not null) file["pgpCredentialId"] = pgpCredentialId;
+        await Api.PostOkAsync("/api/couriers", new { id = courierId, credentialId = "moto", files = new[] { file } });
+        return await Api.RunAsync(courierId);
+    }
+
+    private static void AssertLoaded(JsonElement run, long rows)
+    {
+        Assert.True("succeeded" == run.GetProperty("status").GetString(), run.ToString());
+        var file = run.GetProperty("files")[0];
+        Assert.Equal(rows, file.GetProperty("rowsInserted").GetInt64());
+    }
+
+    private async Task<string> UsersAsync() =>
+        string.Join(';', (await QueryAsync("SELECT user_id, email, joined_at, score FROM heap.users ORDER BY user_id"))
+            .Select(r => $"{r["user_id"]}|{r["email"]}|{(DateTime)r["joined_at"]!:yyyy-MM-dd'T'HH:mm:ss'Z'}|{r["score"]}"));
+
+    private Task PutBytesAsync(string key, byte[] bytes) =>
+        S3.PutObjectAsync(new PutObjectRequest { BucketName = Bucket, Key = key, InputStream = new MemoryStream(bytes) });
+}

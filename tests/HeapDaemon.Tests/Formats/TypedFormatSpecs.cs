@@ -1,0 +1,167 @@
+using System.Text;
+using HeapDaemon.Actors.Feeds;
+using HeapDaemon.Actors.Formats;
+using HeapDaemon.Actors.Storage;
+using HeapDaemon.Tests.Support;
+using Xunit;
+
+namespace HeapDaemon.Tests.Formats;
+
+/// <summary>NDJSON, JSON arrays, Avro and Parquet read as typed records, streamed from a forward-only stream.</summary>
+public sealed class TypedFormatSpecs
+{
+    [Fact]
+    public async Task Ndjson_skips_blank_lines_takes_a_last_line_without_newline_and_keeps_json_types()
+    {
+        var text = "\uFEFF{\"id\":1,\"name\":\"ada\",\"score\":1.5,\"ok\":true}\r\n\n   \n{\"name\":\"grace\",\"id\":2,\"tags\":[1,2],\"ok\":null}";
+
+        var records = await ReadAsync(Encoding.UTF8.GetBytes(text), FileFormat.Ndjson);
+
+        Assert.Equal([1L, 4L], records.Select(r => r.Line));
+        Assert.Equal(["id", "name", "score", "ok"], records[0].Names!);
+        Assert.Equal([1L, "ada", 1.5m, true], records[0].Fields);
+        Assert.Equal(["name", "id", "tags", "ok"], records[1].Names!);
+        Assert.Equal("array", Assert.IsType<NestedValue>(records[1].Fields[2]).Kind);
+        Assert.Null(records[1].Fields[3]);
+        Assert.Equal("{\"id\":1,\"name\":\"ada\",\"score\":1.5,\"ok\":true}", records[0].Raw);
+    }
+
+    [Fact]
+    public async Task Records_with_the_same_keys_share_one_names_array()
+    {
+        var records = await ReadAsync(Encoding.UTF8.GetBytes("{\"a\":1,\"b\":2}\n{\"a\":3,\"b\":4}\n{\"b\":5}\n"), FileFormat.Ndjson);
+
+        Assert.Same(records[0].Names, records[1].Names!);
+        Assert.NotSame(records[1].Names, records[2].Names!);
+    }
+
+    [Fact]
+    public async Task A_line_that_is_not_a_json_object_is_a_reject_not_a_failed_file()
+    {
+        var records = await ReadAsync(Encoding.UTF8.GetBytes("{\"id\":1}\n{\"id\":\n[1,2]\n{\"id\":4}\n"), FileFormat.Ndjson);
+
+        Assert.Equal([null, "malformed JSON", "a JSON array, not an object", null], records.Select(r => r.Problem?.Split(':')[0]));
+        Assert.Equal("{\"id\":", records[1].Raw);
+    }
+
+    [Fact]
+    public async Task Invalid_utf8_in_ndjson_fails_the_file_naming_the_line()
+    {
+        var bytes = Encoding.UTF8.GetBytes("{\"id\":1}\n{\"id\":\"x\"}\n").ToList();
+        bytes.Insert(16, 0xFF);
+
+        var error = await Assert.ThrowsAsync<UnreadableFileException>(() => ReadAsync(bytes.ToArray(), FileFormat.Ndjson));
+
+        Assert.Equal("line 2 is not valid UTF-8", error.Message);
+    }
+
+    [Fact]
+    public async Task A_json_array_streams_its_objects_numbered_by_place()
+    {
+        var records = await ReadAsync(SampleFiles.JsonArray(), FileFormat.Json);
+
+        Assert.Equal([1L, 2L, 3L], records.Select(r => r.Line));
+        Assert.Equal(["user_id", "email", "joined_at", "score"], records[2].Names!);
+        Assert.Equal([3L, "alan@example.com", "2026-11-03T10:00:00Z", null], records[2].Fields);
+    }
+
+    [Theory]
+    [InlineData("{\"id\":1}", "it is not a JSON array of objects")]
+    [InlineData("[{\"id\":1},\n{\"id\":2},\n{\"id\" 3}]", "malformed JSON at line 3, byte 7")]
+    [InlineData("[{\"id\":1},\n{\"id\":2}", "malformed JSON at line 2")]
+    public async Task A_json_array_that_breaks_fails_the_file_saying_where(string json, string reason)
+    {
+        var error = await Assert.ThrowsAsync<UnreadableFileException>(() => ReadAsync(Encoding.UTF8.GetBytes(json), FileFormat.Json));
+
+        Assert.StartsWith(reason, error.Message);
+    }
+
+    [Theory]
+    [InlineData("null")]
+    [InlineData("deflate")]
+    [InlineData("snappy")]
+    public async Task Avro_reads_typed_values_with_each_codec(string codec)
+    {
+        var records = await ReadAsync(SampleFiles.Avro(codec), FileFormat.Avro);
+
+        Assert.Equal([1L, 2L, 3L], records.Select(r => r.Line));
+        Assert.Equal(["user_id", "email", "joined_at", "score"], records[0].Names!);
+        Assert.Equal([1L, "ada@example.com", new DateTime(2026, 11, 1, 10, 0, 0, DateTimeKind.Utc), 1.50m], records[0].Fields);
+        Assert.Null(records[2].Fields[3]);
+    }
+
+    [Fact]
+    public async Task Each_avro_file_is_read_with_its_own_writer_schema()
+    {
+        var schema = """{"type":"record","name":"U","fields":[{"name":"email","type":"string"},{"name":"user_id","type":"int"}]}""";
+        var parsed = (Avro.RecordSchema)Avro.Schema.Parse(schema);
+        var output = new MemoryStream();
+        using (var writer = Avro.File.DataFileWriter<Avro.Generic.GenericRecord>.OpenWriter(new Avro.Generic.GenericDatumWriter<Avro.Generic.GenericRecord>(parsed), output, leaveOpen: true))
+        {
+            var record = new Avro.Generic.GenericRecord(parsed);
+            record.Add("email", "x@example.com");
+            record.Add("user_id", 9);
+            writer.Append(record);
+        }
+
+        var records = await ReadAsync(output.ToArray(), FileFormat.Avro);
+
+        Assert.Equal(["email", "user_id"], records[0].Names!);
+        Assert.Equal(["x@example.com", 9L], records[0].Fields);
+    }
+
+    [Fact]
+    public async Task A_damaged_avro_block_fails_the_file_after_the_last_good_record()
+    {
+        var users = Enumerable.Range(1, 2_000).Select(i => SampleFiles.Users[0] with { user_id = i }).ToList();
+        var bytes = SampleFiles.Avro("deflate", users, syncInterval: 1024);
+        // Every block ends with the file's sync marker, the header too; so the file's last 16 bytes are that marker.
+        var marker = bytes[^16..];
+        var headerEnd = bytes.AsSpan().IndexOf(marker) + 16;
+        var firstBlockEnd = bytes.AsSpan(headerEnd).IndexOf(marker) + headerEnd + 16;
+        bytes[firstBlockEnd + 40] ^= 0xFF; // inside the second block
+
+        var error = await Assert.ThrowsAsync<UnreadableFileException>(() => ReadAsync(bytes, FileFormat.Avro));
+
+        Assert.Matches(@"^damaged Avro data after record \d+ \(", error.Message);
+    }
+
+    [Fact]
+    public async Task A_file_that_is_not_avro_fails_saying_so()
+    {
+        var error = await Assert.ThrowsAsync<UnreadableFileException>(() => ReadAsync(Encoding.UTF8.GetBytes("id,name\n1,a\n"), FileFormat.Avro));
+
+        Assert.StartsWith("it is not an Avro object container file", error.Message);
+    }
+
+    [Fact]
+    public async Task Parquet_is_read_row_group_by_row_group_with_typed_values()
+    {
+        var users = Enumerable.Range(1, 25).Select(i => SampleFiles.Users[i % 3] with { user_id = i }).ToList();
+
+        var records = await ReadAsync(await SampleFiles.ParquetAsync(rowGroupSize: 10, users), FileFormat.Parquet);
+
+        Assert.Equal(Enumerable.Range(1, 25).Select(i => (long)i), records.Select(r => r.Line));
+        Assert.Equal(Enumerable.Range(1, 25).Select(i => (object?)(long)i), records.Select(r => r.Fields[0]));
+        Assert.Equal(["user_id", "email", "joined_at", "score"], records[0].Names!);
+        Assert.Equal(["ada@example.com", new DateTime(2026, 11, 1, 10, 0, 0, DateTimeKind.Utc), 1.50m], records[2].Fields[1..]);
+    }
+
+    [Fact]
+    public async Task Parquet_without_its_footer_fails_saying_so()
+    {
+        var bytes = await SampleFiles.ParquetAsync();
+
+        var error = await Assert.ThrowsAsync<UnreadableFileException>(() => ReadAsync(bytes[..^12], FileFormat.Parquet));
+
+        Assert.StartsWith("it is not a Parquet file, or its footer is missing or damaged", error.Message);
+    }
+
+    private static async Task<List<SourceRecord>> ReadAsync(byte[] bytes, FileFormat format)
+    {
+        var records = new List<SourceRecord>();
+        await foreach (var record in FileRecords.ReadAsync(new CountingStream(new MemoryStream(bytes)), new FileSettings(format), null))
+            records.Add(record);
+        return records;
+    }
+}
