@@ -94,10 +94,11 @@ public sealed class FileLoadPipeline(NpgsqlDataSource db, FeedCatalog feeds, Loa
             if (keyring is null) return Ended(job, FileOutcome.Failed($"{job.SourceFile}: PGP credential '{pgpId}' does not exist"));
         }
 
+        var request = new GetObjectRequest { BucketName = job.Bucket, Key = job.Key };
         GetObjectResponse response;
         try
         {
-            response = await job.S3.GetObjectAsync(new GetObjectRequest { BucketName = job.Bucket, Key = job.Key }, ct);
+            response = await job.S3.GetObjectAsync(request, ct);
         }
         catch (Exception e) when (e is AmazonServiceException or HttpRequestException or IOException && !ct.IsCancellationRequested)
         {
@@ -111,7 +112,7 @@ public sealed class FileLoadPipeline(NpgsqlDataSource db, FeedCatalog feeds, Loa
             if (skipIfLoaded && await LoadLedger.FindAsync(db, job.Bucket, job.Key, etag, version, job.Feed.Id, ct) is { } loaded)
                 return new StagedObject(job, etag, version, new FileTotals(), Skipped(job, etag, version, loaded));
 
-            var body = new CountingStream(response.ResponseStream, s3Settings.ReadStallTimeout);
+            await using var body = new ResumableObjectStream(job.S3, request, response, s3Settings.ReadStallTimeout, s3Settings.MaxResumes);
             long? totalBytes = response.ContentLength >= 0 ? response.ContentLength : null;
             var totals = new FileTotals();
             try
@@ -129,7 +130,7 @@ public sealed class FileLoadPipeline(NpgsqlDataSource db, FeedCatalog feeds, Loa
                         return sum;
                     }, materializer);
                 await validation.EnsureBegunAsync();
-                totals = totals with { BytesRead = body.BytesRead };
+                totals = totals with { BytesRead = body.BytesRead, Resumes = body.Resumes };
 
                 var feed = load.Feed;
                 if (totals.Rejected > 0 && totals.Rejected * 100m > feed.ErrorThresholdPercent * totals.Read)
@@ -172,7 +173,8 @@ public sealed class FileLoadPipeline(NpgsqlDataSource db, FeedCatalog feeds, Loa
             var t = f.Totals;
             return new FileOutcome(FileStatus.Loaded, f.ETag, t.BytesRead, t.Read, inserted, updated, t.Rejected,
                 $"{f.Job.SourceFile}: {t.Read} rows read, {inserted} inserted, {updated} updated, " +
-                $"{t.Accepted - inserted - updated} {(replace ? "superseded by newer rows" : "unchanged or older")}, {t.Rejected} rejected");
+                $"{t.Accepted - inserted - updated} {(replace ? "superseded by newer rows" : "unchanged or older")}, {t.Rejected} rejected" +
+                (t.Resumes > 0 ? $"; the download was resumed {t.Resumes} time(s) where a broken read left it" : ""));
         }).ToList();
     }
 
@@ -245,7 +247,7 @@ public sealed class FileLoadPipeline(NpgsqlDataSource db, FeedCatalog feeds, Loa
 
     private sealed record BatchCounts(long Accepted, long Rejected, RejectedRow? FirstReject);
 
-    private sealed record FileTotals(long Accepted = 0, long Rejected = 0, RejectedRow? FirstReject = null, long BytesRead = 0)
+    private sealed record FileTotals(long Accepted = 0, long Rejected = 0, RejectedRow? FirstReject = null, long BytesRead = 0, int Resumes = 0)
     {
         public long Read => Accepted + Rejected;
 

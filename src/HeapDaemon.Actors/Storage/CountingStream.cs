@@ -1,11 +1,7 @@
 namespace HeapDaemon.Actors.Storage;
 
-/// <summary>
-/// A read-only pass-through that counts the bytes read (run progress, per-file counts). Over an S3 object's body
-/// it also turns a read that gets no data for <paramref name="stallTimeout"/> into an <see cref="IOException"/>: a
-/// connection that stalls mid-object would otherwise hold the run for as long as the socket stays open.
-/// </summary>
-public sealed class CountingStream(Stream inner, TimeSpan? stallTimeout = null) : Stream
+/// <summary>A read-only pass-through that counts the bytes read, for progress and per-file byte counts.</summary>
+public sealed class CountingStream(Stream inner) : Stream
 {
     private long _bytesRead;
 
@@ -21,20 +17,8 @@ public sealed class CountingStream(Stream inner, TimeSpan? stallTimeout = null) 
 
     public override int Read(Span<byte> buffer) => Counted(inner.Read(buffer));
 
-    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
-    {
-        if (stallTimeout is not { } timeout) return Counted(await inner.ReadAsync(buffer, cancellationToken));
-        using var stall = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        stall.CancelAfter(timeout);
-        try
-        {
-            return Counted(await inner.ReadAsync(buffer, stall.Token));
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            throw new IOException($"the object stalled: no data for {timeout.TotalSeconds:0.#} s after {BytesRead} bytes");
-        }
-    }
+    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
+        Counted(await inner.ReadAsync(buffer, cancellationToken));
 
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
         ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();

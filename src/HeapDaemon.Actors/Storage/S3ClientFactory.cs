@@ -40,8 +40,11 @@ public sealed class S3Settings
 
     public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromMinutes(5);
 
-    /// <summary>How long a read of an object's body may wait for data before the file fails (transiently).</summary>
+    /// <summary>How long a read of an object's body may wait for data before the object is reopened where it stopped.</summary>
     public TimeSpan ReadStallTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Reopenings of an object, in a row without progress, before its file fails (and the run is retried).</summary>
+    public int MaxResumes { get; init; } = 5;
 
     /// <summary>Request timeout for the connection test and the file browser.</summary>
     public TimeSpan InteractiveTimeout { get; init; } = TimeSpan.FromSeconds(20);

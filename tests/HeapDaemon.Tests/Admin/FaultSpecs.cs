@@ -9,7 +9,7 @@ namespace HeapDaemon.Tests.Admin;
 public sealed class FaultSpecs : DaemonSpecs
 {
     [Fact]
-    public async Task Connections_reset_and_stalled_mid_object_are_retried_and_the_run_loads_exactly_the_files_rows()
+    public async Task Connections_reset_and_stalled_mid_object_are_resumed_where_they_broke_and_the_run_loads_exactly_the_files_rows()
     {
         await TestEnvironment.PutAsync(S3, Bucket, "big.csv", UsersCsv(20_000));
         await using var proxy = new FaultyProxy(TestEnvironment.S3Endpoint, connection => connection switch
@@ -25,7 +25,10 @@ public sealed class FaultSpecs : DaemonSpecs
         var run = await Api.RunAsync("flaky");
 
         Assert.True(run.GetProperty("status").GetString() == "succeeded", run.ToString());
-        Assert.True(proxy.Connections >= 3, $"expected the faulty connections to be used, saw {proxy.Connections}");
+        // Three connections: the reset one, the stalled one, and the one that finished; the S3 client's own retry
+        // or the resume picks up after the reset, depending on whether it came before or after the headers.
+        Assert.Equal(3, proxy.Connections);
+        Assert.True(run.GetProperty("files")[0].GetProperty("message").GetString()!.Contains("the download was resumed"), run.ToString());
         await AssertExactlyLoadedAsync(20_000);
     }
 
