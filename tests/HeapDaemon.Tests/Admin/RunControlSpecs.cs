@@ -17,7 +17,7 @@ public sealed class RunControlSpecs : DaemonSpecs
         await Api.WaitForProgressAsync(runId);
 
         var cancel = await Api.PostAsync($"/api/runs/{runId}/cancel", null);
-        var run = await Api.WaitForRunAsync(runId);
+        var run = await Api.WaitForRunAsync(runId, TimeSpan.FromSeconds(120));
 
         Assert.Equal(HttpStatusCode.Accepted, cancel.StatusCode);
         Assert.Equal("cancelled", run.GetProperty("status").GetString());
