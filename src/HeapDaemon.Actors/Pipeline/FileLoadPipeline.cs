@@ -18,7 +18,9 @@ using Npgsql;
 namespace HeapDaemon.Actors.Pipeline;
 
 /// <summary>One file of a run: where it is, how it is written, which feed it loads into.</summary>
-public sealed record FileLoadJob(Guid RunId, int Ordinal, IAmazonS3 S3, string Bucket, string Key, FileSettings Settings, string? PgpCredentialId, FeedDefinition Feed, bool ForceReload)
+/// <param name="MissingColumnsAreNull">A typed file may lack feed fields (Heap drops archived properties from its files).</param>
+public sealed record FileLoadJob(Guid RunId, int Ordinal, IAmazonS3 S3, string Bucket, string Key, FileSettings Settings, string? PgpCredentialId, FeedDefinition Feed, bool ForceReload,
+    bool MissingColumnsAreNull = false)
 {
     public string SourceFile => $"s3://{Bucket}/{Key}";
 }
