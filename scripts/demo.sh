@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # HeapDaemon end to end on one machine: PostgreSQL + moto (scripts/services.sh),
-# the daemon built from this tree, the sample Heap files (samples/heap/) in a
-# moto bucket, and a courier run that loads them into heap.users, heap.sessions
-# and heap.pageviews.
+# the daemon built from this tree, a generated Heap Connect export
+# (tests/HeapDaemon.SampleData) in a moto bucket, and POST /api/sources/heap,
+# whose first run loads heap.users, heap.sessions, heap.pageviews, the event
+# tables and heap.user_migrations, and makes the *_resolved identity views.
 #
 #   scripts/demo.sh         set up (or reuse) everything and run the courier
 #   scripts/demo.sh stop    stop the daemon and the services
@@ -28,7 +29,7 @@ PROJECT=$ROOT/src/HeapDaemon/HeapDaemon.csproj
 DLL=$ROOT/src/HeapDaemon/bin/Release/net10.0/HeapDaemon.dll
 PORT=${HEAPD_PORT:-5080}
 URL=http://127.0.0.1:$PORT
-BUCKET=heap-demo
+BUCKET=heap-rs3-demo
 
 die() { echo "demo: $*" >&2; exit 1; }
 
@@ -161,7 +162,12 @@ wait_for /healthz
 wait_for /readyz
 echo "daemon: ready after ${SECONDS}s"
 
-# --- 4 and 5. sample files into moto, configuration, one courier run -------------
+# --- 4 and 5. a Heap Connect export into moto, a Heap source, its first run -------
+# The sample generator writes three dumps (manifests + snappy Avro parts) as
+# Heap does; the same seed gives the same objects, so a rerun changes nothing.
+echo "sample: generating a Heap Connect export into s3://$BUCKET"
+dotnet run --project "$ROOT/tests/HeapDaemon.SampleData" -c Release -- --s3 "$S3_ENDPOINT" --bucket "$BUCKET" --seed 1 |
+  sed 's/^/sample: /'
 HEAPD_URL=$URL HEAPD_TOKEN=$TOKEN S3_ENDPOINT=$S3_ENDPOINT S3_BUCKET=$BUCKET SAMPLES=$ROOT/samples/heap \
   python3 - <<'PY'
 import json, os, sys, time, urllib.error, urllib.request
@@ -169,17 +175,6 @@ import boto3
 
 url, token = os.environ["HEAPD_URL"], os.environ["HEAPD_TOKEN"]
 endpoint, bucket, samples = os.environ["S3_ENDPOINT"], os.environ["S3_BUCKET"], os.environ["SAMPLES"]
-
-# moto accepts any keys. Uploading the same bytes again keeps the ETag, which
-# is how the daemon recognises a file it loaded already.
-s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
-                  aws_access_key_id="demo", aws_secret_access_key="demo-secret")
-if bucket not in [b["Name"] for b in s3.list_buckets().get("Buckets", [])]:
-    s3.create_bucket(Bucket=bucket)
-for name in ("users", "pageviews", "sessions"):
-    s3.upload_file(f"{samples}/{name}.csv", bucket, f"heap/{name}.csv")
-print(f"s3: {bucket}: heap/users.csv, heap/pageviews.csv, heap/sessions.csv uploaded to {endpoint}")
-
 
 def api(method, path, body=None, ok=(200,)):
     """One admin API call; anything but an expected status ends the demo with the full exchange."""
@@ -215,38 +210,15 @@ ensure("credentials", "heap-demo", credential, lambda have: all(
     have.get(k) == credential[k] for k in ("bucket", "region", "endpointUrl", "accessKeyId")))
 
 
-def fields(*spec):  # (name, type) pairs; the first one is the primary key
-    return [{"name": n, "type": t, "primaryKey": i == 0} for i, (n, t) in enumerate(spec)]
-
-
-def shape(fields):
-    return [(f["name"], f["type"], f.get("primaryKey", False)) for f in fields]
-
-
-feeds = {
-    "users": (fields(("user_id", "integer"), ("identity", "string"), ("email", "string"),
-                     ("joindate", "datetime"), ("last_modified", "datetime")), "last_modified"),
-    "sessions": (fields(("session_id", "integer"), ("user_id", "integer"), ("time", "datetime"),
-                        ("library", "string"), ("platform", "string"), ("device_type", "string"),
-                        ("country", "string"), ("referrer", "string")), "time"),
-    "pageviews": (fields(("event_id", "integer"), ("user_id", "integer"), ("session_id", "integer"),
-                         ("time", "datetime"), ("path", "string"), ("title", "string"),
-                         ("domain", "string"), ("referrer", "string")), "time"),
-}
-for name, (spec, last_updated) in feeds.items():
-    feed = {"source": "heap", "name": name, "fields": spec, "lastUpdatedField": last_updated}
-    ensure("feeds", f"heap-{name}", feed, lambda have: shape(have["feed"]["fields"]) == shape(spec)
-           and have["feed"].get("lastUpdatedField") == last_updated)
-    api("POST", f"/api/feeds/heap-{name}/activate")  # fine to repeat; it only widens the table
-print("api: feeds heap-users, heap-sessions, heap-pageviews active")
-
-courier = {"id": "heap-demo", "credentialId": "heap-demo", "files": [
-    {"key": f"heap/{name}.csv", "feedId": f"heap-{name}"} for name in ("users", "sessions", "pageviews")]}
-ensure("couriers", "heap-demo", courier, lambda have: have["config"]["credentialId"] == "heap-demo" and
-       [(f["key"], f["feedId"]) for f in have["config"]["files"]] == [(f["key"], f["feedId"]) for f in courier["files"]])
-
-_, accepted = api("POST", "/api/couriers/heap-demo/runs", {}, ok=(202,))
-run_id = accepted["runId"]
+# One call: a Heap courier (polling hourly) and a feed for every table its
+# manifests name, then its first run. On a rerun the source exists: run it again.
+status, made = api("POST", "/api/sources/heap", {"credentialId": "heap-demo"}, ok=(201, 409))
+if status == 201:
+    print(f"api: Heap source: courier heap, feeds {', '.join(made['feeds'])}")
+    run_id = made["runId"]
+else:
+    _, accepted = api("POST", "/api/couriers/heap/runs", {}, ok=(202,))
+    run_id = accepted["runId"]
 print(f"run {run_id}: started", end="", flush=True)
 deadline = time.monotonic() + 120
 while True:
@@ -260,10 +232,10 @@ while True:
     time.sleep(0.5)
 
 print(f"\nrun {run_id}: {run['status'].upper()}: {run.get('message', '')}")
-row = "  {:<20} {:<9} {:>6} {:>9} {:>8} {:>9}  {}"
+row = "  {:<60} {:<9} {:>6} {:>9} {:>8} {:>9}  {}"
 print(row.format("file", "status", "read", "inserted", "updated", "rejected", "message"))
 for f in run["files"]:
-    print(row.format(f["key"], f["status"], f["rowsRead"], f["rowsInserted"], f["rowsUpdated"],
+    print(row.format(f["key"].split("/", 1)[-1][:60], f["status"], f["rowsRead"], f["rowsInserted"], f["rowsUpdated"],
                      f["rowsRejected"], f.get("message", "")))
 if run["status"] != "succeeded":
     sys.exit(f"demo: the run {run['status']}; rejected rows: GET {url}/api/runs/{run_id}/rejects")
@@ -273,6 +245,7 @@ print("\ndomain tables:")
 print("  {:<16} {:<16} {:>6}".format("name", "table", "rows"))
 for t in tables:
     print("  {:<16} {:<16} {:>6}".format(t["name"], t["table"], t["rowCount"]))
+print("\nidentity: heap.users_resolved, heap.<table>_resolved (resolved_user_id), heap.user_migrations_resolved")
 PY
 
 # --- 6. how to go on ---------------------------------------------------------------
@@ -297,8 +270,10 @@ Try:
   source $DEMO_ENV
   curl -s -H "Authorization: Bearer \$HEAPD_TOKEN" \$HEAPD_URL/api/domain-tables
   curl -s -X POST -H "Authorization: Bearer \$HEAPD_TOKEN" -H 'Content-Type: application/json' \\
-       -d '{"forceReload":true}' \$HEAPD_URL/api/couriers/heap-demo/runs
+       -d '{"forceReload":true}' \$HEAPD_URL/api/couriers/heap/runs
   psql -c 'select count(*) from heap.pageviews'
+  psql -c 'select user_id, resolved_user_id, time from heap.pageviews_resolved limit 5'
+  psql -c 'select * from heap.users_resolved limit 5'
 
 ./scripts/demo.sh stop stops everything.
 EOF

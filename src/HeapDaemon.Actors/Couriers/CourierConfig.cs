@@ -32,17 +32,27 @@ public sealed record CourierFile(
     [JsonIgnore] public string Describe => Key is not null ? $"key '{Key}'" : $"pattern \"{Pattern}\"";
 }
 
+/// <summary>What drives a courier: its file entries, or Heap Connect's manifests (<see cref="Heap.HeapCourier"/>).</summary>
+public enum CourierKind { Files, Heap }
+
 /// <summary>What a courier pulls, with which credential, and how it loads: the part of its state a user edits.</summary>
 /// <param name="Schedule">When the courier runs by itself; null: only when asked.</param>
+/// <param name="Prefix">Heap: where the export starts in the bucket ('' or a folder ending in '/').</param>
+/// <param name="Source">Heap: the source (PostgreSQL schema) its tables load into; default <c>heap</c>.</param>
 public sealed record CourierConfig(string CredentialId, ImmutableArray<CourierFile> Files, LoadType LoadType = LoadType.Upsert,
-    CourierSchedule? Schedule = null)
+    CourierSchedule? Schedule = null, CourierKind Kind = CourierKind.Files, string? Prefix = null, string? Source = null)
 {
+    [JsonIgnore] public string HeapSource => Source ?? "heap";
+
+
     /// <summary>The checks that need no database; the admin API checks that the credential and feeds exist.</summary>
     public IReadOnlyList<string> Validate()
     {
         var errors = new List<string>();
         if (string.IsNullOrWhiteSpace(CredentialId)) errors.Add("credentialId is required");
         if (Schedule is not null) errors.AddRange(Schedule.Validate());
+        if (Kind == CourierKind.Heap) return [.. errors, .. Heap.HeapCourier.Validate(this)];
+        if (Prefix is not null || Source is not null) errors.Add("prefix and source are for Heap couriers (kind \"heap\")");
         if (Files.IsDefaultOrEmpty) { errors.Add("a courier needs at least one file"); return errors; }
         foreach (var (file, i) in Files.Select((f, i) => (f, i)))
         {

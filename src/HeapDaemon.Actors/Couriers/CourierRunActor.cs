@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Event;
 using Akka.Streams;
+using HeapDaemon.Actors.Heap;
 using HeapDaemon.Actors.Pipeline;
 using HeapDaemon.Actors.Runs;
 
@@ -113,6 +114,11 @@ public sealed class CourierRunActor : ReceiveActor
 
         using var s3 = _services.S3.Create(access);
         var bucket = access.Credential.Bucket;
+        if (config.Kind == CourierKind.Heap)
+        {
+            var heap = await _services.Heap.RunAsync(new HeapRunContext(runId, courierId, config, request, s3, bucket, _materializer, report, _log), ct);
+            return await FinishAsync(heap.Status, heap.Message, ct, heap.Transient);
+        }
         // Every file is found before any loads, so a missing required file stops the run with nothing half-loaded.
         var found = await FileResolver.ResolveAsync(s3, bucket, config.Files, window, ct);
         if (found.Failure is { } listing)

@@ -1,5 +1,6 @@
 using HeapDaemon.Actors.Credentials;
 using HeapDaemon.Actors.Feeds;
+using HeapDaemon.Actors.Heap;
 using HeapDaemon.Actors.Pipeline;
 using HeapDaemon.Actors.Runs;
 using HeapDaemon.Actors.Storage;
@@ -16,4 +17,5 @@ public sealed record CourierServices(
     FileLoadPipeline Pipeline,
     DaemonMetrics Metrics,
     RunSettings RunSettings,
-    TimeProvider Clock);
+    TimeProvider Clock,
+    HeapCourier Heap);

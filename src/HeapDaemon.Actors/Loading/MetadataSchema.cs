@@ -93,6 +93,31 @@ public static class MetadataSchema
             raw         text NOT NULL,
             reason      text NOT NULL);
         CREATE INDEX IF NOT EXISTS rejects_run ON heapd.rejects (run_id, object_key, line);
+        -- Heap couriers: the dumps, tables of a dump and files they have applied (Heap/HeapProgress.cs).
+        CREATE TABLE IF NOT EXISTS heapd.heap_dumps (
+            courier_id    text NOT NULL,
+            dump_id       bigint NOT NULL,
+            manifest_key  text NOT NULL,
+            applied_at    timestamptz NOT NULL DEFAULT now(),
+            PRIMARY KEY (courier_id, dump_id));
+        CREATE TABLE IF NOT EXISTS heapd.heap_tables (
+            courier_id  text NOT NULL,
+            dump_id     bigint NOT NULL,
+            table_name  text NOT NULL,
+            replaced    boolean NOT NULL,
+            status      text NOT NULL,
+            message     text,
+            applied_at  timestamptz NOT NULL DEFAULT now(),
+            PRIMARY KEY (courier_id, dump_id, table_name));
+        CREATE TABLE IF NOT EXISTS heapd.heap_files (
+            courier_id  text NOT NULL,
+            table_name  text NOT NULL,
+            dump_id     bigint NOT NULL,
+            object_key  text NOT NULL,
+            part        bigint NOT NULL,
+            run_id      uuid NOT NULL,
+            applied_at  timestamptz NOT NULL DEFAULT now(),
+            PRIMARY KEY (courier_id, table_name, object_key));
         """;
 
     public static async Task EnsureAsync(NpgsqlDataSource db, CancellationToken ct)

@@ -18,7 +18,9 @@ using Npgsql;
 namespace HeapDaemon.Actors.Pipeline;
 
 /// <summary>One file of a run: where it is, how it is written, which feed it loads into.</summary>
-public sealed record FileLoadJob(Guid RunId, int Ordinal, IAmazonS3 S3, string Bucket, string Key, FileSettings Settings, string? PgpCredentialId, FeedDefinition Feed, bool ForceReload)
+/// <param name="MissingColumnsAreNull">A typed file may lack feed fields (Heap drops archived properties from its files).</param>
+public sealed record FileLoadJob(Guid RunId, int Ordinal, IAmazonS3 S3, string Bucket, string Key, FileSettings Settings, string? PgpCredentialId, FeedDefinition Feed, bool ForceReload,
+    bool MissingColumnsAreNull = false)
 {
     public string SourceFile => $"s3://{Bucket}/{Key}";
 }
@@ -122,7 +124,7 @@ public sealed class FileLoadPipeline(NpgsqlDataSource db, FeedCatalog feeds, Loa
                 totals = await Source.From(() => FileRecords.ReadAsync(body, job.Settings, keyring, ct))
                     .Grouped(settings.BatchRows)
                     .SelectAsync(1, validation.ValidateAsync)
-                    .SelectAsync(1, rows => WriteBatchAsync(rows, load.Load!, rejects, ct))
+                    .SelectAsync(1, rows => WriteBatchAsync(rows, load, rejects, ct))
                     .RunAggregate(new FileTotals(), (sum, batch) =>
                     {
                         sum = sum.Add(batch) with { BytesRead = body.BytesRead };
@@ -215,7 +217,7 @@ public sealed class FileLoadPipeline(NpgsqlDataSource db, FeedCatalog feeds, Loa
     /// <summary>An unversioned bucket answers no version id, or "null" for objects written before versioning was on.</summary>
     private static string? VersionOf(string? versionId) => versionId is { Length: > 0 } v && v != "null" ? v : null;
 
-    private static async Task<BatchCounts> WriteBatchAsync(IReadOnlyList<ValidatedRow> batch, DomainTableLoad load, RejectWriter rejects, CancellationToken ct)
+    private static async Task<BatchCounts> WriteBatchAsync(IReadOnlyList<ValidatedRow> batch, StagedLoad load, RejectWriter rejects, CancellationToken ct)
     {
         var accepted = new List<AcceptedRow>(batch.Count);
         var rejected = new List<RejectedRow>();
@@ -224,7 +226,7 @@ public sealed class FileLoadPipeline(NpgsqlDataSource db, FeedCatalog feeds, Loa
             if (row is AcceptedRow a) accepted.Add(a);
             else rejected.Add((RejectedRow)row);
         }
-        await load.WriteAsync(accepted, ct);
+        await load.WriteAsync(accepted);
         await rejects.WriteAsync(rejected, ct);
         return new BatchCounts(accepted.Count, rejected.Count, rejected.FirstOrDefault());
     }

@@ -56,7 +56,7 @@ internal sealed class FileValidation(StagedLoad load, FileLoadJob job)
         var json = job.Settings.Format is FileFormat.Json or FileFormat.Ndjson;
         try
         {
-            return await load.BeginFileAsync(job.SourceFile, names, feed => RowValidator.ForNames(feed, names, allowMissing: json));
+            return await load.BeginFileAsync(job.SourceFile, names, feed => RowValidator.ForNames(feed, names, allowMissing: json || job.MissingColumnsAreNull));
         }
         catch (SchemaMismatchException e) when (json)
         {

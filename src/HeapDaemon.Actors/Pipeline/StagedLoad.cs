@@ -8,8 +8,14 @@ namespace HeapDaemon.Actors.Pipeline;
 /// One feed's load in progress: the feed as the files' columns resolve it (schema drift), and the staging
 /// transaction, begun when the first file's columns are known. Files are staged one after another into it.
 /// </summary>
+/// <remarks>
+/// The validation and COPY stages run concurrently, and a failed stream does not wait for a COPY still in flight;
+/// the load's one connection is therefore used under a gate, and disposal waits for it, so a rollback never meets
+/// a connection still busy with a COPY.
+/// </remarks>
 internal sealed class StagedLoad(NpgsqlDataSource db, FeedCatalog feeds, FeedDefinition feed, CancellationToken ct) : IAsyncDisposable
 {
+    private readonly SemaphoreSlim _connection = new(1, 1);
     private string? _currentFile;
 
     public FeedDefinition Feed { get; private set; } = feed;
@@ -23,6 +29,32 @@ internal sealed class StagedLoad(NpgsqlDataSource db, FeedCatalog feeds, FeedDef
     /// <param name="columns">The file's column names; null when the file has no header row.</param>
     /// <exception cref="SchemaMismatchException">the columns do not fit the feed.</exception>
     public async Task<RowValidator> BeginFileAsync(string sourceFile, IReadOnlyList<string>? columns, Func<FeedDefinition, RowValidator> validatorFor)
+    {
+        await _connection.WaitAsync(ct);
+        try
+        {
+            return await BeginFileUnderGateAsync(sourceFile, columns, validatorFor);
+        }
+        finally
+        {
+            _connection.Release();
+        }
+    }
+
+    public async Task WriteAsync(IReadOnlyList<AcceptedRow> rows)
+    {
+        await _connection.WaitAsync(ct);
+        try
+        {
+            await Load!.WriteAsync(rows, ct);
+        }
+        finally
+        {
+            _connection.Release();
+        }
+    }
+
+    private async Task<RowValidator> BeginFileUnderGateAsync(string sourceFile, IReadOnlyList<string>? columns, Func<FeedDefinition, RowValidator> validatorFor)
     {
         var added = columns is not null && Feed.NewColumns == NewColumnPolicy.Add ? RowValidator.UnknownColumns(Feed, columns) : [];
         if (Load is null)
@@ -46,6 +78,15 @@ internal sealed class StagedLoad(NpgsqlDataSource db, FeedCatalog feeds, FeedDef
 
     public async ValueTask DisposeAsync()
     {
-        if (Load is not null) await Load.DisposeAsync();
+        await _connection.WaitAsync();
+        try
+        {
+            if (Load is not null) await Load.DisposeAsync();
+        }
+        finally
+        {
+            _connection.Release();
+            _connection.Dispose();
+        }
     }
 }

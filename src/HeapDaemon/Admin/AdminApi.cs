@@ -48,6 +48,7 @@ public static class AdminApi
         api.MapCredentialsApi();
         api.MapFeedsApi();
         api.MapCouriersApi();
+        api.MapHeapSourceApi();
         api.MapRunsApi();
         api.MapDomainTablesApi();
     }

@@ -17,9 +17,12 @@ public sealed record CourierRequest(
     ImmutableArray<CourierFile> Files,
     string? Id = null,
     LoadType LoadType = LoadType.Upsert,
-    CourierSchedule? Schedule = null)
+    CourierSchedule? Schedule = null,
+    CourierKind Kind = CourierKind.Files,
+    string? Prefix = null,
+    string? Source = null)
 {
-    public CourierConfig ToConfig() => new(CredentialId, Files, LoadType, Schedule);
+    public CourierConfig ToConfig() => new(CredentialId, Files.IsDefault ? [] : Files, LoadType, Schedule, Kind, Prefix, Source);
 }
 
 public sealed record RunAcceptedView(Guid RunId, string Status, string Location);

@@ -4,6 +4,7 @@ using HeapDaemon.Actors;
 using HeapDaemon.Actors.Couriers;
 using HeapDaemon.Actors.Credentials;
 using HeapDaemon.Actors.Feeds;
+using HeapDaemon.Actors.Heap;
 using HeapDaemon.Actors.Loading;
 using HeapDaemon.Actors.Pipeline;
 using HeapDaemon.Actors.Runs;
@@ -42,6 +43,7 @@ public static class DaemonSetup
         services.AddSingleton<S3ConnectionTest>();
         services.AddSingleton<FileLoadPipeline>();
         services.AddSingleton<DaemonMetrics>();
+        services.AddSingleton<HeapCourier>();
         services.AddSingleton<CourierServices>();
 
         services.ConfigureHttpJsonOptions(options => HeapJson.Configure(options.SerializerOptions));

@@ -3,6 +3,7 @@ using Akka.Actor;
 using HeapDaemon.Actors.Couriers;
 using HeapDaemon.Actors.Credentials;
 using HeapDaemon.Actors.Feeds;
+using HeapDaemon.Actors.Heap;
 using HeapDaemon.Actors.Loading;
 using HeapDaemon.Actors.Pipeline;
 using HeapDaemon.Actors.Runs;
@@ -35,11 +36,12 @@ public sealed class CourierActorSpecs() : Akka.TestKit.Xunit2.TestKit("""
         _db = NpgsqlDataSource.Create(_connectionString);
         await MetadataSchema.EnsureAsync(_db, CancellationToken.None);
         var protector = new SecretProtector(Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)));
+        var pipeline = new FileLoadPipeline(_db, new FeedCatalog(_db), new LoadingSettings(), new S3Settings(), new PgpKeyCatalog(_db, protector));
         _services = new CourierServices(
             new CredentialCatalog(_db, protector), new FeedCatalog(_db), new RunStore(_db),
             new S3ClientFactory(new S3Settings(), new AwsCredentialsResolver(new AwsSettings(), TimeProvider.System)),
-            new FileLoadPipeline(_db, new FeedCatalog(_db), new LoadingSettings(), new S3Settings(), new PgpKeyCatalog(_db, protector)),
-            new DaemonMetrics(), new RunSettings(), TimeProvider.System);
+            pipeline, new DaemonMetrics(), new RunSettings(), TimeProvider.System,
+            new HeapCourier(_db, new FeedCatalog(_db), new RunStore(_db), pipeline, new DaemonMetrics()));
     }
 
     public async Task DisposeAsync()

@@ -1,0 +1,288 @@
+using Akka.Event;
+using Akka.Streams;
+using Amazon.Runtime;
+using Amazon.S3;
+using Amazon.S3.Model;
+using HeapDaemon.Actors.Couriers;
+using HeapDaemon.Actors.Feeds;
+using HeapDaemon.Actors.Formats;
+using HeapDaemon.Actors.Pipeline;
+using HeapDaemon.Actors.Runs;
+using HeapDaemon.Actors.Storage;
+using Npgsql;
+
+namespace HeapDaemon.Actors.Heap;
+
+/// <summary>What a Heap run works with; the run actor owns the materializer, so stopping it tears the load down.</summary>
+public sealed record HeapRunContext(Guid RunId, string CourierId, CourierConfig Config, RunRequest Request, IAmazonS3 S3, string Bucket,
+    IMaterializer Materializer, Action<FileProgress> Report, ILoggingAdapter Log);
+
+public sealed record HeapRunResult(RunStatus Status, string Message, bool Transient = false);
+
+/// <summary>
+/// A Heap Connect courier's run: lists <c>manifests/*.json</c> under its prefix, and applies every dump not yet
+/// applied in ascending dump id. Per table of a dump: an incremental table upserts its files one by one, in part
+/// order; a full one (<c>incremental: false</c>, and user_migrations always) replaces the table with the dump's
+/// files in one transaction. A table part that a newer full dump replaces anyway (applied, or named by a later
+/// manifest) is skipped and logged. Before anything of a dump loads, every file it names must exist and every table
+/// must have a feed that fits (made or widened here): otherwise the dump fails, naming the cause, with nothing of it
+/// applied, and later dumps wait. Only folders a manifest names are read.
+/// </summary>
+public sealed class HeapCourier(NpgsqlDataSource db, FeedCatalog feeds, RunStore runs, FileLoadPipeline pipeline, DaemonMetrics metrics)
+{
+    public const string UserMigrations = "user_migrations";
+
+    private const int MaxManifestBytes = 64 << 20;
+
+    private readonly HeapProgress _progress = new(db);
+
+    public static IEnumerable<string> Validate(CourierConfig config)
+    {
+        if (!config.Files.IsDefaultOrEmpty) yield return "a Heap courier follows Heap's manifests and takes no files";
+        if (config.Prefix is { } p && (p.Length > 900 || p.StartsWith('/') || p.Length > 0 && !p.EndsWith('/')))
+            yield return "prefix must be empty or a folder ending in '/', not starting with '/', at most 900 characters";
+        if (!Identifiers.IsSchemaOrTableName(config.HeapSource) || Identifiers.IsReservedSchema(config.HeapSource))
+            yield return $"source '{config.HeapSource}' must be a lowercase name (letters, digits, underscore, starting with a letter), not reserved";
+    }
+
+    /// <summary>Every manifest under the prefix, by dump id.</summary>
+    /// <exception cref="FormatException">a manifest is malformed, or two name the same dump.</exception>
+    public static async Task<IReadOnlyList<HeapManifest>> ReadManifestsAsync(IAmazonS3 s3, string bucket, string prefix, CancellationToken ct)
+    {
+        var request = new ListObjectsV2Request { BucketName = bucket, Prefix = prefix + "manifests/", Delimiter = "/" };
+        var keys = new List<string>();
+        while (true)
+        {
+            var page = await s3.ListObjectsV2Async(request, ct);
+            keys.AddRange((page.S3Objects ?? []).Select(o => o.Key).Where(k => k.EndsWith(".json", StringComparison.OrdinalIgnoreCase)));
+            if (page.IsTruncated != true) break;
+            request.ContinuationToken = page.NextContinuationToken;
+        }
+        var manifests = new List<HeapManifest>();
+        foreach (var key in keys)
+        {
+            using var response = await s3.GetObjectAsync(bucket, key, ct);
+            if (response.ContentLength > MaxManifestBytes) throw new FormatException($"manifest s3://{bucket}/{key} is larger than {MaxManifestBytes >> 20} MB");
+            var buffer = new MemoryStream();
+            await response.ResponseStream.CopyToAsync(buffer, ct);
+            var manifest = HeapManifest.Parse(key, bucket, buffer.ToArray());
+            if (manifests.FirstOrDefault(m => m.DumpId == manifest.DumpId) is { } twin)
+                throw new FormatException($"manifests s3://{bucket}/{twin.ManifestKey} and s3://{bucket}/{key} both describe dump {manifest.DumpId}");
+            manifests.Add(manifest);
+        }
+        return manifests.OrderBy(m => m.DumpId).ToList();
+    }
+
+    /// <summary>The table's feed, made (and activated) or widened to this dump's columns.</summary>
+    /// <exception cref="HeapSchemaException">the table cannot be loaded as it is.</exception>
+    public async Task<FeedRecord> EnsureFeedAsync(IAmazonS3 s3, string bucket, string source, HeapTable table, CancellationToken ct)
+    {
+        var existing = await feeds.GetAsync(HeapSchema.FeedId(source, table.Name), ct);
+        if (table.Files.Count == 0)
+        {
+            if (existing is not null) return existing;
+            throw new HeapSchemaException($"table '{table.Name}' has no files yet, so its columns' types are unknown");
+        }
+        var first = table.Files[0];
+        var sample = await HeapSchema.ReadSampleAsync(s3, bucket, first.Key, ct);
+        var feed = HeapSchema.FeedFor(source, table, sample, $"s3://{bucket}/{first.Key}", existing?.Definition);
+        if (existing is null)
+        {
+            if (feed.Validate() is [var invalid, ..]) throw new HeapSchemaException($"table '{table.Name}': {invalid}");
+            if (await feeds.AddAsync(feed, ct) is { } refused) throw new HeapSchemaException($"table '{table.Name}': {refused}");
+        }
+        else if (!ReferenceEquals(feed, existing.Definition) && await feeds.UpdateAsync(feed, purge: false, ct) is { } refused)
+        {
+            throw new HeapSchemaException($"table '{table.Name}': its new columns cannot be added: {refused}");
+        }
+        return existing is { Active: true } && ReferenceEquals(feed, existing.Definition)
+            ? existing
+            : await feeds.ActivateAsync(feed.Id, ct) ?? throw new InvalidOperationException($"feed '{feed.Id}' vanished");
+    }
+
+    public async Task<HeapRunResult> RunAsync(HeapRunContext run, CancellationToken ct)
+    {
+        var (prefix, source) = (run.Config.Prefix ?? "", run.Config.HeapSource);
+        IReadOnlyList<HeapManifest> manifests;
+        try
+        {
+            manifests = await ReadManifestsAsync(run.S3, run.Bucket, prefix, ct);
+        }
+        catch (FormatException e)
+        {
+            return new(RunStatus.Failed, $"{e.Message}; nothing was applied");
+        }
+        catch (Exception e) when (e is AmazonServiceException or AmazonClientException or HttpRequestException or IOException && !ct.IsCancellationRequested)
+        {
+            return new(RunStatus.Failed, $"could not read the manifests: {S3Errors.Describe(e, run.Bucket, prefix + "manifests/")}", Faults.IsTransient(e));
+        }
+
+        var progress = await _progress.LoadAsync(run.CourierId, ct);
+        var pending = manifests.Where(m => !progress.Dumps.Contains(m.DumpId)).ToList();
+        if (pending.Count == 0)
+            return new(RunStatus.Succeeded, $"no new dump: {manifests.Count} manifest(s) under s3://{run.Bucket}/{prefix}manifests/, all applied");
+
+        var state = new RunState();
+        foreach (var manifest in pending)
+        {
+            var failure = await ApplyDumpAsync(run, manifest, manifests, progress, state, ct);
+            if (failure is not null)
+            {
+                if (state.Changed) await IdentityViews.RefreshAsync(db, feeds, source, ct);
+                var waiting = pending.Count - state.Dumps.Count - 1;
+                return failure with
+                {
+                    Message = $"{Applied(state)}. Dump {manifest.DumpId} ({manifest.ManifestKey}) failed: {failure.Message}" +
+                              (waiting > 0 ? $"; {waiting} later dump(s) wait for it" : ""),
+                };
+            }
+            await _progress.DumpDoneAsync(run.CourierId, manifest, ct);
+            state.Dumps.Add(manifest.DumpId);
+        }
+        if (state.Changed) await IdentityViews.RefreshAsync(db, feeds, source, ct);
+        return new(RunStatus.Succeeded, Applied(state));
+    }
+
+    private static string Applied(RunState state) =>
+        $"{state.Dumps.Count} dump(s) applied{(state.Dumps.Count > 0 ? $" ({string.Join(", ", state.Dumps)})" : "")}: " +
+        $"{state.Loaded} file(s) loaded, {state.Skipped} already loaded, {state.Superseded.Count} table part(s) superseded by a newer full dump" +
+        (state.Superseded.Count > 0 ? $" ({string.Join(", ", state.Superseded)})" : "");
+
+    /// <returns>null when the dump is applied; otherwise why not.</returns>
+    private async Task<HeapRunResult?> ApplyDumpAsync(HeapRunContext run, HeapManifest manifest, IReadOnlyList<HeapManifest> all,
+        HeapProgressState progress, RunState state, CancellationToken ct)
+    {
+        var source = run.Config.HeapSource;
+        var todo = new List<HeapTable>();
+        foreach (var table in Ordered(manifest.Tables).Where(t => !progress.Tables.Contains((manifest.DumpId, t.Name))))
+        {
+            var newerFull = all.Where(m => m.DumpId > manifest.DumpId && m.Tables.Any(t => t.Name == table.Name && t.ReplacesTable))
+                .Select(m => m.DumpId).Append(progress.LastFull.GetValueOrDefault(table.Name, -1)).Max();
+            if (newerFull > manifest.DumpId)
+            {
+                var message = $"table '{table.Name}' of dump {manifest.DumpId} skipped: full dump {newerFull} replaces it";
+                run.Log.Info("Heap courier {CourierId}: {Message}", run.CourierId, message);
+                await _progress.TableDoneAsync(run.CourierId, manifest.DumpId, table, "superseded", message, ct);
+                state.Superseded.Add($"{table.Name}@{manifest.DumpId}");
+                continue;
+            }
+            todo.Add(table);
+        }
+
+        // Nothing of the dump loads unless all of it can: every file is there and every table has a feed that fits.
+        var feedsOf = new Dictionary<string, FeedRecord>(StringComparer.Ordinal);
+        try
+        {
+            if (await FirstMissingAsync(run, todo, progress, ct) is { } missing)
+                return new(RunStatus.Failed, $"it names s3://{run.Bucket}/{missing.Key} ({missing.Table}), which does not exist; nothing of dump {manifest.DumpId} was applied");
+            foreach (var table in todo) feedsOf[table.Name] = await EnsureFeedAsync(run.S3, run.Bucket, source, table, ct);
+        }
+        catch (HeapSchemaException e)
+        {
+            return new(RunStatus.Failed, $"{e.Message}; nothing of dump {manifest.DumpId} was applied");
+        }
+        catch (Exception e) when (e is AmazonServiceException or AmazonClientException or HttpRequestException or IOException && !ct.IsCancellationRequested)
+        {
+            return new(RunStatus.Failed, S3Errors.Describe(e, run.Bucket, null), Faults.IsTransient(e));
+        }
+
+        foreach (var table in todo)
+        {
+            var feed = feedsOf[table.Name].Definition;
+            var files = table.ReplacesTable ? table.Files : table.Files.Where(f => !progress.Files.Contains((table.Name, f.Key))).ToList();
+            var jobs = files.Select(f => new FileLoadJob(run.RunId, state.Ordinal++, run.S3, run.Bucket, f.Key, new FileSettings(FileFormat.Avro), null, feed,
+                run.Request.ForceReload, MissingColumnsAreNull: true)).ToList();
+            foreach (var job in jobs)
+                await runs.RecordFileAsync(run.RunId, job.Ordinal, run.Bucket, job.Key, feed.Id, new FileOutcome(FileStatus.Running), ct);
+            var started = DateTime.UtcNow;
+            if (table.ReplacesTable && jobs.Count == 0)
+            {
+                await EmptyAsync(feed, ct);
+            }
+            else if (table.ReplacesTable)
+            {
+                var outcomes = await pipeline.ReplaceAsync(jobs, run.Materializer, run.Report, ct);
+                if (await RecordAsync(run, jobs, outcomes, started, state, ct) is { } failed) return failed;
+            }
+            else
+            {
+                foreach (var (job, file) in jobs.Zip(files))
+                {
+                    var outcome = await pipeline.RunAsync(job, run.Materializer, run.Report, ct);
+                    if (await RecordAsync(run, [job], [outcome], DateTime.UtcNow, state, ct) is { } failed) return failed;
+                    await _progress.FileAppliedAsync(run.CourierId, table.Name, file, run.RunId, ct);
+                }
+            }
+            state.Changed = true;
+            await _progress.TableDoneAsync(run.CourierId, manifest.DumpId, table, "applied",
+                $"{(table.ReplacesTable ? "replaced with" : "upserted")} {table.Files.Count} file(s)", ct);
+        }
+        return null;
+    }
+
+    private async Task<HeapRunResult?> RecordAsync(HeapRunContext run, IReadOnlyList<FileLoadJob> jobs, IReadOnlyList<FileOutcome> outcomes,
+        DateTime started, RunState state, CancellationToken ct)
+    {
+        foreach (var (job, outcome) in jobs.Zip(outcomes))
+        {
+            metrics.FileFinished(outcome, (DateTime.UtcNow - started) / jobs.Count);
+            await runs.RecordFileAsync(run.RunId, job.Ordinal, run.Bucket, job.Key, job.Feed.Id, outcome, ct);
+            if (outcome.Status == FileStatus.Loaded) state.Loaded++;
+            else if (outcome.Status == FileStatus.Skipped) state.Skipped++;
+        }
+        var failed = outcomes.FirstOrDefault(o => o.Status == FileStatus.Failed);
+        if (failed is null) return null;
+        run.Log.Warning("Heap courier {CourierId}: {Message}", run.CourierId, failed.Message);
+        return new(RunStatus.Failed, failed.Message ?? "a file failed", outcomes.Any(o => o.Transient));
+    }
+
+    /// <summary>A full dump with no files: the table is empty now.</summary>
+    private async Task EmptyAsync(FeedDefinition feed, CancellationToken ct)
+    {
+        // DELETE, not TRUNCATE: readers keep seeing the old rows until it commits.
+        await using var cmd = db.CreateCommand($"DELETE FROM {feed.Table.Qualified}");
+        await cmd.ExecuteNonQueryAsync(ct);
+    }
+
+    /// <summary>The first file a table still needs that is not in the bucket, found by listing each folder once.</summary>
+    private static async Task<(string Table, string Key)?> FirstMissingAsync(HeapRunContext run, IReadOnlyList<HeapTable> tables,
+        HeapProgressState progress, CancellationToken ct)
+    {
+        var listed = new Dictionary<string, HashSet<string>>(StringComparer.Ordinal);
+        foreach (var table in tables)
+        {
+            foreach (var file in table.Files.Where(f => table.ReplacesTable || !progress.Files.Contains((table.Name, f.Key))))
+            {
+                var folder = file.Key[..(file.Key.LastIndexOf('/') + 1)];
+                if (!listed.TryGetValue(folder, out var keys))
+                {
+                    keys = listed[folder] = new HashSet<string>(StringComparer.Ordinal);
+                    var request = new ListObjectsV2Request { BucketName = run.Bucket, Prefix = folder, Delimiter = "/" };
+                    while (true)
+                    {
+                        var page = await run.S3.ListObjectsV2Async(request, ct);
+                        keys.UnionWith((page.S3Objects ?? []).Select(o => o.Key));
+                        if (page.IsTruncated != true) break;
+                        request.ContinuationToken = page.NextContinuationToken;
+                    }
+                }
+                if (!keys.Contains(file.Key)) return (table.Name, file.Key);
+            }
+        }
+        return null;
+    }
+
+    /// <summary>users first (events refer to them), user_migrations last, the others by name.</summary>
+    private static IEnumerable<HeapTable> Ordered(IEnumerable<HeapTable> tables) =>
+        tables.OrderBy(t => t.Name == "users" ? 0 : t.Name == UserMigrations ? 2 : 1).ThenBy(t => t.Name, StringComparer.Ordinal);
+
+    private sealed class RunState
+    {
+        public List<long> Dumps { get; } = [];
+        public List<string> Superseded { get; } = [];
+        public int Ordinal { get; set; }
+        public int Loaded { get; set; }
+        public int Skipped { get; set; }
+        public bool Changed { get; set; }
+    }
+}

@@ -1,0 +1,74 @@
+using Npgsql;
+
+namespace HeapDaemon.Actors.Heap;
+
+/// <summary>What a Heap courier has applied, from <c>heapd.heap_dumps</c>, <c>heap_tables</c> and <c>heap_files</c>.</summary>
+/// <param name="LastFull">Per table, the newest dump that replaced it.</param>
+public sealed record HeapProgressState(
+    IReadOnlySet<long> Dumps,
+    IReadOnlySet<(long DumpId, string Table)> Tables,
+    IReadOnlySet<(string Table, string Key)> Files,
+    IReadOnlyDictionary<string, long> LastFull);
+
+/// <summary>
+/// Records each applied file, table of a dump and dump, so a run that stops resumes after the last applied file
+/// (the load ledger also makes a file committed just before a crash skip rather than load twice).
+/// </summary>
+public sealed class HeapProgress(NpgsqlDataSource db)
+{
+    public async Task<HeapProgressState> LoadAsync(string courierId, CancellationToken ct)
+    {
+        var dumps = new HashSet<long>();
+        var tables = new HashSet<(long, string)>();
+        var files = new HashSet<(string, string)>();
+        var lastFull = new Dictionary<string, long>(StringComparer.Ordinal);
+        await using (var cmd = db.CreateCommand("SELECT dump_id FROM heapd.heap_dumps WHERE courier_id = $1"))
+        {
+            cmd.Parameters.AddWithValue(courierId);
+            await using var reader = await cmd.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct)) dumps.Add(reader.GetInt64(0));
+        }
+        await using (var cmd = db.CreateCommand("SELECT dump_id, table_name, replaced, status FROM heapd.heap_tables WHERE courier_id = $1"))
+        {
+            cmd.Parameters.AddWithValue(courierId);
+            await using var reader = await cmd.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct))
+            {
+                var (dump, table) = (reader.GetInt64(0), reader.GetString(1));
+                tables.Add((dump, table));
+                if (reader.GetBoolean(2) && reader.GetString(3) == "applied" && dump > lastFull.GetValueOrDefault(table, -1)) lastFull[table] = dump;
+            }
+        }
+        await using (var cmd = db.CreateCommand("SELECT table_name, object_key FROM heapd.heap_files WHERE courier_id = $1"))
+        {
+            cmd.Parameters.AddWithValue(courierId);
+            await using var reader = await cmd.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct)) files.Add((reader.GetString(0), reader.GetString(1)));
+        }
+        return new HeapProgressState(dumps, tables, files, lastFull);
+    }
+
+    public Task FileAppliedAsync(string courierId, string table, HeapFile file, Guid runId, CancellationToken ct) =>
+        ExecuteAsync("""
+            INSERT INTO heapd.heap_files (courier_id, table_name, dump_id, object_key, part, run_id) VALUES ($1, $2, $3, $4, $5, $6)
+            ON CONFLICT DO NOTHING
+            """, ct, courierId, table, file.DumpId, file.Key, file.Part, runId);
+
+    /// <param name="status"><c>applied</c>, or <c>superseded</c> when a newer full dump of the table made it moot.</param>
+    public Task TableDoneAsync(string courierId, long dumpId, HeapTable table, string status, string message, CancellationToken ct) =>
+        ExecuteAsync("""
+            INSERT INTO heapd.heap_tables (courier_id, dump_id, table_name, replaced, status, message) VALUES ($1, $2, $3, $4, $5, $6)
+            ON CONFLICT (courier_id, dump_id, table_name) DO UPDATE SET status = EXCLUDED.status, message = EXCLUDED.message, applied_at = now()
+            """, ct, courierId, dumpId, table.Name, table.ReplacesTable, status, message);
+
+    public Task DumpDoneAsync(string courierId, HeapManifest manifest, CancellationToken ct) =>
+        ExecuteAsync("INSERT INTO heapd.heap_dumps (courier_id, dump_id, manifest_key) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+            ct, courierId, manifest.DumpId, manifest.ManifestKey);
+
+    private async Task ExecuteAsync(string sql, CancellationToken ct, params object[] values)
+    {
+        await using var cmd = db.CreateCommand(sql);
+        foreach (var value in values) cmd.Parameters.AddWithValue(value);
+        await cmd.ExecuteNonQueryAsync(ct);
+    }
+}

@@ -1,0 +1,119 @@
+using Amazon.S3.Model;
+using HeapDaemon.SampleData;
+using HeapDaemon.Tests.Support;
+using Xunit;
+
+namespace HeapDaemon.Tests.Heap;
+
+/// <summary>Heap Connect exports made by the sample generator, loaded through the Heap courier against moto and PostgreSQL.</summary>
+public sealed class HeapCourierSpecs : DaemonSpecs
+{
+    private HeapExport Export(int seed = 7) => new HeapExportGenerator(seed, Bucket).Generate();
+
+    private Task CredentialAsync() =>
+        EnsureCredentialAsync("moto", new { id = "moto", kind = "s3", bucket = Bucket, endpointUrl = TestEnvironment.S3Endpoint, accessKeyId = "test", secretAccessKey = "test" });
+
+    [Fact]
+    public async Task The_heap_source_creates_every_feed_and_one_run_ends_with_the_expected_tables_and_resolved_identities()
+    {
+        var export = Export();
+        await export.UploadAsync(S3);
+        await CredentialAsync();
+
+        var source = await Api.PostOkAsync("/api/sources/heap", new { credentialId = "moto" });
+        var run = await Api.WaitForRunAsync(source.GetProperty("runId").GetGuid());
+
+        Assert.Equal("succeeded", run.GetProperty("status").GetString());
+        Assert.Equal(export.Tables.Select(t => $"heap-{t}").Order(), source.GetProperty("feeds").EnumerateArray().Select(f => f.GetString()).Order());
+        Assert.Equal("0 * * * *", source.GetProperty("courier").GetProperty("config").GetProperty("schedule").GetProperty("cron").GetString());
+        foreach (var (table, expected) in export.Expected) await AssertTableAsync(table, expected);
+
+        // Every event of a merged user belongs to the final user, chains followed to their end.
+        foreach (var table in new[] { "pageviews", "sessions", "click_button", "sign_up" })
+        {
+            var rows = await QueryAsync($"SELECT user_id, resolved_user_id FROM heap.{table}_resolved");
+            Assert.Equal(export.Expected[table].Count, rows.Count);
+            foreach (var row in rows)
+                Assert.Equal(export.FinalUser.GetValueOrDefault((long)row["user_id"]!, (long)row["user_id"]!), (long)row["resolved_user_id"]!);
+        }
+        Assert.Contains(export.FinalUser.Values, final => export.FinalUser.ContainsKey(final) is false);
+        Assert.True(export.FinalUser.Count(f => export.FinalUser.ContainsKey(export.Expected["user_migrations"][f.Key].Long("to_user_id"))) >= 2, "the export has chains");
+        var resolvedUsers = await QueryAsync("SELECT user_id, merged_user_ids FROM heap.users_resolved");
+        var expectedUsers = export.Expected["users"].Keys.Select(u => export.FinalUser.GetValueOrDefault(u, u)).Distinct().Order();
+        Assert.Equal(expectedUsers, resolvedUsers.Select(r => (long)r["user_id"]!).Order());
+
+        // Nothing new: the next poll applies nothing.
+        var again = await Api.RunAsync(source.GetProperty("courier").GetProperty("id").GetString()!);
+        Assert.Equal("succeeded", again.GetProperty("status").GetString());
+        Assert.Contains("no new dump", again.GetProperty("message").GetString());
+    }
+
+    [Fact]
+    public async Task A_manifest_naming_a_missing_file_fails_its_dump_naming_the_key_and_applies_nothing_of_it()
+    {
+        var export = Export(11);
+        var missing = export.ObjectsOf(export.DumpIds[0]).First(o => o.Key.Contains("/pageviews/part-00001"));
+        await export.UploadAsync(S3, export.ObjectsOf(export.DumpIds[0]).Where(o => o != missing));
+        await CredentialAsync();
+        await Api.PostOkAsync("/api/couriers", new { id = "heap", credentialId = "moto", kind = "heap" });
+
+        var failed = await Api.RunAsync("heap");
+
+        Assert.Equal("failed", failed.GetProperty("status").GetString());
+        Assert.Contains($"s3://{Bucket}/{missing.Key}", failed.GetProperty("message").GetString());
+        Assert.Contains("nothing of dump 998 was applied", failed.GetProperty("message").GetString());
+        Assert.Empty(await QueryAsync("SELECT * FROM heapd.load_ledger"));
+        Assert.Empty(await QueryAsync("SELECT * FROM heapd.heap_tables"));
+
+        await export.UploadAsync(S3, [missing]);
+        var fixedRun = await Api.RunAsync("heap");
+        Assert.Equal("succeeded", fixedRun.GetProperty("status").GetString());
+        Assert.Equal(export.ObjectsOf(export.DumpIds[0]).Count() - 1, (await QueryAsync("SELECT * FROM heapd.load_ledger")).Count);
+    }
+
+    [Fact]
+    public async Task A_run_that_stops_in_the_middle_of_a_dump_resumes_after_a_restart_without_loading_a_file_twice()
+    {
+        var export = Export(23);
+        var broken = export.ObjectsOf(export.DumpIds[1]).First(o => o.Key.Contains("/pageviews/part-00001"));
+        await export.UploadAsync(S3, export.Objects.Where(o => o != broken));
+        await S3.PutObjectAsync(new PutObjectRequest { BucketName = Bucket, Key = broken.Key, ContentBody = "not avro at all" });
+        await CredentialAsync();
+        await Api.PostOkAsync("/api/couriers", new { id = "heap", credentialId = "moto", kind = "heap" });
+
+        var first = await Api.RunAsync("heap");
+        Assert.Equal("failed", first.GetProperty("status").GetString());
+        Assert.Contains(broken.Key, first.GetProperty("message").GetString());
+        var loadedBefore = (await QueryAsync("SELECT object_key FROM heapd.load_ledger")).Select(r => (string)r["object_key"]!).ToList();
+        Assert.Contains(loadedBefore, k => k.Contains($"sync_{export.DumpIds[1]}/pageviews/part-00000"));
+
+        await RestartDaemonAsync();
+        await export.UploadAsync(S3, [broken]);
+        var second = await Api.RunAsync("heap");
+
+        Assert.Equal("succeeded", second.GetProperty("status").GetString());
+        var secondFiles = second.GetProperty("files").EnumerateArray().Select(f => f.GetProperty("key").GetString()!).ToList();
+        Assert.Empty(secondFiles.Intersect(loadedBefore.Where(k => !k.Contains("user_migrations") && !k.Contains($"sync_{export.DumpIds[0]}"))));
+        var ledger = await QueryAsync("SELECT object_key, count(*) AS n FROM heapd.load_ledger GROUP BY object_key");
+        Assert.All(ledger, row => Assert.Equal(1L, row["n"]));
+        foreach (var (table, expected) in export.Expected) await AssertTableAsync(table, expected);
+    }
+
+    private async Task AssertTableAsync(string table, IReadOnlyDictionary<long, Row> expected)
+    {
+        var key = table switch { "users" => "user_id", "user_migrations" => "from_user_id", _ => "event_id" };
+        var rows = (await QueryAsync($"SELECT * FROM heap.{table}")).ToDictionary(r => (long)r[key]!);
+        Assert.Equal(expected.Keys.Order(), rows.Keys.Order());
+        foreach (var (id, row) in expected)
+            foreach (var (column, value) in row)
+                Assert.True(Equals(Normalize(value, column), Normalize(rows[id][column], column)),
+                    $"{table} {key}={id} {column}: expected {value ?? "null"}, found {rows[id][column] ?? "null"}");
+    }
+
+    private static object? Normalize(object? value, string column) => value switch
+    {
+        DateTime t => new DateTimeOffset(DateTime.SpecifyKind(t, DateTimeKind.Utc)).ToUnixTimeMilliseconds(),
+        string s when column.EndsWith("_id", StringComparison.Ordinal) => long.Parse(s, System.Globalization.CultureInfo.InvariantCulture),
+        _ => value,
+    };
+}
