@@ -12,10 +12,16 @@ namespace HeapDaemon.Actors.Formats;
 /// A file's content once decrypted, decompressed and taken out of its archive, and the checks that can only run
 /// after its last byte. Disposing releases every layer (and deletes any spooled copy).
 /// </summary>
-public sealed class UnwrappedFile(Stream content, IReadOnlyList<Stream> layers, Func<CancellationToken, Task>? afterLast, string description)
-    : IAsyncDisposable
+public sealed class UnwrappedFile(Stream content, IReadOnlyList<Stream> layers, Func<CancellationToken, Task>? afterLast, string description,
+    Compression compression) : IAsyncDisposable
 {
     public Stream Content { get; } = content;
+
+    /// <summary>What the file turned out to be compressed with (gzip found by its bytes, for instance).</summary>
+    public Compression Compression { get; } = compression;
+
+    /// <summary>Whether the file was decrypted, decompressed or unarchived, so reading it whole again is costly.</summary>
+    public bool IsWrapped => Description != FileUnwrapper.Plain;
 
     /// <summary>How the file was unwrapped, e.g. "PGP, gzip, tar member 'data/users.csv'".</summary>
     public string Description { get; } = description;
@@ -48,7 +54,12 @@ public static class FileUnwrapper
 {
     private const int MagicLength = 512;
 
-    public static async Task<UnwrappedFile> OpenAsync(Stream body, FileSettings settings, PgpKeyring? keyring, CancellationToken ct)
+    public const string Plain = "plain";
+
+    /// <param name="openArchives">In compression 'auto', open a zip or tar found by its bytes rather than fail
+    /// asking for the setting: a preview finds out what a file is, a load does what its settings say.</param>
+    public static async Task<UnwrappedFile> OpenAsync(Stream body, FileSettings settings, PgpKeyring? keyring, CancellationToken ct,
+        bool openArchives = false)
     {
         var layers = new List<Stream>();
         var steps = new List<string>();
@@ -85,18 +96,21 @@ public static class FileUnwrapper
                 throw new UnreadableFileException($"it is not gzip-compressed (no gzip magic bytes), but its compression is '{Name(settings.Compression)}'");
             }
 
+            var gzipped = steps.Contains("gzip");
             switch (settings.Compression)
             {
                 case Compression.Zip:
+                case Compression.Auto when openArchives && IsZip(magic.Span):
                     return await OpenZipAsync(stream, settings.Member, layers, steps, ct);
                 case Compression.Tar or Compression.Tgz:
-                    return await OpenTarAsync(stream, settings.Member, layers, steps, ct);
+                case Compression.Auto when openArchives && IsTar(magic.Span):
+                    return await OpenTarAsync(stream, settings.Member, layers, steps, gzipped ? Compression.Tgz : Compression.Tar, ct);
                 case Compression.Auto when IsZip(magic.Span):
                     throw new UnreadableFileException("it is a zip archive; set compression 'zip' (and member, if it holds several files)");
                 case Compression.Auto when IsTar(magic.Span):
                     throw new UnreadableFileException($"it is a tar archive; set compression '{(steps.Contains("gzip") ? "tgz" : "tar")}' (and member, if it holds several files)");
             }
-            return new UnwrappedFile(stream, layers, null, Describe(steps));
+            return new UnwrappedFile(stream, layers, null, Describe(steps), gzipped ? Compression.Gzip : Compression.None);
         }
         catch
         {
@@ -141,7 +155,7 @@ public static class FileUnwrapper
         steps.Add($"zip member '{entry.FullName}'");
         try
         {
-            return new UnwrappedFile(await entry.OpenAsync(ct), layers, null, Describe(steps));
+            return new UnwrappedFile(await entry.OpenAsync(ct), layers, null, Describe(steps), Compression.Zip);
         }
         catch (InvalidDataException e)
         {
@@ -154,7 +168,8 @@ public static class FileUnwrapper
     /// known only at the end, so <see cref="UnwrappedFile.FinishAsync"/> scans the rest and fails the file then,
     /// before anything commits.
     /// </summary>
-    private static async Task<UnwrappedFile> OpenTarAsync(Stream stream, string? member, List<Stream> layers, List<string> steps, CancellationToken ct)
+    private static async Task<UnwrappedFile> OpenTarAsync(Stream stream, string? member, List<Stream> layers, List<string> steps,
+        Compression compression, CancellationToken ct)
     {
         var reader = new TarReader(stream, leaveOpen: true);
         var seen = new List<string>();
@@ -196,7 +211,8 @@ public static class FileUnwrapper
                 throw new UnreadableFileException($"the tar archive is damaged after member '{first}' ({e.Message})", e);
             }
         }
-        return new UnwrappedFile(new TruncationCheckingStream(chosen.DataStream!, chosen.Length, first), [stream, .. layers], CheckRestAsync, Describe(steps));
+        return new UnwrappedFile(new TruncationCheckingStream(chosen.DataStream!, chosen.Length, first), [stream, .. layers], CheckRestAsync,
+            Describe(steps), compression);
     }
 
     /// <summary>The one file a member setting (or its absence) picks.</summary>
@@ -237,7 +253,7 @@ public static class FileUnwrapper
 
     private static string Name(Compression compression) => compression.ToString().ToLowerInvariant();
 
-    private static string Describe(List<string> steps) => steps.Count == 0 ? "plain" : string.Join(", ", steps);
+    private static string Describe(List<string> steps) => steps.Count == 0 ? Plain : string.Join(", ", steps);
 
     private static string List(IEnumerable<string> names)
     {

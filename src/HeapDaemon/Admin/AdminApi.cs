@@ -35,6 +35,7 @@ public static class AdminApi
         api.MapCouriersApi();
         api.MapRunsApi();
         api.MapDomainTablesApi();
+        api.MapPreviewApi();
     }
 
     /// <summary>

@@ -6,6 +6,7 @@ using HeapDaemon.Actors.Credentials;
 using HeapDaemon.Actors.Feeds;
 using HeapDaemon.Actors.Loading;
 using HeapDaemon.Actors.Pipeline;
+using HeapDaemon.Actors.Preview;
 using HeapDaemon.Actors.Runs;
 using HeapDaemon.Actors.Storage;
 using LinqToDB;
@@ -32,6 +33,8 @@ public static class DaemonSetup
         services.AddSingleton<RunStore>();
         services.AddSingleton<S3ClientFactory>();
         services.AddSingleton<FileLoadPipeline>();
+        services.AddSingleton(builder.Configuration.GetSection("Preview").Get<PreviewSettings>() ?? new PreviewSettings());
+        services.AddSingleton<FilePreviewer>();
         services.AddSingleton<CourierServices>();
 
         services.ConfigureHttpJsonOptions(options => HeapJson.Configure(options.SerializerOptions));

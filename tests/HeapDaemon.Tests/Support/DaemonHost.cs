@@ -13,7 +13,8 @@ namespace HeapDaemon.Tests.Support;
 /// The real daemon (its Program, actor system and SQL journal) in process, on a test database, reached over HTTP.
 /// Disposing it stops the actor system; a new host on the same database is a daemon restart.
 /// </summary>
-public sealed class DaemonHost(string connectionString, string masterKey) : WebApplicationFactory<Program>
+/// <param name="settings">Extra configuration for this daemon, e.g. a lower limit a test can reach.</param>
+public sealed class DaemonHost(string connectionString, string masterKey, IReadOnlyDictionary<string, string>? settings = null) : WebApplicationFactory<Program>
 {
     public const string Token = "test-token-0123456789abcdef";
 
@@ -29,6 +30,7 @@ public sealed class DaemonHost(string connectionString, string masterKey) : WebA
         builder.UseSetting("S3:MaxErrorRetry", "1");
         builder.UseSetting("S3:RequestTimeout", "00:00:20");
         builder.UseSetting("Logging:LogLevel:Default", "Warning");
+        foreach (var (key, value) in settings ?? new Dictionary<string, string>()) builder.UseSetting(key, value);
     }
 
     public HttpClient Api()

@@ -30,9 +30,12 @@ public abstract class DaemonSpecs : IAsyncLifetime
         await TestEnvironment.DropDatabaseAsync(ConnectionString);
     }
 
+    /// <summary>Configuration a spec class gives its daemon on top of the defaults.</summary>
+    protected virtual IReadOnlyDictionary<string, string> DaemonSettings => new Dictionary<string, string>();
+
     protected void StartDaemon()
     {
-        Daemon = new DaemonHost(ConnectionString, MasterKey);
+        Daemon = new DaemonHost(ConnectionString, MasterKey, DaemonSettings);
         Api = Daemon.Api();
     }
 
