@@ -262,23 +262,14 @@ public static class FileUnwrapper
     }
 
     /// <summary>A tar member's data ends early when the archive is cut short; TarReader then just ends, so the length is checked here.</summary>
-    private sealed class TruncationCheckingStream(Stream inner, long length, string name) : Stream
+    private sealed class TruncationCheckingStream(Stream inner, long length, string name) : ForwardOnlyStream
     {
         private long _read;
 
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => length;
-        public override long Position { get => _read; set => throw new NotSupportedException(); }
-
-        public override int Read(byte[] buffer, int offset, int count) => Count(inner.Read(buffer, offset, count), count);
+        public override int Read(Span<byte> buffer) => Count(inner.Read(buffer), buffer.Length);
 
         public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
             Count(await inner.ReadAsync(buffer, cancellationToken), buffer.Length);
-
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
 
         private int Count(int read, int asked)
         {
@@ -287,10 +278,5 @@ public static class FileUnwrapper
                 throw new UnreadableFileException($"tar member '{name}' is truncated: {_read} of {length} bytes");
             return read;
         }
-
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }

@@ -1,7 +1,5 @@
-using System.Globalization;
 using System.Text;
 using CsvHelper;
-using CsvHelper.Configuration;
 
 namespace HeapDaemon.Actors.Formats.Inference;
 
@@ -89,15 +87,8 @@ public static class FormatSniffer
 
     private static IEnumerable<string[]> Rows(string sample, FileSettings settings)
     {
-        var configuration = new CsvConfiguration(CultureInfo.InvariantCulture)
-        {
-            Delimiter = settings.DelimiterChar.ToString(),
-            Quote = settings.QuoteChar,
-            Escape = settings.EscapeChar,
-            Mode = CsvMode.RFC4180,
-            IgnoreBlankLines = true,
-            BadDataFound = null,
-        };
+        // Bad quoting is one sign among others of a wrong guess, not an error here.
+        var configuration = CsvFormat.Configuration(settings) with { BadDataFound = null };
         using var parser = new CsvParser(new StringReader(sample), configuration);
         while (parser.Read()) yield return parser.Record ?? [];
     }
