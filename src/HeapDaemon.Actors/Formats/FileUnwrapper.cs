@@ -70,7 +70,7 @@ public static class FileUnwrapper
             var magic = await peek.PeekAsync(MagicLength, ct);
             if (keyring is not null)
             {
-                if (!LooksLikePgp(magic.Span))
+                if (!PgpDecryption.LooksEncrypted(magic.Span))
                     throw new UnreadableFileException("it is not a PGP-encrypted message, but its settings name a PGP credential");
                 stream = PgpDecryption.Open(stream, PgpDecryption.IsArmored(magic.Span), keyring, ct);
                 layers.Insert(0, stream);
@@ -79,7 +79,7 @@ public static class FileUnwrapper
                 stream = peek;
                 magic = await peek.PeekAsync(MagicLength, ct);
             }
-            else if (LooksLikePgp(magic.Span))
+            else if (PgpDecryption.LooksEncrypted(magic.Span))
                 throw new UnreadableFileException("it is PGP-encrypted; set the file's pgpCredentialId to a PGP credential that holds its key");
 
             if (settings.Compression != Compression.None && IsGzip(magic.Span))
@@ -246,10 +246,6 @@ public static class FileUnwrapper
 
     private static bool IsTar(ReadOnlySpan<byte> magic) => magic.Length >= 262 && magic[257..262].SequenceEqual("ustar"u8);
 
-    /// <summary>An armored message, or a binary one starting with a public-key or passphrase encrypted session key packet.</summary>
-    private static bool LooksLikePgp(ReadOnlySpan<byte> magic) =>
-        PgpDecryption.IsArmored(magic) ||
-        magic is [var tag, ..] && (tag is 0xC1 or 0xC3 || (tag & 0xC0) == 0x80 && ((tag >> 2) & 0x0F) is 1 or 3);
 
     private static string Name(Compression compression) => compression.ToString().ToLowerInvariant();
 

@@ -112,7 +112,9 @@ public sealed class DomainTableLoad : IAsyncDisposable
                 RETURNING (xmax = 0) AS inserted)
             SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM merged
             """;
-        await using var cmd = new NpgsqlCommand(sql, _connection, _transaction);
+        // A merge of tens of millions of rows takes minutes; Npgsql's default 30 s timeout would fail every big
+        // file. The run's cancellation token still stops it.
+        await using var cmd = new NpgsqlCommand(sql, _connection, _transaction) { CommandTimeout = 0 };
         cmd.Parameters.AddWithValue(sourceFile);
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         await reader.ReadAsync(ct);

@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using Akka;
 using Akka.Streams;
 using Akka.Streams.Dsl;
@@ -5,7 +6,6 @@ using Amazon.Runtime;
 using Amazon.S3;
 using Amazon.S3.Model;
 using CsvHelper;
-using System.Security.Cryptography;
 using HeapDaemon.Actors.Credentials;
 using HeapDaemon.Actors.Feeds;
 using HeapDaemon.Actors.Formats;
@@ -33,8 +33,8 @@ public sealed class LoadingSettings
 }
 
 /// <summary>
-/// The graph for one file: S3 object stream → unwrap (PGP, gzip, archive) and parse → validate against the feed → batches → COPY into staging;
-/// then merge, ledger and commit in one transaction. Demand flows back from the COPY, so the S3 read never runs
+/// The graph for one file: S3 object stream → unwrap (PGP, gzip, archive) and parse → validate against the feed →
+/// batches → COPY into staging; then merge, ledger and commit in one transaction. Demand flows back from the COPY, so the S3 read never runs
 /// ahead of PostgreSQL by more than a batch and a read buffer.
 /// </summary>
 public sealed class FileLoadPipeline(NpgsqlDataSource db, LoadingSettings settings, PgpKeyCatalog pgp)
@@ -139,6 +139,8 @@ public sealed class FileLoadPipeline(NpgsqlDataSource db, LoadingSettings settin
             string[]? names = null;
             return record =>
             {
+                // A typed format's malformed record (a line that is not JSON) has no names to match: it is a reject as it is.
+                if (record.Problem is not null && !settings.IsDelimited) return [new RejectedRow(record.Line, record.Raw ?? "", record.Problem)];
                 if (record.Names is { } recordNames)
                 {
                     if (!ReferenceEquals(recordNames, names))
