@@ -58,8 +58,9 @@ public static class FileUnwrapper
 
     /// <param name="openArchives">In compression 'auto', open a zip or tar found by its bytes rather than fail
     /// asking for the setting: a preview finds out what a file is, a load does what its settings say.</param>
+    /// <param name="maxSpoolBytes">The most a zip may be spooled; a preview sets it, a load does not.</param>
     public static async Task<UnwrappedFile> OpenAsync(Stream body, FileSettings settings, PgpKeyring? keyring, CancellationToken ct,
-        bool openArchives = false)
+        bool openArchives = false, long? maxSpoolBytes = null)
     {
         var layers = new List<Stream>();
         var steps = new List<string>();
@@ -101,7 +102,7 @@ public static class FileUnwrapper
             {
                 case Compression.Zip:
                 case Compression.Auto when openArchives && IsZip(magic.Span):
-                    return await OpenZipAsync(stream, settings.Member, layers, steps, ct);
+                    return await OpenZipAsync(stream, settings.Member, layers, steps, maxSpoolBytes, ct);
                 case Compression.Tar or Compression.Tgz:
                 case Compression.Auto when openArchives && IsTar(magic.Span):
                     return await OpenTarAsync(stream, settings.Member, layers, steps, gzipped ? Compression.Tgz : Compression.Tar, ct);
@@ -136,9 +137,10 @@ public static class FileUnwrapper
             : e, ct);
     }
 
-    private static async Task<UnwrappedFile> OpenZipAsync(Stream stream, string? member, List<Stream> layers, List<string> steps, CancellationToken ct)
+    private static async Task<UnwrappedFile> OpenZipAsync(Stream stream, string? member, List<Stream> layers, List<string> steps,
+        long? maxSpoolBytes, CancellationToken ct)
     {
-        var spool = await TempSpool.CopyAsync(stream, ct);
+        var spool = await TempSpool.CopyAsync(stream, ct, maxSpoolBytes);
         layers.Insert(0, spool);
         ZipArchive archive;
         try

@@ -66,7 +66,10 @@ public sealed record FilePreview(
 
 public sealed class PreviewSettings
 {
-    /// <summary>Amperity's limit: a PGP-encrypted (or compressed) Parquet file is read whole before its footer can be.</summary>
+    /// <summary>
+    /// Amperity's limit: a PGP-encrypted (or compressed) Parquet file is read whole before its footer can be. A
+    /// zip archive, whose directory is at its end, is held to it too.
+    /// </summary>
     public long MaxWrappedParquetMegabytes { get; init; } = 500;
 }
 
@@ -145,7 +148,8 @@ public sealed class FilePreviewer(CredentialCatalog credentials, PgpKeyCatalog p
         var body = new CountingStream(response.ResponseStream);
         long? size = response.ContentLength >= 0 ? response.ContentLength : null;
         var opening = new FileSettings(Compression: overrides.Compression ?? Compression.Auto, Member: overrides.Member);
-        await using var file = await FileUnwrapper.OpenAsync(body, opening, keyring, ct, openArchives: true);
+        // A zip's directory is at its end, so it is spooled whole: within the same limit as a wrapped Parquet file.
+        await using var file = await FileUnwrapper.OpenAsync(body, opening, keyring, ct, openArchives: true, maxSpoolBytes: maxWrappedParquetBytes);
         var content = new PeekStream(file.Content);
         var head = await content.PeekAsync(SniffBytes, ct);
         var settings = overrides.ApplyTo(FormatSniffer.Sniff(head.Span, file.Compression, overrides.Member));

@@ -100,6 +100,27 @@ public sealed class PreviewSpecs(PgpKeys keys) : DaemonSpecs, IClassFixture<PgpK
             await response.Content.ReadAsStringAsync());
     }
 
+    [Fact]
+    public async Task A_zip_is_previewed_from_its_only_member_and_one_over_the_limit_is_refused_without_reading_it_all()
+    {
+        using var scratch = new Scratch();
+        scratch.Write("users.csv", "id,name\n1,ada\n");
+        await PutAsync("small.zip", scratch.Run("zip", "-q", "-", "users.csv"));
+        scratch.Write("big.csv", string.Concat(Enumerable.Range(0, 80_000).Select(_ => Guid.NewGuid() + "\n")));
+        var big = scratch.Run("zip", "-q", "-", "big.csv");
+        Assert.True(big.Length > 1 << 20, $"the test zip must pass the 1 MB limit, it has {big.Length} bytes");
+        await PutAsync("big.zip", big);
+
+        var small = await PreviewAsync(new { credentialId = "moto", key = "small.zip" });
+        var refused = await Api.PostAsJsonAsync("/api/preview", new { credentialId = "moto", key = "big.zip" });
+
+        Assert.Equal("""{"format":"csv","header":true,"compression":"zip"}""", small.GetProperty("settings").GetRawText());
+        Assert.Equal("zip member 'users.csv'", small.GetProperty("unwrapped").GetString());
+        Assert.Equal(422, (int)refused.StatusCode);
+        Assert.Contains($"s3://{Bucket}/big.zip: it must be read whole before it can be read at all, and it is over the 1 MB allowed here",
+            await refused.Content.ReadAsStringAsync());
+    }
+
     [Theory]
     [InlineData("missing.csv", null, 404, "no such object (NoSuchKey)")]
     [InlineData("stranger.csv.gpg", "pgp-key", 422, "file cannot be decrypted using the provided PGP key")]
