@@ -20,6 +20,18 @@ stop_services() {
 }
 trap stop_services EXIT # also covers Ctrl-C and unexpected errors
 
+# The format tests make their files with the real tools; a fresh machine may lack some.
+missing=()
+for tool in gpg zip tar gzip; do command -v "$tool" >/dev/null || missing+=("$tool"); done
+if ((${#missing[@]} > 0)); then
+  if ((EUID == 0)); then
+    echo "test.sh: installing ${missing[*]}" >&2
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gnupg zip tar gzip >&2 || true
+  else
+    echo "test.sh: the format tests need ${missing[*]}; install them (apt-get install gnupg zip)" >&2
+  fi
+fi
+
 if ! "$SERVICES" start; then
   stop_services
   echo "test.sh: services did not start, no tests run" >&2

@@ -23,14 +23,8 @@ public static class CsvFormat
     {
         string? badData = null;
         var unclosed = false;
-        var configuration = new CsvConfiguration(CultureInfo.InvariantCulture)
+        var configuration = Configuration(settings) with
         {
-            Delimiter = settings.DelimiterChar.ToString(),
-            Quote = settings.QuoteChar,
-            Escape = settings.EscapeChar,
-            Mode = CsvMode.RFC4180,
-            DetectDelimiter = false,
-            IgnoreBlankLines = true,
             BadDataFound = args =>
             {
                 badData ??= $"malformed quoting near '{Shorten(args.Field)}'";
@@ -57,6 +51,17 @@ public static class CsvFormat
         if (suspect is not null)
             throw new UnreadableFileException($"line {suspect.Line}: a quoted field opens there and is not closed before the end of the file");
     }
+
+    /// <summary>RFC 4180 with the file's delimiter, quote and escape; blank lines skipped.</summary>
+    public static CsvConfiguration Configuration(FileSettings settings) => new(CultureInfo.InvariantCulture)
+    {
+        Delimiter = settings.DelimiterChar.ToString(),
+        Quote = settings.QuoteChar,
+        Escape = settings.EscapeChar,
+        Mode = CsvMode.RFC4180,
+        DetectDelimiter = false,
+        IgnoreBlankLines = true,
+    };
 
     private static async Task<bool> ReadAsync(CsvParser parser, StreamReader reader, CancellationToken ct)
     {

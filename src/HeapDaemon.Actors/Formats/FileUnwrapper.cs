@@ -12,10 +12,16 @@ namespace HeapDaemon.Actors.Formats;
 /// A file's content once decrypted, decompressed and taken out of its archive, and the checks that can only run
 /// after its last byte. Disposing releases every layer (and deletes any spooled copy).
 /// </summary>
-public sealed class UnwrappedFile(Stream content, IReadOnlyList<Stream> layers, Func<CancellationToken, Task>? afterLast, string description)
-    : IAsyncDisposable
+public sealed class UnwrappedFile(Stream content, IReadOnlyList<Stream> layers, Func<CancellationToken, Task>? afterLast, string description,
+    Compression compression) : IAsyncDisposable
 {
     public Stream Content { get; } = content;
+
+    /// <summary>What the file turned out to be compressed with (gzip found by its bytes, for instance).</summary>
+    public Compression Compression { get; } = compression;
+
+    /// <summary>Whether the file was decrypted, decompressed or unarchived, so reading it whole again is costly.</summary>
+    public bool IsWrapped => Description != FileUnwrapper.Plain;
 
     /// <summary>How the file was unwrapped, e.g. "PGP, gzip, tar member 'data/users.csv'".</summary>
     public string Description { get; } = description;
@@ -48,7 +54,13 @@ public static class FileUnwrapper
 {
     private const int MagicLength = 512;
 
-    public static async Task<UnwrappedFile> OpenAsync(Stream body, FileSettings settings, PgpKeyring? keyring, CancellationToken ct)
+    public const string Plain = "plain";
+
+    /// <param name="openArchives">In compression 'auto', open a zip or tar found by its bytes rather than fail
+    /// asking for the setting: a preview finds out what a file is, a load does what its settings say.</param>
+    /// <param name="maxSpoolBytes">The most a zip may be spooled; a preview sets it, a load does not.</param>
+    public static async Task<UnwrappedFile> OpenAsync(Stream body, FileSettings settings, PgpKeyring? keyring, CancellationToken ct,
+        bool openArchives = false, long? maxSpoolBytes = null)
     {
         var layers = new List<Stream>();
         var steps = new List<string>();
@@ -59,7 +71,7 @@ public static class FileUnwrapper
             var magic = await peek.PeekAsync(MagicLength, ct);
             if (keyring is not null)
             {
-                if (!LooksLikePgp(magic.Span))
+                if (!PgpDecryption.LooksEncrypted(magic.Span))
                     throw new UnreadableFileException("it is not a PGP-encrypted message, but its settings name a PGP credential");
                 stream = PgpDecryption.Open(stream, PgpDecryption.IsArmored(magic.Span), keyring, ct);
                 layers.Insert(0, stream);
@@ -68,7 +80,7 @@ public static class FileUnwrapper
                 stream = peek;
                 magic = await peek.PeekAsync(MagicLength, ct);
             }
-            else if (LooksLikePgp(magic.Span))
+            else if (PgpDecryption.LooksEncrypted(magic.Span))
                 throw new UnreadableFileException("it is PGP-encrypted; set the file's pgpCredentialId to a PGP credential that holds its key");
 
             if (settings.Compression != Compression.None && IsGzip(magic.Span))
@@ -85,18 +97,21 @@ public static class FileUnwrapper
                 throw new UnreadableFileException($"it is not gzip-compressed (no gzip magic bytes), but its compression is '{Name(settings.Compression)}'");
             }
 
+            var gzipped = steps.Contains("gzip");
             switch (settings.Compression)
             {
                 case Compression.Zip:
-                    return await OpenZipAsync(stream, settings.Member, layers, steps, ct);
+                case Compression.Auto when openArchives && IsZip(magic.Span):
+                    return await OpenZipAsync(stream, settings.Member, layers, steps, maxSpoolBytes, ct);
                 case Compression.Tar or Compression.Tgz:
-                    return await OpenTarAsync(stream, settings.Member, layers, steps, ct);
+                case Compression.Auto when openArchives && IsTar(magic.Span):
+                    return await OpenTarAsync(stream, settings.Member, layers, steps, gzipped ? Compression.Tgz : Compression.Tar, ct);
                 case Compression.Auto when IsZip(magic.Span):
                     throw new UnreadableFileException("it is a zip archive; set compression 'zip' (and member, if it holds several files)");
                 case Compression.Auto when IsTar(magic.Span):
                     throw new UnreadableFileException($"it is a tar archive; set compression '{(steps.Contains("gzip") ? "tgz" : "tar")}' (and member, if it holds several files)");
             }
-            return new UnwrappedFile(stream, layers, null, Describe(steps));
+            return new UnwrappedFile(stream, layers, null, Describe(steps), gzipped ? Compression.Gzip : Compression.None);
         }
         catch
         {
@@ -122,9 +137,10 @@ public static class FileUnwrapper
             : e, ct);
     }
 
-    private static async Task<UnwrappedFile> OpenZipAsync(Stream stream, string? member, List<Stream> layers, List<string> steps, CancellationToken ct)
+    private static async Task<UnwrappedFile> OpenZipAsync(Stream stream, string? member, List<Stream> layers, List<string> steps,
+        long? maxSpoolBytes, CancellationToken ct)
     {
-        var spool = await TempSpool.CopyAsync(stream, ct);
+        var spool = await TempSpool.CopyAsync(stream, ct, maxSpoolBytes);
         layers.Insert(0, spool);
         ZipArchive archive;
         try
@@ -141,7 +157,7 @@ public static class FileUnwrapper
         steps.Add($"zip member '{entry.FullName}'");
         try
         {
-            return new UnwrappedFile(await entry.OpenAsync(ct), layers, null, Describe(steps));
+            return new UnwrappedFile(await entry.OpenAsync(ct), layers, null, Describe(steps), Compression.Zip);
         }
         catch (InvalidDataException e)
         {
@@ -154,7 +170,8 @@ public static class FileUnwrapper
     /// known only at the end, so <see cref="UnwrappedFile.FinishAsync"/> scans the rest and fails the file then,
     /// before anything commits.
     /// </summary>
-    private static async Task<UnwrappedFile> OpenTarAsync(Stream stream, string? member, List<Stream> layers, List<string> steps, CancellationToken ct)
+    private static async Task<UnwrappedFile> OpenTarAsync(Stream stream, string? member, List<Stream> layers, List<string> steps,
+        Compression compression, CancellationToken ct)
     {
         var reader = new TarReader(stream, leaveOpen: true);
         var seen = new List<string>();
@@ -196,7 +213,8 @@ public static class FileUnwrapper
                 throw new UnreadableFileException($"the tar archive is damaged after member '{first}' ({e.Message})", e);
             }
         }
-        return new UnwrappedFile(new TruncationCheckingStream(chosen.DataStream!, chosen.Length, first), [stream, .. layers], CheckRestAsync, Describe(steps));
+        return new UnwrappedFile(new TruncationCheckingStream(chosen.DataStream!, chosen.Length, first), [stream, .. layers], CheckRestAsync,
+            Describe(steps), compression);
     }
 
     /// <summary>The one file a member setting (or its absence) picks.</summary>
@@ -230,14 +248,10 @@ public static class FileUnwrapper
 
     private static bool IsTar(ReadOnlySpan<byte> magic) => magic.Length >= 262 && magic[257..262].SequenceEqual("ustar"u8);
 
-    /// <summary>An armored message, or a binary one starting with a public-key or passphrase encrypted session key packet.</summary>
-    private static bool LooksLikePgp(ReadOnlySpan<byte> magic) =>
-        PgpDecryption.IsArmored(magic) ||
-        magic is [var tag, ..] && (tag is 0xC1 or 0xC3 || (tag & 0xC0) == 0x80 && ((tag >> 2) & 0x0F) is 1 or 3);
 
     private static string Name(Compression compression) => compression.ToString().ToLowerInvariant();
 
-    private static string Describe(List<string> steps) => steps.Count == 0 ? "plain" : string.Join(", ", steps);
+    private static string Describe(List<string> steps) => steps.Count == 0 ? Plain : string.Join(", ", steps);
 
     private static string List(IEnumerable<string> names)
     {
@@ -246,23 +260,14 @@ public static class FileUnwrapper
     }
 
     /// <summary>A tar member's data ends early when the archive is cut short; TarReader then just ends, so the length is checked here.</summary>
-    private sealed class TruncationCheckingStream(Stream inner, long length, string name) : Stream
+    private sealed class TruncationCheckingStream(Stream inner, long length, string name) : ForwardOnlyStream
     {
         private long _read;
 
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => length;
-        public override long Position { get => _read; set => throw new NotSupportedException(); }
-
-        public override int Read(byte[] buffer, int offset, int count) => Count(inner.Read(buffer, offset, count), count);
+        public override int Read(Span<byte> buffer) => Count(inner.Read(buffer), buffer.Length);
 
         public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
             Count(await inner.ReadAsync(buffer, cancellationToken), buffer.Length);
-
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
 
         private int Count(int read, int asked)
         {
@@ -271,10 +276,5 @@ public static class FileUnwrapper
                 throw new UnreadableFileException($"tar member '{name}' is truncated: {_read} of {length} bytes");
             return read;
         }
-
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }

@@ -19,19 +19,28 @@ public static class ParquetFormat
     public static async IAsyncEnumerable<SourceRecord> ReadAsync(Stream stream, [EnumeratorCancellation] CancellationToken ct = default)
     {
         await using var spool = await TempSpool.CopyAsync(stream, ct);
-        await foreach (var record in ReadSeekableAsync(spool, ct)) yield return record;
+        await foreach (var record in ReadSeekableAsync(spool, null, ct)) yield return record;
     }
 
     /// <summary>The records of a seekable Parquet file (a spool, or ranged reads of an S3 object).</summary>
-    public static async IAsyncEnumerable<SourceRecord> ReadSeekableAsync(Stream file, [EnumeratorCancellation] CancellationToken ct = default)
+    /// <param name="prefetch">Called with each row group's byte range before it is read (Parquet.Net reads column chunks synchronously).</param>
+    public static async IAsyncEnumerable<SourceRecord> ReadSeekableAsync(Stream file, Func<long, long, CancellationToken, Task>? prefetch = null,
+        [EnumeratorCancellation] CancellationToken ct = default)
     {
         int rowGroups;
         string[] names;
+        List<(long Start, long Length)> ranges;
         try
         {
             await using var reader = await ParquetReader.CreateAsync(file, Options, leaveStreamOpen: true, ct);
             rowGroups = reader.RowGroupCount;
             names = reader.Schema.Fields.Select(f => f.Name).ToArray();
+            ranges = reader.Metadata!.RowGroups.Select(g =>
+            {
+                var start = g.Columns.Min(c => ChunkStart(c.MetaData!));
+                var end = g.Columns.Max(c => ChunkStart(c.MetaData!) + c.MetaData!.TotalCompressedSize);
+                return (start, end - start);
+            }).ToList();
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -44,12 +53,13 @@ public static class ParquetFormat
             IList<Dictionary<string, object>> rows;
             try
             {
+                if (prefetch is not null) await prefetch(ranges[group].Start, ranges[group].Length, ct);
                 file.Position = 0;
                 rows = (await ParquetSerializer.DeserializeUntypedAsync(file, Options, group, ct)).Data;
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
-                throw new UnreadableFileException($"damaged Parquet data in row group {group + 1} of {rowGroups}, after record {number} ({e.Message})", e);
+                throw new UnreadableFileException($"damaged Parquet data in row group {group + 1} of {rowGroups}, after record {number} ({Messages(e)})", e);
             }
             foreach (var row in rows)
             {
@@ -60,6 +70,13 @@ public static class ParquetFormat
             }
         }
     }
+
+    /// <summary>A column chunk starts at its dictionary page when it has one, else at its first data page.</summary>
+    private static long ChunkStart(Parquet.Meta.ColumnMetaData column) =>
+        column.DictionaryPageOffset is { } dictionary && dictionary > 0 ? Math.Min(dictionary, column.DataPageOffset) : column.DataPageOffset;
+
+    /// <summary>Parquet.Net wraps the cause ("failed to read column 'x'"); both halves say where and why.</summary>
+    private static string Messages(Exception e) => e.InnerException is { } inner ? $"{e.Message}: {Messages(inner)}" : e.Message;
 
     private static object? Value(object? value) => value switch
     {

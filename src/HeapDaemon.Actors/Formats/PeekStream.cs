@@ -1,7 +1,7 @@
 namespace HeapDaemon.Actors.Formats;
 
 /// <summary>A forward-only stream whose first bytes can be looked at (magic numbers) before anyone reads them.</summary>
-public sealed class PeekStream(Stream inner) : Stream
+public sealed class PeekStream(Stream inner) : ForwardOnlyStream
 {
     private byte[] _head = [];
     private int _position;
@@ -21,14 +21,6 @@ public sealed class PeekStream(Stream inner) : Stream
         return _head.AsMemory(0, Math.Min(count, _head.Length));
     }
 
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-
-    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
-
     public override int Read(Span<byte> buffer)
     {
         if (_position < _head.Length) return FromHead(buffer);
@@ -41,9 +33,6 @@ public sealed class PeekStream(Stream inner) : Stream
         return await inner.ReadAsync(buffer, cancellationToken);
     }
 
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
     private int FromHead(Span<byte> buffer)
     {
         var n = Math.Min(buffer.Length, _head.Length - _position);
@@ -51,11 +40,6 @@ public sealed class PeekStream(Stream inner) : Stream
         _position += n;
         return n;
     }
-
-    public override void Flush() { }
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {

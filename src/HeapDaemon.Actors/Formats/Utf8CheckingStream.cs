@@ -6,20 +6,12 @@ namespace HeapDaemon.Actors.Formats;
 /// Passes bytes through while checking that they are UTF-8, so invalid bytes fail the file with their exact place
 /// (byte offset and line) instead of the parser's approximate one. A UTF-16 byte order mark turns the check off.
 /// </summary>
-public sealed class Utf8CheckingStream(Stream inner) : Stream
+public sealed class Utf8CheckingStream(Stream inner) : ForwardOnlyStream
 {
     private readonly Decoder _decoder = new UTF8Encoding(false, throwOnInvalidBytes: true).GetDecoder();
     private long _offset;
     private long _line = 1;
     private bool? _utf16;
-
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => _offset; set => throw new NotSupportedException(); }
-
-    public override int Read(byte[] buffer, int offset, int count) => Check(buffer.AsSpan(offset, inner.Read(buffer, offset, count)));
 
     public override int Read(Span<byte> buffer) => Check(buffer[..inner.Read(buffer)]);
 
@@ -28,9 +20,6 @@ public sealed class Utf8CheckingStream(Stream inner) : Stream
         var read = await inner.ReadAsync(buffer, cancellationToken);
         return Check(buffer.Span[..read]);
     }
-
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
 
     private int Check(ReadOnlySpan<byte> bytes)
     {
@@ -50,9 +39,4 @@ public sealed class Utf8CheckingStream(Stream inner) : Stream
         _offset += bytes.Length;
         return bytes.Length;
     }
-
-    public override void Flush() { }
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 }

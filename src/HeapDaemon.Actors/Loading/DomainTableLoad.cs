@@ -155,7 +155,9 @@ public sealed class DomainTableLoad : IAsyncDisposable
                 RETURNING "_source_file", (xmax = 0) AS inserted)
             SELECT "_source_file", count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM merged GROUP BY 1
             """;
-        await using var cmd = new NpgsqlCommand(sql, _connection, _transaction);
+        // A merge of tens of millions of rows takes minutes; Npgsql's default 30 s timeout would fail every big
+        // file. The run's cancellation token still stops it.
+        await using var cmd = new NpgsqlCommand(sql, _connection, _transaction) { CommandTimeout = 0 };
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         var counts = new Dictionary<string, MergeCounts>(StringComparer.Ordinal);
         while (await reader.ReadAsync(ct)) counts[reader.GetString(0)] = new MergeCounts(reader.GetInt64(1), reader.GetInt64(2));

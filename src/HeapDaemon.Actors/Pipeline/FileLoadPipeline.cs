@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using Akka;
 using Akka.Streams;
 using Akka.Streams.Dsl;
@@ -5,7 +6,6 @@ using Amazon.Runtime;
 using Amazon.S3;
 using Amazon.S3.Model;
 using CsvHelper;
-using System.Security.Cryptography;
 using HeapDaemon.Actors.Credentials;
 using HeapDaemon.Actors.Feeds;
 using HeapDaemon.Actors.Formats;

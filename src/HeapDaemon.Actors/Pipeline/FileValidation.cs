@@ -18,6 +18,12 @@ internal sealed class FileValidation(StagedLoad load, FileLoadJob job)
         var rows = new List<ValidatedRow>();
         foreach (var record in batch)
         {
+            // A record the parser could not read (malformed JSON) is a reject, not a header, whatever comes first.
+            if (record.Problem is not null && record.Names is null)
+            {
+                rows.Add(new RejectedRow(record.Line, record.Raw ?? "", record.Problem));
+                continue;
+            }
             if (record.Names is { } names)
             {
                 if (!ReferenceEquals(names, _names))

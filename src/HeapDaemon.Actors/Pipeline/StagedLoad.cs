@@ -43,6 +43,7 @@ internal sealed class StagedLoad(NpgsqlDataSource db, FeedCatalog feeds, FeedDef
 
     public async Task WriteAsync(IReadOnlyList<AcceptedRow> rows)
     {
+        if (rows.Count == 0) return;
         await _connection.WaitAsync(ct);
         try
         {

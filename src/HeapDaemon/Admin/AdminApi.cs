@@ -51,6 +51,7 @@ public static class AdminApi
         api.MapHeapSourceApi();
         api.MapRunsApi();
         api.MapDomainTablesApi();
+        api.MapPreviewApi();
     }
 
     /// <summary>

@@ -7,6 +7,7 @@ using HeapDaemon.Actors.Feeds;
 using HeapDaemon.Actors.Heap;
 using HeapDaemon.Actors.Loading;
 using HeapDaemon.Actors.Pipeline;
+using HeapDaemon.Actors.Preview;
 using HeapDaemon.Actors.Runs;
 using HeapDaemon.Actors.Storage;
 using LinqToDB;
@@ -44,6 +45,8 @@ public static class DaemonSetup
         services.AddSingleton<FileLoadPipeline>();
         services.AddSingleton<DaemonMetrics>();
         services.AddSingleton<HeapCourier>();
+        services.AddSingleton(builder.Configuration.GetSection("Preview").Get<PreviewSettings>() ?? new PreviewSettings());
+        services.AddSingleton<FilePreviewer>();
         services.AddSingleton<CourierServices>();
 
         services.ConfigureHttpJsonOptions(options => HeapJson.Configure(options.SerializerOptions));

@@ -61,6 +61,36 @@ public sealed class FileFormatRunSpecs(PgpKeys keys) : DaemonSpecs, IClassFixtur
     }
 
     [Fact]
+    public async Task A_malformed_first_ndjson_line_is_a_reject_with_its_reason_not_a_schema_failure()
+    {
+        await PutBytesAsync("users.ndjson", System.Text.Encoding.UTF8.GetBytes("{\"user_id\": 1,\n" + System.Text.Encoding.UTF8.GetString(SampleFiles.Ndjson())));
+
+        var run = await RunFileAsync("users.ndjson", """{"format":"ndjson"}""");
+
+        Assert.Equal("failed", run.GetProperty("status").GetString());
+        Assert.StartsWith($"s3://{Bucket}/users.ndjson: 1 of 4 rows rejected", run.GetProperty("files")[0].GetProperty("message").GetString());
+        var reject = Assert.Single((await Api.GetOkAsync($"/api/runs/{run.GetProperty("id").GetGuid()}/rejects")).EnumerateArray());
+        Assert.Equal(1, reject.GetProperty("line").GetInt64());
+        Assert.StartsWith("malformed JSON", reject.GetProperty("reason").GetString());
+        Assert.Equal("{\"user_id\": 1,", reject.GetProperty("raw").GetString());
+    }
+
+    [Fact]
+    public async Task A_json_key_the_feed_does_not_know_fails_the_file_naming_it_and_hostile_names_stay_data()
+    {
+        await PutBytesAsync("hostile.ndjson", System.Text.Encoding.UTF8.GetBytes(
+            "{\"user_id\":1,\"email\":\"a@example.com\",\"joined_at\":\"2026-11-01T00:00:00Z\"}\n" +
+            "{\"user_id\":2,\"joined_at\":\"2026-11-01T00:00:00Z\",\"x\\\"; DROP TABLE heap.users; --\":1}\n"));
+
+        var run = await RunFileAsync("hostile.ndjson", """{"format":"ndjson"}""");
+
+        Assert.Equal("failed", run.GetProperty("status").GetString());
+        Assert.Equal($"s3://{Bucket}/hostile.ndjson: line 2: the file's columns do not match feed 'heap-users': not in the feed ['x\"; DROP TABLE heap.users; --'] (a feed with newColumns 'ignore' or 'add' accepts them)",
+            run.GetProperty("files")[0].GetProperty("message").GetString());
+        Assert.Empty(await QueryAsync("SELECT * FROM heap.users"));
+    }
+
+    [Fact]
     public async Task A_gzip_compressed_parquet_file_in_a_tgz_loads()
     {
         using var scratch = new Scratch();

@@ -107,6 +107,15 @@ public sealed class PgpSpecs(PgpKeys keys) : IClassFixture<PgpKeys>
     }
 
     [Fact]
+    public async Task Text_that_starts_like_a_packet_tag_is_not_taken_for_pgp()
+    {
+        // 'é' in UTF-8 is C3 A9, and C3 is also the tag of a new-format passphrase session key packet.
+        var text = Encoding.UTF8.GetBytes("état,ville\n1,Paris\n");
+
+        Assert.Equal(text, await DecryptAsync(text, null));
+    }
+
+    [Fact]
     public void A_key_that_cannot_decrypt_is_refused_with_the_reason_and_no_secret()
     {
         var secret = keys.Gpg.ExportSecretKeys(keys.Current);

@@ -15,8 +15,8 @@ namespace HeapDaemon.Tests.Support;
 /// Disposing it stops the actor system; a new host on the same database is a daemon restart.
 /// </summary>
 /// <param name="clock">The daemon's clock, for tests that move time (schedules); the real one when null.</param>
-/// <param name="previousMasterKeys">Secrets:PreviousMasterKeys, for tests of a key rotation.</param>
-public sealed class DaemonHost(string connectionString, string masterKey, TimeProvider? clock = null, params string[] previousMasterKeys)
+/// <param name="settings">Extra configuration for this daemon, e.g. a lower limit a test can reach, or previous master keys.</param>
+public sealed class DaemonHost(string connectionString, string masterKey, TimeProvider? clock = null, IReadOnlyDictionary<string, string>? settings = null)
     : WebApplicationFactory<Program>
 {
     public const string Token = "test-token-0123456789abcdef";
@@ -30,7 +30,6 @@ public sealed class DaemonHost(string connectionString, string masterKey, TimePr
         builder.UseSetting("ConnectionStrings:Postgres", ConnectionString);
         builder.UseSetting("Admin:Token", Token);
         builder.UseSetting("Secrets:MasterKey", masterKey);
-        for (var i = 0; i < previousMasterKeys.Length; i++) builder.UseSetting($"Secrets:PreviousMasterKeys:{i}", previousMasterKeys[i]);
         builder.UseSetting("S3:MaxErrorRetry", "1");
         builder.UseSetting("S3:RequestTimeout", "00:00:20");
         builder.UseSetting("S3:ReadStallTimeout", "00:00:02");
@@ -40,6 +39,7 @@ public sealed class DaemonHost(string connectionString, string masterKey, TimePr
         builder.UseSetting("Aws:AccessKeyId", TestEnvironment.S3AuthDeniedKeyId);
         builder.UseSetting("Aws:SecretAccessKey", TestEnvironment.S3AuthDeniedSecret);
         if (clock is not null) builder.ConfigureServices(services => services.AddSingleton(clock));
+        foreach (var (key, value) in settings ?? new Dictionary<string, string>()) builder.UseSetting(key, value);
     }
 
     public HttpClient Api()

@@ -33,9 +33,14 @@ public abstract class DaemonSpecs : IAsyncLifetime
     /// <summary>The clock the next started daemon uses; null for the real one.</summary>
     protected TimeProvider? Clock;
 
+    /// <summary>Configuration a spec class gives its daemon on top of the defaults.</summary>
+    protected virtual IReadOnlyDictionary<string, string> DaemonSettings => new Dictionary<string, string>();
+
     protected void StartDaemon(params string[] previousMasterKeys)
     {
-        Daemon = new DaemonHost(ConnectionString, MasterKey, Clock, previousMasterKeys);
+        var settings = new Dictionary<string, string>(DaemonSettings);
+        for (var i = 0; i < previousMasterKeys.Length; i++) settings[$"Secrets:PreviousMasterKeys:{i}"] = previousMasterKeys[i];
+        Daemon = new DaemonHost(ConnectionString, MasterKey, Clock, settings);
         Api = Daemon.Api();
     }
 

@@ -22,6 +22,35 @@ public static class PgpDecryption
     /// <summary>An armored message starts with its armor header line, perhaps after blank lines.</summary>
     public static bool IsArmored(ReadOnlySpan<byte> head) => head.TrimStart(" \t\r\n"u8).StartsWith("-----BEGIN PGP MESSAGE-----"u8);
 
+    /// <summary>
+    /// An armored message, or a binary one that starts with a session key packet (public-key or passphrase
+    /// encrypted) of a known version. The version byte matters: 0xC3 alone is also how UTF-8 text starting
+    /// with 'é' begins.
+    /// </summary>
+    public static bool LooksEncrypted(ReadOnlySpan<byte> head)
+    {
+        if (IsArmored(head)) return true;
+        if (head.Length < 3) return false;
+        int tag, lengthBytes;
+        if ((head[0] & 0xC0) == 0xC0) // new packet format: one length byte below 192, or two from 192 to 223
+        {
+            tag = head[0] & 0x3F;
+            lengthBytes = head[1] < 192 ? 1 : head[1] < 224 ? 2 : 0;
+        }
+        else if ((head[0] & 0xC0) == 0x80) // old packet format: the length's size is in the tag byte
+        {
+            tag = (head[0] >> 2) & 0x0F;
+            lengthBytes = (head[0] & 0x03) switch { 0 => 1, 1 => 2, 2 => 4, _ => 0 };
+        }
+        else
+        {
+            return false;
+        }
+        if (tag is not (1 or 3) || lengthBytes == 0 || head.Length <= 1 + lengthBytes) return false;
+        var version = head[1 + lengthBytes];
+        return tag == 1 ? version is 3 or 6 : version is 4 or 5 or 6;
+    }
+
     private static void Decrypt(Stream encrypted, PgpKeyring keyring, PipeSink sink)
     {
         var (data, key) = FindEncryptedData(encrypted, keyring);
@@ -39,14 +68,11 @@ public static class PgpDecryption
 
     private static (PgpPublicKeyEncryptedData Data, PgpPrivateKey Key) FindEncryptedData(Stream encrypted, PgpKeyring keyring)
     {
-        PgpEncryptedDataList? list = null;
         var factory = new PgpObjectFactory(encrypted);
-        for (var item = factory.NextPgpObject(); item is not null && list is null; item = list is null ? factory.NextPgpObject() : null)
-        {
-            if (item is PgpEncryptedDataList l) list = l;
-            else if (item is not PgpMarker) break;
-        }
-        if (list is null) throw new UnreadableFileException("it is not a PGP-encrypted message (no encrypted data packet), but its settings name a PGP credential");
+        var item = factory.NextPgpObject();
+        while (item is PgpMarker) item = factory.NextPgpObject();
+        if (item is not PgpEncryptedDataList list)
+            throw new UnreadableFileException("it is not a PGP-encrypted message (no encrypted data packet), but its settings name a PGP credential");
 
         var candidates = list.GetEncryptedDataObjects().OfType<PgpPublicKeyEncryptedData>().ToList();
         foreach (var candidate in candidates.Where(c => c.KeyId != 0))
