@@ -1,9 +1,3 @@
-using System.Text.Json;
-using Avro;
-using Avro.File;
-using Avro.Generic;
-using HeapDaemon.Actors.Formats;
-
 namespace HeapDaemon.SampleData;
 
 /// <summary>
@@ -198,13 +192,12 @@ public sealed class HeapExportGenerator(int seed, string bucket, string prefix =
 
         public void Table(string name, (string Name, string Type)[] columns, bool incremental, List<Row> rows, int parts)
         {
-            var schema = (RecordSchema)Schema.Parse(AvroSchema(name, columns));
             var files = new List<string>();
             var perPart = (rows.Count + parts - 1) / parts;
             for (var part = 0; part < parts; part++)
             {
                 var key = $"{generator._prefix}sync_{id}/{name}/part-{part:D5}-{Guid(generator._random)}-c000.avro";
-                generator._objects.Add(new ExportObject(key, Avro(schema, rows.Skip(part * perPart).Take(perPart))));
+                generator._objects.Add(new ExportObject(key, HeapFiles.Avro(name, columns, rows.Skip(part * perPart).Take(perPart))));
                 files.Add($"s3://{generator._bucket}/{key}");
             }
             _tables.Add(new { name, columns = columns.Select(c => c.Name), files, incremental, row_count = rows.Count });
@@ -212,41 +205,13 @@ public sealed class HeapExportGenerator(int seed, string bucket, string prefix =
         }
 
         /// <summary>The manifest, with a field Heap may add that a reader must ignore.</summary>
-        public void Write() => generator._objects.Add(new ExportObject($"{generator._prefix}manifests/sync_{id}.json",
-            JsonSerializer.SerializeToUtf8Bytes(new { dump_id = id, tables = _tables, property_definitions = new { } })));
+        public void Write() => generator._objects.Add(new ExportObject($"{generator._prefix}manifests/sync_{id}.json", HeapFiles.Manifest(id, _tables)));
 
         private static string Guid(Random random)
         {
             var bytes = new byte[16];
             random.NextBytes(bytes);
             return new System.Guid(bytes).ToString();
-        }
-
-        private static string AvroSchema(string table, (string Name, string Type)[] columns) => JsonSerializer.Serialize(new
-        {
-            type = "record",
-            name = table,
-            fields = columns.Select(c => new
-            {
-                name = c.Name,
-                type = c.Type.StartsWith('?') ? (object)new[] { "null", c.Type[1..] } : c.Type,
-            }),
-        });
-
-        private static byte[] Avro(RecordSchema schema, IEnumerable<Row> rows)
-        {
-            var output = new MemoryStream();
-            using (var writer = DataFileWriter<GenericRecord>.OpenWriter(new GenericDatumWriter<GenericRecord>(schema), output,
-                       new AvroFormat.SnappyCodec(), leaveOpen: true))
-            {
-                foreach (var row in rows)
-                {
-                    var record = new GenericRecord(schema);
-                    foreach (var field in schema.Fields) record.Add(field.Name, row.GetValueOrDefault(field.Name));
-                    writer.Append(record);
-                }
-            }
-            return output.ToArray();
         }
     }
 }

@@ -24,7 +24,8 @@ public sealed record HeapRunResult(RunStatus Status, string Message, bool Transi
 /// applied in ascending dump id. Per table of a dump: an incremental table upserts its files one by one, in part
 /// order; a full one (<c>incremental: false</c>, and user_migrations always) replaces the table with the dump's
 /// files in one transaction. A table part that a newer full dump replaces anyway (applied, or named by a later
-/// manifest) is skipped and logged. Before anything of a dump loads, every file it names must exist and every table
+/// manifest) is skipped and logged; a late dump's full table that a newer dump already changed is upserted, not
+/// replaced, so the newer rows stay. Before anything of a dump loads, every file it names must exist and every table
 /// must have a feed that fits (made or widened here): otherwise the dump fails, naming the cause, with nothing of it
 /// applied, and later dumps wait. Only folders a manifest names are read.
 /// </summary>
@@ -189,17 +190,20 @@ public sealed class HeapCourier(NpgsqlDataSource db, FeedCatalog feeds, RunStore
         foreach (var table in todo)
         {
             var feed = feedsOf[table.Name].Definition;
-            var files = table.ReplacesTable ? table.Files : table.Files.Where(f => !progress.Files.Contains((table.Name, f.Key))).ToList();
+            // A late full dump (newer dumps of the table are applied already) must not wipe their rows: it upserts, and
+            // the feed's last-updated column keeps the newer rows.
+            var replace = table.ReplacesTable && progress.LastApplied.GetValueOrDefault(table.Name, -1) < manifest.DumpId;
+            var files = replace ? table.Files : table.Files.Where(f => !progress.Files.Contains((table.Name, f.Key))).ToList();
             var jobs = files.Select(f => new FileLoadJob(run.RunId, state.Ordinal++, run.S3, run.Bucket, f.Key, new FileSettings(FileFormat.Avro), null, feed,
                 run.Request.ForceReload, MissingColumnsAreNull: true)).ToList();
             foreach (var job in jobs)
                 await runs.RecordFileAsync(run.RunId, job.Ordinal, run.Bucket, job.Key, feed.Id, new FileOutcome(FileStatus.Running), ct);
             var started = DateTime.UtcNow;
-            if (table.ReplacesTable && jobs.Count == 0)
+            if (replace && jobs.Count == 0)
             {
                 await EmptyAsync(feed, ct);
             }
-            else if (table.ReplacesTable)
+            else if (replace)
             {
                 var outcomes = await pipeline.ReplaceAsync(jobs, run.Materializer, run.Report, ct);
                 if (await RecordAsync(run, jobs, outcomes, started, state, ct) is { } failed) return failed;
@@ -215,7 +219,7 @@ public sealed class HeapCourier(NpgsqlDataSource db, FeedCatalog feeds, RunStore
             }
             state.Changed = true;
             await _progress.TableDoneAsync(run.CourierId, manifest.DumpId, table, "applied",
-                $"{(table.ReplacesTable ? "replaced with" : "upserted")} {table.Files.Count} file(s)", ct);
+                $"{(replace ? "replaced with" : table.ReplacesTable ? "a late full dump, upserted" : "upserted")} {table.Files.Count} file(s)", ct);
         }
         return null;
     }

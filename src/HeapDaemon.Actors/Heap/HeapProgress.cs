@@ -4,11 +4,13 @@ namespace HeapDaemon.Actors.Heap;
 
 /// <summary>What a Heap courier has applied, from <c>heapd.heap_dumps</c>, <c>heap_tables</c> and <c>heap_files</c>.</summary>
 /// <param name="LastFull">Per table, the newest dump that replaced it.</param>
+/// <param name="LastApplied">Per table, the newest dump applied to it, full or incremental.</param>
 public sealed record HeapProgressState(
     IReadOnlySet<long> Dumps,
     IReadOnlySet<(long DumpId, string Table)> Tables,
     IReadOnlySet<(string Table, string Key)> Files,
-    IReadOnlyDictionary<string, long> LastFull);
+    IReadOnlyDictionary<string, long> LastFull,
+    IReadOnlyDictionary<string, long> LastApplied);
 
 /// <summary>
 /// Records each applied file, table of a dump and dump, so a run that stops resumes after the last applied file
@@ -22,6 +24,7 @@ public sealed class HeapProgress(NpgsqlDataSource db)
         var tables = new HashSet<(long, string)>();
         var files = new HashSet<(string, string)>();
         var lastFull = new Dictionary<string, long>(StringComparer.Ordinal);
+        var lastApplied = new Dictionary<string, long>(StringComparer.Ordinal);
         await using (var cmd = db.CreateCommand("SELECT dump_id FROM heapd.heap_dumps WHERE courier_id = $1"))
         {
             cmd.Parameters.AddWithValue(courierId);
@@ -36,7 +39,9 @@ public sealed class HeapProgress(NpgsqlDataSource db)
             {
                 var (dump, table) = (reader.GetInt64(0), reader.GetString(1));
                 tables.Add((dump, table));
-                if (reader.GetBoolean(2) && reader.GetString(3) == "applied" && dump > lastFull.GetValueOrDefault(table, -1)) lastFull[table] = dump;
+                if (reader.GetString(3) != "applied") continue;
+                if (dump > lastApplied.GetValueOrDefault(table, -1)) lastApplied[table] = dump;
+                if (reader.GetBoolean(2) && dump > lastFull.GetValueOrDefault(table, -1)) lastFull[table] = dump;
             }
         }
         await using (var cmd = db.CreateCommand("SELECT table_name, object_key FROM heapd.heap_files WHERE courier_id = $1"))
@@ -45,7 +50,7 @@ public sealed class HeapProgress(NpgsqlDataSource db)
             await using var reader = await cmd.ExecuteReaderAsync(ct);
             while (await reader.ReadAsync(ct)) files.Add((reader.GetString(0), reader.GetString(1)));
         }
-        return new HeapProgressState(dumps, tables, files, lastFull);
+        return new HeapProgressState(dumps, tables, files, lastFull, lastApplied);
     }
 
     public Task FileAppliedAsync(string courierId, string table, HeapFile file, Guid runId, CancellationToken ct) =>

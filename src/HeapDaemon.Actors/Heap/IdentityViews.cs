@@ -9,7 +9,10 @@ namespace HeapDaemon.Actors.Heap;
 /// source's schema:
 /// <list type="bullet">
 /// <item><c>user_migrations_resolved (from_user_id, to_user_id, hops)</c>: every merged user and its final user,
-/// chains (a→b→c) followed to their end with a recursive CTE that never revisits a user, so a cycle ends.</item>
+/// chains (a→b→c) followed to their end with a recursive CTE that never revisits a user, so a cycle ends. A chain
+/// that runs into a cycle (a→b, b→a: bad data, which Heap should never write) has no end, so every user on or leading
+/// into it resolves to the smallest user id of the cycle: merged users stay merged, and the result does not depend
+/// on the order of rows.</item>
 /// <item><c>users_resolved</c>: one row per final user, as Heap's sample view: the earliest joindate, the latest
 /// value of every other column (MAX, as Heap's view), and <c>merged_user_ids</c>.</item>
 /// <item><c>&lt;table&gt;_resolved</c> for users' events (every other table with a user_id): its rows plus
@@ -40,7 +43,10 @@ public static class IdentityViews
                       SELECT c.from_user_id, m.to_user_id, c.hops + 1, c.seen || m.from_user_id
                       FROM chain c JOIN {migrations.Table.Qualified} m ON m.from_user_id = c.to_user_id
                       WHERE m.to_user_id IS NOT NULL AND NOT m.from_user_id = ANY (c.seen))
-                  SELECT DISTINCT ON (from_user_id) from_user_id, to_user_id, hops FROM chain ORDER BY from_user_id, hops DESC
+                  SELECT DISTINCT ON (c.from_user_id) c.from_user_id, c.to_user_id, c.hops FROM chain c
+                  ORDER BY c.from_user_id,
+                      EXISTS (SELECT 1 FROM {migrations.Table.Qualified} n WHERE n.from_user_id = c.to_user_id AND n.to_user_id IS NOT NULL),
+                      c.to_user_id
                   """,
         };
         if (tables.FirstOrDefault(t => t.Name == "users") is { } users && users.Fields.Any(f => f.ColumnName == "user_id"))

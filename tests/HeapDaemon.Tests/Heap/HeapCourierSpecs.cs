@@ -26,7 +26,7 @@ public sealed class HeapCourierSpecs : DaemonSpecs
         Assert.Equal("succeeded", run.GetProperty("status").GetString());
         Assert.Equal(export.Tables.Select(t => $"heap-{t}").Order(), source.GetProperty("feeds").EnumerateArray().Select(f => f.GetString()).Order());
         Assert.Equal("0 * * * *", source.GetProperty("courier").GetProperty("config").GetProperty("schedule").GetProperty("cron").GetString());
-        foreach (var (table, expected) in export.Expected) await AssertTableAsync(table, expected);
+        foreach (var (table, expected) in export.Expected) await HeapTables.AssertAsync(QueryAsync, table, expected);
 
         // Every event of a merged user belongs to the final user, chains followed to their end.
         foreach (var table in new[] { "pageviews", "sessions", "click_button", "sign_up" })
@@ -96,24 +96,6 @@ public sealed class HeapCourierSpecs : DaemonSpecs
         Assert.Empty(secondFiles.Intersect(loadedBefore.Where(k => !k.Contains("user_migrations") && !k.Contains($"sync_{export.DumpIds[0]}"))));
         var ledger = await QueryAsync("SELECT object_key, count(*) AS n FROM heapd.load_ledger GROUP BY object_key");
         Assert.All(ledger, row => Assert.Equal(1L, row["n"]));
-        foreach (var (table, expected) in export.Expected) await AssertTableAsync(table, expected);
+        foreach (var (table, expected) in export.Expected) await HeapTables.AssertAsync(QueryAsync, table, expected);
     }
-
-    private async Task AssertTableAsync(string table, IReadOnlyDictionary<long, Row> expected)
-    {
-        var key = table switch { "users" => "user_id", "user_migrations" => "from_user_id", _ => "event_id" };
-        var rows = (await QueryAsync($"SELECT * FROM heap.{table}")).ToDictionary(r => (long)r[key]!);
-        Assert.Equal(expected.Keys.Order(), rows.Keys.Order());
-        foreach (var (id, row) in expected)
-            foreach (var (column, value) in row)
-                Assert.True(Equals(Normalize(value, column), Normalize(rows[id][column], column)),
-                    $"{table} {key}={id} {column}: expected {value ?? "null"}, found {rows[id][column] ?? "null"}");
-    }
-
-    private static object? Normalize(object? value, string column) => value switch
-    {
-        DateTime t => new DateTimeOffset(DateTime.SpecifyKind(t, DateTimeKind.Utc)).ToUnixTimeMilliseconds(),
-        string s when column.EndsWith("_id", StringComparison.Ordinal) => long.Parse(s, System.Globalization.CultureInfo.InvariantCulture),
-        _ => value,
-    };
 }
