@@ -1,6 +1,8 @@
+using System.Buffers;
 using Amazon.Runtime;
 using Amazon.S3;
 using Amazon.S3.Model;
+using HeapDaemon.Actors.Formats;
 using HeapDaemon.Actors.Runs;
 
 namespace HeapDaemon.Actors.Storage;
@@ -13,7 +15,7 @@ namespace HeapDaemon.Actors.Storage;
 /// two versions.
 /// </summary>
 public sealed class ResumableObjectStream(IAmazonS3 s3, GetObjectRequest request, GetObjectResponse first, TimeSpan stallTimeout, int maxResumes)
-    : Stream
+    : ForwardOnlyStream
 {
     private GetObjectResponse _response = first;
     private long _position;
@@ -24,10 +26,6 @@ public sealed class ResumableObjectStream(IAmazonS3 s3, GetObjectRequest request
     /// <summary>How often the object was reopened after a broken read.</summary>
     public int Resumes { get; private set; }
 
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
-    public override long Length => throw new NotSupportedException();
     public override long Position { get => BytesRead; set => throw new NotSupportedException(); }
 
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
@@ -53,18 +51,20 @@ public sealed class ResumableObjectStream(IAmazonS3 s3, GetObjectRequest request
         }
     }
 
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
     /// <summary>Synchronous readers (BouncyCastle, SharpZipLib) run on a dedicated thread, so blocking here blocks only it.</summary>
-    public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
-
     public override int Read(Span<byte> buffer)
     {
-        var rented = new byte[buffer.Length];
-        var read = Read(rented, 0, rented.Length);
-        rented.AsSpan(0, read).CopyTo(buffer);
-        return read;
+        var bytes = ArrayPool<byte>.Shared.Rent(buffer.Length);
+        try
+        {
+            var read = ReadAsync(bytes.AsMemory(0, buffer.Length)).AsTask().GetAwaiter().GetResult();
+            bytes.AsSpan(0, read).CopyTo(buffer);
+            return read;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(bytes);
+        }
     }
 
     private int Advance(int read)
@@ -98,11 +98,6 @@ public sealed class ResumableObjectStream(IAmazonS3 s3, GetObjectRequest request
             _response = new GetObjectResponse { ETag = etag, ResponseStream = new BrokenStream(e) };
         }
     }
-
-    public override void Flush() { }
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {
