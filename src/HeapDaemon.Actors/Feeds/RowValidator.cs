@@ -169,10 +169,11 @@ public sealed class RowValidator
     /// <summary><c>_uuid_pk</c>: a name-based (version 5 style) UUID, so the same key gets the same UUID in every load.</summary>
     private Guid StableUuid(string pk)
     {
-        var name = Encoding.UTF8.GetBytes(pk);
-        var buffer = new byte[_uuidNamespace.Length + name.Length];
-        _uuidNamespace.CopyTo(buffer, 0);
-        name.CopyTo(buffer, _uuidNamespace.Length);
+        // On the stack for usual keys: this runs once per row.
+        var length = _uuidNamespace.Length + Encoding.UTF8.GetByteCount(pk);
+        var buffer = length <= 512 ? stackalloc byte[length] : new byte[length];
+        _uuidNamespace.CopyTo(buffer);
+        Encoding.UTF8.GetBytes(pk, buffer[_uuidNamespace.Length..]);
         Span<byte> hash = stackalloc byte[20];
         SHA1.HashData(buffer, hash);
         var bytes = hash[..16];

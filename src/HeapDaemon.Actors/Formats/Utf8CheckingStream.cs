@@ -9,6 +9,7 @@ namespace HeapDaemon.Actors.Formats;
 public sealed class Utf8CheckingStream(Stream inner) : ForwardOnlyStream
 {
     private readonly Decoder _decoder = new UTF8Encoding(false, throwOnInvalidBytes: true).GetDecoder();
+    private readonly char[] _scratch = new char[8192];
     private long _offset;
     private long _line = 1;
     private bool? _utf16;
@@ -25,14 +26,20 @@ public sealed class Utf8CheckingStream(Stream inner) : ForwardOnlyStream
     {
         _utf16 ??= bytes is [0xFF, 0xFE, ..] or [0xFE, 0xFF, ..];
         if (_utf16 == true) return bytes.Length;
+        // Convert, unlike GetCharCount, keeps a sequence split between two reads in the decoder's state.
+        var checkedBytes = 0;
         try
         {
-            _decoder.GetCharCount(bytes, flush: bytes.IsEmpty);
+            do
+            {
+                _decoder.Convert(bytes[checkedBytes..], _scratch, flush: bytes.IsEmpty, out var used, out _, out _);
+                checkedBytes += used;
+            } while (checkedBytes < bytes.Length);
         }
         catch (DecoderFallbackException e)
         {
             // The index can point into bytes carried over from the previous read (a split sequence): clamp to this read.
-            var at = Math.Clamp(e.Index, 0, bytes.Length);
+            var at = Math.Clamp(checkedBytes + e.Index, 0, bytes.Length);
             throw new UnreadableFileException($"line {_line + bytes[..at].Count((byte)'\n')}: bytes that are not valid UTF-8 at byte offset {_offset + at}", e);
         }
         _line += bytes.Count((byte)'\n');

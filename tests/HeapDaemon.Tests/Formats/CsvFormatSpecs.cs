@@ -104,6 +104,30 @@ public sealed class CsvFormatSpecs
         Assert.Equal("line 3: bytes that are not valid UTF-8 at byte offset 11", error.Message);
     }
 
+    [Fact]
+    public async Task Characters_split_between_two_reads_are_valid_utf8()
+    {
+        var bytes = Encoding.UTF8.GetBytes("id,title\n1,Item – café ✓ 😀\n2,naïve\n");
+        var records = new List<SourceRecord>();
+
+        // Three bytes per read split the dash, the check mark and the emoji between reads.
+        await foreach (var record in CsvFormat.ReadAsync(new ChunkedStream(bytes, 3), FileSettings.Default)) records.Add(record);
+
+        Assert.Equal(["1", "Item – café ✓ 😀"], records[1].Fields);
+        Assert.Equal(["2", "naïve"], records[2].Fields);
+    }
+
+    private sealed class ChunkedStream(byte[] bytes, int chunk) : MemoryStream(bytes)
+    {
+        public override int Read(Span<byte> buffer) => base.Read(buffer[..Math.Min(chunk, buffer.Length)]);
+
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken ct = default) =>
+            base.ReadAsync(buffer[..Math.Min(chunk, buffer.Length)], ct);
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken ct) =>
+            base.ReadAsync(buffer, offset, Math.Min(chunk, count), ct);
+    }
+
     private static async Task<List<SourceRecord>> ReadAsync(string text, Encoding? encoding = null, FileSettings? settings = null)
     {
         var bytes = (encoding ?? new UTF8Encoding(false)).GetPreamble().Concat((encoding ?? Encoding.UTF8).GetBytes(text)).ToArray();
