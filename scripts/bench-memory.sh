@@ -8,7 +8,7 @@
 #   BENCH_SIZES_MB="50 500" scripts/bench-memory.sh
 #
 #   HEAPD_PG_PORT, HEAPD_MOTO_PORT, HEAPD_MOTO_AUTH_PORT  as for services.sh
-#   HEAPD_BENCH_PORT   the daemon's port (default 55449)
+#   HEAPD_BENCH_PORT   the daemon's port (default 25449)
 #
 # Each size gets a fresh daemon process (so its VmHWM is that load's alone) and
 # a fresh database; generated files are kept in .local/bench/ for reruns.
@@ -19,7 +19,7 @@ LOCAL=$ROOT/.local
 BENCH=$LOCAL/bench
 SERVICES=$ROOT/scripts/services.sh
 DLL=$ROOT/src/HeapDaemon/bin/Release/net10.0/HeapDaemon.dll
-PORT=${HEAPD_BENCH_PORT:-55449}
+PORT=${HEAPD_BENCH_PORT:-25449}
 URL=http://127.0.0.1:$PORT
 SIZES=${BENCH_SIZES_MB:-200 2000}
 TOKEN=bench-token-$(openssl rand -hex 12)

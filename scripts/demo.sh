@@ -168,13 +168,13 @@ echo "daemon: ready after ${SECONDS}s"
 echo "sample: generating a Heap Connect export into s3://$BUCKET"
 dotnet run --project "$ROOT/tests/HeapDaemon.SampleData" -c Release -- --s3 "$S3_ENDPOINT" --bucket "$BUCKET" --seed 1 |
   sed 's/^/sample: /'
-HEAPD_URL=$URL HEAPD_TOKEN=$TOKEN S3_ENDPOINT=$S3_ENDPOINT S3_BUCKET=$BUCKET SAMPLES=$ROOT/samples/heap \
+HEAPD_URL=$URL HEAPD_TOKEN=$TOKEN S3_ENDPOINT=$S3_ENDPOINT S3_BUCKET=$BUCKET \
   python3 - <<'PY'
 import json, os, sys, time, urllib.error, urllib.request
 import boto3
 
 url, token = os.environ["HEAPD_URL"], os.environ["HEAPD_TOKEN"]
-endpoint, bucket, samples = os.environ["S3_ENDPOINT"], os.environ["S3_BUCKET"], os.environ["SAMPLES"]
+endpoint, bucket = os.environ["S3_ENDPOINT"], os.environ["S3_BUCKET"]
 
 def api(method, path, body=None, ok=(200,)):
     """One admin API call; anything but an expected status ends the demo with the full exchange."""

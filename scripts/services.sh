@@ -6,9 +6,9 @@
 #
 #   scripts/services.sh start|stop|status|env
 #
-#   HEAPD_PG_PORT         PostgreSQL port (default 55432)
-#   HEAPD_MOTO_PORT       moto port, any credentials (default 55433)
-#   HEAPD_MOTO_AUTH_PORT  moto-auth port, credentials enforced (default 55434)
+#   HEAPD_PG_PORT         PostgreSQL port (default 25432)
+#   HEAPD_MOTO_PORT       moto port, any credentials (default 25433)
+#   HEAPD_MOTO_AUTH_PORT  moto-auth port, credentials enforced (default 25434)
 #   HEAPD_PG_DURABLE=1  start PostgreSQL with stock durable settings (benchmarks);
 #                       the default trades crash safety for test speed.
 #
@@ -19,9 +19,11 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 LOCAL=$ROOT/.local
 RUN=$LOCAL/run
 LOG=$LOCAL/log
-PG_PORT=${HEAPD_PG_PORT:-55432}
-MOTO_PORT=${HEAPD_MOTO_PORT:-55433}
-MOTO_AUTH_PORT=${HEAPD_MOTO_AUTH_PORT:-55434}
+# Below the kernel's ephemeral range (32768-60999 on Linux): a port there can be taken for a moment by any
+# outgoing connection, and a service that finds its port taken does not start.
+PG_PORT=${HEAPD_PG_PORT:-25432}
+MOTO_PORT=${HEAPD_MOTO_PORT:-25433}
+MOTO_AUTH_PORT=${HEAPD_MOTO_AUTH_PORT:-25434}
 PG_DB=heapdaemon
 MOTO_AUTH_ENV=$LOCAL/moto-auth.env # moto-auth's keys as export lines, mode 600
 TIMEOUT=30 # seconds to wait for a service to come up or go down
