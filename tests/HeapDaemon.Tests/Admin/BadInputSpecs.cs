@@ -109,7 +109,7 @@ public sealed class BadInputSpecs : DaemonSpecs
             3,c@example.com,yesterday,3
             4,d@example.com,2026-11-01T00:00:00Z,4
             """);
-        await EnsureCredentialAsync("moto", new { id = "moto", kind = "s3", bucket = Bucket, endpointUrl = TestEnvironment.S3Endpoint, accessKeyId = "test", secretAccessKey = "test" });
+        await EnsureMotoCredentialAsync();
         await Api.PostOkAsync("/api/couriers", new { id = "mixed", credentialId = "moto", files = new[] { new { key = "mixed.csv", feedId = "heap-lenient" } } });
 
         var run = await Api.RunAsync("mixed");
@@ -155,7 +155,7 @@ public sealed class BadInputSpecs : DaemonSpecs
     {
         Assert.Equal(HttpStatusCode.OK, (await Api.GetAsync("/healthz")).StatusCode);
         await TestEnvironment.PutAsync(S3, Bucket, "good.csv", Header + "42,ok@example.com,2026-11-01T00:00:00Z,1\n");
-        await EnsureCredentialAsync("moto", new { id = "moto", kind = "s3", bucket = Bucket, endpointUrl = TestEnvironment.S3Endpoint, accessKeyId = "test", secretAccessKey = "test" });
+        await EnsureMotoCredentialAsync();
         await Api.PostAsJsonAsync("/api/couriers", new { id = "good", credentialId = "moto", files = new[] { new { key = "good.csv", feedId = "heap-users" } } });
         var run = await Api.RunAsync("good", new { forceReload = true });
         Assert.Equal("succeeded", run.GetProperty("status").GetString());

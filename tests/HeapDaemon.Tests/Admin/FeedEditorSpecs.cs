@@ -84,7 +84,7 @@ public sealed class FeedEditorSpecs : DaemonSpecs
             2,01/02/2026 00:00,11/26/2026,26-Nov-2026 08:00
             3,2026-11-26 13:45,2026-11-26,2026-11-26T13:45:00+01:00
             """);
-        await EnsureCredentialAsync("moto", new { id = "moto", kind = "s3", bucket = Bucket, endpointUrl = TestEnvironment.S3Endpoint, accessKeyId = "test", secretAccessKey = "test" });
+        await EnsureMotoCredentialAsync();
         await Api.PostOkAsync("/api/couriers", new { id = "orders", credentialId = "moto", files = new[] { new { key = "orders.csv", feedId = "shop-orders" } } });
 
         var run = await Api.RunAsync("orders", new { forceReload = true });
@@ -172,7 +172,7 @@ public sealed class FeedEditorSpecs : DaemonSpecs
         });
         await Api.PostOkAsync($"/api/feeds/heap-drift-{policy}/activate");
         await TestEnvironment.PutAsync(S3, Bucket, $"{policy}.csv", "user_id,joined_at,plan,Region\n1,2026-11-01T00:00:00Z,pro,EU\n");
-        await EnsureCredentialAsync("moto", new { id = "moto", kind = "s3", bucket = Bucket, endpointUrl = TestEnvironment.S3Endpoint, accessKeyId = "test", secretAccessKey = "test" });
+        await EnsureMotoCredentialAsync();
         await Api.PostOkAsync("/api/couriers", new { id = policy, credentialId = "moto", files = new[] { new { key = $"{policy}.csv", feedId = $"heap-drift-{policy}" } } });
 
         var run = await Api.RunAsync(policy);
@@ -203,7 +203,7 @@ public sealed class FeedEditorSpecs : DaemonSpecs
         await Api.PostOkAsync("/api/feeds/heap-hostile/activate");
         var longName = new string('x', 200);
         await TestEnvironment.PutAsync(S3, Bucket, "hostile.csv", $"user_id,\"name\"\"; DROP TABLE x; --\",{longName}\n1,a,b\n");
-        await EnsureCredentialAsync("moto", new { id = "moto", kind = "s3", bucket = Bucket, endpointUrl = TestEnvironment.S3Endpoint, accessKeyId = "test", secretAccessKey = "test" });
+        await EnsureMotoCredentialAsync();
         await Api.PostOkAsync("/api/couriers", new { id = "hostile", credentialId = "moto", files = new[] { new { key = "hostile.csv", feedId = "heap-hostile" } } });
         var tablesBefore = await QueryAsync("SELECT schemaname, tablename FROM pg_tables ORDER BY 1, 2");
 

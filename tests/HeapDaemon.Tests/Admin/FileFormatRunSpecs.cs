@@ -271,7 +271,7 @@ public sealed class FileFormatRunSpecs(PgpKeys keys) : DaemonSpecs, IClassFixtur
     }
 
     private async Task EnsureMotoAsync() =>
-        await EnsureCredentialAsync("moto", new { id = "moto", kind = "s3", bucket = Bucket, endpointUrl = TestEnvironment.S3Endpoint, accessKeyId = "test", secretAccessKey = "test" });
+        await EnsureMotoCredentialAsync();
 
     /// <summary>A courier of one file with the given settings (JSON) and optional PGP credential, run once.</summary>
     private async Task<JsonElement> RunFileAsync(string key, string settings, string? pgpCredentialId = null, string feedId = "heap-users")

@@ -171,7 +171,7 @@ public sealed class PreviewSpecs(PgpKeys keys) : DaemonSpecs, IClassFixture<PgpK
     public override async Task InitializeAsync()
     {
         await base.InitializeAsync();
-        await EnsureCredentialAsync("moto", new { id = "moto", kind = "s3", bucket = Bucket, endpointUrl = TestEnvironment.S3Endpoint, accessKeyId = "test", secretAccessKey = "test" });
+        await EnsureMotoCredentialAsync();
     }
 
     private async Task<JsonElement> PreviewAsync(object request) => await Api.PostOkAsync("/api/preview", request);

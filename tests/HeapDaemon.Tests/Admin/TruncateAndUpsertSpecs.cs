@@ -82,7 +82,7 @@ public sealed class TruncateAndUpsertSpecs : DaemonSpecs
 
     private async Task CreateTruncateCourierAsync(string id, params string[] keys)
     {
-        await EnsureCredentialAsync("moto", new { id = "moto", kind = "s3", bucket = Bucket, endpointUrl = TestEnvironment.S3Endpoint, accessKeyId = "test", secretAccessKey = "test" });
+        await EnsureMotoCredentialAsync();
         await EnsureUsersFeedAsync();
         await Api.PostOkAsync("/api/couriers", new
         {

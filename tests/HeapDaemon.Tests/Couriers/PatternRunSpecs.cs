@@ -180,7 +180,7 @@ public sealed class PatternRunSpecs : DaemonSpecs
     [InlineData("""{"feedId":"heap-users"}""", "give either key (one object) or pattern")]
     public async Task A_file_entry_that_is_not_valid_is_refused(string entry, string reason)
     {
-        await EnsureCredentialAsync("moto", new { id = "moto", kind = "s3", bucket = Bucket, endpointUrl = TestEnvironment.S3Endpoint, accessKeyId = "test", secretAccessKey = "test" });
+        await EnsureMotoCredentialAsync();
         await EnsureUsersFeedAsync();
 
         var response = await Api.PostAsync("/api/couriers", new StringContent($$"""{"id":"bad","credentialId":"moto","files":[{{entry}}]}""", System.Text.Encoding.UTF8, "application/json"));
@@ -191,7 +191,7 @@ public sealed class PatternRunSpecs : DaemonSpecs
 
     private async Task CreatePatternCourierAsync(string id, params object[] files)
     {
-        await EnsureCredentialAsync("moto", new { id = "moto", kind = "s3", bucket = Bucket, endpointUrl = TestEnvironment.S3Endpoint, accessKeyId = "test", secretAccessKey = "test" });
+        await EnsureMotoCredentialAsync();
         await EnsureUsersFeedAsync();
         var response = await Api.PostAsJsonAsync("/api/couriers", new { id, credentialId = "moto", files }, DaemonHost.Json);
         Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());

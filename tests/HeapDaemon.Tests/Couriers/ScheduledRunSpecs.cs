@@ -86,7 +86,7 @@ public sealed class ScheduledRunSpecs : DaemonSpecs
     [InlineData("""{"cron":"0 6 * * *","every":"day"}""", "not valid")]
     public async Task A_schedule_that_is_not_valid_is_refused(string schedule, string reason)
     {
-        await EnsureCredentialAsync("moto", new { id = "moto", kind = "s3", bucket = Bucket, endpointUrl = TestEnvironment.S3Endpoint, accessKeyId = "test", secretAccessKey = "test" });
+        await EnsureMotoCredentialAsync();
         await EnsureUsersFeedAsync();
 
         var response = await Api.PostAsync("/api/couriers", new StringContent(
@@ -99,7 +99,7 @@ public sealed class ScheduledRunSpecs : DaemonSpecs
 
     private async Task CreateScheduledCourierAsync(string id, object schedule)
     {
-        await EnsureCredentialAsync("moto", new { id = "moto", kind = "s3", bucket = Bucket, endpointUrl = TestEnvironment.S3Endpoint, accessKeyId = "test", secretAccessKey = "test" });
+        await EnsureMotoCredentialAsync();
         await EnsureUsersFeedAsync();
         var response = await Api.PostAsJsonAsync("/api/couriers", new
         {

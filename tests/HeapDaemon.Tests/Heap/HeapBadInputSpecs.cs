@@ -19,12 +19,10 @@ public sealed class HeapBadInputSpecs : DaemonSpecs
 
     private HeapExport Export(int seed = 5) => new HeapExportGenerator(seed, Bucket).Generate();
 
-    private Task CredentialAsync() =>
-        EnsureCredentialAsync("moto", new { id = "moto", kind = "s3", bucket = Bucket, endpointUrl = TestEnvironment.S3Endpoint, accessKeyId = "test", secretAccessKey = "test" });
 
     private async Task<System.Text.Json.JsonElement> CourierRunAsync()
     {
-        await CredentialAsync();
+        await EnsureMotoCredentialAsync();
         if ((await Api.GetAsync("/api/couriers/heap")).StatusCode == HttpStatusCode.NotFound)
             await Api.PostOkAsync("/api/couriers", new { id = "heap", credentialId = "moto", kind = "heap" });
         return await Api.RunAsync("heap");
@@ -75,7 +73,7 @@ public sealed class HeapBadInputSpecs : DaemonSpecs
         var export = Export();
         await export.UploadAsync(S3, export.ObjectsOf(export.DumpIds[0]));
         await PutManifestAsync(999, Encoding.UTF8.GetBytes(manifest));
-        await CredentialAsync();
+        await EnsureMotoCredentialAsync();
 
         var refused = await Api.PostAsJsonAsync("/api/sources/heap", new { credentialId = "moto" });
         Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);

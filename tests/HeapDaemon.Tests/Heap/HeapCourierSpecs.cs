@@ -10,15 +10,13 @@ public sealed class HeapCourierSpecs : DaemonSpecs
 {
     private HeapExport Export(int seed = 7) => new HeapExportGenerator(seed, Bucket).Generate();
 
-    private Task CredentialAsync() =>
-        EnsureCredentialAsync("moto", new { id = "moto", kind = "s3", bucket = Bucket, endpointUrl = TestEnvironment.S3Endpoint, accessKeyId = "test", secretAccessKey = "test" });
 
     [Fact]
     public async Task The_heap_source_creates_every_feed_and_one_run_ends_with_the_expected_tables_and_resolved_identities()
     {
         var export = Export();
         await export.UploadAsync(S3);
-        await CredentialAsync();
+        await EnsureMotoCredentialAsync();
 
         var source = await Api.PostOkAsync("/api/sources/heap", new { credentialId = "moto" });
         var run = await Api.WaitForRunAsync(source.GetProperty("runId").GetGuid());
@@ -54,7 +52,7 @@ public sealed class HeapCourierSpecs : DaemonSpecs
         var export = Export(11);
         var missing = export.ObjectsOf(export.DumpIds[0]).First(o => o.Key.Contains("/pageviews/part-00001"));
         await export.UploadAsync(S3, export.ObjectsOf(export.DumpIds[0]).Where(o => o != missing));
-        await CredentialAsync();
+        await EnsureMotoCredentialAsync();
         await Api.PostOkAsync("/api/couriers", new { id = "heap", credentialId = "moto", kind = "heap" });
 
         var failed = await Api.RunAsync("heap");
@@ -78,7 +76,7 @@ public sealed class HeapCourierSpecs : DaemonSpecs
         var broken = export.ObjectsOf(export.DumpIds[1]).First(o => o.Key.Contains("/pageviews/part-00001"));
         await export.UploadAsync(S3, export.Objects.Where(o => o != broken));
         await S3.PutObjectAsync(new PutObjectRequest { BucketName = Bucket, Key = broken.Key, ContentBody = "not avro at all" });
-        await CredentialAsync();
+        await EnsureMotoCredentialAsync();
         await Api.PostOkAsync("/api/couriers", new { id = "heap", credentialId = "moto", kind = "heap" });
 
         var first = await Api.RunAsync("heap");

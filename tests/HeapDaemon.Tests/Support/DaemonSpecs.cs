@@ -68,7 +68,7 @@ public abstract class DaemonSpecs : IAsyncLifetime
     /// <summary>An S3 credential on the permissive moto, an active users feed, and a courier for the given keys.</summary>
     protected async Task CreateCourierAsync(string courierId, params string[] keys)
     {
-        await EnsureCredentialAsync("moto", new { id = "moto", kind = "s3", bucket = Bucket, endpointUrl = TestEnvironment.S3Endpoint, accessKeyId = "test", secretAccessKey = "test" });
+        await EnsureMotoCredentialAsync();
         await EnsureUsersFeedAsync();
         await Api.PostOkAsync("/api/couriers", new
         {
@@ -77,6 +77,10 @@ public abstract class DaemonSpecs : IAsyncLifetime
             files = keys.Select(k => new { key = k, feedId = "heap-users" }).ToArray(),
         });
     }
+
+    /// <summary>Credential "moto": this class's bucket on the moto that accepts any keys.</summary>
+    protected Task EnsureMotoCredentialAsync() =>
+        EnsureCredentialAsync("moto", new { id = "moto", kind = "s3", bucket = Bucket, endpointUrl = TestEnvironment.S3Endpoint, accessKeyId = "test", secretAccessKey = "test" });
 
     protected async Task EnsureCredentialAsync(string id, object credential)
     {
