@@ -11,42 +11,84 @@ public readonly record struct MergeCounts(long Inserted, long Updated);
 /// <param name="VersionId">S3's version id when the bucket is versioned; null otherwise, and the ETag identifies the content.</param>
 public sealed record LoadedObject(string Bucket, string Key, string ETag, string FeedId, Guid RunId, string? VersionId = null);
 
+/// <summary>How a load treats its domain table.</summary>
+/// <param name="Replace">Truncate and upsert: the table's rows are deleted first, in the load's transaction.</param>
+/// <param name="CopyIntoEmptyTable">
+/// A file loaded while the table holds no rows is COPYed straight into it: there is nothing to merge with, and the
+/// staging table, its sort and the upsert cost more than twice the COPY. A key the file repeats ends such a load
+/// with <see cref="RepeatedKeyException"/>, to be loaded again without this.
+/// </param>
+/// <param name="MergeWorkMem">PostgreSQL's work_mem for the load's transaction (the merge sorts every staged row); null keeps the server's.</param>
+public sealed record LoadOptions(bool Replace, bool CopyIntoEmptyTable, string? MergeWorkMem);
+
+/// <summary>A file COPYed straight into its empty domain table repeats a key, which only a merge can resolve.</summary>
+public sealed class RepeatedKeyException(string sourceFile, Exception cause)
+    : Exception($"{sourceFile} repeats a key; it is loaded again through the staging table and the merge", cause);
+
 /// <summary>
 /// Loads files into one domain table inside one transaction: each file's batches are binary-COPYed into a temporary
-/// staging table as they arrive; then one merge moves them into the domain table, the files' ledger rows are
-/// written, and only then does anything commit. Disposing without <see cref="CommitAsync"/> rolls everything back.
+/// staging table as they arrive (or straight into the domain table while it is empty, see
+/// <see cref="LoadOptions.CopyIntoEmptyTable"/>); then one merge moves them into the domain table, the files' ledger
+/// rows are written, and only then does anything commit. Disposing without <see cref="CommitAsync"/> rolls
+/// everything back.
 /// </summary>
 public sealed class DomainTableLoad : IAsyncDisposable
 {
     private readonly NpgsqlConnection _connection;
     private readonly NpgsqlTransaction _transaction;
+    private readonly LoadOptions _options;
+    private readonly Dictionary<string, long> _copiedIntoTable = new(StringComparer.Ordinal);
     private FeedDefinition _feed;
     private NpgsqlDbType[] _types = [];
     private string _copySql = "";
     private long _fileSequence;
     private string _sourceFile = "";
+    private bool _tableEmpty;
+    private bool _staged;
 
-    private DomainTableLoad(NpgsqlConnection connection, NpgsqlTransaction transaction, FeedDefinition feed)
+    private DomainTableLoad(NpgsqlConnection connection, NpgsqlTransaction transaction, FeedDefinition feed, LoadOptions options, bool tableEmpty)
     {
         _connection = connection;
         _transaction = transaction;
         _feed = feed;
-        Prepare();
+        _options = options;
+        _tableEmpty = tableEmpty;
     }
 
-    public static async Task<DomainTableLoad> BeginAsync(NpgsqlDataSource db, FeedDefinition feed, CancellationToken ct)
+    /// <summary>The current file's rows go straight into the domain table, not the staging table.</summary>
+    public bool CopiesIntoTable { get; private set; }
+
+    public static async Task<DomainTableLoad> BeginAsync(NpgsqlDataSource db, FeedDefinition feed, LoadOptions options, CancellationToken ct)
     {
         var connection = await db.OpenConnectionAsync(ct);
         try
         {
             var transaction = await connection.BeginTransactionAsync(ct);
+            var table = feed.Table.Qualified;
             var columns = string.Join(", ", feed.Fields.Select(f => Identifiers.Quote(f.ColumnName)));
-            await using var cmd = new NpgsqlCommand($"""
+            // work_mem is a size such as '256MB', which SET cannot take as a parameter; set_config can.
+            await ExecuteAsync(connection, transaction, $"""
                 CREATE TEMP TABLE heapd_stage ON COMMIT DROP AS
-                    SELECT {columns}, "_pk", "_uuid_pk", "_updated", "_source_file" FROM {feed.Table.Qualified} WITH NO DATA
-                """, connection, transaction);
-            await cmd.ExecuteNonQueryAsync(ct);
-            return new DomainTableLoad(connection, transaction, feed);
+                    SELECT {columns}, "_pk", "_uuid_pk", "_updated", "_source_file" FROM {table} WITH NO DATA
+                """, ct);
+            if (options.MergeWorkMem is { } workMem)
+                await ExecuteAsync(connection, transaction, "SELECT set_config('work_mem', $1, true)", ct, workMem);
+
+            // Whether the table is empty must stay true until the commit, so other loads of this table wait for this
+            // one (readers do not). A table with rows is not locked: its loads only merge, row by row.
+            var tableEmpty = options.Replace;
+            const string lockTable = "LOCK TABLE {0} IN SHARE ROW EXCLUSIVE MODE";
+            if (options.Replace)
+            {
+                await ExecuteAsync(connection, transaction, string.Format(lockTable, table), ct);
+                await ExecuteAsync(connection, transaction, $"DELETE FROM {table}", ct);
+            }
+            else if (options.CopyIntoEmptyTable && await IsEmptyAsync(connection, transaction, table, ct))
+            {
+                await ExecuteAsync(connection, transaction, string.Format(lockTable, table), ct);
+                tableEmpty = await IsEmptyAsync(connection, transaction, table, ct);
+            }
+            return new DomainTableLoad(connection, transaction, feed, options, tableEmpty);
         }
         catch
         {
@@ -55,12 +97,32 @@ public sealed class DomainTableLoad : IAsyncDisposable
         }
     }
 
-    /// <summary>The rows written from now on come from this file, which is later than every file loaded before.</summary>
+    private static async Task<bool> IsEmptyAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string table, CancellationToken ct)
+    {
+        await using var cmd = new NpgsqlCommand($"SELECT NOT EXISTS (SELECT FROM {table})", connection, transaction);
+        return (bool)(await cmd.ExecuteScalarAsync(ct))!;
+    }
+
+    private static async Task ExecuteAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string sql, CancellationToken ct, string? parameter = null)
+    {
+        await using var cmd = new NpgsqlCommand(sql, connection, transaction);
+        if (parameter is not null) cmd.Parameters.AddWithValue(parameter);
+        await cmd.ExecuteNonQueryAsync(ct);
+    }
+
+    /// <summary>
+    /// The rows written from now on come from this file, which is later than every file loaded before. The first file
+    /// into an empty table goes straight into it (when the options allow); every later one is staged and merged.
+    /// </summary>
     public async Task StartFileAsync(string sourceFile, CancellationToken ct)
     {
         await using var cmd = new NpgsqlCommand("SELECT nextval('heapd.file_load_seq')", _connection, _transaction);
         _fileSequence = (long)(await cmd.ExecuteScalarAsync(ct))!;
         _sourceFile = sourceFile;
+        CopiesIntoTable = _options.CopyIntoEmptyTable && _tableEmpty;
+        _tableEmpty = false;
+        _staged |= !CopiesIntoTable;
+        Prepare();
     }
 
     /// <summary>
@@ -89,7 +151,8 @@ public sealed class DomainTableLoad : IAsyncDisposable
     {
         _types = _feed.Fields.Select(DomainTableSchema.DbType).ToArray();
         var columns = string.Join(", ", _feed.Fields.Select(f => Identifiers.Quote(f.ColumnName)));
-        _copySql = $"COPY pg_temp.heapd_stage ({columns}, \"_pk\", \"_uuid_pk\", \"_updated\", \"_source_file\") FROM STDIN (FORMAT BINARY)";
+        var target = CopiesIntoTable ? _feed.Table.Qualified : "pg_temp.heapd_stage";
+        _copySql = $"COPY {target} ({columns}, \"_pk\", \"_uuid_pk\", \"_updated\", \"_source_file\") FROM STDIN (FORMAT BINARY)";
     }
 
     /// <summary>
@@ -111,6 +174,19 @@ public sealed class DomainTableLoad : IAsyncDisposable
             : Task.Factory.StartNew(() => Write(rows, ct), ct, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
     private void Write(IReadOnlyList<AcceptedRow> rows, CancellationToken ct)
+    {
+        try
+        {
+            WriteCopy(rows, ct);
+        }
+        catch (PostgresException e) when (CopiesIntoTable && e.SqlState == PostgresErrorCodes.UniqueViolation)
+        {
+            throw new RepeatedKeyException(_sourceFile, e);
+        }
+        if (CopiesIntoTable) _copiedIntoTable[_sourceFile] = _copiedIntoTable.GetValueOrDefault(_sourceFile) + rows.Count;
+    }
+
+    private void WriteCopy(IReadOnlyList<AcceptedRow> rows, CancellationToken ct)
     {
         // Disposed without Complete, the importer cancels the COPY.
         using var importer = _connection.BeginBinaryImport(_copySql);
@@ -147,18 +223,15 @@ public sealed class DomainTableLoad : IAsyncDisposable
     /// <summary>
     /// Moves the staged rows into the domain table: per key the newest staged row (last-updated, then
     /// <c>_updated</c>), and it replaces the stored row only if it is newer and differs, so an older file never
-    /// overwrites newer data and an unchanged row is not rewritten. With <paramref name="replace"/> (truncate and
-    /// upsert) the table's rows are deleted first, in this transaction: readers see the old rows until the commit,
-    /// then the new ones, never an empty table (DELETE, unlike TRUNCATE, is MVCC-safe).
+    /// overwrites newer data and an unchanged row is not rewritten. A truncate-and-upsert load deleted the table's
+    /// rows when it began, in this transaction: readers see the old rows until the commit, then the new ones, never
+    /// an empty table (DELETE, unlike TRUNCATE, is MVCC-safe).
     /// </summary>
     /// <returns>Inserted and updated counts per source file.</returns>
-    public async Task<IReadOnlyDictionary<string, MergeCounts>> MergeAsync(bool replace, CancellationToken ct)
+    public async Task<IReadOnlyDictionary<string, MergeCounts>> MergeAsync(CancellationToken ct)
     {
-        if (replace)
-        {
-            await using var delete = new NpgsqlCommand($"DELETE FROM {_feed.Table.Qualified}", _connection, _transaction);
-            await delete.ExecuteNonQueryAsync(ct);
-        }
+        var counts = _copiedIntoTable.ToDictionary(c => c.Key, c => new MergeCounts(c.Value, 0), StringComparer.Ordinal);
+        if (!_staged) return counts;
         var table = _feed.Table.Qualified;
         var data = _feed.Fields.Select(f => Identifiers.Quote(f.ColumnName)).ToList();
         var columns = string.Join(", ", data);
@@ -185,7 +258,6 @@ public sealed class DomainTableLoad : IAsyncDisposable
         // file. The run's cancellation token still stops it.
         await using var cmd = new NpgsqlCommand(sql, _connection, _transaction) { CommandTimeout = 0 };
         await using var reader = await cmd.ExecuteReaderAsync(ct);
-        var counts = new Dictionary<string, MergeCounts>(StringComparer.Ordinal);
         while (await reader.ReadAsync(ct)) counts[reader.GetString(0)] = new MergeCounts(reader.GetInt64(1), reader.GetInt64(2));
         return counts;
     }

@@ -31,6 +31,15 @@ public sealed class RejectWriter(NpgsqlDataSource db, Guid runId, string objectK
         await importer.CompleteAsync(ct);
     }
 
+    /// <summary>Forgets a run's rejects of these objects, before they are read again.</summary>
+    public static async Task ClearAsync(NpgsqlDataSource db, Guid runId, IEnumerable<string> objectKeys, CancellationToken ct)
+    {
+        await using var cmd = db.CreateCommand("DELETE FROM heapd.rejects WHERE run_id = $1 AND object_key = ANY($2)");
+        cmd.Parameters.AddWithValue(runId);
+        cmd.Parameters.AddWithValue(objectKeys.ToArray());
+        await cmd.ExecuteNonQueryAsync(ct);
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (_connection is not null) await _connection.DisposeAsync();

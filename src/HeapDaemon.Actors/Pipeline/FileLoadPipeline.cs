@@ -32,6 +32,15 @@ public sealed class LoadingSettings
 {
     /// <summary>Rows per COPY batch: bounds the rows in memory per file, whatever its size.</summary>
     public int BatchRows { get; init; } = 5_000;
+
+    /// <summary>A file loaded into an empty domain table is COPYed straight into it (see <see cref="LoadOptions.CopyIntoEmptyTable"/>).</summary>
+    public bool CopyIntoEmptyTables { get; init; } = true;
+
+    /// <summary>
+    /// PostgreSQL's work_mem for a load's transaction: the merge sorts every staged row, and with the server's
+    /// default (4MB) a million rows sort on disk. Null keeps the server's setting.
+    /// </summary>
+    public string? MergeWorkMem { get; init; } = "256MB";
 }
 
 /// <summary>
@@ -42,10 +51,24 @@ public sealed class LoadingSettings
 /// </summary>
 public sealed class FileLoadPipeline(NpgsqlDataSource db, FeedCatalog feeds, LoadingSettings settings, S3Settings s3Settings, PgpKeyCatalog pgp)
 {
-    /// <summary>Upsert: one file, staged, merged and committed with its ledger row on its own.</summary>
+    /// <summary>Upsert: one file, staged and merged (or COPYed into its empty table), committed with its ledger row on its own.</summary>
     public async Task<FileOutcome> RunAsync(FileLoadJob job, IMaterializer materializer, Action<FileProgress> report, CancellationToken ct)
     {
-        await using var load = new StagedLoad(db, feeds, job.Feed, ct);
+        try
+        {
+            return await UpsertAsync(job, settings.CopyIntoEmptyTables, materializer, report, ct);
+        }
+        catch (Exception e) when (IsRepeatedKey(e))
+        {
+            await RejectWriter.ClearAsync(db, job.RunId, [job.Key], ct);
+            return await UpsertAsync(job, copyIntoEmptyTable: false, materializer, report, ct);
+        }
+    }
+
+    private async Task<FileOutcome> UpsertAsync(FileLoadJob job, bool copyIntoEmptyTable, IMaterializer materializer, Action<FileProgress> report,
+        CancellationToken ct)
+    {
+        await using var load = new StagedLoad(db, feeds, job.Feed, Options(replace: false, copyIntoEmptyTable), ct);
         var staged = await StageAsync(job, load, skipIfLoaded: !job.ForceReload, materializer, report, ct);
         if (staged.Outcome is { } done) return done;
         return (await CommitAsync(load, [staged], replace: false, ct))[0];
@@ -60,7 +83,23 @@ public sealed class FileLoadPipeline(NpgsqlDataSource db, FeedCatalog feeds, Loa
         Action<FileProgress> report, CancellationToken ct)
     {
         if (!jobs[0].ForceReload && await AllLoadedAsync(jobs, ct) is { } skipped) return skipped;
-        await using var load = new StagedLoad(db, feeds, jobs[0].Feed, ct);
+        try
+        {
+            // Only a single file: the rows of several are merged all together, so that among equal rows the last
+            // file's is kept, as when a table's files are loaded one after another.
+            return await ReplaceAsync(jobs, settings.CopyIntoEmptyTables && jobs.Count == 1, materializer, report, ct);
+        }
+        catch (Exception e) when (IsRepeatedKey(e))
+        {
+            await RejectWriter.ClearAsync(db, jobs[0].RunId, jobs.Select(j => j.Key), ct);
+            return await ReplaceAsync(jobs, copyIntoEmptyTable: false, materializer, report, ct);
+        }
+    }
+
+    private async Task<IReadOnlyList<FileOutcome>> ReplaceAsync(IReadOnlyList<FileLoadJob> jobs, bool copyIntoEmptyTable, IMaterializer materializer,
+        Action<FileProgress> report, CancellationToken ct)
+    {
+        await using var load = new StagedLoad(db, feeds, jobs[0].Feed, Options(replace: true, copyIntoEmptyTable), ct);
         var staged = new List<StagedObject>();
         foreach (var job in jobs)
         {
@@ -153,12 +192,18 @@ public sealed class FileLoadPipeline(NpgsqlDataSource db, FeedCatalog feeds, Loa
         }
     }
 
+    private LoadOptions Options(bool replace, bool copyIntoEmptyTable) => new(replace, copyIntoEmptyTable, settings.MergeWorkMem);
+
+    /// <summary>A key repeated by a file COPYed into its empty table: the load is redone through the merge (rare).</summary>
+    private static bool IsRepeatedKey(Exception e) =>
+        e is RepeatedKeyException || e is AggregateException { InnerExceptions.Count: 1 } wrapped && IsRepeatedKey(wrapped.InnerException!);
+
     private static async Task<IReadOnlyList<FileOutcome>> CommitAsync(StagedLoad load, IReadOnlyList<StagedObject> files, bool replace, CancellationToken ct)
     {
         IReadOnlyDictionary<string, MergeCounts> merged;
         try
         {
-            merged = await load.Load!.MergeAsync(replace, ct);
+            merged = await load.Load!.MergeAsync(ct);
             await load.Load.CommitAsync(files.Select(f =>
                 (new LoadedObject(f.Job.Bucket, f.Job.Key, f.ETag, load.Feed.Id, f.Job.RunId, f.Version), f.Totals.Accepted, f.Totals.Rejected)), ct);
         }

@@ -13,7 +13,7 @@ namespace HeapDaemon.Actors.Pipeline;
 /// the load's one connection is therefore used under a gate, and disposal waits for it, so a rollback never meets
 /// a connection still busy with a COPY.
 /// </remarks>
-internal sealed class StagedLoad(NpgsqlDataSource db, FeedCatalog feeds, FeedDefinition feed, CancellationToken ct) : IAsyncDisposable
+internal sealed class StagedLoad(NpgsqlDataSource db, FeedCatalog feeds, FeedDefinition feed, LoadOptions options, CancellationToken ct) : IAsyncDisposable
 {
     private readonly SemaphoreSlim _connection = new(1, 1);
     private string? _currentFile;
@@ -62,7 +62,7 @@ internal sealed class StagedLoad(NpgsqlDataSource db, FeedCatalog feeds, FeedDef
         {
             // Before the load's transaction: the domain table is locked only for the moment of the ALTER.
             if (added.Count > 0) Feed = await feeds.AddFieldsAsync(Feed.Id, added, ct);
-            Load = await DomainTableLoad.BeginAsync(db, Feed, ct);
+            Load = await DomainTableLoad.BeginAsync(db, Feed, options, ct);
         }
         else if (added.Count > 0)
         {

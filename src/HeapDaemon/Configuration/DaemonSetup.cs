@@ -64,16 +64,34 @@ public static class DaemonSetup
             .AddCourierActors());
     }
 
-    private sealed class MetadataInitializer(NpgsqlDataSource db, CredentialCatalog credentials, ILogger<MetadataInitializer> log) : IHostedService
+    private sealed class MetadataInitializer(NpgsqlDataSource db, CredentialCatalog credentials, LoadingSettings loading, ILogger<MetadataInitializer> log)
+        : IHostedService
     {
         public async Task StartAsync(CancellationToken cancellationToken)
         {
             await MetadataSchema.EnsureAsync(db, cancellationToken);
+            await CheckMergeWorkMemAsync(cancellationToken);
             var (resealed, unreadable) = await credentials.ResealAsync(cancellationToken);
             if (resealed > 0) log.LogInformation("Sealed {Count} credential secrets anew under the current master key", resealed);
             if (unreadable.Count > 0)
                 log.LogError("No configured master key opens the secrets of credentials {Ids}; runs using them will fail until the key that sealed them is configured",
                     string.Join(", ", unreadable));
+        }
+
+        /// <summary>A work_mem PostgreSQL refuses would fail every load; it stops the daemon at start instead.</summary>
+        private async Task CheckMergeWorkMemAsync(CancellationToken ct)
+        {
+            if (loading.MergeWorkMem is not { } workMem) return;
+            try
+            {
+                await using var cmd = db.CreateCommand("SELECT set_config('work_mem', $1, true)");
+                cmd.Parameters.AddWithValue(workMem);
+                await cmd.ExecuteNonQueryAsync(ct);
+            }
+            catch (PostgresException e)
+            {
+                throw new InvalidOperationException($"Loading:MergeWorkMem '{workMem}' is not a work_mem PostgreSQL accepts: {e.MessageText}");
+            }
         }
 
         public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
