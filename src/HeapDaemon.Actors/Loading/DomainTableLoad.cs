@@ -19,7 +19,11 @@ public sealed record LoadedObject(string Bucket, string Key, string ETag, string
 /// with <see cref="RepeatedKeyException"/>, to be loaded again without this.
 /// </param>
 /// <param name="MergeWorkMem">PostgreSQL's work_mem for the load's transaction (the merge sorts every staged row); null keeps the server's.</param>
-public sealed record LoadOptions(bool Replace, bool CopyIntoEmptyTable, string? MergeWorkMem);
+/// <param name="MergeEveryRows">
+/// Staged rows are merged whenever this many have been staged, inside the load's transaction, so the next rows are
+/// read while PostgreSQL merges (see <see cref="DomainTableLoad.WriteAsync"/>); null merges once, at the end.
+/// </param>
+public sealed record LoadOptions(bool Replace, bool CopyIntoEmptyTable, string? MergeWorkMem, int? MergeEveryRows);
 
 /// <summary>A file COPYed straight into its empty domain table repeats a key, which only a merge can resolve.</summary>
 public sealed class RepeatedKeyException(string sourceFile, Exception cause)
@@ -37,14 +41,14 @@ public sealed class DomainTableLoad : IAsyncDisposable
     private readonly NpgsqlConnection _connection;
     private readonly NpgsqlTransaction _transaction;
     private readonly LoadOptions _options;
-    private readonly Dictionary<string, long> _copiedIntoTable = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, MergeCounts> _counts = new(StringComparer.Ordinal);
     private FeedDefinition _feed;
     private NpgsqlDbType[] _types = [];
     private string _copySql = "";
     private long _fileSequence;
     private string _sourceFile = "";
     private bool _tableEmpty;
-    private bool _staged;
+    private long _stagedRows;
 
     private DomainTableLoad(NpgsqlConnection connection, NpgsqlTransaction transaction, FeedDefinition feed, LoadOptions options, bool tableEmpty)
     {
@@ -121,7 +125,6 @@ public sealed class DomainTableLoad : IAsyncDisposable
         _sourceFile = sourceFile;
         CopiesIntoTable = _options.CopyIntoEmptyTable && _tableEmpty;
         _tableEmpty = false;
-        _staged |= !CopiesIntoTable;
         Prepare();
     }
 
@@ -168,10 +171,20 @@ public sealed class DomainTableLoad : IAsyncDisposable
     /// never on the pool the actors and stream stages share. Callers await it before using the connection again
     /// (<see cref="Pipeline.StagedLoad"/> holds the connection's gate while it runs).
     /// </summary>
-    public Task WriteAsync(IReadOnlyList<AcceptedRow> rows, CancellationToken ct) =>
-        rows.Count == 0
-            ? Task.CompletedTask
-            : Task.Factory.StartNew(() => Write(rows, ct), ct, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+    /// <remarks>
+    /// Every <see cref="LoadOptions.MergeEveryRows"/> staged rows are merged here, so the caller's next batches are
+    /// read and checked while PostgreSQL merges, instead of all reading first and all merging after. Later rows of
+    /// the file are merged after earlier ones, by the same rule (newer and different), so the table ends as one
+    /// merge of the whole file leaves it.
+    /// </remarks>
+    public async Task WriteAsync(IReadOnlyList<AcceptedRow> rows, CancellationToken ct)
+    {
+        if (rows.Count == 0) return;
+        await Task.Factory.StartNew(() => Write(rows, ct), ct, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        if (CopiesIntoTable) return;
+        _stagedRows += rows.Count;
+        if (_stagedRows >= _options.MergeEveryRows) await MergeStagedAsync(ct);
+    }
 
     private void Write(IReadOnlyList<AcceptedRow> rows, CancellationToken ct)
     {
@@ -183,7 +196,7 @@ public sealed class DomainTableLoad : IAsyncDisposable
         {
             throw new RepeatedKeyException(_sourceFile, e);
         }
-        if (CopiesIntoTable) _copiedIntoTable[_sourceFile] = _copiedIntoTable.GetValueOrDefault(_sourceFile) + rows.Count;
+        if (CopiesIntoTable) Count(_sourceFile, new MergeCounts(rows.Count, 0));
     }
 
     private void WriteCopy(IReadOnlyList<AcceptedRow> rows, CancellationToken ct)
@@ -227,11 +240,15 @@ public sealed class DomainTableLoad : IAsyncDisposable
     /// rows when it began, in this transaction: readers see the old rows until the commit, then the new ones, never
     /// an empty table (DELETE, unlike TRUNCATE, is MVCC-safe).
     /// </summary>
-    /// <returns>Inserted and updated counts per source file.</returns>
+    /// <returns>Inserted and updated counts per source file, of the whole load.</returns>
     public async Task<IReadOnlyDictionary<string, MergeCounts>> MergeAsync(CancellationToken ct)
     {
-        var counts = _copiedIntoTable.ToDictionary(c => c.Key, c => new MergeCounts(c.Value, 0), StringComparer.Ordinal);
-        if (!_staged) return counts;
+        if (_stagedRows > 0) await MergeStagedAsync(ct);
+        return _counts;
+    }
+
+    private async Task MergeStagedAsync(CancellationToken ct)
+    {
         var table = _feed.Table.Qualified;
         var data = _feed.Fields.Select(f => Identifiers.Quote(f.ColumnName)).ToList();
         var columns = string.Join(", ", data);
@@ -256,10 +273,19 @@ public sealed class DomainTableLoad : IAsyncDisposable
             """;
         // A merge of tens of millions of rows takes minutes; Npgsql's default 30 s timeout would fail every big
         // file. The run's cancellation token still stops it.
-        await using var cmd = new NpgsqlCommand(sql, _connection, _transaction) { CommandTimeout = 0 };
-        await using var reader = await cmd.ExecuteReaderAsync(ct);
-        while (await reader.ReadAsync(ct)) counts[reader.GetString(0)] = new MergeCounts(reader.GetInt64(1), reader.GetInt64(2));
-        return counts;
+        await using (var cmd = new NpgsqlCommand(sql, _connection, _transaction) { CommandTimeout = 0 })
+        await using (var reader = await cmd.ExecuteReaderAsync(ct))
+        {
+            while (await reader.ReadAsync(ct)) Count(reader.GetString(0), new MergeCounts(reader.GetInt64(1), reader.GetInt64(2)));
+        }
+        await ExecuteAsync(_connection, _transaction, "TRUNCATE pg_temp.heapd_stage", ct);
+        _stagedRows = 0;
+    }
+
+    private void Count(string sourceFile, MergeCounts more)
+    {
+        var counts = _counts.GetValueOrDefault(sourceFile);
+        _counts[sourceFile] = new MergeCounts(counts.Inserted + more.Inserted, counts.Updated + more.Updated);
     }
 
     /// <summary>Writes the files' ledger rows and commits them together with the rows: all or nothing.</summary>

@@ -41,6 +41,12 @@ public sealed class LoadingSettings
     /// default (4MB) a million rows sort on disk. Null keeps the server's setting.
     /// </summary>
     public string? MergeWorkMem { get; init; } = "256MB";
+
+    /// <summary>
+    /// A file's staged rows are merged every this many rows, while the next are read (see
+    /// <see cref="LoadOptions.MergeEveryRows"/>); as many rows wait in memory, in batches, for the merge to end.
+    /// </summary>
+    public int MergeEveryRows { get; init; } = 25_000;
 }
 
 /// <summary>
@@ -85,8 +91,7 @@ public sealed class FileLoadPipeline(NpgsqlDataSource db, FeedCatalog feeds, Loa
         if (!jobs[0].ForceReload && await AllLoadedAsync(jobs, ct) is { } skipped) return skipped;
         try
         {
-            // Only a single file: the rows of several are merged all together, so that among equal rows the last
-            // file's is kept, as when a table's files are loaded one after another.
+            // Only a single file: the rows of several are merged all together (below).
             return await ReplaceAsync(jobs, settings.CopyIntoEmptyTables && jobs.Count == 1, materializer, report, ct);
         }
         catch (Exception e) when (IsRepeatedKey(e))
@@ -99,7 +104,9 @@ public sealed class FileLoadPipeline(NpgsqlDataSource db, FeedCatalog feeds, Loa
     private async Task<IReadOnlyList<FileOutcome>> ReplaceAsync(IReadOnlyList<FileLoadJob> jobs, bool copyIntoEmptyTable, IMaterializer materializer,
         Action<FileProgress> report, CancellationToken ct)
     {
-        await using var load = new StagedLoad(db, feeds, jobs[0].Feed, Options(replace: true, copyIntoEmptyTable), ct);
+        // Several files' rows are merged all together, at the end, so that among equal rows the last file's is kept.
+        var options = Options(replace: true, copyIntoEmptyTable) with { MergeEveryRows = jobs.Count == 1 ? settings.MergeEveryRows : null };
+        await using var load = new StagedLoad(db, feeds, jobs[0].Feed, options, ct);
         var staged = new List<StagedObject>();
         foreach (var job in jobs)
         {
@@ -163,7 +170,11 @@ public sealed class FileLoadPipeline(NpgsqlDataSource db, FeedCatalog feeds, Loa
                 totals = await Source.From(() => FileRecords.ReadAsync(body, job.Settings, keyring, ct))
                     .Grouped(settings.BatchRows)
                     .SelectAsync(1, validation.ValidateAsync)
+                    .Buffer(Math.Max(1, settings.MergeEveryRows / settings.BatchRows), OverflowStrategy.Backpressure)
                     .SelectAsync(1, rows => WriteBatchAsync(rows, load, rejects, ct))
+                    // A stage buffers 16 elements by default: 16 batches of rows each, hundreds of MB for wide rows.
+                    // The buffer above is sized for what is read while a merge runs.
+                    .WithAttributes(Attributes.CreateInputBuffer(1, 1))
                     .RunAggregate(new FileTotals(), (sum, batch) =>
                     {
                         sum = sum.Add(batch) with { BytesRead = body.BytesRead };
@@ -192,7 +203,7 @@ public sealed class FileLoadPipeline(NpgsqlDataSource db, FeedCatalog feeds, Loa
         }
     }
 
-    private LoadOptions Options(bool replace, bool copyIntoEmptyTable) => new(replace, copyIntoEmptyTable, settings.MergeWorkMem);
+    private LoadOptions Options(bool replace, bool copyIntoEmptyTable) => new(replace, copyIntoEmptyTable, settings.MergeWorkMem, settings.MergeEveryRows);
 
     /// <summary>A key repeated by a file COPYed into its empty table: the load is redone through the merge (rare).</summary>
     private static bool IsRepeatedKey(Exception e) =>

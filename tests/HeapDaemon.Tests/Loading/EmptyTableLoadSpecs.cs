@@ -5,14 +5,16 @@ namespace HeapDaemon.Tests.Loading;
 
 /// <summary>
 /// A file loaded into an empty domain table is COPYed straight into it. A file that repeats a key cannot be, and is
-/// loaded again through the staging table and the merge, with the same result a merge always gives.
+/// loaded again through the staging table and the merge, with the same result a merge always gives. Here rows are
+/// checked in batches of two and merged every two, so a repeated key meets its earlier row already merged.
 /// </summary>
 public sealed class EmptyTableLoadSpecs : DaemonSpecs
 {
     private const string Header = "user_id,email,joined_at,score\n";
 
     // A malformed row, then user 1 twice, the later row second, and user 3 twice, the later row first. In batches of
-    // two rows, the reject is stored before the repeated key is met.
+    // two rows, the reject is stored before the repeated key is met; user 1's later row and user 3's older row come
+    // after the first merge.
     private const string RepeatedKeys = Header +
         "4,four@example.com,not-a-date,4\n" +
         "1,old@example.com,2026-11-01T00:00:00Z,1\n" +
@@ -21,7 +23,11 @@ public sealed class EmptyTableLoadSpecs : DaemonSpecs
         "1,new@example.com,2026-11-02T00:00:00Z,1\n" +
         "3,old3@example.com,2026-11-01T00:00:00Z,3\n";
 
-    protected override IReadOnlyDictionary<string, string> DaemonSettings => new Dictionary<string, string> { ["Loading:BatchRows"] = "2" };
+    protected override IReadOnlyDictionary<string, string> DaemonSettings => new Dictionary<string, string>
+    {
+        ["Loading:BatchRows"] = "2",
+        ["Loading:MergeEveryRows"] = "2",
+    };
 
     [Fact]
     public async Task A_file_that_repeats_a_key_into_an_empty_table_keeps_the_newest_row_per_key_and_each_reject_once()
@@ -36,6 +42,7 @@ public sealed class EmptyTableLoadSpecs : DaemonSpecs
         Assert.Equal("succeeded", run.GetProperty("status").GetString());
         var file = run.GetProperty("files")[0];
         Assert.Equal(3, file.GetProperty("rowsInserted").GetInt64());
+        Assert.Equal(1, file.GetProperty("rowsUpdated").GetInt64()); // user 1's later row, over the one merged before it
         Assert.Equal(1, file.GetProperty("rowsRejected").GetInt64());
         Assert.Equal(["1 new@example.com", "2 two@example.com", "3 new3@example.com"], await EmailsAsync());
         var reject = Assert.Single((await Api.GetOkAsync($"/api/runs/{run.GetProperty("id").GetGuid()}/rejects")).EnumerateArray());
