@@ -13,27 +13,27 @@ public sealed record LoadedObject(string Bucket, string Key, string ETag, string
 
 /// <summary>How a load treats its domain table.</summary>
 /// <param name="Replace">Truncate and upsert: the table's rows are deleted first, in the load's transaction.</param>
-/// <param name="CopyIntoEmptyTable">
-/// A file loaded while the table holds no rows is COPYed straight into it: there is nothing to merge with, and the
-/// staging table, its sort and the upsert cost more than twice the COPY. A key the file repeats ends such a load
-/// with <see cref="RepeatedKeyException"/>, to be loaded again without this.
+/// <param name="CopyNewRowsIntoTable">
+/// A file whose first batch brings only keys the table lacks (a first load, new events) is COPYed straight into it:
+/// there is nothing to merge with, and the staging table, its sort and the upsert cost twice the COPY. A later row
+/// whose key the table has, or the file repeats, ends such a load with <see cref="RepeatedKeyException"/>, to be
+/// loaded again without this.
 /// </param>
 /// <param name="MergeWorkMem">PostgreSQL's work_mem for the load's transaction (the merge sorts every staged row); null keeps the server's.</param>
 /// <param name="MergeEveryRows">
 /// Staged rows are merged whenever this many have been staged, inside the load's transaction, so the next rows are
 /// read while PostgreSQL merges (see <see cref="DomainTableLoad.WriteAsync"/>); null merges once, at the end.
 /// </param>
-public sealed record LoadOptions(bool Replace, bool CopyIntoEmptyTable, string? MergeWorkMem, int? MergeEveryRows);
+public sealed record LoadOptions(bool Replace, bool CopyNewRowsIntoTable, string? MergeWorkMem, int? MergeEveryRows);
 
-/// <summary>A file COPYed straight into its empty domain table repeats a key, which only a merge can resolve.</summary>
+/// <summary>A file COPYed straight into its domain table has a key the table has or the file repeats: only a merge can load it.</summary>
 public sealed class RepeatedKeyException(string sourceFile, Exception cause)
-    : Exception($"{sourceFile} repeats a key; it is loaded again through the staging table and the merge", cause);
+    : Exception($"{sourceFile} has a key the table has or the file repeats; it is loaded again through the staging table and the merge", cause);
 
 /// <summary>
 /// Loads files into one domain table inside one transaction: each file's batches are binary-COPYed into a temporary
-/// staging table as they arrive (or straight into the domain table while it is empty, see
-/// <see cref="LoadOptions.CopyIntoEmptyTable"/>); then one merge moves them into the domain table, the files' ledger
-/// rows are written, and only then does anything commit. Disposing without <see cref="CommitAsync"/> rolls
+/// staging table as they arrive (or straight into the domain table, see <see cref="LoadOptions.CopyNewRowsIntoTable"/>);
+/// merges move them into the domain table, the files' ledger rows are written, and only then does anything commit. Disposing without <see cref="CommitAsync"/> rolls
 /// everything back.
 /// </summary>
 public sealed class DomainTableLoad : IAsyncDisposable
@@ -47,16 +47,15 @@ public sealed class DomainTableLoad : IAsyncDisposable
     private string _copySql = "";
     private long _fileSequence;
     private string _sourceFile = "";
-    private bool _tableEmpty;
+    private bool _fileTargetChosen;
     private long _stagedRows;
 
-    private DomainTableLoad(NpgsqlConnection connection, NpgsqlTransaction transaction, FeedDefinition feed, LoadOptions options, bool tableEmpty)
+    private DomainTableLoad(NpgsqlConnection connection, NpgsqlTransaction transaction, FeedDefinition feed, LoadOptions options)
     {
         _connection = connection;
         _transaction = transaction;
         _feed = feed;
         _options = options;
-        _tableEmpty = tableEmpty;
     }
 
     /// <summary>The current file's rows go straight into the domain table, not the staging table.</summary>
@@ -78,33 +77,20 @@ public sealed class DomainTableLoad : IAsyncDisposable
             if (options.MergeWorkMem is { } workMem)
                 await ExecuteAsync(connection, transaction, "SELECT set_config('work_mem', $1, true)", ct, workMem);
 
-            // Whether the table is empty must stay true until the commit, so other loads of this table wait for this
-            // one (readers do not). A table with rows is not locked: its loads only merge, row by row.
-            var tableEmpty = options.Replace;
-            const string lockTable = "LOCK TABLE {0} IN SHARE ROW EXCLUSIVE MODE";
             if (options.Replace)
             {
-                await ExecuteAsync(connection, transaction, string.Format(lockTable, table), ct);
+                // Other loads of the table wait for this one (readers do not), so none adds rows between the
+                // DELETE and the commit.
+                await ExecuteAsync(connection, transaction, $"LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE", ct);
                 await ExecuteAsync(connection, transaction, $"DELETE FROM {table}", ct);
             }
-            else if (options.CopyIntoEmptyTable && await IsEmptyAsync(connection, transaction, table, ct))
-            {
-                await ExecuteAsync(connection, transaction, string.Format(lockTable, table), ct);
-                tableEmpty = await IsEmptyAsync(connection, transaction, table, ct);
-            }
-            return new DomainTableLoad(connection, transaction, feed, options, tableEmpty);
+            return new DomainTableLoad(connection, transaction, feed, options);
         }
         catch
         {
             await connection.DisposeAsync();
             throw;
         }
-    }
-
-    private static async Task<bool> IsEmptyAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string table, CancellationToken ct)
-    {
-        await using var cmd = new NpgsqlCommand($"SELECT NOT EXISTS (SELECT FROM {table})", connection, transaction);
-        return (bool)(await cmd.ExecuteScalarAsync(ct))!;
     }
 
     private static async Task ExecuteAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string sql, CancellationToken ct, string? parameter = null)
@@ -115,16 +101,33 @@ public sealed class DomainTableLoad : IAsyncDisposable
     }
 
     /// <summary>
-    /// The rows written from now on come from this file, which is later than every file loaded before. The first file
-    /// into an empty table goes straight into it (when the options allow); every later one is staged and merged.
+    /// The rows written from now on come from this file, which is later than every file loaded before. Where they
+    /// go is chosen with the file's first batch.
     /// </summary>
     public async Task StartFileAsync(string sourceFile, CancellationToken ct)
     {
         await using var cmd = new NpgsqlCommand("SELECT nextval('heapd.file_load_seq')", _connection, _transaction);
         _fileSequence = (long)(await cmd.ExecuteScalarAsync(ct))!;
         _sourceFile = sourceFile;
-        CopiesIntoTable = _options.CopyIntoEmptyTable && _tableEmpty;
-        _tableEmpty = false;
+        _fileTargetChosen = false;
+        CopiesIntoTable = false;
+        Prepare();
+    }
+
+    /// <summary>
+    /// A file whose first batch has only new keys, none twice, is COPYed straight into the table (when the options
+    /// allow); any other is staged and merged. A repeated or existing key further on fails the COPY (a unique
+    /// violation), and the load is done again through the merge.
+    /// </summary>
+    private async Task ChooseFileTargetAsync(IReadOnlyList<AcceptedRow> firstBatch, CancellationToken ct)
+    {
+        _fileTargetChosen = true;
+        if (!_options.CopyNewRowsIntoTable) return;
+        var keys = firstBatch.Select(r => r.Pk).ToHashSet(StringComparer.Ordinal);
+        if (keys.Count < firstBatch.Count) return;
+        await using var cmd = new NpgsqlCommand($"SELECT EXISTS (SELECT FROM {_feed.Table.Qualified} WHERE \"_pk\" = ANY($1))", _connection, _transaction);
+        cmd.Parameters.AddWithValue(keys.ToArray());
+        CopiesIntoTable = !(bool)(await cmd.ExecuteScalarAsync(ct))!;
         Prepare();
     }
 
@@ -180,6 +183,7 @@ public sealed class DomainTableLoad : IAsyncDisposable
     public async Task WriteAsync(IReadOnlyList<AcceptedRow> rows, CancellationToken ct)
     {
         if (rows.Count == 0) return;
+        if (!_fileTargetChosen) await ChooseFileTargetAsync(rows, ct);
         await Task.Factory.StartNew(() => Write(rows, ct), ct, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         if (CopiesIntoTable) return;
         _stagedRows += rows.Count;

@@ -33,8 +33,8 @@ public sealed class LoadingSettings
     /// <summary>Rows per COPY batch: bounds the rows in memory per file, whatever its size.</summary>
     public int BatchRows { get; init; } = 5_000;
 
-    /// <summary>A file loaded into an empty domain table is COPYed straight into it (see <see cref="LoadOptions.CopyIntoEmptyTable"/>).</summary>
-    public bool CopyIntoEmptyTables { get; init; } = true;
+    /// <summary>A file of new rows is COPYed straight into its domain table (see <see cref="LoadOptions.CopyNewRowsIntoTable"/>).</summary>
+    public bool CopyNewRowsIntoTable { get; init; } = true;
 
     /// <summary>
     /// PostgreSQL's work_mem for a load's transaction: the merge sorts every staged row, and with the server's
@@ -57,24 +57,24 @@ public sealed class LoadingSettings
 /// </summary>
 public sealed class FileLoadPipeline(NpgsqlDataSource db, FeedCatalog feeds, LoadingSettings settings, S3Settings s3Settings, PgpKeyCatalog pgp)
 {
-    /// <summary>Upsert: one file, staged and merged (or COPYed into its empty table), committed with its ledger row on its own.</summary>
+    /// <summary>Upsert: one file, staged and merged (or COPYed into the table when its rows are new), committed with its ledger row on its own.</summary>
     public async Task<FileOutcome> RunAsync(FileLoadJob job, IMaterializer materializer, Action<FileProgress> report, CancellationToken ct)
     {
         try
         {
-            return await UpsertAsync(job, settings.CopyIntoEmptyTables, materializer, report, ct);
+            return await UpsertAsync(job, settings.CopyNewRowsIntoTable, materializer, report, ct);
         }
         catch (Exception e) when (IsRepeatedKey(e))
         {
             await RejectWriter.ClearAsync(db, job.RunId, [job.Key], ct);
-            return await UpsertAsync(job, copyIntoEmptyTable: false, materializer, report, ct);
+            return await UpsertAsync(job, copyNewRows: false, materializer, report, ct);
         }
     }
 
-    private async Task<FileOutcome> UpsertAsync(FileLoadJob job, bool copyIntoEmptyTable, IMaterializer materializer, Action<FileProgress> report,
+    private async Task<FileOutcome> UpsertAsync(FileLoadJob job, bool copyNewRows, IMaterializer materializer, Action<FileProgress> report,
         CancellationToken ct)
     {
-        await using var load = new StagedLoad(db, feeds, job.Feed, Options(replace: false, copyIntoEmptyTable), ct);
+        await using var load = new StagedLoad(db, feeds, job.Feed, Options(replace: false, copyNewRows), ct);
         var staged = await StageAsync(job, load, skipIfLoaded: !job.ForceReload, materializer, report, ct);
         if (staged.Outcome is { } done) return done;
         return (await CommitAsync(load, [staged], replace: false, ct))[0];
@@ -92,20 +92,20 @@ public sealed class FileLoadPipeline(NpgsqlDataSource db, FeedCatalog feeds, Loa
         try
         {
             // Only a single file: the rows of several are merged all together (below).
-            return await ReplaceAsync(jobs, settings.CopyIntoEmptyTables && jobs.Count == 1, materializer, report, ct);
+            return await ReplaceAsync(jobs, settings.CopyNewRowsIntoTable && jobs.Count == 1, materializer, report, ct);
         }
         catch (Exception e) when (IsRepeatedKey(e))
         {
             await RejectWriter.ClearAsync(db, jobs[0].RunId, jobs.Select(j => j.Key), ct);
-            return await ReplaceAsync(jobs, copyIntoEmptyTable: false, materializer, report, ct);
+            return await ReplaceAsync(jobs, copyNewRows: false, materializer, report, ct);
         }
     }
 
-    private async Task<IReadOnlyList<FileOutcome>> ReplaceAsync(IReadOnlyList<FileLoadJob> jobs, bool copyIntoEmptyTable, IMaterializer materializer,
+    private async Task<IReadOnlyList<FileOutcome>> ReplaceAsync(IReadOnlyList<FileLoadJob> jobs, bool copyNewRows, IMaterializer materializer,
         Action<FileProgress> report, CancellationToken ct)
     {
         // Several files' rows are merged all together, at the end, so that among equal rows the last file's is kept.
-        var options = Options(replace: true, copyIntoEmptyTable) with { MergeEveryRows = jobs.Count == 1 ? settings.MergeEveryRows : null };
+        var options = Options(replace: true, copyNewRows) with { MergeEveryRows = jobs.Count == 1 ? settings.MergeEveryRows : null };
         await using var load = new StagedLoad(db, feeds, jobs[0].Feed, options, ct);
         var staged = new List<StagedObject>();
         foreach (var job in jobs)
@@ -203,9 +203,9 @@ public sealed class FileLoadPipeline(NpgsqlDataSource db, FeedCatalog feeds, Loa
         }
     }
 
-    private LoadOptions Options(bool replace, bool copyIntoEmptyTable) => new(replace, copyIntoEmptyTable, settings.MergeWorkMem, settings.MergeEveryRows);
+    private LoadOptions Options(bool replace, bool copyNewRows) => new(replace, copyNewRows, settings.MergeWorkMem, settings.MergeEveryRows);
 
-    /// <summary>A key repeated by a file COPYed into its empty table: the load is redone through the merge (rare).</summary>
+    /// <summary>An existing or repeated key in a file COPYed into its table: the load is done again through the merge.</summary>
     private static bool IsRepeatedKey(Exception e) =>
         e is RepeatedKeyException || e is AggregateException { InnerExceptions.Count: 1 } wrapped && IsRepeatedKey(wrapped.InnerException!);
 

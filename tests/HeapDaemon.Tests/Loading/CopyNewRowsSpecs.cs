@@ -4,11 +4,12 @@ using Xunit;
 namespace HeapDaemon.Tests.Loading;
 
 /// <summary>
-/// A file loaded into an empty domain table is COPYed straight into it. A file that repeats a key cannot be, and is
-/// loaded again through the staging table and the merge, with the same result a merge always gives. Here rows are
-/// checked in batches of two and merged every two, so a repeated key meets its earlier row already merged.
+/// A file whose first rows are all new is COPYed straight into its domain table. A file with a key the table has or
+/// the file repeats cannot be, and is loaded again through the staging table and the merge, with the result a merge
+/// always gives. Here rows are checked in batches of two and merged every two, so a repeated key meets its earlier
+/// row already merged.
 /// </summary>
-public sealed class EmptyTableLoadSpecs : DaemonSpecs
+public sealed class CopyNewRowsSpecs : DaemonSpecs
 {
     private const string Header = "user_id,email,joined_at,score\n";
 
@@ -50,6 +51,28 @@ public sealed class EmptyTableLoadSpecs : DaemonSpecs
     }
 
     [Fact]
+    public async Task A_file_of_new_rows_whose_later_row_updates_a_stored_one_is_merged_with_every_row()
+    {
+        await TestEnvironment.PutAsync(S3, Bucket, "users.csv", Header +
+            "1,one@example.com,2026-11-01T00:00:00Z,1\n2,two@example.com,2026-11-01T00:00:00Z,2\n3,three@example.com,2026-11-01T00:00:00Z,3\n");
+        await CreateCourierAsync("users", "users.csv");
+        await Api.RunAsync("users");
+
+        await TestEnvironment.PutAsync(S3, Bucket, "users.csv", Header +
+            "10,ten@example.com,2026-11-02T00:00:00Z,10\n11,eleven@example.com,2026-11-02T00:00:00Z,11\n" +
+            "2,new2@example.com,2026-11-02T00:00:00Z,2\n12,twelve@example.com,2026-11-02T00:00:00Z,12\n");
+        var run = await Api.RunAsync("users");
+
+        Assert.Equal("succeeded", run.GetProperty("status").GetString());
+        var file = run.GetProperty("files")[0];
+        Assert.Equal(3, file.GetProperty("rowsInserted").GetInt64());
+        Assert.Equal(1, file.GetProperty("rowsUpdated").GetInt64());
+        Assert.Equal(
+            ["1 one@example.com", "2 new2@example.com", "3 three@example.com", "10 ten@example.com", "11 eleven@example.com", "12 twelve@example.com"],
+            await EmailsAsync());
+    }
+
+    [Fact]
     public async Task A_snapshot_that_repeats_a_key_replaces_the_table_with_the_newest_row_per_key()
     {
         await TestEnvironment.PutAsync(S3, Bucket, "snapshot.csv", Header + "9,nine@example.com,2026-11-01T00:00:00Z,9\n");
@@ -71,7 +94,7 @@ public sealed class EmptyTableLoadSpecs : DaemonSpecs
     }
 
     [Fact]
-    public async Task A_file_COPYed_into_the_empty_table_and_forced_through_the_merge_again_finds_every_row_unchanged()
+    public async Task A_file_COPYed_into_the_table_and_forced_through_the_merge_again_finds_every_row_unchanged()
     {
         var rows = string.Concat(Enumerable.Range(1, 500).Select(i => $"{i},user{i}@example.com,2026-11-01T00:{i % 60:D2}:00Z,{i % 100}.{i % 7}\n"));
         await TestEnvironment.PutAsync(S3, Bucket, "users.csv", Header + rows);
