@@ -16,6 +16,14 @@ public sealed record SourceRecord(long Line, object?[] Fields, string? Raw)
     /// <summary>Set when the parser could read the record but found it malformed; the record becomes a reject.</summary>
     public string? Problem { get; init; }
 
+    public string? Raw { get => field ?? (JoinedBy is { } delimiter ? string.Join(delimiter, Fields) : null); init; } = Raw;
+
+    /// <summary>
+    /// Set instead of <see cref="Raw"/> by delimited text whose record was exactly its fields joined by this delimiter
+    /// (nothing quoted): its raw text is then built only when asked for, for a reject, rather than for every record.
+    /// </summary>
+    public string? JoinedBy { get; init; }
+
     /// <summary>
     /// The names of <see cref="Fields"/>, when the format names them (a schema, a JSON object's keys). Readers hand the
     /// same array again while the names do not change, so a validator is built once per schema, not per record.
