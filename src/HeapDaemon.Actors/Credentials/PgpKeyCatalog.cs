@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Text.Json;
 using HeapDaemon.Actors.Formats.Pgp;
 using Npgsql;
@@ -50,7 +51,18 @@ public sealed class PgpKeyCatalog(NpgsqlDataSource db, SecretProtector protector
         await using var cmd = db.CreateCommand("SELECT secret FROM heapd.credentials WHERE id = $1 AND kind = 'pgp'");
         cmd.Parameters.AddWithValue(id);
         if (await cmd.ExecuteScalarAsync(ct) is not byte[] secret) return null;
+        if (_unlocked.TryGetValue(id, out var known) && known.Secret.AsSpan().SequenceEqual(secret)) return known.Keyring;
         var sealedKey = JsonSerializer.Deserialize<Sealed>(protector.Unprotect(secret, id), HeapJson.Options)!;
-        return PgpKeyring.Parse(sealedKey.PrivateKey, sealedKey.Passphrase);
+        var keyring = PgpKeyring.Parse(sealedKey.PrivateKey, sealedKey.Passphrase);
+        _unlocked[id] = (secret, keyring);
+        return keyring;
     }
+
+    /// <summary>
+    /// Keyrings already unlocked, by credential id and the sealed secret they came from (a credential deleted and added
+    /// again seals anew, so it never matches an old entry): unlocking costs a passphrase derivation per key (a quarter of
+    /// a CPU second each), which every file of every run would otherwise pay. The unlocked keys stay in memory no longer
+    /// exposed than the master key that unseals them.
+    /// </summary>
+    private readonly ConcurrentDictionary<string, (byte[] Secret, PgpKeyring Keyring)> _unlocked = new();
 }

@@ -37,12 +37,21 @@ public static class CsvFormat
         using var reader = new StreamReader(stream, encoding, detectEncodingFromByteOrderMarks: true, bufferSize: 1 << 16, leaveOpen: true);
         using var parser = new CsvParser(reader, configuration);
         SourceRecord? suspect = null;
+        long recordStart = 0;
         while (await ReadAsync(parser, reader, ct))
         {
             // A record whose quoted field ran over line breaks is only an unclosed quote if nothing follows it.
             if (suspect is not null) yield return suspect;
             suspect = null;
-            var record = new SourceRecord(parser.Row, parser.Record ?? [], parser.RawRecord.TrimEnd('\r', '\n')) { Problem = badData };
+            var fields = parser.Record ?? [];
+            var length = parser.CharCount - recordStart;
+            recordStart = parser.CharCount;
+            // Most records are their fields, the delimiters and a one-character line break (LF, or CR): nothing
+            // quoted, so their raw text is their fields joined, built only for a reject. Any other record (quoted
+            // fields, CRLF, blank lines before it, the last line without a break) keeps the text as read.
+            var record = badData is null && length == JoinedLength(fields, configuration.Delimiter) + 1
+                ? new SourceRecord(parser.Row, fields, null) { JoinedBy = configuration.Delimiter }
+                : new SourceRecord(parser.Row, fields, parser.RawRecord.TrimEnd('\r', '\n')) { Problem = badData };
             if (unclosed) suspect = record;
             else yield return record;
             badData = null;
@@ -74,6 +83,13 @@ public static class CsvFormat
         {
             throw new UnreadableFileException($"after line {parser.Row}: bytes that are not valid {reader.CurrentEncoding.WebName} text", e);
         }
+    }
+
+    private static long JoinedLength(string[] fields, string delimiter)
+    {
+        long length = (fields.Length - 1) * delimiter.Length;
+        foreach (var field in fields) length += field.Length;
+        return length;
     }
 
     private static string Shorten(string text) => text.Length <= 40 ? text : text[..37] + "...";

@@ -1,4 +1,6 @@
 using System.Collections.Immutable;
+using System.Security.Cryptography;
+using System.Text;
 using HeapDaemon.Actors.Feeds;
 using Xunit;
 
@@ -46,6 +48,22 @@ public sealed class RowValidatorSpecs
         Assert.NotEqual(Row("1", "a|b").Pk, Row("1", "a\\|b").Pk);
         Assert.NotEqual(Row("1", "a").UuidPk, Row("2", "a").UuidPk);
         Assert.Equal(5, Row("1", "a").UuidPk.ToString()[14] - '0');
+    }
+
+    [Theory]
+    [InlineData("1", "a")]
+    [InlineData("42", "ünïcødé ✓")]
+    [InlineData("7", "a key long enough that the namespace and it take more than one SHA-1 block of 64 bytes")]
+    public void The_uuid_is_the_sha1_name_based_uuid_of_the_feed_and_key(string id, string kind)
+    {
+        var validator = RowValidator.ForHeader(Feed, Header);
+        var row = Accepted(validator.Validate(Record(id, kind, "2026-11-26", "1", "t", "2026-11-26", "1", "n")));
+
+        // RFC 4122 version 5 layout over SHA-1("<source>.<name>\n" + _pk), as loads have always written it.
+        var hash = SHA1.HashData(Encoding.UTF8.GetBytes("heap.events\n" + row.Pk));
+        hash[6] = (byte)((hash[6] & 0x0F) | 0x50);
+        hash[8] = (byte)((hash[8] & 0x3F) | 0x80);
+        Assert.Equal(new Guid(hash.AsSpan(0, 16), bigEndian: true), row.UuidPk);
     }
 
     [Theory]

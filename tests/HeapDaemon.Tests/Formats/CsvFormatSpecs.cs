@@ -20,6 +20,20 @@ public sealed class CsvFormatSpecs
         Assert.All(records, r => Assert.Null(r.Problem));
     }
 
+    [Theory]
+    [InlineData("a,b\n1,2\n3,\n", new[] { "a,b", "1,2", "3," })]
+    [InlineData("a,b\r\n1,2\r\n3,4", new[] { "a,b", "1,2", "3,4" })]
+    [InlineData("a,b\n\n1,2\n\r\n3,4\n", new[] { "a,b", "1,2", "3,4" })]
+    [InlineData("a,b\n1,\"2\"\n\"3\",4", new[] { "a,b", "1,\"2\"", "\"3\",4" })]
+    [InlineData("a,b\r\n1,\"x\"", new[] { "a,b", "1,\"x\"" })]
+    [InlineData("a;b\r1;2\r", new[] { "a;b", "1;2" })]
+    public async Task Every_record_keeps_its_raw_text_as_written_whatever_its_quotes_and_line_breaks(string text, string[] raw)
+    {
+        var records = await ReadAsync(text, settings: new FileSettings(Delimiter: text.Contains(';') ? ";" : null));
+
+        Assert.Equal(raw, records.Select(r => r.Raw));
+    }
+
     [Fact]
     public async Task Records_are_numbered_as_rows_from_the_header_and_blank_lines_are_skipped()
     {

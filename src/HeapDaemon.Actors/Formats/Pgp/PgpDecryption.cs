@@ -17,7 +17,15 @@ public static class PgpDecryption
 {
     /// <param name="armored">Whether the message is ASCII-armored; BouncyCastle would find out by seeking, which S3 streams cannot.</param>
     public static Stream Open(Stream encrypted, bool armored, PgpKeyring keyring, CancellationToken ct) =>
-        DedicatedThreadStream.Start(sink => Decrypt(armored ? new ArmoredInputStream(encrypted) : encrypted, keyring, sink), Translate, ct);
+        DedicatedThreadStream.Start(sink =>
+        {
+            // BouncyCastle's CipherStream reads its input one cipher block (16 bytes) at a time; unbuffered, each of
+            // those reads went down to the S3 stream (a linked token and a stall timer per read).
+            var buffered = new BufferedStream(encrypted, InputBufferSize);
+            Decrypt(armored ? new ArmoredInputStream(buffered) : buffered, keyring, sink);
+        }, Translate, ct);
+
+    private const int InputBufferSize = 1 << 16;
 
     /// <summary>An armored message starts with its armor header line, perhaps after blank lines.</summary>
     public static bool IsArmored(ReadOnlySpan<byte> head) => head.TrimStart(" \t\r\n"u8).StartsWith("-----BEGIN PGP MESSAGE-----"u8);

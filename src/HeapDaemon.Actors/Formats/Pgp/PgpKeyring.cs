@@ -15,13 +15,13 @@ public sealed class PgpKeyException(string message) : Exception(message);
 /// </summary>
 public sealed class PgpKeyring
 {
-    private readonly List<PgpSecretKey> _keys;
-    private readonly char[] _passphrase;
+    // Unlocked once, in Parse: the passphrase's key derivation (iterated S2K, tens of MB of SHA-1 in BouncyCastle)
+    // costs about a quarter of a CPU second per key, which a file should not pay again.
+    private readonly List<PgpPrivateKey> _keys;
 
-    private PgpKeyring(List<PgpSecretKey> keys, char[] passphrase, IReadOnlyList<PgpKeyInfo> info)
+    private PgpKeyring(List<PgpPrivateKey> keys, IReadOnlyList<PgpKeyInfo> info)
     {
         _keys = keys;
-        _passphrase = passphrase;
         Keys = info;
     }
 
@@ -54,25 +54,26 @@ public sealed class PgpKeyring
         if (keys.Count == 0) throw new PgpKeyException("the keyring has no private key that can decrypt (no encryption key or subkey)");
 
         var chars = passphrase.ToCharArray();
+        var unlocked = new List<PgpPrivateKey>();
         foreach (var key in keys)
         {
             try
             {
-                _ = key.ExtractPrivateKey(chars);
+                unlocked.Add(key.ExtractPrivateKey(chars));
             }
             catch (PgpException)
             {
                 throw new PgpKeyException($"the passphrase does not unlock key {KeyId(key.KeyId)}");
             }
         }
-        return new PgpKeyring(keys, chars, usable.Select(k => Describe(k.Key, k.Primary)).ToList());
+        return new PgpKeyring(unlocked, usable.Select(k => Describe(k.Key, k.Primary)).ToList());
     }
 
     /// <summary>The unlocked key with this id; null when the keyring does not hold it.</summary>
-    public PgpPrivateKey? Find(long keyId) => _keys.FirstOrDefault(k => k.KeyId == keyId)?.ExtractPrivateKey(_passphrase);
+    public PgpPrivateKey? Find(long keyId) => _keys.FirstOrDefault(k => k.KeyId == keyId);
 
     /// <summary>Every unlocked key, for messages whose recipient is hidden (key id 0).</summary>
-    public IEnumerable<PgpPrivateKey> All() => _keys.Select(k => k.ExtractPrivateKey(_passphrase));
+    public IEnumerable<PgpPrivateKey> All() => _keys;
 
     public static string KeyId(long id) => id.ToString("X16");
 
