@@ -3,6 +3,9 @@ using HeapDaemon.Actors.Feeds;
 using HeapDaemon.Actors.Formats;
 using HeapDaemon.Actors.Storage;
 using HeapDaemon.Tests.Support;
+using Parquet;
+using Parquet.Schema;
+using Parquet.Serialization;
 using Xunit;
 
 namespace HeapDaemon.Tests.Formats;
@@ -155,6 +158,117 @@ public sealed class TypedFormatSpecs
         var error = await Assert.ThrowsAsync<UnreadableFileException>(() => ReadAsync(bytes[..^12], FileFormat.Parquet));
 
         Assert.StartsWith("it is not a Parquet file, or its footer is missing or damaged", error.Message);
+    }
+
+    [Fact]
+    public async Task Damaged_parquet_data_fails_the_file_naming_the_row_group_and_the_last_good_record()
+    {
+        var users = Enumerable.Range(1, 30).Select(i => SampleFiles.Users[0] with { user_id = i }).ToList();
+        var bytes = await SampleFiles.ParquetAsync(rowGroupSize: 10, users);
+        await using (var reader = await ParquetReader.CreateAsync(new MemoryStream(bytes)))
+        {
+            var email = reader.Metadata!.RowGroups[1].Columns[1].MetaData!;
+            bytes.AsSpan((int)email.DataPageOffset, 8).Fill(0xFF); // the page header of the second row group's email column
+        }
+
+        var error = await Assert.ThrowsAsync<UnreadableFileException>(() => ReadAsync(bytes, FileFormat.Parquet));
+
+        Assert.StartsWith("damaged Parquet data in row group 2 of 3, after record 10 (", error.Message);
+    }
+
+    [Fact]
+    public async Task Parquet_reads_every_flat_type_as_the_feed_converters_expect()
+    {
+        var full = new AllParquetTypes(1, 7, 8, -9, 10, 11, 12, 13, 14, 1.5f, 2.25, 3.75m, true, "héllo", [1, 2, 3],
+            new DateTime(2026, 11, 1, 10, 0, 0, DateTimeKind.Utc), new DateOnly(2026, 11, 2), Guid.Parse("6f9619ff-8b86-d011-b42d-00c04fc964ff"));
+        var output = new MemoryStream();
+        await ParquetSerializer.SerializeAsync([full, new AllParquetTypes(2)], output, new ParquetOptions { RowGroupSize = 1 });
+
+        var records = await ReadAsync(output.ToArray(), FileFormat.Parquet);
+
+        Assert.Equal(["Id", "Small", "Tiny", "SignedTiny", "UShort", "UInt", "ULong", "Int", "Long", "Float", "Double", "Decimal", "Bool", "Text", "Bytes", "Moment", "Date", "Guid"],
+            records[0].Names!);
+        Assert.Equal([1L, 7L, 8L, -9L, 10L, 11L, 12UL, 13L, 14L, 1.5, 2.25, 3.75m, true, "héllo", new byte[] { 1, 2, 3 }, full.Moment, full.Date, full.Guid], records[0].Fields);
+        Assert.Equal([2L, .. Enumerable.Repeat<object?>(null, 17)], records[1].Fields);
+    }
+
+    [Fact]
+    public async Task Parquet_timestamps_dates_times_and_decimals_keep_their_values_in_every_physical_form()
+    {
+        var moment = new DateTime(2026, 11, 1, 10, 0, 0, 123, DateTimeKind.Utc);
+        DataField[] fields =
+        [
+            new DateTimeDataField("int96", DateTimeFormat.Impala, isNullable: true),
+            new DateTimeDataField("millis", DateTimeFormat.DateAndTime, isNullable: true),
+            new DateTimeDataField("micros", DateTimeFormat.DateAndTimeMicros, isNullable: true),
+            new DateTimeDataField("local_nanos", DateTimeFormat.Timestamp, false, DateTimeTimeUnit.Nanos, isNullable: true),
+            new DateTimeDataField("date", DateTimeFormat.Date, isNullable: true),
+            new TimeDataField("time_millis", TimeUnitPrecision.Millis, isNullable: true),
+            new TimeDataField("time_micros", TimeUnitPrecision.Micros, isNullable: true),
+            new DecimalDataField("decimal_bytes", 20, 3, forceByteArrayEncoding: true, isNullable: true),
+            new DecimalDataField("decimal_int", 9, 2, isNullable: true),
+            new DataField<long>("required"),
+        ];
+        var output = new MemoryStream();
+        await using (var writer = await ParquetWriter.CreateAsync(new ParquetSchema(fields), output))
+        {
+            using var group = writer.CreateRowGroup();
+            for (var i = 0; i < 4; i++) await group.WriteAsync<DateTime>(fields[i], new DateTime?[] { moment, null });
+            await group.WriteAsync<DateTime>(fields[4], new DateTime?[] { moment.Date, null });
+            await group.WriteAsync<int>(fields[5], new int?[] { 49_501_500, null });
+            await group.WriteAsync<long>(fields[6], new long?[] { 49_501_500_000, null });
+            await group.WriteAsync<decimal>(fields[7], new decimal?[] { 12345678901234.567m, null });
+            await group.WriteAsync<decimal>(fields[8], new decimal?[] { 1234.56m, null });
+            await group.WriteAsync<long>(fields[9], new long[] { 5, 6 });
+        }
+
+        var records = await ReadAsync(output.ToArray(), FileFormat.Parquet);
+
+        Assert.Equal([moment, moment, moment, moment, new DateOnly(2026, 11, 1), 49_501_500L, 49_501_500_000L, 12345678901234.567m, 1234.56m, 5L], records[0].Fields);
+        Assert.Equal(DateTimeKind.Utc, ((DateTime)records[0].Fields[1]!).Kind);
+        Assert.Equal([.. Enumerable.Repeat<object?>(null, 9), 6L], records[1].Fields);
+    }
+
+    [Fact]
+    public async Task Parquet_lists_structs_and_maps_are_nested_values_and_absent_ones_null()
+    {
+        NestedParquet[] rows =
+        [
+            new() { Id = 1, Tags = [1, 2], Inner = new() { A = 5, Items = [1] }, Map = new() { ["k"] = 1 } },
+            new() { Id = 2, Tags = [], Inner = null, Map = null },
+            new() { Id = 3, Tags = null, Inner = new(), Map = [] },
+        ];
+        var output = new MemoryStream();
+        await ParquetSerializer.SerializeAsync(rows, output);
+
+        var records = await ReadAsync(output.ToArray(), FileFormat.Parquet);
+
+        Assert.Equal([1L, 2L, 3L], records.Select(r => r.Fields[0]));
+        Assert.Equal([["list", "struct", "map"], ["list", null, null], [null, "struct", "map"]],
+            records.Select(r => r.Fields[1..].Select(v => (v as NestedValue)?.Kind).ToArray()));
+        var feed = new FeedDefinition("t-nested", "t", "nested", [new FeedField("Id", FieldType.Integer, PrimaryKey: true), new FeedField("Tags", FieldType.String)],
+            NewColumns: NewColumnPolicy.Ignore);
+        var validator = RowValidator.ForNames(feed, records[0].Names!, allowMissing: false);
+        Assert.Equal("field 'Tags': is a nested list; only flat values load", Assert.IsType<RejectedRow>(validator.Validate(records[0])).Reason);
+        Assert.IsType<AcceptedRow>(validator.Validate(records[2]));
+    }
+
+    public sealed record AllParquetTypes(int Id, short? Small = null, byte? Tiny = null, sbyte? SignedTiny = null, ushort? UShort = null, uint? UInt = null,
+        ulong? ULong = null, int? Int = null, long? Long = null, float? Float = null, double? Double = null, decimal? Decimal = null, bool? Bool = null,
+        string? Text = null, byte[]? Bytes = null, DateTime? Moment = null, DateOnly? Date = null, Guid? Guid = null);
+
+    public sealed class NestedParquet
+    {
+        public int Id { get; set; }
+        public List<int>? Tags { get; set; }
+        public InnerParquet? Inner { get; set; }
+        public Dictionary<string, int>? Map { get; set; }
+    }
+
+    public sealed class InnerParquet
+    {
+        public int? A { get; set; }
+        public List<int>? Items { get; set; }
     }
 
     private static async Task<List<SourceRecord>> ReadAsync(byte[] bytes, FileFormat format)
