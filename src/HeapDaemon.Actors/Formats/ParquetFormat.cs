@@ -1,6 +1,7 @@
 using System.Reflection;
 using System.Runtime.CompilerServices;
 using HeapDaemon.Actors.Feeds;
+using Parquet.Data;
 using Parquet;
 using Parquet.Schema;
 
@@ -15,8 +16,7 @@ public static class ParquetFormat
 {
     private static readonly ParquetOptions Options = new() { UseDateOnlyTypeForDates = true };
 
-    private static readonly MethodInfo ReadStructColumn =
-        typeof(ParquetFormat).GetMethod(nameof(ReadStructColumnAsync), BindingFlags.NonPublic | BindingFlags.Static)!;
+    private static readonly MethodInfo ReadColumn = typeof(ParquetFormat).GetMethod(nameof(ReadColumnAsync), BindingFlags.NonPublic | BindingFlags.Static)!;
 
     /// <summary>Records numbered from 1 across row groups.</summary>
     public static async IAsyncEnumerable<SourceRecord> ReadAsync(Stream stream, [EnumeratorCancellation] CancellationToken ct = default)
@@ -84,47 +84,37 @@ public static class ParquetFormat
         for (var r = 0; r < rows.Length; r++) rows[r] = new object?[fields.Length];
         for (var c = 0; c < fields.Length; c++)
         {
-            var field = fields[c];
-            if (field is not DataField { IsArray: false } data)
-            {
-                await ReadNestedColumnAsync(group, field, rows, c, ct);
-            }
-            else if (data.ClrType == typeof(ReadOnlyMemory<char>))
-            {
-                var strings = new string?[rows.Length];
-                await group.ReadAsync(data, strings.AsMemory(), null, ct);
-                Scatter(strings, rows, c);
-            }
-            else if (data.ClrType == typeof(ReadOnlyMemory<byte>))
-            {
-                var bytes = new byte[]?[rows.Length];
-                await group.ReadAsync(data, bytes.AsMemory(), null, ct);
-                Scatter(bytes, rows, c);
-            }
+            if (fields[c] is DataField { IsArray: false } data)
+                await (Task)ReadColumn.MakeGenericMethod(data.ClrType).Invoke(null, [group, data, rows, c, ct])!;
             else
-            {
-                await (Task)ReadStructColumn.MakeGenericMethod(data.ClrType).Invoke(null, [group, data, rows, c, ct])!;
-            }
+                await ReadNestedColumnAsync(group, fields[c], rows, c, ct);
         }
         return rows;
     }
 
-    private static void Scatter(object?[] values, object?[][] rows, int column)
-    {
-        for (var r = 0; r < rows.Length; r++) rows[r][column] = values[r];
-    }
-
-    private static async Task ReadStructColumnAsync<T>(ParquetRowGroupReader group, DataField field, object?[][] rows, int column, CancellationToken ct)
+    /// <summary>
+    /// The column's values hold no nulls; a nullable column's definition levels say which rows have one. (Parquet.Net's
+    /// own nullable reads are not used: for a required column they scattered stray nulls and shifted the values.)
+    /// </summary>
+    private static async Task ReadColumnAsync<T>(ParquetRowGroupReader group, DataField field, object?[][] rows, int column, CancellationToken ct)
         where T : struct
     {
-        var values = new T?[rows.Length];
-        await group.ReadAsync(field, values.AsMemory(), null, ct);
-        for (var r = 0; r < rows.Length; r++) rows[r][column] = values[r] is { } value ? Value(value) : null;
+        using var raw = (RawColumnData<T>)await group.ReadRawColumnDataBaseAsync(field, ct);
+        var values = raw.Values;
+        if (field.MaxDefinitionLevel == 0)
+        {
+            for (var r = 0; r < rows.Length; r++) rows[r][column] = Value(values[r]);
+            return;
+        }
+        var defined = raw.DefinitionLevels;
+        for (int r = 0, v = 0; r < rows.Length; r++) rows[r][column] = defined[r] == 0 ? null : Value(values[v++]);
     }
 
-    /// <summary>Integers widen to long and float to double, as the feed converters expect; other values keep their CLR type.</summary>
+    /// <summary>Text and bytes as string and byte[]; integers widen to long and float to double, as the feed converters expect.</summary>
     private static object Value<T>(T value) where T : struct => value switch
     {
+        ReadOnlyMemory<char> text => text.ToString(),
+        ReadOnlyMemory<byte> bytes => bytes.ToArray(),
         int i => (long)i,
         short s => (long)s,
         sbyte b => (long)b,
