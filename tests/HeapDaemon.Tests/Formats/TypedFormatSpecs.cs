@@ -114,6 +114,67 @@ public sealed class TypedFormatSpecs
     }
 
     [Fact]
+    public async Task Avro_reads_every_primitive_logical_and_nested_type_as_the_feed_converters_expect()
+    {
+        var schema = (Avro.RecordSchema)Avro.Schema.Parse("""
+            {"type":"record","name":"All","fields":[
+              {"name":"flag","type":"boolean"},{"name":"small","type":"int"},{"name":"big","type":"long"},
+              {"name":"real","type":"float"},{"name":"double","type":"double"},{"name":"bytes","type":"bytes"},
+              {"name":"text","type":["null","string"]},{"name":"either","type":["null","long","string"]},
+              {"name":"color","type":{"type":"enum","name":"Color","symbols":["RED","GREEN"]}},
+              {"name":"fixed","type":{"type":"fixed","name":"Two","size":2}},
+              {"name":"day","type":{"type":"int","logicalType":"date"}},
+              {"name":"at_micros","type":["null",{"type":"long","logicalType":"timestamp-micros"}]},
+              {"name":"clock","type":{"type":"int","logicalType":"time-millis"}},
+              {"name":"id","type":{"type":"string","logicalType":"uuid"}},
+              {"name":"amount","type":{"type":"fixed","name":"Amount","size":8,"logicalType":"decimal","precision":12,"scale":3}},
+              {"name":"inner","type":["null",{"type":"record","name":"Inner","fields":[{"name":"a","type":"int"}]}]},
+              {"name":"tags","type":{"type":"array","items":"string"}},
+              {"name":"props","type":{"type":"map","values":"long"}}]}
+            """);
+        var moment = new DateTime(2026, 11, 1, 10, 0, 0, DateTimeKind.Utc).AddTicks(1230);
+        var output = new MemoryStream();
+        using (var writer = Avro.File.DataFileWriter<Avro.Generic.GenericRecord>.OpenWriter(new Avro.Generic.GenericDatumWriter<Avro.Generic.GenericRecord>(schema), output, leaveOpen: true))
+        {
+            var record = new Avro.Generic.GenericRecord(schema);
+            record.Add("flag", true);
+            record.Add("small", 7);
+            record.Add("big", 1L << 40);
+            record.Add("real", 1.5f);
+            record.Add("double", 2.25);
+            record.Add("bytes", new byte[] { 1, 2 });
+            record.Add("text", "héllo");
+            record.Add("either", "x");
+            record.Add("color", new Avro.Generic.GenericEnum((Avro.EnumSchema)schema["color"].Schema, "GREEN"));
+            record.Add("fixed", new Avro.Generic.GenericFixed((Avro.FixedSchema)schema["fixed"].Schema, [3, 4]));
+            record.Add("day", new DateTime(2026, 11, 2, 0, 0, 0, DateTimeKind.Utc));
+            record.Add("at_micros", moment);
+            record.Add("clock", new TimeSpan(0, 13, 45, 1, 500));
+            record.Add("id", Guid.Parse("6f9619ff-8b86-d011-b42d-00c04fc964ff"));
+            record.Add("amount", new Avro.AvroDecimal(12345.678m));
+            var inner = new Avro.Generic.GenericRecord((Avro.RecordSchema)((Avro.UnionSchema)schema["inner"].Schema).Schemas[1]);
+            inner.Add("a", 1);
+            record.Add("inner", inner);
+            record.Add("tags", new[] { "a", "b" });
+            record.Add("props", new Dictionary<string, object> { ["k"] = 1L });
+            writer.Append(record);
+            record.Add("text", null);
+            record.Add("either", 5L);
+            record.Add("at_micros", null);
+            record.Add("inner", null);
+            writer.Append(record);
+        }
+
+        var records = await ReadAsync(output.ToArray(), FileFormat.Avro);
+
+        Assert.Equal([true, 7L, 1L << 40, 1.5, 2.25, new byte[] { 1, 2 }, "héllo", "x", "GREEN", new byte[] { 3, 4 },
+            new DateTime(2026, 11, 2, 0, 0, 0, DateTimeKind.Utc), moment, "13:45:01.5000000", Guid.Parse("6f9619ff-8b86-d011-b42d-00c04fc964ff"), 12345.678m],
+            records[0].Fields[..15]);
+        Assert.Equal(["record", "array", "map"], records[0].Fields[15..].Select(v => Assert.IsType<NestedValue>(v).Kind));
+        Assert.Equal([null, 5L, null, null], new[] { records[1].Fields[6], records[1].Fields[7], records[1].Fields[11], records[1].Fields[15] });
+    }
+
+    [Fact]
     public async Task A_damaged_avro_block_fails_the_file_after_the_last_good_record()
     {
         var users = Enumerable.Range(1, 2_000).Select(i => SampleFiles.Users[0] with { user_id = i }).ToList();
@@ -127,6 +188,18 @@ public sealed class TypedFormatSpecs
         var error = await Assert.ThrowsAsync<UnreadableFileException>(() => ReadAsync(bytes, FileFormat.Avro));
 
         Assert.Matches(@"^damaged Avro data after record \d+ \(", error.Message);
+    }
+
+    [Fact]
+    public async Task An_avro_file_of_anything_but_records_fails_saying_so()
+    {
+        var output = new MemoryStream();
+        using (var writer = Avro.File.DataFileWriter<string>.OpenWriter(new Avro.Generic.GenericDatumWriter<string>(Avro.Schema.Parse("\"string\"")), output, leaveOpen: true))
+            writer.Append("x");
+
+        var error = await Assert.ThrowsAsync<UnreadableFileException>(() => ReadAsync(output.ToArray(), FileFormat.Avro));
+
+        Assert.Equal("its Avro schema is a String, not a record; only records load", error.Message);
     }
 
     [Fact]
