@@ -101,19 +101,20 @@ public static class ParquetFormat
     {
         using var raw = (RawColumnData<T>)await group.ReadRawColumnDataBaseAsync(field, ct);
         var values = raw.Values;
+        var texts = new Texts();
         if (field.MaxDefinitionLevel == 0)
         {
-            for (var r = 0; r < rows.Length; r++) rows[r][column] = Value(values[r]);
+            for (var r = 0; r < rows.Length; r++) rows[r][column] = Value(values[r], texts);
             return;
         }
         var defined = raw.DefinitionLevels;
-        for (int r = 0, v = 0; r < rows.Length; r++) rows[r][column] = defined[r] == 0 ? null : Value(values[v++]);
+        for (int r = 0, v = 0; r < rows.Length; r++) rows[r][column] = defined[r] == 0 ? null : Value(values[v++], texts);
     }
 
     /// <summary>Text and bytes as string and byte[]; integers widen to long and float to double, as the feed converters expect.</summary>
-    private static object Value<T>(T value) where T : struct => value switch
+    private static object Value<T>(T value, Texts texts) where T : struct => value switch
     {
-        ReadOnlyMemory<char> text => text.ToString(),
+        ReadOnlyMemory<char> text => texts.Get(text.Span),
         ReadOnlyMemory<byte> bytes => bytes.ToArray(),
         int i => (long)i,
         short s => (long)s,
@@ -124,6 +125,26 @@ public static class ParquetFormat
         float f => (double)f,
         _ => value,
     };
+
+    /// <summary>
+    /// One string per distinct text of a column chunk, while it has few: exports repeat a handful of values (country,
+    /// browser, campaign) in every row, and a string per row, held for the whole row group, cost more than decoding it.
+    /// </summary>
+    private sealed class Texts
+    {
+        private const int MaxDistinct = 4_096;
+        private Dictionary<string, string>? _seen = [];
+
+        public string Get(ReadOnlySpan<char> text)
+        {
+            if (_seen is null) return text.ToString();
+            if (_seen.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(text, out var known)) return known;
+            var created = text.ToString();
+            _seen.Add(created, created);
+            if (_seen.Count == MaxDistinct) _seen = null; // mostly distinct: looking up would only add work
+            return created;
+        }
+    }
 
     /// <summary>
     /// A struct, list or map (or a repeated value): only flat values load, so each present one is a reject, and no
