@@ -266,6 +266,24 @@ public sealed class TypedFormatSpecs
     }
 
     [Fact]
+    public async Task Parquet_texts_keep_their_values_in_columns_that_repeat_a_few_and_in_columns_of_many()
+    {
+        DataField[] fields = [new DataField<string>("few"), new DataField<string>("many")];
+        var output = new MemoryStream();
+        await using (var writer = await ParquetWriter.CreateAsync(new ParquetSchema(fields), output))
+        {
+            using var group = writer.CreateRowGroup();
+            await group.WriteAsync(fields[0], Enumerable.Range(0, 10_000).Select(i => i % 5 == 4 ? null : $"v{i % 5}").ToArray());
+            await group.WriteAsync(fields[1], Enumerable.Range(0, 10_000).Select(i => $"u{i}").ToArray());
+        }
+
+        var records = await ReadAsync(output.ToArray(), FileFormat.Parquet);
+
+        Assert.Equal(Enumerable.Range(0, 10_000).Select(i => i % 5 == 4 ? null : $"v{i % 5}"), records.Select(r => r.Fields[0]));
+        Assert.Equal(Enumerable.Range(0, 10_000).Select(i => $"u{i}"), records.Select(r => r.Fields[1]));
+    }
+
+    [Fact]
     public async Task Parquet_timestamps_dates_times_and_decimals_keep_their_values_in_every_physical_form()
     {
         var moment = new DateTime(2026, 11, 1, 10, 0, 0, 123, DateTimeKind.Utc);
