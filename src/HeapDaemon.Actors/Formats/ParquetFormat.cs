@@ -56,17 +56,22 @@ public static class ParquetFormat
             long number = 0;
             for (var group = 0; group < reader.RowGroupCount; group++)
             {
-                object?[][] rows;
+                object?[][] columns;
                 try
                 {
                     if (prefetch is not null) await prefetch(ranges[group].Start, ranges[group].Length, ct);
-                    rows = await ReadRowGroupAsync(reader.OpenRowGroupReader(group), fields, ct);
+                    columns = await ReadRowGroupAsync(reader.OpenRowGroupReader(group), fields, ct);
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
                     throw new UnreadableFileException($"damaged Parquet data in row group {group + 1} of {reader.RowGroupCount}, after record {number} ({Messages(e)})", e);
                 }
-                foreach (var row in rows) yield return new SourceRecord(++number, row, null) { Names = names };
+                for (var r = 0; r < columns[0].Length; r++)
+                {
+                    var row = new object?[columns.Length];
+                    for (var c = 0; c < row.Length; c++) row[c] = columns[c][r];
+                    yield return new SourceRecord(++number, row, null) { Names = names };
+                }
             }
         }
     }
@@ -80,23 +85,24 @@ public static class ParquetFormat
 
     private static async Task<object?[][]> ReadRowGroupAsync(ParquetRowGroupReader group, Field[] fields, CancellationToken ct)
     {
-        var rows = new object?[group.RowCount][];
-        for (var r = 0; r < rows.Length; r++) rows[r] = new object?[fields.Length];
+        // Column-major until the rows are handed on: a few large arrays, not a small one per row, live as long as the row group.
+        var columns = new object?[fields.Length][];
         for (var c = 0; c < fields.Length; c++)
         {
+            columns[c] = new object?[group.RowCount];
             if (fields[c] is DataField { IsArray: false } data)
-                await (Task)ReadColumn.MakeGenericMethod(data.ClrType).Invoke(null, [group, data, rows, c, ct])!;
+                await (Task)ReadColumn.MakeGenericMethod(data.ClrType).Invoke(null, [group, data, columns[c], ct])!;
             else
-                await ReadNestedColumnAsync(group, fields[c], rows, c, ct);
+                await ReadNestedColumnAsync(group, fields[c], columns[c], ct);
         }
-        return rows;
+        return columns;
     }
 
     /// <summary>
     /// The column's values hold no nulls; a nullable column's definition levels say which rows have one. (Parquet.Net's
     /// own nullable reads are not used: for a required column they scattered stray nulls and shifted the values.)
     /// </summary>
-    private static async Task ReadColumnAsync<T>(ParquetRowGroupReader group, DataField field, object?[][] rows, int column, CancellationToken ct)
+    private static async Task ReadColumnAsync<T>(ParquetRowGroupReader group, DataField field, object?[] column, CancellationToken ct)
         where T : struct
     {
         using var raw = (RawColumnData<T>)await group.ReadRawColumnDataBaseAsync(field, ct);
@@ -104,11 +110,11 @@ public static class ParquetFormat
         var texts = new Texts();
         if (field.MaxDefinitionLevel == 0)
         {
-            for (var r = 0; r < rows.Length; r++) rows[r][column] = Value(values[r], texts);
+            for (var r = 0; r < column.Length; r++) column[r] = Value(values[r], texts);
             return;
         }
         var defined = raw.DefinitionLevels;
-        for (int r = 0, v = 0; r < rows.Length; r++) rows[r][column] = defined[r] == 0 ? null : Value(values[v++], texts);
+        for (int r = 0, v = 0; r < column.Length; r++) column[r] = defined[r] == 0 ? null : Value(values[v++], texts);
     }
 
     /// <summary>Text and bytes as string and byte[]; integers widen to long and float to double, as the feed converters expect.</summary>
@@ -150,7 +156,7 @@ public static class ParquetFormat
     /// A struct, list or map (or a repeated value): only flat values load, so each present one is a reject, and no
     /// row needs its content. Its first leaf column's levels say where each row's value starts and whether it is null.
     /// </summary>
-    private static async Task ReadNestedColumnAsync(ParquetRowGroupReader group, Field field, object?[][] rows, int column, CancellationToken ct)
+    private static async Task ReadNestedColumnAsync(ParquetRowGroupReader group, Field field, object?[] column, CancellationToken ct)
     {
         var (kind, shown) = field.SchemaType switch
         {
@@ -161,14 +167,14 @@ public static class ParquetFormat
         var leaf = FirstLeaf(field);
         using var levels = await group.ReadRawColumnDataBaseAsync(leaf, ct);
         var repeated = leaf.MaxRepetitionLevel > 0;
-        var count = repeated ? levels.RepetitionLevels.Length : rows.Length;
+        var count = repeated ? levels.RepetitionLevels.Length : column.Length;
         var row = 0;
-        for (var i = 0; i < count && row < rows.Length; i++)
+        for (var i = 0; i < count && row < column.Length; i++)
         {
             // A row's value starts where the repetition level is 0; its top-level field is absent at definition level 0.
             if (repeated && levels.RepetitionLevels[i] != 0) continue;
             var absent = field.IsNullable && levels.DefinitionLevels[i] == 0;
-            rows[row++][column] = absent ? null : new NestedValue(kind, shown);
+            column[row++] = absent ? null : new NestedValue(kind, shown);
         }
     }
 
