@@ -5,6 +5,7 @@ using System.Net.Sockets;
 using Avro;
 using Avro.File;
 using Avro.Generic;
+using Avro.IO;
 using HeapDaemon.Actors.Feeds;
 using ICSharpCode.SharpZipLib.Checksum;
 using Snappier;
@@ -26,10 +27,10 @@ public static class AvroFormat
 
     private static IEnumerable<SourceRecord> Read(Stream stream, CancellationToken ct)
     {
-        IFileReader<GenericRecord> reader;
+        IFileReader<object?[]> reader;
         try
         {
-            reader = DataFileReader<GenericRecord>.OpenReader(stream, leaveOpen: true);
+            reader = DataFileReader<object?[]>.OpenReader(stream, null, (writer, _) => new FlatRecordReader(writer), leaveOpen: true);
         }
         catch (Exception e) when (IsDataError(e))
         {
@@ -37,28 +38,22 @@ public static class AvroFormat
         }
         using (reader)
         {
-            var schema = reader.GetSchema();
-            if (schema is not RecordSchema record)
-                throw new UnreadableFileException($"its Avro schema is a {schema.Tag}, not a record; only records load");
-            var names = record.Fields.Select(f => f.Name).ToArray();
+            var names = ((RecordSchema)reader.GetSchema()).Fields.Select(f => f.Name).ToArray();
             long number = 0;
             while (true)
             {
                 ct.ThrowIfCancellationRequested();
-                GenericRecord datum;
+                object?[] values;
                 try
                 {
                     if (!reader.HasNext()) break;
-                    datum = reader.Next();
+                    values = reader.Next();
                 }
                 catch (Exception e) when (IsDataError(e))
                 {
                     throw new UnreadableFileException($"damaged Avro data after record {number} ({e.Message})", e);
                 }
-                number++;
-                var values = new object?[names.Length];
-                for (var i = 0; i < names.Length; i++) values[i] = Value(datum.GetValue(i));
-                yield return new SourceRecord(number, values, null) { Names = names };
+                yield return new SourceRecord(++number, values, null) { Names = names };
             }
         }
     }
@@ -82,6 +77,56 @@ public static class AvroFormat
         IEnumerable => new NestedValue("array", value.ToString() ?? ""),
         _ => value,
     };
+
+    /// <summary>
+    /// Reads a record straight into its values, one reader per field made from the writer schema: nulls, booleans,
+    /// numbers, strings and bytes are decoded here, without a GenericRecord per record; logical types, enums, fixed
+    /// and nested values go through Apache.Avro's own reader for their schema, so they keep its CLR values.
+    /// </summary>
+    private sealed class FlatRecordReader : DatumReader<object?[]>
+    {
+        private readonly Func<Decoder, object?>[] _fields;
+
+        public FlatRecordReader(Schema writer)
+        {
+            if (writer is not RecordSchema record)
+                throw new UnreadableFileException($"its Avro schema is a {writer.Tag}, not a record; only records load");
+            WriterSchema = ReaderSchema = writer;
+            _fields = record.Fields.Select(f => FieldReader(f.Schema)).ToArray();
+        }
+
+        public Schema ReaderSchema { get; }
+
+        public Schema WriterSchema { get; }
+
+        public object?[] Read(object?[] reuse, Decoder decoder)
+        {
+            var values = new object?[_fields.Length];
+            for (var i = 0; i < values.Length; i++) values[i] = _fields[i](decoder);
+            return values;
+        }
+
+        private static Func<Decoder, object?> FieldReader(Schema schema)
+        {
+            switch (schema.Tag)
+            {
+                case Schema.Type.Null: return d => { d.ReadNull(); return null; };
+                case Schema.Type.Boolean: return d => d.ReadBoolean();
+                case Schema.Type.Int: return d => (long)d.ReadInt();
+                case Schema.Type.Long: return d => d.ReadLong();
+                case Schema.Type.Float: return d => (double)d.ReadFloat();
+                case Schema.Type.Double: return d => d.ReadDouble();
+                case Schema.Type.String: return d => d.ReadString();
+                case Schema.Type.Bytes: return d => d.ReadBytes();
+                case Schema.Type.Union:
+                    var branches = ((UnionSchema)schema).Schemas.Select(FieldReader).ToArray();
+                    return d => branches[d.ReadUnionIndex()](d);
+                default:
+                    var generic = new GenericDatumReader<object>(schema, schema);
+                    return d => Value(generic.Read(null!, d));
+            }
+        }
+    }
 
     /// <summary>Avro's snappy: each block compressed with Snappy and followed by the big-endian CRC-32 of its uncompressed bytes.</summary>
     public sealed class SnappyCodec : Codec
