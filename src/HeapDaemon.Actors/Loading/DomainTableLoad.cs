@@ -44,7 +44,7 @@ public sealed class DomainTableLoad : IAsyncDisposable
     private readonly Dictionary<string, MergeCounts> _counts = new(StringComparer.Ordinal);
     private FeedDefinition _feed;
     private NpgsqlDbType[] _types = [];
-    private string _copySql = "";
+    private string _columns = "";
     private long _fileSequence;
     private string _sourceFile = "";
     private bool _fileTargetChosen;
@@ -56,6 +56,7 @@ public sealed class DomainTableLoad : IAsyncDisposable
         _transaction = transaction;
         _feed = feed;
         _options = options;
+        Prepare();
     }
 
     /// <summary>The current file's rows go straight into the domain table, not the staging table.</summary>
@@ -111,7 +112,6 @@ public sealed class DomainTableLoad : IAsyncDisposable
         _sourceFile = sourceFile;
         _fileTargetChosen = false;
         CopiesIntoTable = false;
-        Prepare();
     }
 
     /// <summary>
@@ -119,16 +119,15 @@ public sealed class DomainTableLoad : IAsyncDisposable
     /// allow); any other is staged and merged. A repeated or existing key further on fails the COPY (a unique
     /// violation), and the load is done again through the merge.
     /// </summary>
-    private async Task ChooseFileTargetAsync(IReadOnlyList<AcceptedRow> firstBatch, CancellationToken ct)
+    private async Task ChooseFileTargetAsync(string[] firstKeys, CancellationToken ct)
     {
         _fileTargetChosen = true;
         if (!_options.CopyNewRowsIntoTable) return;
-        var keys = firstBatch.Select(r => r.Pk).ToHashSet(StringComparer.Ordinal);
-        if (keys.Count < firstBatch.Count) return;
+        var keys = firstKeys.ToHashSet(StringComparer.Ordinal);
+        if (keys.Count < firstKeys.Length) return;
         await using var cmd = new NpgsqlCommand($"SELECT EXISTS (SELECT FROM {_feed.Table.Qualified} WHERE \"_pk\" = ANY($1))", _connection, _transaction);
         cmd.Parameters.AddWithValue(keys.ToArray());
         CopiesIntoTable = !(bool)(await cmd.ExecuteScalarAsync(ct))!;
-        Prepare();
     }
 
     /// <summary>
@@ -156,9 +155,7 @@ public sealed class DomainTableLoad : IAsyncDisposable
     private void Prepare()
     {
         _types = _feed.Fields.Select(DomainTableSchema.DbType).ToArray();
-        var columns = string.Join(", ", _feed.Fields.Select(f => Identifiers.Quote(f.ColumnName)));
-        var target = CopiesIntoTable ? _feed.Table.Qualified : "pg_temp.heapd_stage";
-        _copySql = $"COPY {target} ({columns}, \"_pk\", \"_uuid_pk\", \"_updated\", \"_source_file\") FROM STDIN (FORMAT BINARY)";
+        _columns = string.Join(", ", _feed.Fields.Select(f => Identifiers.Quote(f.ColumnName))) + ", \"_pk\", \"_uuid_pk\", \"_updated\", \"_source_file\"";
     }
 
     /// <summary>
@@ -168,72 +165,53 @@ public sealed class DomainTableLoad : IAsyncDisposable
     public long UpdatedOf(long line) => (_fileSequence << 32) | (line & 0xFFFF_FFFF);
 
     /// <summary>
-    /// COPYs one batch into the staging table. The values are written with Npgsql's synchronous, typed writes: an
-    /// awaited write per value (25 million for a million rows of 25 columns) cost more than the COPY itself. The
-    /// synchronous writes block when the buffer goes to the socket, so the batch is written on a thread of its own,
-    /// never on the pool the actors and stream stages share. Callers await it before using the connection again
-    /// (<see cref="Pipeline.StagedLoad"/> holds the connection's gate while it runs).
+    /// Encodes rows of the current file for <see cref="WriteAsync"/>, with the file's columns as they are now. Meant
+    /// to run while the batch before is written or merged; it does not use the connection.
     /// </summary>
+    public CopyBatch Encode(IReadOnlyList<AcceptedRow> rows) => CopyBatch.Encode(_columns, rows, _types, UpdatedOf, _sourceFile);
+
+    /// <summary>COPYs one encoded batch into the staging table, or into the domain table (see <see cref="ChooseFileTargetAsync"/>).</summary>
     /// <remarks>
     /// Every <see cref="LoadOptions.MergeEveryRows"/> staged rows are merged here, so the caller's next batches are
     /// read and checked while PostgreSQL merges, instead of all reading first and all merging after. Later rows of
     /// the file are merged after earlier ones, by the same rule (newer and different), so the table ends as one
     /// merge of the whole file leaves it.
     /// </remarks>
-    public async Task WriteAsync(IReadOnlyList<AcceptedRow> rows, CancellationToken ct)
+    public async Task WriteAsync(CopyBatch batch, CancellationToken ct)
     {
-        if (rows.Count == 0) return;
-        if (!_fileTargetChosen) await ChooseFileTargetAsync(rows, ct);
-        await Task.Factory.StartNew(() => Write(rows, ct), ct, TaskCreationOptions.LongRunning, TaskScheduler.Default);
-        if (CopiesIntoTable) return;
-        _stagedRows += rows.Count;
-        if (_stagedRows >= _options.MergeEveryRows) await MergeStagedAsync(ct);
-    }
-
-    private void Write(IReadOnlyList<AcceptedRow> rows, CancellationToken ct)
-    {
+        if (batch.Rows == 0) return;
+        if (!_fileTargetChosen) await ChooseFileTargetAsync(batch.Keys, ct);
         try
         {
-            WriteCopy(rows, ct);
+            await CopyAsync(batch, ct);
         }
         catch (PostgresException e) when (CopiesIntoTable && e.SqlState == PostgresErrorCodes.UniqueViolation)
         {
             throw new RepeatedKeyException(_sourceFile, e);
         }
-        if (CopiesIntoTable) Count(_sourceFile, new MergeCounts(rows.Count, 0));
-    }
-
-    private void WriteCopy(IReadOnlyList<AcceptedRow> rows, CancellationToken ct)
-    {
-        // Disposed without Complete, the importer cancels the COPY.
-        using var importer = _connection.BeginBinaryImport(_copySql);
-        foreach (var row in rows)
+        if (CopiesIntoTable)
         {
-            ct.ThrowIfCancellationRequested();
-            importer.StartRow();
-            for (var i = 0; i < _types.Length; i++) WriteValue(importer, row.Values[i], _types[i]);
-            importer.Write(row.Pk, NpgsqlDbType.Text);
-            importer.Write(row.UuidPk, NpgsqlDbType.Uuid);
-            importer.Write(UpdatedOf(row.Line), NpgsqlDbType.Bigint);
-            importer.Write(_sourceFile, NpgsqlDbType.Text);
+            Count(_sourceFile, new MergeCounts(batch.Rows, 0));
+            return;
         }
-        importer.Complete();
+        _stagedRows += batch.Rows;
+        if (_stagedRows >= _options.MergeEveryRows) await MergeStagedAsync(ct);
     }
 
-    /// <summary>A value as its CLR type, so Npgsql resolves no converter for an object per value.</summary>
-    private static void WriteValue(NpgsqlBinaryImporter importer, object? value, NpgsqlDbType type)
+    private async Task CopyAsync(CopyBatch batch, CancellationToken ct)
     {
-        switch (value)
+        var target = CopiesIntoTable ? _feed.Table.Qualified : "pg_temp.heapd_stage";
+        await using var copy = await _connection.BeginRawBinaryCopyAsync($"COPY {target} ({batch.Columns}) FROM STDIN (FORMAT BINARY)", ct);
+        try
         {
-            case null: importer.WriteNull(); break;
-            case string text: importer.Write(text, type); break;
-            case long integer: importer.Write(integer, type); break;
-            case DateTime moment: importer.Write(moment, type); break;
-            case double real: importer.Write(real, type); break;
-            case bool flag: importer.Write(flag, type); break;
-            case decimal number: importer.Write(number, type); break;
-            case DateOnly date: importer.Write(date, type); break;
-            default: importer.Write(value, type); break;
+            await copy.WriteAsync(CopyBatch.Header, ct);
+            await copy.WriteAsync(batch.Data, ct);
+            await copy.WriteAsync(CopyBatch.Trailer, ct);
+        }
+        catch
+        {
+            await copy.CancelAsync();
+            throw;
         }
     }
 

@@ -273,18 +273,21 @@ public sealed class FileLoadPipeline(NpgsqlDataSource db, FeedCatalog feeds, Loa
     /// <summary>An unversioned bucket answers no version id, or "null" for objects written before versioning was on.</summary>
     private static string? VersionOf(string? versionId) => versionId is { Length: > 0 } v && v != "null" ? v : null;
 
-    private static async Task<BatchCounts> WriteBatchAsync(IReadOnlyList<ValidatedRow> batch, StagedLoad load, RejectWriter rejects, CancellationToken ct)
+    private static async Task<BatchCounts> WriteBatchAsync(ValidatedBatch batch, StagedLoad load, RejectWriter rejects, CancellationToken ct)
     {
-        var accepted = new List<AcceptedRow>(batch.Count);
-        var rejected = new List<RejectedRow>();
-        foreach (var row in batch)
+        foreach (var rows in batch.Accepted)
         {
-            if (row is AcceptedRow a) accepted.Add(a);
-            else rejected.Add((RejectedRow)row);
+            try
+            {
+                await load.WriteAsync(rows);
+            }
+            finally
+            {
+                rows.Release();
+            }
         }
-        await load.WriteAsync(accepted);
-        await rejects.WriteAsync(rejected, ct);
-        return new BatchCounts(accepted.Count, rejected.Count, rejected.FirstOrDefault());
+        await rejects.WriteAsync(batch.Rejected, ct);
+        return new BatchCounts(batch.Accepted.Sum(rows => rows.Rows), batch.Rejected.Count, batch.Rejected.FirstOrDefault());
     }
 
     /// <summary>Expected failures of a file, as the message the run shows; null for anything else, which propagates.</summary>

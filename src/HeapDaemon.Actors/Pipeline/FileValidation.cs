@@ -1,5 +1,6 @@
 using HeapDaemon.Actors.Feeds;
 using HeapDaemon.Actors.Formats;
+using HeapDaemon.Actors.Loading;
 
 namespace HeapDaemon.Actors.Pipeline;
 
@@ -8,26 +9,33 @@ namespace HeapDaemon.Actors.Pipeline;
 /// has one; records of typed formats carry their names, and a validator is built for each new set of names. When
 /// the columns become known the load begins (or widens, for schema drift), which is why this stage is asynchronous.
 /// </summary>
+/// <param name="Accepted">The good rows, encoded for COPY: one part per set of columns (a JSON file may add some mid-batch).</param>
+internal sealed record ValidatedBatch(IReadOnlyList<CopyBatch> Accepted, IReadOnlyList<RejectedRow> Rejected);
+
 internal sealed class FileValidation(StagedLoad load, FileLoadJob job)
 {
     private RowValidator? _validator;
     private string[]? _names;
 
-    public async Task<IReadOnlyList<ValidatedRow>> ValidateAsync(IEnumerable<SourceRecord> batch)
+    /// <summary>Checks a batch and encodes its good rows, while the batch before is written.</summary>
+    public async Task<ValidatedBatch> ValidateAsync(IEnumerable<SourceRecord> batch)
     {
-        var rows = new List<ValidatedRow>();
+        var accepted = new List<AcceptedRow>();
+        var encoded = new List<CopyBatch>();
+        var rejected = new List<RejectedRow>();
         foreach (var record in batch)
         {
             // A record the parser could not read (malformed JSON) is a reject, not a header, whatever comes first.
             if (record.Problem is not null && record.Names is null)
             {
-                rows.Add(new RejectedRow(record.Line, record.Raw ?? "", record.Problem));
+                rejected.Add(new RejectedRow(record.Line, record.Raw ?? "", record.Problem));
                 continue;
             }
             if (record.Names is { } names)
             {
                 if (!ReferenceEquals(names, _names))
                 {
+                    Encode(); // with the columns its rows were checked against, before new ones are added
                     _validator = await ForNamesAsync(names, record.Line);
                     _names = names;
                 }
@@ -42,9 +50,21 @@ internal sealed class FileValidation(StagedLoad load, FileLoadJob job)
                 }
                 _validator = await load.BeginFileAsync(job.SourceFile, null, RowValidator.ByPosition);
             }
-            rows.Add(_validator!.Validate(record));
+            switch (_validator!.Validate(record))
+            {
+                case AcceptedRow row: accepted.Add(row); break;
+                case RejectedRow reject: rejected.Add(reject); break;
+            }
         }
-        return rows;
+        Encode();
+        return new ValidatedBatch(encoded, rejected);
+
+        void Encode()
+        {
+            if (accepted.Count == 0) return;
+            encoded.Add(load.Encode(accepted));
+            accepted.Clear();
+        }
     }
 
     /// <summary>An empty file still begins its load, so it commits (with its ledger row) like any other.</summary>

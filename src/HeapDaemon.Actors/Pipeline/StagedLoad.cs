@@ -41,13 +41,15 @@ internal sealed class StagedLoad(NpgsqlDataSource db, FeedCatalog feeds, FeedDef
         }
     }
 
-    public async Task WriteAsync(IReadOnlyList<AcceptedRow> rows)
+    /// <summary>Encodes rows for COPY with the load's current columns; it does not use the connection.</summary>
+    public CopyBatch Encode(IReadOnlyList<AcceptedRow> rows) => Load!.Encode(rows);
+
+    public async Task WriteAsync(CopyBatch batch)
     {
-        if (rows.Count == 0) return;
         await _connection.WaitAsync(ct);
         try
         {
-            await Load!.WriteAsync(rows, ct);
+            await Load!.WriteAsync(batch, ct);
         }
         finally
         {
