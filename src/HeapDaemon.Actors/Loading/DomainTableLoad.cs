@@ -33,8 +33,8 @@ public sealed class RepeatedKeyException(string sourceFile, Exception cause)
 /// <summary>
 /// Loads files into one domain table inside one transaction: each file's batches are binary-COPYed into a temporary
 /// staging table as they arrive (or straight into the domain table, see <see cref="LoadOptions.CopyNewRowsIntoTable"/>);
-/// merges move them into the domain table, the files' ledger rows are written, and only then does anything commit. Disposing without <see cref="CommitAsync"/> rolls
-/// everything back.
+/// merges move them into the domain table, the files' ledger rows are written, and only then does anything commit.
+/// Disposing without <see cref="CommitAsync"/> rolls everything back.
 /// </summary>
 public sealed class DomainTableLoad : IAsyncDisposable
 {
@@ -70,11 +70,11 @@ public sealed class DomainTableLoad : IAsyncDisposable
             var transaction = await connection.BeginTransactionAsync(ct);
             var table = feed.Table.Qualified;
             var columns = string.Join(", ", feed.Fields.Select(f => Identifiers.Quote(f.ColumnName)));
-            // work_mem is a size such as '256MB', which SET cannot take as a parameter; set_config can.
             await ExecuteAsync(connection, transaction, $"""
                 CREATE TEMP TABLE heapd_stage ON COMMIT DROP AS
                     SELECT {columns}, "_pk", "_uuid_pk", "_updated", "_source_file" FROM {table} WITH NO DATA
                 """, ct);
+            // work_mem is a size such as '256MB', which SET cannot take as a parameter; set_config can.
             if (options.MergeWorkMem is { } workMem)
                 await ExecuteAsync(connection, transaction, "SELECT set_config('work_mem', $1, true)", ct, workMem);
 

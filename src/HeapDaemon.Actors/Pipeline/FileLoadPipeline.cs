@@ -51,9 +51,10 @@ public sealed class LoadingSettings
 
 /// <summary>
 /// The graph for one file: S3 object stream → unwrap (PGP, gzip, archive) and parse → batches → validate against
-/// the feed → COPY into staging; then merge, ledger and commit in one transaction. Demand flows back from the COPY,
-/// so the S3 read never runs ahead of PostgreSQL by more than a couple of batches and a read buffer; validating
-/// one batch overlaps the COPY of the one before.
+/// the feed and encode for COPY → COPY into staging (merged every <see cref="LoadingSettings.MergeEveryRows"/>) or
+/// into the table; then the last merge, ledger and commit in one transaction. Demand flows back from PostgreSQL, so
+/// the S3 read never runs ahead of it by more than one merge's worth of batches and a read buffer; validating and
+/// encoding overlap the COPY and merge of the batches before.
 /// </summary>
 public sealed class FileLoadPipeline(NpgsqlDataSource db, FeedCatalog feeds, LoadingSettings settings, S3Settings s3Settings, PgpKeyCatalog pgp)
 {
