@@ -4,14 +4,15 @@ using HeapDaemon.Actors.Loading;
 
 namespace HeapDaemon.Actors.Pipeline;
 
+/// <summary>A batch of one file's records, checked.</summary>
+/// <param name="Accepted">The good rows, encoded for COPY: one part per set of columns (a JSON file may add some mid-batch).</param>
+internal sealed record ValidatedBatch(IReadOnlyList<CopyBatch> Accepted, IReadOnlyList<RejectedRow> Rejected);
+
 /// <summary>
 /// Checks one file's records against its feed, a batch at a time. A text file's first record is its header when it
 /// has one; records of typed formats carry their names, and a validator is built for each new set of names. When
 /// the columns become known the load begins (or widens, for schema drift), which is why this stage is asynchronous.
 /// </summary>
-/// <param name="Accepted">The good rows, encoded for COPY: one part per set of columns (a JSON file may add some mid-batch).</param>
-internal sealed record ValidatedBatch(IReadOnlyList<CopyBatch> Accepted, IReadOnlyList<RejectedRow> Rejected);
-
 internal sealed class FileValidation(StagedLoad load, FileLoadJob job)
 {
     private RowValidator? _validator;

@@ -193,6 +193,32 @@ public sealed class FeedEditorSpecs : DaemonSpecs
     }
 
     [Fact]
+    public async Task With_add_a_JSON_line_that_brings_a_new_key_mid_file_widens_the_table_and_keeps_the_rows_before_it()
+    {
+        await Api.PostOkAsync("/api/feeds", new
+        {
+            source = "heap", name = "drift_json", lastUpdatedField = "joined_at", newColumns = "add",
+            fields = new object[] { new { name = "user_id", type = "integer", primaryKey = true }, new { name = "joined_at", type = "datetime" } },
+        });
+        await Api.PostOkAsync("/api/feeds/heap-drift-json/activate");
+        await TestEnvironment.PutAsync(S3, Bucket, "drift.ndjson",
+            "{\"user_id\":1,\"joined_at\":\"2026-11-01T00:00:00Z\"}\n" +
+            "{\"user_id\":2,\"joined_at\":\"2026-11-01T00:00:00Z\",\"plan\":\"pro\"}\n" +
+            "{\"user_id\":3,\"joined_at\":\"2026-11-01T00:00:00Z\"}\n");
+        await EnsureMotoCredentialAsync();
+        await Api.PostOkAsync("/api/couriers", new
+        {
+            id = "json", credentialId = "moto",
+            files = new[] { new { key = "drift.ndjson", feedId = "heap-drift-json", settings = new { format = "ndjson" } } },
+        });
+
+        var run = await Api.RunAsync("json");
+
+        Assert.Equal("succeeded", run.GetProperty("status").GetString());
+        Assert.Equal(["1 ", "2 pro", "3 "], (await QueryAsync("SELECT user_id, plan FROM heap.drift_json ORDER BY 1")).Select(r => $"{r["user_id"]} {r["plan"]}"));
+    }
+
+    [Fact]
     public async Task With_add_a_new_column_that_cannot_be_a_column_name_fails_the_file_and_changes_nothing()
     {
         await Api.PostOkAsync("/api/feeds", new
