@@ -48,6 +48,7 @@ public sealed class DomainTableLoad : IAsyncDisposable
     private long _fileSequence;
     private string _sourceFile = "";
     private bool _fileTargetChosen;
+    private bool _copiesIntoTable; // the current file's rows go straight into the domain table, not the staging table
     private long _stagedRows;
 
     private DomainTableLoad(NpgsqlConnection connection, NpgsqlTransaction transaction, FeedDefinition feed, LoadOptions options)
@@ -59,8 +60,6 @@ public sealed class DomainTableLoad : IAsyncDisposable
         Prepare();
     }
 
-    /// <summary>The current file's rows go straight into the domain table, not the staging table.</summary>
-    public bool CopiesIntoTable { get; private set; }
 
     public static async Task<DomainTableLoad> BeginAsync(NpgsqlDataSource db, FeedDefinition feed, LoadOptions options, CancellationToken ct)
     {
@@ -111,7 +110,7 @@ public sealed class DomainTableLoad : IAsyncDisposable
         _fileSequence = (long)(await cmd.ExecuteScalarAsync(ct))!;
         _sourceFile = sourceFile;
         _fileTargetChosen = false;
-        CopiesIntoTable = false;
+        _copiesIntoTable = false;
     }
 
     /// <summary>
@@ -127,7 +126,7 @@ public sealed class DomainTableLoad : IAsyncDisposable
         if (keys.Count < firstKeys.Length) return;
         await using var cmd = new NpgsqlCommand($"SELECT EXISTS (SELECT FROM {_feed.Table.Qualified} WHERE \"_pk\" = ANY($1))", _connection, _transaction);
         cmd.Parameters.AddWithValue(keys.ToArray());
-        CopiesIntoTable = !(bool)(await cmd.ExecuteScalarAsync(ct))!;
+        _copiesIntoTable = !(bool)(await cmd.ExecuteScalarAsync(ct))!;
     }
 
     /// <summary>
@@ -162,7 +161,7 @@ public sealed class DomainTableLoad : IAsyncDisposable
     /// <c>_updated</c> = file load sequence in the high 32 bits, line in the low 32: a later load beats an earlier
     /// one, and within a file a later line beats an earlier one, when the last-updated values tie.
     /// </summary>
-    public long UpdatedOf(long line) => (_fileSequence << 32) | (line & 0xFFFF_FFFF);
+    private long UpdatedOf(long line) => (_fileSequence << 32) | (line & 0xFFFF_FFFF);
 
     /// <summary>
     /// Encodes rows of the current file for <see cref="WriteAsync"/>, with the file's columns as they are now. Meant
@@ -185,11 +184,11 @@ public sealed class DomainTableLoad : IAsyncDisposable
         {
             await CopyAsync(batch, ct);
         }
-        catch (PostgresException e) when (CopiesIntoTable && e.SqlState == PostgresErrorCodes.UniqueViolation)
+        catch (PostgresException e) when (_copiesIntoTable && e.SqlState == PostgresErrorCodes.UniqueViolation)
         {
             throw new RepeatedKeyException(_sourceFile, e);
         }
-        if (CopiesIntoTable)
+        if (_copiesIntoTable)
         {
             Count(_sourceFile, new MergeCounts(batch.Rows, 0));
             return;
@@ -200,7 +199,7 @@ public sealed class DomainTableLoad : IAsyncDisposable
 
     private async Task CopyAsync(CopyBatch batch, CancellationToken ct)
     {
-        var target = CopiesIntoTable ? _feed.Table.Qualified : "pg_temp.heapd_stage";
+        var target = _copiesIntoTable ? _feed.Table.Qualified : "pg_temp.heapd_stage";
         await using var copy = await _connection.BeginRawBinaryCopyAsync($"COPY {target} ({batch.Columns}) FROM STDIN (FORMAT BINARY)", ct);
         try
         {
