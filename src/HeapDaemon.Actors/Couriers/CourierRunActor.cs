@@ -76,6 +76,7 @@ public sealed class CourierRunActor : ReceiveActor
 
     protected override void PreStart()
     {
+        _services.Memory.RunStarted();
         var self = Self;
         ExecuteAsync(progress => self.Tell(progress), _cancellation.Token).PipeTo(self);
     }
@@ -84,6 +85,7 @@ public sealed class CourierRunActor : ReceiveActor
     {
         _cancellation.Cancel();
         _cancellation.Dispose();
+        _services.Memory.RunEnded();
     }
 
     private void End(RunSummary summary, TimeSpan? retryAfter)

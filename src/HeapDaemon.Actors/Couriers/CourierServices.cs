@@ -16,6 +16,7 @@ public sealed record CourierServices(
     S3ClientFactory S3,
     FileLoadPipeline Pipeline,
     DaemonMetrics Metrics,
+    IdleMemory Memory,
     RunSettings RunSettings,
     TimeProvider Clock,
     HeapCourier Heap);

@@ -44,6 +44,7 @@ public static class DaemonSetup
         services.AddSingleton<S3ConnectionTest>();
         services.AddSingleton<FileLoadPipeline>();
         services.AddSingleton<DaemonMetrics>();
+        services.AddSingleton(new IdleMemory());
         services.AddSingleton<HeapCourier>();
         services.AddSingleton(builder.Configuration.GetSection("Preview").Get<PreviewSettings>() ?? new PreviewSettings());
         services.AddSingleton<FilePreviewer>();

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using Akka.Actor;
 using HeapDaemon.Actors.Couriers;
@@ -29,6 +30,8 @@ public sealed class CourierActorSpecs() : Akka.TestKit.Xunit2.TestKit("""
     private string _connectionString = "";
     private NpgsqlDataSource _db = null!;
     private CourierServices _services = null!;
+    private readonly ConcurrentQueue<int> _trims = new();
+    private IdleMemory _memory = null!;
 
     public async Task InitializeAsync()
     {
@@ -37,10 +40,11 @@ public sealed class CourierActorSpecs() : Akka.TestKit.Xunit2.TestKit("""
         await MetadataSchema.EnsureAsync(_db, CancellationToken.None);
         var protector = new SecretProtector(Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)));
         var pipeline = new FileLoadPipeline(_db, new FeedCatalog(_db), new LoadingSettings(), new S3Settings(), new PgpKeyCatalog(_db, protector));
+        _memory = new IdleMemory(() => _trims.Enqueue(_memory.Running));
         _services = new CourierServices(
             new CredentialCatalog(_db, protector), new FeedCatalog(_db), new RunStore(_db),
             new S3ClientFactory(new S3Settings(), new AwsCredentialsResolver(new AwsSettings(), TimeProvider.System)),
-            pipeline, new DaemonMetrics(), new RunSettings(), TimeProvider.System,
+            pipeline, new DaemonMetrics(), _memory, new RunSettings(), TimeProvider.System,
             new HeapCourier(_db, new FeedCatalog(_db), new RunStore(_db), pipeline, new DaemonMetrics()));
     }
 
@@ -96,6 +100,23 @@ public sealed class CourierActorSpecs() : Akka.TestKit.Xunit2.TestKit("""
         Assert.All(runs, r => Assert.Equal("credential 'no-such-credential' does not exist", r.Message));
         var ordered = runs.OrderBy(r => r.StartedAt).ToList();
         for (var i = 1; i < ordered.Count; i++) Assert.True(ordered[i].StartedAt >= ordered[i - 1].FinishedAt, "runs of one courier overlapped");
+    }
+
+    [Fact]
+    public async Task Memory_is_handed_back_once_the_last_run_in_flight_has_ended_and_not_while_one_runs()
+    {
+        var courier = Sys.ActorOf(CourierActor.Props("c5", _services));
+        await courier.Ask<CourierView>(new ConfigureCourier("c5", Config, Create: true), RemainingOrDefault);
+
+        var ids = await Task.WhenAll(Enumerable.Range(0, 3).Select(_ =>
+            courier.Ask<RunAccepted>(new StartRun("c5", new RunRequest()), RemainingOrDefault)));
+        foreach (var accepted in ids) await AwaitRunAsync(accepted.RunId);
+
+        // A queued run may start before the one before has quite stopped; then that end trims nothing. The last always does.
+        await AwaitConditionAsync(() => Task.FromResult(!_trims.IsEmpty), TimeSpan.FromSeconds(5));
+        Assert.InRange(_trims.Count, 1, 3);
+        Assert.All(_trims, running => Assert.Equal(0, running));
+        Assert.Equal(0, _memory.Running);
     }
 
     [Fact]
