@@ -168,11 +168,15 @@ public sealed class FileLoadPipeline(NpgsqlDataSource db, FeedCatalog feeds, Loa
             {
                 await using var rejects = new RejectWriter(db, job.RunId, job.Key);
                 var validation = new FileValidation(load, job);
+                // Records are checked and encoded a tenth of a batch at a time, so few are alive when the GC runs;
+                // the encoded parts are gathered again to be written as one batch.
+                var checkRows = Math.Max(1, settings.BatchRows / 10);
                 totals = await Source.From(() => FileRecords.ReadAsync(body, job.Settings, keyring, ct))
-                    .Grouped(settings.BatchRows)
+                    .Grouped(checkRows)
                     .SelectAsync(1, validation.ValidateAsync)
+                    .Grouped((settings.BatchRows + checkRows - 1) / checkRows)
                     .Buffer(Math.Max(1, settings.MergeEveryRows / settings.BatchRows), OverflowStrategy.Backpressure)
-                    .SelectAsync(1, rows => WriteBatchAsync(rows, load, rejects, ct))
+                    .SelectAsync(1, parts => WriteBatchAsync(parts, load, rejects, ct))
                     // A stage buffers 16 elements by default: 16 batches of rows each, hundreds of MB for wide rows.
                     // The buffer above is sized for what is read while a merge runs.
                     .WithAttributes(Attributes.CreateInputBuffer(1, 1))
@@ -274,21 +278,20 @@ public sealed class FileLoadPipeline(NpgsqlDataSource db, FeedCatalog feeds, Loa
     /// <summary>An unversioned bucket answers no version id, or "null" for objects written before versioning was on.</summary>
     private static string? VersionOf(string? versionId) => versionId is { Length: > 0 } v && v != "null" ? v : null;
 
-    private static async Task<BatchCounts> WriteBatchAsync(ValidatedBatch batch, StagedLoad load, RejectWriter rejects, CancellationToken ct)
+    private static async Task<BatchCounts> WriteBatchAsync(IEnumerable<ValidatedBatch> parts, StagedLoad load, RejectWriter rejects, CancellationToken ct)
     {
-        foreach (var rows in batch.Accepted)
+        var accepted = parts.SelectMany(p => p.Accepted).ToList();
+        var rejected = parts.SelectMany(p => p.Rejected).ToList();
+        try
         {
-            try
-            {
-                await load.WriteAsync(rows);
-            }
-            finally
-            {
-                rows.Release();
-            }
+            await load.WriteAsync(accepted);
         }
-        await rejects.WriteAsync(batch.Rejected, ct);
-        return new BatchCounts(batch.Accepted.Sum(rows => rows.Rows), batch.Rejected.Count, batch.Rejected.FirstOrDefault());
+        finally
+        {
+            foreach (var rows in accepted) rows.Release();
+        }
+        await rejects.WriteAsync(rejected, ct);
+        return new BatchCounts(accepted.Sum(rows => rows.Rows), rejected.Count, rejected.FirstOrDefault());
     }
 
     /// <summary>Expected failures of a file, as the message the run shows; null for anything else, which propagates.</summary>

@@ -44,7 +44,7 @@ internal sealed class StagedLoad(NpgsqlDataSource db, FeedCatalog feeds, FeedDef
     /// <summary>Encodes rows for COPY with the load's current columns; it does not use the connection.</summary>
     public CopyBatch Encode(IReadOnlyList<AcceptedRow> rows) => Load!.Encode(rows);
 
-    public async Task WriteAsync(CopyBatch batch)
+    public async Task WriteAsync(IReadOnlyList<CopyBatch> batch)
     {
         await _connection.WaitAsync(ct);
         try

@@ -51,6 +51,26 @@ public sealed class CopyNewRowsSpecs : DaemonSpecs
     }
 
     [Fact]
+    public async Task A_key_repeated_within_one_merge_keeps_its_newest_row_whichever_comes_first()
+    {
+        // Each pair is one batch and one merge: a merge of rows whose keys all differ skips DISTINCT ON, which
+        // PostgreSQL would need here ("ON CONFLICT DO UPDATE command cannot affect row a second time").
+        await TestEnvironment.PutAsync(S3, Bucket, "pairs.csv", Header +
+            "5,five-old@example.com,2026-11-01T00:00:00Z,5\n5,five-new@example.com,2026-11-02T00:00:00Z,5\n" +
+            "7,seven-new@example.com,2026-11-03T00:00:00Z,7\n7,seven-old@example.com,2026-11-01T00:00:00Z,7\n" +
+            "8,eight@example.com,2026-11-01T00:00:00Z,8\n9,nine@example.com,2026-11-01T00:00:00Z,9\n");
+        await CreateCourierAsync("users", "pairs.csv");
+
+        var run = await Api.RunAsync("users");
+
+        Assert.Equal("succeeded", run.GetProperty("status").GetString());
+        var file = run.GetProperty("files")[0];
+        Assert.Equal(4, file.GetProperty("rowsInserted").GetInt64());
+        Assert.Equal(0, file.GetProperty("rowsUpdated").GetInt64());
+        Assert.Equal(["5 five-new@example.com", "7 seven-new@example.com", "8 eight@example.com", "9 nine@example.com"], await EmailsAsync());
+    }
+
+    [Fact]
     public async Task A_file_of_new_rows_whose_later_row_updates_a_stored_one_is_merged_with_every_row()
     {
         await TestEnvironment.PutAsync(S3, Bucket, "users.csv", Header +
