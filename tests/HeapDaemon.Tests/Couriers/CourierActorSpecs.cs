@@ -89,11 +89,7 @@ public sealed class CourierActorSpecs() : Akka.TestKit.Xunit2.TestKit("""
     [Fact]
     public async Task Runs_asked_for_while_one_is_running_are_queued_and_run_one_after_another()
     {
-        var courier = Sys.ActorOf(CourierActor.Props("c2", _services));
-        await courier.Ask<CourierView>(new ConfigureCourier("c2", Config, Create: true), RemainingOrDefault);
-
-        var ids = await Task.WhenAll(Enumerable.Range(0, 3).Select(_ =>
-            courier.Ask<RunAccepted>(new StartRun("c2", new RunRequest()), RemainingOrDefault)));
+        var ids = await StartRunsAsync("c2", 3);
 
         var runs = new List<RunRecord>();
         foreach (var accepted in ids) runs.Add(await AwaitRunAsync(accepted.RunId));
@@ -105,11 +101,7 @@ public sealed class CourierActorSpecs() : Akka.TestKit.Xunit2.TestKit("""
     [Fact]
     public async Task Memory_is_handed_back_once_the_last_run_in_flight_has_ended_and_not_while_one_runs()
     {
-        var courier = Sys.ActorOf(CourierActor.Props("c5", _services));
-        await courier.Ask<CourierView>(new ConfigureCourier("c5", Config, Create: true), RemainingOrDefault);
-
-        var ids = await Task.WhenAll(Enumerable.Range(0, 3).Select(_ =>
-            courier.Ask<RunAccepted>(new StartRun("c5", new RunRequest()), RemainingOrDefault)));
+        var ids = await StartRunsAsync("c5", 3);
         foreach (var accepted in ids) await AwaitRunAsync(accepted.RunId);
 
         // A queued run may start before the one before has quite stopped; then that end trims nothing. The last always does.
@@ -153,6 +145,15 @@ public sealed class CourierActorSpecs() : Akka.TestKit.Xunit2.TestKit("""
         Assert.IsType<CourierView>(await registry.Ask<object>(new GetCourier("c4"), RemainingOrDefault));
         var accepted = await registry.Ask<RunAccepted>(new StartRun("c4", new RunRequest()), RemainingOrDefault);
         Assert.Equal(RunStatus.Failed, (await AwaitRunAsync(accepted.RunId)).Status);
+    }
+
+    /// <summary>A new courier, asked for <paramref name="count"/> runs at once.</summary>
+    private async Task<RunAccepted[]> StartRunsAsync(string courierId, int count)
+    {
+        var courier = Sys.ActorOf(CourierActor.Props(courierId, _services));
+        await courier.Ask<CourierView>(new ConfigureCourier(courierId, Config, Create: true), RemainingOrDefault);
+        return await Task.WhenAll(Enumerable.Range(0, count).Select(_ =>
+            courier.Ask<RunAccepted>(new StartRun(courierId, new RunRequest()), RemainingOrDefault)));
     }
 
     private async Task<RunRecord> AwaitRunAsync(Guid runId)
