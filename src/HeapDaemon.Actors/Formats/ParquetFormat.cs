@@ -1,29 +1,28 @@
+using System.Buffers.Binary;
 using System.Reflection;
 using System.Runtime.CompilerServices;
 using HeapDaemon.Actors.Feeds;
-using Parquet.Data;
-using Parquet;
-using Parquet.Schema;
+using ParquetSharp;
+using ParquetSharp.Schema;
 
 namespace HeapDaemon.Actors.Formats;
 
 /// <summary>
 /// Parquet, whose footer (the schema and where each row group is) sits at the end of the file: the content is
-/// spooled to a temporary file, then read one row group at a time, so memory holds one row group, whatever the
-/// file's size. A row group is read column by column into typed arrays (Parquet's own layout), then turned into rows.
+/// spooled to a temporary file, then read through Apache Arrow's Parquet reader (ParquetSharp) a few thousand rows at
+/// a time across all columns. Memory holds those rows and a read buffer per column, not a row group, so a file
+/// written with 128 MB row groups loads in the same memory as one written with small ones.
 /// </summary>
 public static class ParquetFormat
 {
-    private static readonly ParquetOptions Options = new()
-    {
-        UseDateOnlyTypeForDates = true,
-        // Parquet.Net keeps up to 16 + 64 MB of freed page buffers for reuse, for the life of the process, beyond the
-        // reach of the collection that hands memory back after a run (IdleMemory); a few buffers serve one column chunk.
-        MaximumSmallPoolFreeBytes = 2 << 20,
-        MaximumLargePoolFreeBytes = 8 << 20,
-    };
+    /// <summary>Rows decoded per step in every column before they are handed on as records.</summary>
+    private const int BatchRows = 4_096;
 
-    private static readonly MethodInfo ReadColumn = typeof(ParquetFormat).GetMethod(nameof(ReadColumnAsync), BindingFlags.NonPublic | BindingFlags.Static)!;
+    /// <summary>
+    /// Each column chunk is read through its own buffer of this size instead of whole: a row group's columns are
+    /// all open at once, and whole chunks would hold the row group's compressed bytes.
+    /// </summary>
+    private const long ColumnBufferBytes = 256 << 10;
 
     /// <summary>Records numbered from 1 across row groups.</summary>
     public static async IAsyncEnumerable<SourceRecord> ReadAsync(Stream stream, [EnumeratorCancellation] CancellationToken ct = default)
@@ -33,55 +32,105 @@ public static class ParquetFormat
     }
 
     /// <summary>The records of a seekable Parquet file (a spool, or ranged reads of an S3 object).</summary>
-    /// <param name="prefetch">Called with each row group's byte range before it is read (Parquet.Net reads column chunks synchronously).</param>
+    /// <param name="prefetch">
+    /// Called with the footer's byte range, then each row group's, before it is read: the Arrow reader reads
+    /// synchronously, so a stream over the network has the bytes at hand and never blocks a thread on it.
+    /// </param>
     public static async IAsyncEnumerable<SourceRecord> ReadSeekableAsync(Stream file, Func<long, long, CancellationToken, Task>? prefetch = null,
         [EnumeratorCancellation] CancellationToken ct = default)
     {
-        ParquetReader reader;
+        var footerBytes = await FooterBytesAsync(file, ct);
+        IReadOnlyList<(long Start, long Length)>? ranges = null;
+        if (prefetch is not null)
+        {
+            ranges = await RowGroupRangesAsync(file, ct);
+            await prefetch(file.Length - footerBytes, footerBytes, ct);
+        }
+
+        // jemalloc hands freed pages back to the system within seconds; Arrow's default pool (mimalloc) kept them, per
+        // thread, and the async reads here hop threads: peak RSS 485-541 MB against 375-394 on a 1 M-row Parquet
+        // load (scripts/bench.sh).
+        using var properties = ReaderProperties.WithMemoryPool(MemoryPool.JemallocMemoryPool());
+        properties.EnableBufferedStream();
+        properties.BufferSize = ColumnBufferBytes;
+        // Exactly the footer, which was prefetched, rather than Arrow's default of the file's last 64 KB.
+        properties.SetFooterReadSize(footerBytes);
+        ParquetFileReader reader;
         Field[] fields;
-        string[] names;
-        List<(long Start, long Length)> ranges;
         try
         {
-            reader = await ParquetReader.CreateAsync(file, Options, leaveStreamOpen: true, ct);
-            fields = reader.Schema.Fields.ToArray();
-            names = fields.Select(f => f.Name).ToArray();
-            ranges = reader.Metadata!.RowGroups.Select(g =>
+            file.Position = 0;
+            reader = new ParquetFileReader(file, properties, leaveOpen: true);
+            fields = Field.ForTopLevel(reader.FileMetaData.Schema);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            throw Unreadable(e);
+        }
+
+        using (reader)
+        {
+            var names = fields.Select(f => f.Name).ToArray();
+            var groups = reader.FileMetaData.NumRowGroups;
+            long number = 0;
+            for (var group = 0; group < groups; group++)
+            {
+                if (ranges is not null) await prefetch!(ranges[group].Start, ranges[group].Length, ct);
+                using var columns = OpenRowGroup(reader, group, groups, fields, number);
+                for (var done = 0; done < columns.RowCount;)
+                {
+                    var values = columns.Read(Math.Min(BatchRows, columns.RowCount - done), number);
+                    var count = values[0].Length;
+                    for (var r = 0; r < count; r++)
+                    {
+                        var row = new object?[values.Length];
+                        for (var c = 0; c < row.Length; c++) row[c] = values[c][r];
+                        yield return new SourceRecord(++number, row, null) { Names = names };
+                    }
+                    done += count;
+                }
+            }
+        }
+    }
+
+    private static UnreadableFileException Unreadable(Exception e) =>
+        new($"it is not a Parquet file, or its footer is missing or damaged ({e.Message})", e);
+
+    /// <summary>The footer's size, from the file's last 8 bytes: its metadata length and the closing "PAR1".</summary>
+    private static async Task<long> FooterBytesAsync(Stream file, CancellationToken ct)
+    {
+        if (file.Length < 12) throw Unreadable(new InvalidDataException($"the file is {file.Length} bytes"));
+        var tail = new byte[8];
+        file.Position = file.Length - 8;
+        await file.ReadExactlyAsync(tail, ct);
+        var metadata = BinaryPrimitives.ReadInt32LittleEndian(tail);
+        if (!tail.AsSpan(4).SequenceEqual("PAR1"u8) || metadata <= 0 || metadata > file.Length - 12)
+            throw Unreadable(new InvalidDataException("the file does not end with a Parquet footer"));
+        return metadata + 8L;
+    }
+
+    /// <summary>
+    /// Each row group's byte range, for prefetching. Arrow's reader does not say where a column chunk starts
+    /// (ParquetSharp exposes only the deprecated file_offset, which writers fill inconsistently), so Parquet.Net,
+    /// which reads the footer asynchronously and exposes the page offsets, reads the footer for it.
+    /// </summary>
+    private static async Task<IReadOnlyList<(long Start, long Length)>> RowGroupRangesAsync(Stream file, CancellationToken ct)
+    {
+        try
+        {
+            file.Position = 0;
+            await using var footer = await Parquet.ParquetReader.CreateAsync(file, leaveStreamOpen: true, cancellationToken: ct);
+            return footer.Metadata!.RowGroups.Select(g =>
             {
                 var start = g.Columns.Min(c => ChunkStart(c.MetaData!));
                 var end = g.Columns.Max(c => ChunkStart(c.MetaData!) + c.MetaData!.TotalCompressedSize);
-                return (start, end - start);
+                // Arrow reads up to 100 bytes past a chunk in files from old parquet-mr writers (PARQUET-816).
+                return (start, Math.Min(end + 100, file.Length) - start);
             }).ToList();
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            throw new UnreadableFileException($"it is not a Parquet file, or its footer is missing or damaged ({e.Message})", e);
-        }
-
-        await using (reader)
-        {
-            long number = 0;
-            for (var group = 0; group < reader.RowGroupCount; group++)
-            {
-                object?[][] columns;
-                try
-                {
-                    if (prefetch is not null) await prefetch(ranges[group].Start, ranges[group].Length, ct);
-                    columns = await ReadRowGroupAsync(reader.OpenRowGroupReader(group), fields, ct);
-                }
-                catch (Exception e) when (e is not OperationCanceledException)
-                {
-                    throw new UnreadableFileException($"damaged Parquet data in row group {group + 1} of {reader.RowGroupCount}, after record {number} ({Messages(e)})", e);
-                }
-                for (var r = 0; r < columns[0].Length; r++)
-                {
-                    var row = new object?[columns.Length];
-                    for (var c = 0; c < row.Length; c++) row[c] = columns[c][r];
-                    yield return new SourceRecord(++number, row, null) { Names = names };
-                }
-                // Hoisted into the iterator, the variable would keep this row group alive while the next one is read.
-                columns = null!;
-            }
+            throw Unreadable(e);
         }
     }
 
@@ -89,115 +138,268 @@ public static class ParquetFormat
     private static long ChunkStart(Parquet.Meta.ColumnMetaData column) =>
         column.DictionaryPageOffset is { } dictionary && dictionary > 0 ? Math.Min(dictionary, column.DataPageOffset) : column.DataPageOffset;
 
-    /// <summary>Parquet.Net wraps the cause ("failed to read column 'x'"); both halves say where and why.</summary>
-    private static string Messages(Exception e) => e.InnerException is { } inner ? $"{e.Message}: {Messages(inner)}" : e.Message;
-
-    private static async Task<object?[][]> ReadRowGroupAsync(ParquetRowGroupReader group, Field[] fields, CancellationToken ct)
+    private static RowGroupColumns OpenRowGroup(ParquetFileReader reader, int group, int groups, Field[] fields, long before)
     {
-        // Column-major until the rows are handed on: a few large arrays, not a small one per row, live as long as the row group.
-        var columns = new object?[fields.Length][];
-        for (var c = 0; c < fields.Length; c++)
+        var where = $"row group {group + 1} of {groups}";
+        RowGroupReader? rowGroup = null;
+        try
         {
-            columns[c] = new object?[group.RowCount];
-            if (fields[c] is DataField { IsArray: false } data)
-                await (Task)ReadColumn.MakeGenericMethod(data.ClrType).Invoke(null, [group, data, columns[c], ct])!;
-            else
-                await ReadNestedColumnAsync(group, fields[c], columns[c], ct);
+            rowGroup = reader.RowGroup(group);
+            return new RowGroupColumns(rowGroup, fields, where);
         }
-        return columns;
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            rowGroup?.Dispose();
+            throw Damaged(where, before, e);
+        }
+    }
+
+    private static UnreadableFileException Damaged(string where, long before, Exception e) =>
+        e as UnreadableFileException ?? new UnreadableFileException($"damaged Parquet data in {where}, after record {before} ({e.Message})", e);
+
+    /// <summary>A top-level field of the schema: a flat value in one column, or a nested one over several.</summary>
+    private sealed record Field(string Name, int FirstColumn, string? NestedKind, bool Optional)
+    {
+        public static Field[] ForTopLevel(SchemaDescriptor schema)
+        {
+            using var root = schema.GroupNode;
+            var fields = new List<Field>();
+            var column = 0;
+            foreach (var node in root.Fields)
+            {
+                using (node)
+                {
+                    var nested = node switch
+                    {
+                        PrimitiveNode { Repetition: Repetition.Repeated } => "list",
+                        PrimitiveNode => null,
+                        _ when node.LogicalType is ListLogicalType || node.ConvertedType == ConvertedType.List => "list",
+                        _ when node.LogicalType is MapLogicalType || node.ConvertedType is ConvertedType.Map or ConvertedType.MapKeyValue => "map",
+                        _ => "struct",
+                    };
+                    fields.Add(new Field(node.Name, column, nested, node.Repetition != Repetition.Required));
+                    column += Leaves(node);
+                }
+            }
+            return [.. fields];
+        }
+
+        private static int Leaves(Node node)
+        {
+            if (node is not GroupNode group) return 1;
+            var count = 0;
+            foreach (var child in group.Fields)
+            {
+                using (child) count += Leaves(child);
+            }
+            return count;
+        }
+    }
+
+    /// <summary>One row group's columns, open together and read in step.</summary>
+    private sealed class RowGroupColumns : IDisposable
+    {
+        private readonly RowGroupReader _rowGroup;
+        private readonly ColumnSource[] _columns;
+        private readonly string _where;
+
+        public RowGroupColumns(RowGroupReader rowGroup, Field[] fields, string where)
+        {
+            _rowGroup = rowGroup;
+            _where = where;
+            RowCount = checked((int)rowGroup.MetaData.NumRows);
+            _columns = new ColumnSource[fields.Length];
+            try
+            {
+                for (var c = 0; c < fields.Length; c++)
+                {
+                    var column = rowGroup.Column(fields[c].FirstColumn);
+                    _columns[c] = fields[c].NestedKind is { } kind
+                        ? new NestedColumn(column, kind, fields[c].Optional, RowCount)
+                        : column.LogicalReader().Apply(new FlatColumnOpener(column.ColumnDescriptor));
+                }
+            }
+            catch
+            {
+                Dispose();
+                throw;
+            }
+        }
+
+        public int RowCount { get; }
+
+        /// <summary>The next <paramref name="count"/> values of every column.</summary>
+        public object?[][] Read(int count, long before)
+        {
+            var values = new object?[_columns.Length][];
+            try
+            {
+                for (var c = 0; c < values.Length; c++) values[c] = _columns[c].Read(count);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                throw Damaged(_where, before, e);
+            }
+            return values;
+        }
+
+        public void Dispose()
+        {
+            foreach (var column in _columns) column?.Dispose();
+            _rowGroup.Dispose();
+        }
+    }
+
+    private abstract class ColumnSource : IDisposable
+    {
+        public abstract object?[] Read(int count);
+
+        public abstract void Dispose();
+    }
+
+    /// <summary>Picks each flat column's converter once, from the element type Arrow reads it as.</summary>
+    private sealed class FlatColumnOpener(ColumnDescriptor descriptor) : ILogicalColumnReaderVisitor<ColumnSource>
+    {
+        public ColumnSource OnLogicalColumnReader<TElement>(LogicalColumnReader<TElement> reader) =>
+            new FlatColumn<TElement>(reader, Converters.For<TElement>(descriptor.LogicalType), descriptor.Name);
+    }
+
+    private sealed class FlatColumn<TElement>(LogicalColumnReader<TElement> reader, Func<TElement, object?> convert, string name) : ColumnSource
+    {
+        private readonly TElement[] _buffer = new TElement[BatchRows];
+
+        public override object?[] Read(int count)
+        {
+            var read = 0;
+            while (read < count)
+            {
+                var n = reader.ReadBatch(_buffer.AsSpan(read, count - read));
+                if (n == 0) throw new InvalidDataException($"column '{name}' ends after {read} of the row group's values");
+                read += n;
+            }
+            var values = new object?[count];
+            for (var i = 0; i < count; i++) values[i] = convert(_buffer[i]);
+            // References left in the buffer would keep the last batch's texts alive until the next read.
+            if (RuntimeHelpers.IsReferenceOrContainsReferences<TElement>()) Array.Clear(_buffer);
+            return values;
+        }
+
+        public override void Dispose() => reader.Dispose();
     }
 
     /// <summary>
-    /// The column's values hold no nulls; a nullable column's definition levels say which rows have one. (Parquet.Net's
-    /// own nullable reads are not used: for a required column they scattered stray nulls and shifted the values.)
+    /// Values as the feed converters take them: integers widen to long (ulong stays),
+    /// float to double, dates to DateOnly, timestamps to DateTime (UTC when the column says so), times of day to their
+    /// integer in the column's unit; text, bytes, decimals, booleans and UUIDs as they come.
     /// </summary>
-    private static async Task ReadColumnAsync<T>(ParquetRowGroupReader group, DataField field, object?[] column, CancellationToken ct)
-        where T : struct
+    private static class Converters
     {
-        using var raw = (RawColumnData<T>)await group.ReadRawColumnDataBaseAsync(field, ct);
-        var values = raw.Values;
-        var texts = new Texts();
-        if (field.MaxDefinitionLevel == 0)
+        private static readonly int UnixEpochDay = DateOnly.FromDateTime(DateTime.UnixEpoch).DayNumber;
+
+        public static Func<T, object?> For<T>(LogicalType logical)
         {
-            for (var r = 0; r < column.Length; r++) column[r] = Value(values[r], texts);
+            var type = Nullable.GetUnderlyingType(typeof(T)) ?? typeof(T);
+            return ForValue(type, logical) switch
+            {
+                null => v => v,
+                Func<T, object?> exact => exact,
+                var convert => Lift<T>(type, convert),
+            };
         }
-        else
+
+        /// <summary>A Func&lt;TValue, object?&gt; for the column's values, or null when they are handed on as they are.</summary>
+        private static Delegate? ForValue(Type type, LogicalType logical)
         {
-            var defined = raw.DefinitionLevels;
-            for (int r = 0, v = 0; r < column.Length; r++) column[r] = defined[r] == 0 ? null : Value(values[v++], texts);
+            var utc = logical is TimestampLogicalType { IsAdjustedToUtc: true };
+            var millis = logical is TimeLogicalType { TimeUnit: TimeUnit.Millis };
+            if (type == typeof(int)) return Of<int>(v => (long)v);
+            if (type == typeof(short)) return Of<short>(v => (long)v);
+            if (type == typeof(sbyte)) return Of<sbyte>(v => (long)v);
+            if (type == typeof(byte)) return Of<byte>(v => (long)v);
+            if (type == typeof(ushort)) return Of<ushort>(v => (long)v);
+            if (type == typeof(uint)) return Of<uint>(v => (long)v);
+            if (type == typeof(float)) return Of<float>(v => (double)v);
+            if (type == typeof(Half)) return Of<Half>(v => (double)v);
+            if (type == typeof(Date)) return Of<Date>(v => DateOnly.FromDayNumber(UnixEpochDay + v.Days));
+            if (type == typeof(DateTime)) return Of<DateTime>(v => utc ? DateTime.SpecifyKind(v, DateTimeKind.Utc) : v);
+            if (type == typeof(DateTimeNanos)) return Of<DateTimeNanos>(v => utc ? DateTime.SpecifyKind(v.DateTime, DateTimeKind.Utc) : v.DateTime);
+            if (type == typeof(Int96)) return Of<Int96>(FromInt96);
+            if (type == typeof(TimeSpan)) return Of<TimeSpan>(v => millis ? v.Ticks / TimeSpan.TicksPerMillisecond : v.Ticks / 10);
+            if (type == typeof(TimeSpanNanos)) return Of<TimeSpanNanos>(v => v.Ticks);
+            return null;
         }
-        // The array goes back to a shared pool as it is; text values still pointing at their characters would keep a
-        // row group's worth of them alive there (500 000 char arrays in a heap dump taken after a load).
-        if (RuntimeHelpers.IsReferenceOrContainsReferences<T>()) values.Clear();
-    }
 
-    /// <summary>Text and bytes as string and byte[]; integers widen to long and float to double, as the feed converters expect.</summary>
-    private static object Value<T>(T value, Texts texts) where T : struct => value switch
-    {
-        ReadOnlyMemory<char> text => texts.Get(text.Span),
-        ReadOnlyMemory<byte> bytes => bytes.ToArray(),
-        int i => (long)i,
-        short s => (long)s,
-        sbyte b => (long)b,
-        byte b => (long)b,
-        ushort u => (long)u,
-        uint u => (long)u,
-        float f => (double)f,
-        _ => value,
-    };
+        private static Func<TValue, object?> Of<TValue>(Func<TValue, object?> convert) => convert;
 
-    /// <summary>
-    /// One string per distinct text of a column chunk, while it has few: exports repeat a handful of values (country,
-    /// browser, campaign) in every row, and a string per row, held for the whole row group, cost more than decoding it.
-    /// </summary>
-    private sealed class Texts
-    {
-        private const int MaxDistinct = 4_096;
-        private Dictionary<string, string>? _seen = [];
+        /// <summary>The same conversion for the column's nullable form, where null stays null.</summary>
+        private static Func<T, object?> Lift<T>(Type type, Delegate convert) =>
+            (Func<T, object?>)typeof(Converters).GetMethod(nameof(LiftNullable), BindingFlags.NonPublic | BindingFlags.Static)!
+                .MakeGenericMethod(type).Invoke(null, [convert])!;
 
-        public string Get(ReadOnlySpan<char> text)
+        private static Func<TValue?, object?> LiftNullable<TValue>(Func<TValue, object?> convert) where TValue : struct =>
+            v => v is { } value ? convert(value) : null;
+
+        /// <summary>Impala's timestamps: nanoseconds of the day, then the Julian day.</summary>
+        private static object? FromInt96(Int96 v)
         {
-            if (_seen is null) return text.ToString();
-            if (_seen.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(text, out var known)) return known;
-            var created = text.ToString();
-            _seen.Add(created, created);
-            if (_seen.Count == MaxDistinct) _seen = null; // mostly distinct: looking up would only add work
-            return created;
+            const int julianDayOfUnixEpoch = 2_440_588;
+            var nanos = (long)(((ulong)(uint)v.B << 32) | (uint)v.A);
+            return DateTime.SpecifyKind(DateTime.UnixEpoch.AddDays(v.C - julianDayOfUnixEpoch).AddTicks(nanos / 100), DateTimeKind.Utc);
         }
     }
 
     /// <summary>
     /// A struct, list or map (or a repeated value): only flat values load, so each present one is a reject, and no
-    /// row needs its content. Its first leaf column's levels say where each row's value starts and whether it is null.
+    /// row needs its content. Its first leaf column's levels, read for the whole row group up front (two small
+    /// integers per value), say where each row's value starts and whether it is there.
     /// </summary>
-    private static async Task ReadNestedColumnAsync(ParquetRowGroupReader group, Field field, object?[] column, CancellationToken ct)
+    private sealed class NestedColumn : ColumnSource
     {
-        var (kind, shown) = field.SchemaType switch
+        private readonly NestedValue _value;
+        private readonly bool[] _present;
+        private int _next;
+
+        public NestedColumn(ColumnReader leaf, string kind, bool optional, int rowCount)
         {
-            SchemaType.Struct => ("struct", "(a Parquet struct)"),
-            SchemaType.Map => ("map", "(a Parquet map)"),
-            _ => ("list", "(a Parquet list)"),
-        };
-        var leaf = FirstLeaf(field);
-        using var levels = await group.ReadRawColumnDataBaseAsync(leaf, ct);
-        var repeated = leaf.MaxRepetitionLevel > 0;
-        var count = repeated ? levels.RepetitionLevels.Length : column.Length;
-        var row = 0;
-        for (var i = 0; i < count && row < column.Length; i++)
+            using (leaf)
+            {
+                _value = new NestedValue(kind, $"(a Parquet {kind})");
+                _present = leaf.Apply(new LevelsReader(rowCount, optional, leaf.ColumnDescriptor.MaxRepetitionLevel > 0));
+            }
+        }
+
+        public override object?[] Read(int count)
         {
-            // A row's value starts where the repetition level is 0; its top-level field is absent at definition level 0.
-            if (repeated && levels.RepetitionLevels[i] != 0) continue;
-            var absent = field.IsNullable && levels.DefinitionLevels[i] == 0;
-            column[row++] = absent ? null : new NestedValue(kind, shown);
+            var values = new object?[count];
+            for (var i = 0; i < count; i++) values[i] = _present[_next++] ? _value : null;
+            return values;
+        }
+
+        public override void Dispose() { }
+
+        private sealed class LevelsReader(int rowCount, bool optional, bool repeated) : IColumnReaderVisitor<bool[]>
+        {
+            public bool[] OnColumnReader<TValue>(ColumnReader<TValue> reader) where TValue : unmanaged
+            {
+                var present = new bool[rowCount];
+                var definitions = new short[BatchRows];
+                var repetitions = new short[BatchRows];
+                var values = new TValue[BatchRows];
+                var row = -1;
+                while (reader.HasNext)
+                {
+                    var levels = reader.ReadBatch(BatchRows, definitions, repetitions, values, out _);
+                    for (var i = 0; i < levels; i++)
+                    {
+                        // A row's value starts where the repetition level is 0; the top-level field is absent at definition level 0.
+                        if (repeated && repetitions[i] != 0) continue;
+                        if (++row == rowCount) throw new InvalidDataException($"the nested column has more than the row group's {rowCount} rows");
+                        present[row] = !optional || definitions[i] > 0;
+                    }
+                }
+                if (row != rowCount - 1) throw new InvalidDataException($"the nested column has {row + 1} of the row group's {rowCount} rows");
+                return present;
+            }
         }
     }
-
-    private static DataField FirstLeaf(Field field) => field switch
-    {
-        DataField data => data,
-        StructField structure => FirstLeaf(structure.Fields[0]),
-        ListField list => FirstLeaf(list.Item),
-        MapField map => FirstLeaf(map.Key),
-        _ => throw new NotSupportedException($"Parquet field '{field.Name}' of kind {field.SchemaType}"),
-    };
 }

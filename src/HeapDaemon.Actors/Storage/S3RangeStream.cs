@@ -49,7 +49,7 @@ public sealed class S3RangeStream(IAmazonS3 s3, string bucket, string key, strin
 
     /// <summary>
     /// Downloads a range (a Parquet row group) ahead, asynchronously, so that a reader that then reads it
-    /// synchronously, as Parquet.Net does column chunks, is served from memory and never blocks on the network.
+    /// synchronously, as Arrow's Parquet reader does, is served from memory and never blocks on the network.
     /// </summary>
     public async Task PrefetchAsync(long start, long count, CancellationToken ct)
     {

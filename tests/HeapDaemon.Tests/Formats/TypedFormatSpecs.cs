@@ -321,6 +321,52 @@ public sealed class TypedFormatSpecs
     }
 
     [Fact]
+    public async Task Parquet_written_by_Arrow_with_dictionaries_and_many_small_pages_keeps_every_value_in_order()
+    {
+        const int rows = 10_000;
+        var output = new MemoryStream();
+        using (var properties = new ParquetSharp.WriterPropertiesBuilder().DataPagesize(1_024).EnableDictionary().Build())
+        using (var writer = new ParquetSharp.ParquetFileWriter(output, [new ParquetSharp.Column<long>("id"), new ParquetSharp.Column<string>("browser"),
+                   new ParquetSharp.Column<DateTime?>("at")], null, properties, null, leaveOpen: true))
+        {
+            // Two row groups, so batches and pages both cross a row group boundary.
+            foreach (var (start, count) in new[] { (0, 6_000), (6_000, rows - 6_000) })
+            {
+                using var group = writer.AppendRowGroup();
+                using (var id = group.NextColumn().LogicalWriter<long>()) id.WriteBatch(Enumerable.Range(start, count).Select(i => (long)i).ToArray());
+                using (var browser = group.NextColumn().LogicalWriter<string>()) browser.WriteBatch(Enumerable.Range(start, count).Select(i => i % 7 == 0 ? null! : $"b{i % 3}").ToArray());
+                using (var at = group.NextColumn().LogicalWriter<DateTime?>())
+                    at.WriteBatch(Enumerable.Range(start, count).Select(i => i % 5 == 0 ? (DateTime?)null : DateTime.UnixEpoch.AddSeconds(i)).ToArray());
+            }
+            writer.Close();
+        }
+
+        var records = await ReadAsync(output.ToArray(), FileFormat.Parquet);
+
+        Assert.Equal(Enumerable.Range(0, rows).Select(i => (object?)(long)i), records.Select(r => r.Fields[0]));
+        Assert.Equal(Enumerable.Range(0, rows).Select(i => i % 7 == 0 ? null : $"b{i % 3}"), records.Select(r => r.Fields[1]));
+        Assert.Equal(Enumerable.Range(0, rows).Select(i => i % 5 == 0 ? (object?)null : DateTime.UnixEpoch.AddSeconds(i)), records.Select(r => r.Fields[2]));
+        Assert.Equal(Enumerable.Range(1, rows).Select(i => (long)i), records.Select(r => r.Line));
+    }
+
+    [Fact]
+    public async Task A_wide_Parquet_decimal_reads_when_its_value_fits_a_dotnet_decimal()
+    {
+        DataField[] fields = [new DataField<long>("id"), new DecimalDataField("amount", 38, 2)];
+        var output = new MemoryStream();
+        await using (var writer = await ParquetWriter.CreateAsync(new ParquetSchema(fields), output))
+        {
+            using var group = writer.CreateRowGroup();
+            await group.WriteAsync<long>(fields[0], new long[] { 1 });
+            await group.WriteAsync<decimal>(fields[1], new decimal[] { 12.5m });
+        }
+
+        var records = await ReadAsync(output.ToArray(), FileFormat.Parquet);
+
+        Assert.Equal([1L, 12.5m], records.Single().Fields);
+    }
+
+    [Fact]
     public async Task Parquet_lists_structs_and_maps_are_nested_values_and_absent_ones_null()
     {
         NestedParquet[] rows =
