@@ -47,10 +47,10 @@ public static class ParquetFormat
             await prefetch(file.Length - footerBytes, footerBytes, ct);
         }
 
-        // jemalloc hands freed pages back to the system within seconds; Arrow's default pool (mimalloc) kept them, per
-        // thread, and the async reads here hop threads: peak RSS 485-541 MB against 375-394 on a 1 M-row Parquet
-        // load (scripts/bench.sh).
-        using var properties = ReaderProperties.WithMemoryPool(MemoryPool.JemallocMemoryPool());
+        // The C allocator, whose large blocks the daemon has handed back when freed (GlibcMalloc). Arrow's default
+        // (mimalloc) and jemalloc keep freed pages per thread or for a while, and these reads hop threads: peak RSS of
+        // a 1 M-row load 485-541 MB with mimalloc, 375-394 with jemalloc, 315-327 with this (scripts/bench.sh).
+        using var properties = ReaderProperties.WithMemoryPool(MemoryPool.SystemMemoryPool());
         properties.EnableBufferedStream();
         properties.BufferSize = ColumnBufferBytes;
         // Exactly the footer, which was prefetched, rather than Arrow's default of the file's last 64 KB.
@@ -141,15 +141,12 @@ public static class ParquetFormat
     private static RowGroupColumns OpenRowGroup(ParquetFileReader reader, int group, int groups, Field[] fields, long before)
     {
         var where = $"row group {group + 1} of {groups}";
-        RowGroupReader? rowGroup = null;
         try
         {
-            rowGroup = reader.RowGroup(group);
-            return new RowGroupColumns(rowGroup, fields, where);
+            return new RowGroupColumns(reader.RowGroup(group), fields, where);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            rowGroup?.Dispose();
             throw Damaged(where, before, e);
         }
     }
@@ -181,7 +178,7 @@ public static class ParquetFormat
                     column += Leaves(node);
                 }
             }
-            return [.. fields];
+            return fields.Count > 0 ? [.. fields] : throw new InvalidDataException("the schema has no columns");
         }
 
         private static int Leaves(Node node)
@@ -200,24 +197,21 @@ public static class ParquetFormat
     private sealed class RowGroupColumns : IDisposable
     {
         private readonly RowGroupReader _rowGroup;
+        private readonly Field[] _fields;
         private readonly ColumnSource[] _columns;
         private readonly string _where;
 
+        /// <summary>Takes the row group reader over, also when a column fails to open.</summary>
         public RowGroupColumns(RowGroupReader rowGroup, Field[] fields, string where)
         {
             _rowGroup = rowGroup;
+            _fields = fields;
             _where = where;
-            RowCount = checked((int)rowGroup.MetaData.NumRows);
             _columns = new ColumnSource[fields.Length];
             try
             {
-                for (var c = 0; c < fields.Length; c++)
-                {
-                    var column = rowGroup.Column(fields[c].FirstColumn);
-                    _columns[c] = fields[c].NestedKind is { } kind
-                        ? new NestedColumn(column, kind, fields[c].Optional, RowCount)
-                        : column.LogicalReader().Apply(new FlatColumnOpener(column.ColumnDescriptor));
-                }
+                RowCount = checked((int)rowGroup.MetaData.NumRows);
+                for (var c = 0; c < fields.Length; c++) _columns[c] = Open(rowGroup, fields[c], RowCount);
             }
             catch
             {
@@ -228,17 +222,35 @@ public static class ParquetFormat
 
         public int RowCount { get; }
 
+        private static ColumnSource Open(RowGroupReader rowGroup, Field field, int rowCount)
+        {
+            var column = rowGroup.Column(field.FirstColumn);
+            try
+            {
+                if (field.NestedKind is not { } kind) return column.LogicalReader().Apply(new FlatColumnOpener(column.ColumnDescriptor));
+                using (column) return new NestedColumn(column, kind, field.Optional, rowCount);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                column.Dispose();
+                throw new InvalidDataException($"column '{field.Name}': {e.Message}", e);
+            }
+        }
+
         /// <summary>The next <paramref name="count"/> values of every column.</summary>
         public object?[][] Read(int count, long before)
         {
             var values = new object?[_columns.Length][];
-            try
+            for (var c = 0; c < values.Length; c++)
             {
-                for (var c = 0; c < values.Length; c++) values[c] = _columns[c].Read(count);
-            }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                throw Damaged(_where, before, e);
+                try
+                {
+                    values[c] = _columns[c].Read(count);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    throw Damaged(_where, before, new InvalidDataException($"column '{_fields[c].Name}': {e.Message}", e));
+                }
             }
             return values;
         }
@@ -361,11 +373,8 @@ public static class ParquetFormat
 
         public NestedColumn(ColumnReader leaf, string kind, bool optional, int rowCount)
         {
-            using (leaf)
-            {
-                _value = new NestedValue(kind, $"(a Parquet {kind})");
-                _present = leaf.Apply(new LevelsReader(rowCount, optional, leaf.ColumnDescriptor.MaxRepetitionLevel > 0));
-            }
+            _value = new NestedValue(kind, $"(a Parquet {kind})");
+            _present = leaf.Apply(new LevelsReader(rowCount, optional, leaf.ColumnDescriptor.MaxRepetitionLevel > 0));
         }
 
         public override object?[] Read(int count)
