@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Reflection;
 using System.Runtime.CompilerServices;
 using HeapDaemon.Actors.Feeds;
@@ -10,8 +9,8 @@ namespace HeapDaemon.Actors.Formats;
 /// <summary>
 /// Parquet, whose footer (the schema and where each row group is) sits at the end of the file: the content is
 /// spooled to a temporary file, then read through Apache Arrow's Parquet reader (ParquetSharp) a few thousand rows at
-/// a time across all columns. Memory holds those rows and a read buffer per column, not a row group, so a file
-/// written with 128 MB row groups loads in the same memory as one written with small ones.
+/// a time across all columns. Memory holds those rows and, per column, a read buffer and the page being decoded, not
+/// a row group: a file written with 128 MB row groups (and the usual 1 MB pages) loads in the memory of a small one.
 /// </summary>
 public static class ParquetFormat
 {
@@ -28,33 +27,24 @@ public static class ParquetFormat
     public static async IAsyncEnumerable<SourceRecord> ReadAsync(Stream stream, [EnumeratorCancellation] CancellationToken ct = default)
     {
         await using var spool = await TempSpool.CopyAsync(stream, ct);
-        await foreach (var record in ReadSeekableAsync(spool, null, ct)) yield return record;
+        await foreach (var record in ReadSeekableAsync(spool, ct)) yield return record;
     }
 
-    /// <summary>The records of a seekable Parquet file (a spool, or ranged reads of an S3 object).</summary>
-    /// <param name="prefetch">
-    /// Called with the footer's byte range, then each row group's, before it is read: the Arrow reader reads
-    /// synchronously, so a stream over the network has the bytes at hand and never blocks a thread on it.
-    /// </param>
-    public static async IAsyncEnumerable<SourceRecord> ReadSeekableAsync(Stream file, Func<long, long, CancellationToken, Task>? prefetch = null,
-        [EnumeratorCancellation] CancellationToken ct = default)
-    {
-        var footerBytes = await FooterBytesAsync(file, ct);
-        IReadOnlyList<(long Start, long Length)>? ranges = null;
-        if (prefetch is not null)
-        {
-            ranges = await RowGroupRangesAsync(file, ct);
-            await prefetch(file.Length - footerBytes, footerBytes, ct);
-        }
+    /// <summary>
+    /// The records of a seekable Parquet file (a spool, or ranged reads of an S3 object). Arrow's reader reads its
+    /// input synchronously, so it runs on a dedicated thread.
+    /// </summary>
+    public static IAsyncEnumerable<SourceRecord> ReadSeekableAsync(Stream file, CancellationToken ct = default) =>
+        DedicatedThreadEnumerable.Run(token => Read(file, token), capacity: 1024, ct);
 
+    private static IEnumerable<SourceRecord> Read(Stream file, CancellationToken ct)
+    {
         // The C allocator, whose large blocks the daemon has handed back when freed (GlibcMalloc). Arrow's default
-        // (mimalloc) and jemalloc keep freed pages per thread or for a while, and these reads hop threads: peak RSS of
-        // a 1 M-row load 485-541 MB with mimalloc, 375-394 with jemalloc, 315-327 with this (scripts/bench.sh).
+        // (mimalloc) and jemalloc keep freed pages per thread or for a while: peak RSS of a 1 M-row load 485-541 MB
+        // with mimalloc, 375-394 with jemalloc, 315-334 with this (scripts/bench.sh).
         using var properties = ReaderProperties.WithMemoryPool(MemoryPool.SystemMemoryPool());
         properties.EnableBufferedStream();
         properties.BufferSize = ColumnBufferBytes;
-        // Exactly the footer, which was prefetched, rather than Arrow's default of the file's last 64 KB.
-        properties.SetFooterReadSize(footerBytes);
         ParquetFileReader reader;
         Field[] fields;
         try
@@ -65,7 +55,7 @@ public static class ParquetFormat
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            throw Unreadable(e);
+            throw new UnreadableFileException($"it is not a Parquet file, or its footer is missing or damaged ({e.Message})", e);
         }
 
         using (reader)
@@ -75,10 +65,10 @@ public static class ParquetFormat
             long number = 0;
             for (var group = 0; group < groups; group++)
             {
-                if (ranges is not null) await prefetch!(ranges[group].Start, ranges[group].Length, ct);
                 using var columns = OpenRowGroup(reader, group, groups, fields, number);
                 for (var done = 0; done < columns.RowCount;)
                 {
+                    ct.ThrowIfCancellationRequested();
                     var values = columns.Read(Math.Min(BatchRows, columns.RowCount - done), number);
                     var count = values[0].Length;
                     for (var r = 0; r < count; r++)
@@ -92,51 +82,6 @@ public static class ParquetFormat
             }
         }
     }
-
-    private static UnreadableFileException Unreadable(Exception e) =>
-        new($"it is not a Parquet file, or its footer is missing or damaged ({e.Message})", e);
-
-    /// <summary>The footer's size, from the file's last 8 bytes: its metadata length and the closing "PAR1".</summary>
-    private static async Task<long> FooterBytesAsync(Stream file, CancellationToken ct)
-    {
-        if (file.Length < 12) throw Unreadable(new InvalidDataException($"the file is {file.Length} bytes"));
-        var tail = new byte[8];
-        file.Position = file.Length - 8;
-        await file.ReadExactlyAsync(tail, ct);
-        var metadata = BinaryPrimitives.ReadInt32LittleEndian(tail);
-        if (!tail.AsSpan(4).SequenceEqual("PAR1"u8) || metadata <= 0 || metadata > file.Length - 12)
-            throw Unreadable(new InvalidDataException("the file does not end with a Parquet footer"));
-        return metadata + 8L;
-    }
-
-    /// <summary>
-    /// Each row group's byte range, for prefetching. Arrow's reader does not say where a column chunk starts
-    /// (ParquetSharp exposes only the deprecated file_offset, which writers fill inconsistently), so Parquet.Net,
-    /// which reads the footer asynchronously and exposes the page offsets, reads the footer for it.
-    /// </summary>
-    private static async Task<IReadOnlyList<(long Start, long Length)>> RowGroupRangesAsync(Stream file, CancellationToken ct)
-    {
-        try
-        {
-            file.Position = 0;
-            await using var footer = await Parquet.ParquetReader.CreateAsync(file, leaveStreamOpen: true, cancellationToken: ct);
-            return footer.Metadata!.RowGroups.Select(g =>
-            {
-                var start = g.Columns.Min(c => ChunkStart(c.MetaData!));
-                var end = g.Columns.Max(c => ChunkStart(c.MetaData!) + c.MetaData!.TotalCompressedSize);
-                // Arrow reads up to 100 bytes past a chunk in files from old parquet-mr writers (PARQUET-816).
-                return (start, Math.Min(end + 100, file.Length) - start);
-            }).ToList();
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            throw Unreadable(e);
-        }
-    }
-
-    /// <summary>A column chunk starts at its dictionary page when it has one, else at its first data page.</summary>
-    private static long ChunkStart(Parquet.Meta.ColumnMetaData column) =>
-        column.DictionaryPageOffset is { } dictionary && dictionary > 0 ? Math.Min(dictionary, column.DataPageOffset) : column.DataPageOffset;
 
     private static RowGroupColumns OpenRowGroup(ParquetFileReader reader, int group, int groups, Field[] fields, long before)
     {

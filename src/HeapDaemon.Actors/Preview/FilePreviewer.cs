@@ -158,9 +158,9 @@ public sealed class FilePreviewer(CredentialCatalog credentials, PgpKeyCatalog p
 
         if (settings.Format == FileFormat.Parquet && !file.IsWrapped && size is { } length)
         {
-            // Plain Parquet: the footer and the first row groups by ranged GETs instead of the whole object.
-            var ranged = new S3RangeStream(s3, response.BucketName, response.Key, response.ETag, length);
-            var parquet = await CollectAsync(ParquetFormat.ReadSeekableAsync(ranged, ranged.PrefetchAsync, ct), settings, ct);
+            // Plain Parquet: the footer and the start of each column by ranged GETs instead of the whole object.
+            var ranged = new S3RangeStream(s3, response.BucketName, response.Key, response.ETag, length, ct);
+            var parquet = await CollectAsync(ParquetFormat.ReadSeekableAsync(ranged, ct), settings, ct);
             return Build(source, size, file.Description, settings, parquet, raw, body.BytesRead + ranged.BytesFetched);
         }
         if (settings.Format == FileFormat.Parquet && size > maxWrappedParquetBytes)

@@ -5,14 +5,13 @@ namespace HeapDaemon.Actors.Storage;
 
 /// <summary>
 /// A seekable, read-only view of one S3 object version that reads by ranged GETs, a chunk at a time: for formats
-/// that seek (a Parquet footer, then one row group), only the parts read are downloaded.
+/// that seek (a Parquet footer, then the start of each column), only the parts read are downloaded.
 /// </summary>
-public sealed class S3RangeStream(IAmazonS3 s3, string bucket, string key, string etag, long length, int chunkSize = 1 << 20) : Stream
+/// <param name="blockingReads">Cancels synchronous reads, which take no token of their own.</param>
+public sealed class S3RangeStream(IAmazonS3 s3, string bucket, string key, string etag, long length, CancellationToken blockingReads, int chunkSize = 1 << 20) : Stream
 {
     private byte[] _chunk = [];
     private long _chunkStart = -1;
-    private byte[] _pinned = [];
-    private long _pinnedStart = -1;
     private long _position;
 
     /// <summary>Bytes downloaded so far, to show how little a preview read.</summary>
@@ -39,7 +38,7 @@ public sealed class S3RangeStream(IAmazonS3 s3, string bucket, string key, strin
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         if (_position >= length || buffer.IsEmpty) return 0;
-        if (!Holds(_pinnedStart, _pinned) && !Holds(_chunkStart, _chunk))
+        if (!Holds(_position))
         {
             _chunk = await FetchAsync(_position, Math.Max(chunkSize, buffer.Length), cancellationToken);
             _chunkStart = _position;
@@ -48,31 +47,26 @@ public sealed class S3RangeStream(IAmazonS3 s3, string bucket, string key, strin
     }
 
     /// <summary>
-    /// Downloads a range (a Parquet row group) ahead, asynchronously, so that a reader that then reads it
-    /// synchronously, as Arrow's Parquet reader does, is served from memory and never blocks on the network.
+    /// Blocks on the download: only for readers on a thread of their own (Arrow's Parquet reader, which reads
+    /// synchronously, runs on one), never on the thread pool.
     /// </summary>
-    public async Task PrefetchAsync(long start, long count, CancellationToken ct)
-    {
-        _pinned = await FetchAsync(start, (int)Math.Min(count, int.MaxValue), ct);
-        _pinnedStart = start;
-    }
-
-    /// <summary>Only from what was fetched: a synchronous read must not block on the network.</summary>
     public override int Read(Span<byte> buffer)
     {
         if (_position >= length || buffer.IsEmpty) return 0;
-        if (!Holds(_pinnedStart, _pinned) && !Holds(_chunkStart, _chunk))
-            throw new NotSupportedException($"synchronous read at {_position} outside the prefetched range; prefetch it first");
+        if (!Holds(_position))
+        {
+            _chunk = FetchAsync(_position, Math.Max(chunkSize, buffer.Length), blockingReads).GetAwaiter().GetResult();
+            _chunkStart = _position;
+        }
         return Copy(buffer);
     }
 
-    private bool Holds(long start, byte[] bytes) => start >= 0 && _position >= start && _position < start + bytes.Length;
+    private bool Holds(long position) => _chunkStart >= 0 && position >= _chunkStart && position < _chunkStart + _chunk.Length;
 
     private int Copy(Span<byte> buffer)
     {
-        var (start, bytes) = Holds(_pinnedStart, _pinned) ? (_pinnedStart, _pinned) : (_chunkStart, _chunk);
-        var n = (int)Math.Min(buffer.Length, start + bytes.Length - _position);
-        bytes.AsSpan((int)(_position - start), n).CopyTo(buffer);
+        var n = (int)Math.Min(buffer.Length, _chunkStart + _chunk.Length - _position);
+        _chunk.AsSpan((int)(_position - _chunkStart), n).CopyTo(buffer);
         _position += n;
         return n;
     }

@@ -85,6 +85,30 @@ public sealed class PreviewSpecs(PgpKeys keys) : DaemonSpecs, IClassFixture<PgpK
     }
 
     [Fact]
+    public async Task A_plain_parquet_file_cut_short_or_damaged_previews_as_422_saying_where()
+    {
+        var users = Enumerable.Range(1, 30).Select(i => SampleFiles.Users[0] with { user_id = i }).ToList();
+        var whole = await SampleFiles.ParquetAsync(rowGroupSize: 10, users);
+        var damaged = whole.ToArray();
+        await using (var reader = await Parquet.ParquetReader.CreateAsync(new MemoryStream(whole)))
+        {
+            var email = reader.Metadata!.RowGroups[0].Columns[1].MetaData!;
+            damaged.AsSpan((int)email.DataPageOffset, 8).Fill(0xFF); // the page header of the first row group's email column
+        }
+        await PutAsync("cut.parquet", whole[..^12]);
+        await PutAsync("damaged.parquet", damaged);
+
+        var cut = await Api.PostAsJsonAsync("/api/preview", new { credentialId = "moto", key = "cut.parquet" });
+        var broken = await Api.PostAsJsonAsync("/api/preview", new { credentialId = "moto", key = "damaged.parquet" });
+
+        Assert.Equal(422, (int)cut.StatusCode);
+        Assert.Contains($"s3://{Bucket}/cut.parquet: it is not a Parquet file, or its footer is missing or damaged", await cut.Content.ReadAsStringAsync());
+        Assert.Equal(422, (int)broken.StatusCode);
+        Assert.Contains($"s3://{Bucket}/damaged.parquet: damaged Parquet data in row group 1 of 3, after record 0 (column 'email': ",
+            await broken.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
     public async Task A_pgp_encrypted_parquet_file_over_the_limit_is_refused_with_that_reason()
     {
         var users = Enumerable.Range(1, 60_000).Select(i => SampleFiles.Users[0] with { user_id = i, email = $"{Guid.NewGuid()}@example.com" }).ToList();
