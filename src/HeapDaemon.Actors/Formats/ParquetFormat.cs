@@ -39,9 +39,9 @@ public static class ParquetFormat
 
     private static IEnumerable<SourceRecord> Read(Stream file, CancellationToken ct)
     {
-        // The C allocator, whose large blocks the daemon has handed back when freed (GlibcMalloc). Arrow's default
-        // (mimalloc) and jemalloc keep freed pages per thread or for a while: peak RSS of a 1 M-row load 485-541 MB
-        // with mimalloc, 375-394 with jemalloc, 315-334 with this (scripts/bench.sh).
+        // The C allocator, which the daemon has hand large blocks back as soon as they are freed (GlibcMalloc).
+        // Arrow's default (mimalloc) and jemalloc keep freed pages, per thread or for a while: peak RSS of a 1 M-row
+        // load 485-541 MB with mimalloc, 375-394 with jemalloc, 315-334 with this (scripts/bench.sh).
         using var properties = ReaderProperties.WithMemoryPool(MemoryPool.SystemMemoryPool());
         properties.EnableBufferedStream();
         properties.BufferSize = ColumnBufferBytes;
@@ -245,9 +245,9 @@ public static class ParquetFormat
     }
 
     /// <summary>
-    /// Values as the feed converters take them: integers widen to long (ulong stays),
-    /// float to double, dates to DateOnly, timestamps to DateTime (UTC when the column says so), times of day to their
-    /// integer in the column's unit; text, bytes, decimals, booleans and UUIDs as they come.
+    /// Values as the feed converters take them: integers widen to long (ulong stays), float to double, dates to
+    /// DateOnly, timestamps to DateTime (UTC when the column says so), times of day to their integer in the column's
+    /// unit; text, bytes, decimals, booleans and UUIDs as they come.
     /// </summary>
     private static class Converters
     {
