@@ -7,7 +7,7 @@ namespace HeapDaemon.Configuration;
 /// decompressed: up to a whole column chunk, megabytes) from malloc. glibc maps a block above its mmap threshold on
 /// its own and unmaps it when freed, but raises the threshold to the size of each such block freed, after which the
 /// pages come from its per-thread arenas, which keep freed memory. A fixed threshold stops the rise: peak RSS of a
-/// 1 M-row Parquet load 315-327 MB with it, 522-574 MB and growing from run to run without (scripts/bench.sh).
+/// 1 M-row Parquet load 315-334 MB with it, 522-574 MB and growing from run to run without (scripts/bench.sh).
 /// </summary>
 public static class GlibcMalloc
 {
