@@ -10,13 +10,14 @@ using static HeapDaemon.Actors.Couriers.CourierReplies;
 namespace HeapDaemon.Actors.Couriers;
 
 /// <summary>
-/// One courier: its configuration, last run date and recent runs, persisted. Runs one run at a time, each in a
-/// <see cref="CourierRunActor"/> child; runs asked for meanwhile wait in a queue. The queue's truth is
-/// <c>heapd.runs</c> (status queued or running), so runs that a stop or crash interrupted start again on recovery,
-/// and the load ledger makes the files already loaded skip. A run that fails for a transient reason is run again
-/// after an exponential backoff, up to <see cref="RunSettings.MaxAttempts"/>. A courier with a schedule keeps one
-/// single timer to its next tick, set again after each; the last tick it ran is journalled, so after downtime it
-/// runs once, for the latest tick it missed.
+/// One courier: its configuration and how far its schedule has run, persisted. Runs one run at a time, each in a
+/// <see cref="CourierRunActor"/> child; runs asked for meanwhile wait in a queue. Runs themselves live in
+/// <c>heapd.runs</c>: the queue's truth is there (status queued or running), so runs that a stop or crash interrupted
+/// start again on recovery, and the load ledger makes the files already loaded skip; and the courier's recent runs
+/// and last run date are read from there whenever it is shown, so they always match the runs. A run that fails for a
+/// transient reason is run again after an exponential backoff, up to <see cref="RunSettings.MaxAttempts"/>. A courier
+/// with a schedule keeps one single timer to its next tick, set again after each; the last tick it ran is journalled,
+/// so after downtime it runs once, for the latest tick it missed.
 /// </summary>
 public sealed class CourierActor : ReceivePersistentActor, IWithTimers
 {
@@ -49,10 +50,14 @@ public sealed class CourierActor : ReceivePersistentActor, IWithTimers
         Command<ConfigureCourier>(configure => Persist(new CourierConfigured(configure.Config, _services.Clock.GetUtcNow()), e =>
         {
             Apply(e);
-            Sender.Tell(View());
+            ReplyWithView(Sender);
             CheckSchedule();
         }));
-        Command<GetCourier>(_ => Sender.Tell(_state.Exists ? View() : new CourierNotFound(_state.Id)));
+        Command<GetCourier>(_ =>
+        {
+            if (_state.Exists) ReplyWithView(Sender);
+            else Sender.Tell(new CourierNotFound(_state.Id));
+        });
         Command<DeleteCourier>(_ => Delete());
         Command<StartRun>(RecordRun);
         Command<RunRecorded>(recorded =>
@@ -73,7 +78,7 @@ public sealed class CourierActor : ReceivePersistentActor, IWithTimers
         Command<CancelRun>(Cancel);
         Command<RetryRun>(retry =>
         {
-            if (_active?.RunId == retry.RunId && _active.Actor is null) StartRunActor(_active.Run, _active.Attempt + 1);
+            if (_active?.RunId == retry.RunId && _active.Actor is null) StartRunActor(_active.Run, _active.Attempt + 1, _active.Failures);
         });
         Command<CourierRunActor.RunProgressed>(progressed =>
         {
@@ -82,18 +87,17 @@ public sealed class CourierActor : ReceivePersistentActor, IWithTimers
         Command<CourierRunActor.RunEnded>(ended =>
         {
             if (_active?.RunId != ended.Summary.RunId) return;
-            if (ended.RetryAfter is { } delay) RetryLater(ended.Summary, delay);
-            else Finish(ended.Summary);
+            if (ended.RetryAfter is { } delay) RetryLater(ended, delay);
+            else Finish(ended.Summary.RunId);
         });
         // Plain Watch, not WatchWith: a Terminated stashed while persisting is redelivered as a Terminated.
         Command<Terminated>(terminated =>
         {
             // The run actor reports before it stops, so reaching here with its run still active means it crashed.
             if (_active?.Actor is null || !_active.Actor.Equals(terminated.ActorRef)) return;
-            var message = "the run stopped unexpectedly; see the daemon log";
-            _services.Runs.FinishAsync(_active.RunId, RunStatus.Failed, message, CancellationToken.None)
+            _services.Runs.FinishAsync(_active.RunId, RunStatus.Failed, "the run stopped unexpectedly; see the daemon log", CancellationToken.None)
                 .PipeTo(Self, success: () => Done.Instance, failure: e => new Status.Failure(e));
-            Finish(new RunSummary(_active.RunId, _active.Run.Window.From, RunStatus.Failed, DateTimeOffset.UtcNow, message));
+            Finish(_active.RunId);
         });
         Command<CheckScheduleNow>(_ => CheckSchedule());
         Command<ScheduledRunRecorded>(recorded => Persist(new ScheduledRunStarted(recorded.Tick, recorded.Run.RunId), e =>
@@ -165,7 +169,7 @@ public sealed class CourierActor : ReceivePersistentActor, IWithTimers
         _schedulingTick = tick;
         var window = RunWindow.Day(schedule.RunDateFor(tick));
         var run = new QueuedRun(Guid.NewGuid(), window, new RunRequest(window.From));
-        _services.Runs.CreateAsync(run.RunId, _state.Id, window, run.Request, RunTrigger.Schedule, CancellationToken.None).PipeTo(Self,
+        _services.Runs.CreateAsync(run.RunId, _state.Id, window, run.Request, RunTrigger.Schedule, null, CancellationToken.None).PipeTo(Self,
             success: () => new ScheduledRunRecorded(run, tick),
             failure: e => new ScheduledRunNotRecorded(e));
     }
@@ -201,7 +205,8 @@ public sealed class CourierActor : ReceivePersistentActor, IWithTimers
         var run = new QueuedRun(Guid.NewGuid(), window, start.Request);
         var replyTo = Sender;
         // The run's row exists before the caller hears its id, so a status request never finds nothing.
-        _services.Runs.CreateAsync(run.RunId, _state.Id, window, run.Request, RunTrigger.Api, CancellationToken.None).PipeTo(Self,
+        var trigger = start.RetryOf is null ? RunTrigger.Api : RunTrigger.Retry;
+        _services.Runs.CreateAsync(run.RunId, _state.Id, window, run.Request, trigger, start.RetryOf, CancellationToken.None).PipeTo(Self,
             success: () => new RunRecorded(run, replyTo),
             failure: e => new RunNotRecorded(replyTo, e));
     }
@@ -209,25 +214,25 @@ public sealed class CourierActor : ReceivePersistentActor, IWithTimers
     private void StartNextRun()
     {
         if (_active is not null || _queue.Count == 0 || !_state.Exists) return;
-        StartRunActor(_queue.Dequeue(), attempt: 1);
+        StartRunActor(_queue.Dequeue(), attempt: 1, failures: null);
     }
 
-    private void StartRunActor(QueuedRun run, int attempt)
+    private void StartRunActor(QueuedRun run, int attempt, FailedAttempts? failures)
     {
-        var plan = new CourierRunActor.RunPlan(run.RunId, _state.Id, run.Window, run.Request, _state.Config!, attempt);
+        var plan = new CourierRunActor.RunPlan(run.RunId, _state.Id, run.Window, run.Request, _state.Config!, attempt, failures);
         // The attempt is in the name: the previous attempt's actor may still be stopping.
         var actor = Context.ActorOf(CourierRunActor.Props(plan, _services), $"run-{run.RunId:N}-{attempt}");
         Context.Watch(actor);
-        _active = new ActiveRun(run, attempt, actor, null);
+        _active = new ActiveRun(run, attempt, actor, null, failures);
     }
 
     /// <summary>The run stays this courier's active run while it waits, so runs queued behind it keep their order.</summary>
-    private void RetryLater(RunSummary failed, TimeSpan delay)
+    private void RetryLater(CourierRunActor.RunEnded failed, TimeSpan delay)
     {
         _log.Warning("Courier {CourierId}: run {RunId} attempt {Attempt} failed for a reason that may pass; retrying in {Delay}. {Message}",
-            _state.Id, failed.RunId, _active!.Attempt, delay, failed.Message);
-        _active = _active with { Actor = null, Progress = null };
-        Timers.StartSingleTimer(RetryTimer(failed.RunId), new RetryRun(failed.RunId), delay);
+            _state.Id, failed.Summary.RunId, _active!.Attempt, delay, failed.Summary.Message);
+        _active = _active with { Actor = null, Progress = null, Failures = failed.Failures };
+        Timers.StartSingleTimer(RetryTimer(failed.Summary.RunId), new RetryRun(failed.Summary.RunId), delay);
     }
 
     private void Cancel(CancelRun cancel)
@@ -253,20 +258,17 @@ public sealed class CourierActor : ReceivePersistentActor, IWithTimers
         _services.Runs.FinishAsync(run.RunId, RunStatus.Cancelled, message, CancellationToken.None)
             .PipeTo(Self, success: () => Done.Instance, failure: e => new Status.Failure(e));
         Sender.Tell(new RunCancelling(run.RunId));
-        if (_active?.RunId == run.RunId) Finish(new RunSummary(run.RunId, run.Window.From, RunStatus.Cancelled, DateTimeOffset.UtcNow, message));
+        if (_active?.RunId == run.RunId) Finish(run.RunId);
     }
 
     private static string RetryTimer(Guid runId) => $"retry-{runId:N}";
 
-    private void Finish(RunSummary summary)
+    /// <summary>The run has ended and says so in heapd.runs, where the courier's history is read from: nothing to journal.</summary>
+    private void Finish(Guid runId)
     {
-        if (_active?.RunId != summary.RunId) return;
+        if (_active?.RunId != runId) return;
         _active = null;
-        Persist(new RunFinished(summary), e =>
-        {
-            Apply(e);
-            StartNextRun();
-        });
+        StartNextRun();
     }
 
     private void Delete()
@@ -296,14 +298,21 @@ public sealed class CourierActor : ReceivePersistentActor, IWithTimers
         if (LastSequenceNr % SnapshotEvery == 0) SaveSnapshot(_state);
     }
 
-    private CourierView View() =>
-        new(_state.Id, _state.Config!, _state.LastRunDate, _state.History, _active?.RunId, _queue.Count,
-            _state.Config!.Schedule is { Active: true } schedule ? schedule.NextAfter(_services.Clock.GetUtcNow()) : null);
+    /// <summary>The courier as it is now, with its recent runs as heapd.runs has them; a database failure is the answer's failure.</summary>
+    private void ReplyWithView(IActorRef replyTo)
+    {
+        var (id, config, current, queued) = (_state.Id, _state.Config!, _active?.RunId, _queue.Count);
+        var next = config.Schedule is { Active: true } schedule ? schedule.NextAfter(_services.Clock.GetUtcNow()) : null;
+        _services.Runs.HistoryAsync(id, CourierState.RecentRunsShown, CancellationToken.None).PipeTo(replyTo,
+            success: history => new CourierView(id, config, history.LastRunDate, [.. history.Recent], current, queued, next),
+            failure: e => new Status.Failure(e));
+    }
 
     private sealed record QueuedRun(Guid RunId, RunWindow Window, RunRequest Request);
 
     /// <param name="Actor">The run actor of the current attempt; null while the run waits to be retried.</param>
-    private sealed record ActiveRun(QueuedRun Run, int Attempt, IActorRef? Actor, FileProgress? Progress)
+    /// <param name="Failures">How its earlier attempts failed, for the attempt that gives up to say.</param>
+    private sealed record ActiveRun(QueuedRun Run, int Attempt, IActorRef? Actor, FileProgress? Progress, FailedAttempts? Failures)
     {
         public Guid RunId => Run.RunId;
     }

@@ -19,7 +19,8 @@ public static class CourierCommands
 
     public sealed record GetCourier(string CourierId) : ICourierMessage;
 
-    public sealed record StartRun(string CourierId, RunRequest Request) : ICourierMessage;
+    /// <param name="RetryOf">Set when this run asks an ended run's request again (a retry).</param>
+    public sealed record StartRun(string CourierId, RunRequest Request, Guid? RetryOf = null) : ICourierMessage;
 
     public sealed record GetRunProgress(string CourierId, Guid RunId) : ICourierMessage;
 

@@ -14,10 +14,14 @@ using Npgsql;
 namespace HeapDaemon.Actors.Heap;
 
 /// <summary>What a Heap run works with; the run actor owns the materializer, so stopping it tears the load down.</summary>
+/// <param name="Resumed">An earlier attempt of this run started it (before a restart, or a failure that may pass).</param>
+/// <param name="EarlierLoads">The files earlier attempts committed, by bucket, key, feed and ETag.</param>
 public sealed record HeapRunContext(Guid RunId, string CourierId, CourierConfig Config, RunRequest Request, IAmazonS3 S3, string Bucket,
-    IMaterializer Materializer, Action<FileProgress> Report, ILoggingAdapter Log);
+    IMaterializer Materializer, Action<FileProgress> Report, ILoggingAdapter Log, bool Resumed,
+    IReadOnlyDictionary<(string Bucket, string Key, string FeedId, string ETag), EarlierLoad> EarlierLoads);
 
-public sealed record HeapRunResult(RunStatus Status, string Message, bool Transient = false);
+/// <param name="Fault">For a failure: whether another attempt may pass.</param>
+public sealed record HeapRunResult(RunStatus Status, string Message, FaultKind Fault = FaultKind.Lasting);
 
 /// <summary>
 /// A Heap Connect courier's run: lists <c>manifests/*.json</c> under its prefix, and applies every dump not yet
@@ -115,15 +119,21 @@ public sealed class HeapCourier(NpgsqlDataSource db, FeedCatalog feeds, RunStore
         }
         catch (Exception e) when (e is AmazonServiceException or AmazonClientException or HttpRequestException or IOException && !ct.IsCancellationRequested)
         {
-            return new(RunStatus.Failed, $"could not read the manifests: {S3Errors.Describe(e, run.Bucket, prefix + "manifests/")}", Faults.IsTransient(e));
+            return new(RunStatus.Failed, $"could not read the manifests: {S3Errors.Describe(e, run.Bucket, prefix + "manifests/")}", Faults.Classify(e));
         }
 
         var progress = await _progress.LoadAsync(run.CourierId, ct);
         var pending = manifests.Where(m => !progress.Dumps.Contains(m.DumpId)).ToList();
-        if (pending.Count == 0)
+        var state = new RunState();
+        // An earlier attempt's files stay the run's: this attempt goes on after the files they applied.
+        if (run.Resumed)
+        {
+            (state.Ordinal, state.Earlier) = await runs.KeepEarlierFilesAsync(run.RunId, ct);
+            state.LoadedEarlier = state.Earlier.Values.Count(s => s == FileStatus.Loaded);
+        }
+        if (pending.Count == 0 && state.LoadedEarlier == 0)
             return new(RunStatus.Succeeded, $"no new dump: {manifests.Count} manifest(s) under s3://{run.Bucket}/{prefix}manifests/, all applied");
 
-        var state = new RunState();
         foreach (var manifest in pending)
         {
             var failure = await ApplyDumpAsync(run, manifest, manifests, progress, state, ct);
@@ -146,7 +156,8 @@ public sealed class HeapCourier(NpgsqlDataSource db, FeedCatalog feeds, RunStore
 
     private static string Applied(RunState state) =>
         $"{state.Dumps.Count} dump(s) applied{(state.Dumps.Count > 0 ? $" ({string.Join(", ", state.Dumps)})" : "")}: " +
-        $"{state.Loaded} file(s) loaded, {state.Skipped} already loaded, {state.Superseded.Count} table part(s) superseded by a newer full dump" +
+        $"{state.Loaded + state.LoadedEarlier} file(s) loaded{(state.LoadedEarlier > 0 ? $" ({state.LoadedEarlier} by an earlier attempt)" : "")}, " +
+        $"{state.Skipped} already loaded, {state.Superseded.Count} table part(s) superseded by a newer full dump" +
         (state.Superseded.Count > 0 ? $" ({string.Join(", ", state.Superseded)})" : "");
 
     /// <returns>null when the dump is applied; otherwise why not.</returns>
@@ -184,7 +195,7 @@ public sealed class HeapCourier(NpgsqlDataSource db, FeedCatalog feeds, RunStore
         }
         catch (Exception e) when (e is AmazonServiceException or AmazonClientException or HttpRequestException or IOException && !ct.IsCancellationRequested)
         {
-            return new(RunStatus.Failed, S3Errors.Describe(e, run.Bucket, null), Faults.IsTransient(e));
+            return new(RunStatus.Failed, S3Errors.Describe(e, run.Bucket, null), Faults.Classify(e));
         }
 
         foreach (var table in todo)
@@ -197,7 +208,15 @@ public sealed class HeapCourier(NpgsqlDataSource db, FeedCatalog feeds, RunStore
             var jobs = files.Select(f => new FileLoadJob(run.RunId, state.Ordinal++, run.S3, run.Bucket, f.Key, new FileSettings(FileFormat.Avro), null, feed,
                 run.Request.ForceReload, MissingColumnsAreNull: true)).ToList();
             foreach (var job in jobs)
+            {
+                // A file an earlier attempt recorded but did not finish applying (a crash in between): this row replaces it.
+                if (state.Earlier.Remove(job.Key, out var earlier))
+                {
+                    await runs.DropFileAsync(run.RunId, job.Key, job.Ordinal, ct);
+                    if (earlier == FileStatus.Loaded) state.LoadedEarlier--;
+                }
                 await runs.RecordFileAsync(run.RunId, job.Ordinal, run.Bucket, job.Key, feed.Id, new FileOutcome(FileStatus.Running), ct);
+            }
             var started = DateTime.UtcNow;
             if (replace && jobs.Count == 0)
             {
@@ -227,17 +246,22 @@ public sealed class HeapCourier(NpgsqlDataSource db, FeedCatalog feeds, RunStore
     private async Task<HeapRunResult?> RecordAsync(HeapRunContext run, IReadOnlyList<FileLoadJob> jobs, IReadOnlyList<FileOutcome> outcomes,
         DateTime started, RunState state, CancellationToken ct)
     {
-        foreach (var (job, outcome) in jobs.Zip(outcomes))
+        foreach (var (job, result) in jobs.Zip(outcomes))
         {
-            metrics.FileFinished(outcome, (DateTime.UtcNow - started) / jobs.Count);
-            await runs.RecordFileAsync(run.RunId, job.Ordinal, run.Bucket, job.Key, job.Feed.Id, outcome, ct);
-            if (outcome.Status == FileStatus.Loaded) state.Loaded++;
-            else if (outcome.Status == FileStatus.Skipped) state.Skipped++;
+            // The metrics count what this attempt did: an earlier attempt counted its own loads.
+            metrics.FileFinished(result, (DateTime.UtcNow - started) / jobs.Count);
+            EarlierLoad? load = null;
+            var loadedEarlier = result is { Status: FileStatus.Skipped, ETag: { } etag } &&
+                                run.EarlierLoads.TryGetValue((run.Bucket, job.Key, job.Feed.Id, etag), out load);
+            await runs.RecordFileAsync(run.RunId, job.Ordinal, run.Bucket, job.Key, job.Feed.Id, loadedEarlier ? load!.Outcome(job.SourceFile) : result, ct);
+            if (loadedEarlier) state.LoadedEarlier++;
+            else if (result.Status == FileStatus.Loaded) state.Loaded++;
+            else if (result.Status == FileStatus.Skipped) state.Skipped++;
         }
-        var failed = outcomes.FirstOrDefault(o => o.Status == FileStatus.Failed);
-        if (failed is null) return null;
-        run.Log.Warning("Heap courier {CourierId}: {Message}", run.CourierId, failed.Message);
-        return new(RunStatus.Failed, failed.Message ?? "a file failed", outcomes.Any(o => o.Transient));
+        var failed = outcomes.Where(o => o.Status == FileStatus.Failed).ToList();
+        if (failed.Count == 0) return null;
+        run.Log.Warning("Heap courier {CourierId}: {Message}", run.CourierId, failed[0].Message);
+        return new(RunStatus.Failed, failed[0].Message ?? "a file failed", failed.Max(o => o.Fault));
     }
 
     /// <summary>A full dump with no files: the table is empty now.</summary>
@@ -286,6 +310,9 @@ public sealed class HeapCourier(NpgsqlDataSource db, FeedCatalog feeds, RunStore
         public List<string> Superseded { get; } = [];
         public int Ordinal { get; set; }
         public int Loaded { get; set; }
+        public int LoadedEarlier { get; set; }
+        /// <summary>The run's files that earlier attempts recorded and this one keeps, by key.</summary>
+        public Dictionary<string, FileStatus> Earlier { get; set; } = [];
         public int Skipped { get; set; }
         public bool Changed { get; set; }
     }

@@ -46,6 +46,11 @@ public static class MetadataSchema
         ALTER TABLE heapd.runs ADD COLUMN IF NOT EXISTS run_date_to date;
         ALTER TABLE heapd.runs ADD COLUMN IF NOT EXISTS request jsonb;
         ALTER TABLE heapd.runs ADD COLUMN IF NOT EXISTS trigger text NOT NULL DEFAULT 'api';
+        -- A retry (trigger 'retry') names the run it asks again; earlier rows have none.
+        ALTER TABLE heapd.runs ADD COLUMN IF NOT EXISTS retry_of uuid;
+        -- A courier's recent runs and its last successful run date are read from here (RunStore.HistoryAsync).
+        CREATE INDEX IF NOT EXISTS runs_courier_finished ON heapd.runs (courier_id, finished_at DESC) WHERE finished_at IS NOT NULL;
+        CREATE INDEX IF NOT EXISTS runs_courier_succeeded ON heapd.runs (courier_id, run_date DESC) WHERE status = 'succeeded';
         CREATE TABLE IF NOT EXISTS heapd.run_files (
             run_id         uuid NOT NULL REFERENCES heapd.runs (id) ON DELETE CASCADE,
             ordinal        int NOT NULL,

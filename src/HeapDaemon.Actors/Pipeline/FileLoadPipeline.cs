@@ -151,7 +151,7 @@ public sealed class FileLoadPipeline(NpgsqlDataSource db, FeedCatalog feeds, Loa
         }
         catch (Exception e) when (e is AmazonServiceException or HttpRequestException or IOException && !ct.IsCancellationRequested)
         {
-            return Ended(job, FileOutcome.Failed(S3Errors.Describe(e, job.Bucket, job.Key)) with { Transient = Faults.IsTransient(e) });
+            return Ended(job, FileOutcome.Failed(S3Errors.Describe(e, job.Bucket, job.Key)) with { Fault = Faults.Classify(e) });
         }
 
         using (response)
@@ -203,7 +203,7 @@ public sealed class FileLoadPipeline(NpgsqlDataSource db, FeedCatalog feeds, Loa
             catch (Exception e) when (!ct.IsCancellationRequested && Describe(e, job) is { } message)
             {
                 return new StagedObject(job, etag, version, totals,
-                    FileOutcome.Failed(message, body.BytesRead, totals.Read, totals.Rejected, etag) with { Transient = Faults.IsTransient(e) });
+                    FileOutcome.Failed(message, body.BytesRead, totals.Read, totals.Rejected, etag) with { Fault = Faults.Classify(e) });
             }
         }
     }
@@ -227,7 +227,7 @@ public sealed class FileLoadPipeline(NpgsqlDataSource db, FeedCatalog feeds, Loa
         {
             return files.Select(f => FileOutcome.Failed(message, f.Totals.BytesRead, f.Totals.Read, f.Totals.Rejected, f.ETag) with
             {
-                Transient = Faults.IsTransient(e),
+                Fault = Faults.Classify(e),
             }).ToList();
         }
         return files.Select(f =>

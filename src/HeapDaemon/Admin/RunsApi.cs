@@ -46,15 +46,17 @@ public static class RunsApi
             if (await runs.GetAsync(id, ct) is not { } run) return NotFound($"no run '{id}'");
             if (run.Status is not (RunStatus.Failed or RunStatus.Cancelled))
                 return Conflict($"run {id} is {run.Status.ToString().ToLowerInvariant()}; only a failed or cancelled run can be retried");
-            return await (await couriers.GetAsync(ct)).Ask<object>(new StartRun(run.CourierId, new RunRequest(run.RunDate, run.ForceReload)),
-                    TimeSpan.FromSeconds(10), ct) switch
+            var request = run.Request.Repeat(new RunWindow(run.RunDate, run.RunDateTo));
+            return await (await couriers.GetAsync(ct)).Ask<object>(new StartRun(run.CourierId, request, RetryOf: id), TimeSpan.FromSeconds(10), ct) switch
             {
                 RunAccepted accepted => TypedResults.Accepted($"/api/runs/{accepted.RunId}",
                     new RunAcceptedView(accepted.RunId, "queued", $"/api/runs/{accepted.RunId}")),
                 CourierNotFound => NotFound($"courier '{run.CourierId}' no longer exists"),
+                RunRefused refused => Conflict($"run {id} cannot be asked again: {refused.Reason}"),
+                Status.Failure failure => TypedResults.Problem(statusCode: 503, title: "The courier could not do it", detail: failure.Cause.Message),
                 var reply => TypedResults.Problem(statusCode: 500, title: $"Unexpected reply {reply.GetType().Name}"),
             };
-        }).WithSummary("Run a failed or cancelled run again with the same date and options; loaded files are skipped");
+        }).WithSummary("Run a failed or cancelled run again with its whole request: the same days (or range) and every option; files already loaded are skipped");
 
         group.MapPost("/{id:guid}/files/{ordinal:int}/skip", async (Guid id, int ordinal, RunStore runs, CancellationToken ct) =>
             await runs.SkipFileAsync(id, ordinal, ct) is { } refused

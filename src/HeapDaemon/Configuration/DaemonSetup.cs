@@ -58,7 +58,10 @@ public static class DaemonSetup
         services.AddAkka("heapdaemon", (akka, _) => akka
             .ConfigureLoggers(loggers => loggers.AddLoggerFactory())
             .WithSqlPersistence(
-                connectionString: settings.PostgresConnectionString,
+                // Unpooled: after PostgreSQL restarts, every pooled connection is dead, and Npgsql hands out an idle one
+                // without checking it, so the next journal write would fail (57P01) and stop its courier. Journal
+                // writes are few (a courier changed, a schedule tick), so a fresh connection each is cheap.
+                connectionString: new NpgsqlConnectionStringBuilder(settings.PostgresConnectionString) { Pooling = false }.ConnectionString,
                 providerName: ProviderName.PostgreSQL15,
                 schemaName: MetadataSchema.JournalSchema,
                 autoInitialize: true)

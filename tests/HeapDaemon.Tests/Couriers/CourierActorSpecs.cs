@@ -56,7 +56,7 @@ public sealed class CourierActorSpecs() : Akka.TestKit.Xunit2.TestKit("""
     }
 
     [Fact]
-    public async Task A_recreated_courier_recovers_its_configuration_and_run_history_from_the_journal()
+    public async Task A_recreated_courier_recovers_its_configuration_from_the_journal_and_shows_its_runs_from_heapd_runs()
     {
         var courier = Sys.ActorOf(CourierActor.Props("c1", _services));
         await courier.Ask<CourierView>(new ConfigureCourier("c1", Config, Create: true), RemainingOrDefault);
@@ -118,7 +118,7 @@ public sealed class CourierActorSpecs() : Akka.TestKit.Xunit2.TestKit("""
         await courier.Ask<CourierView>(new ConfigureCourier("c3", Config, Create: true), RemainingOrDefault);
         await StopAsync(courier);
         var interrupted = Guid.NewGuid();
-        await _services.Runs.CreateAsync(interrupted, "c3", RunWindow.Day(new DateOnly(2026, 11, 26)), new RunRequest(), RunTrigger.Api, CancellationToken.None);
+        await _services.Runs.CreateAsync(interrupted, "c3", RunWindow.Day(new DateOnly(2026, 11, 26)), new RunRequest(), RunTrigger.Api, null, CancellationToken.None);
         await _services.Runs.MarkRunningAsync(interrupted, CancellationToken.None);
 
         Sys.ActorOf(CourierActor.Props("c3", _services));
