@@ -93,6 +93,9 @@ public static class MetadataSchema
             raw         text NOT NULL,
             reason      text NOT NULL);
         CREATE INDEX IF NOT EXISTS rejects_run ON heapd.rejects (run_id, object_key, line);
+        -- The last physical line of a reject over several (a quoted field with line breaks, a stray quote's fold);
+        -- null in rows from before, which were one line each.
+        ALTER TABLE heapd.rejects ADD COLUMN IF NOT EXISTS line_end bigint;
         -- Heap couriers: the dumps, tables of a dump and files they have applied (Heap/HeapProgress.cs).
         CREATE TABLE IF NOT EXISTS heapd.heap_dumps (
             courier_id    text NOT NULL,

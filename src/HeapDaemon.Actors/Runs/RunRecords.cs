@@ -69,4 +69,6 @@ public sealed record RunRecord(
     string? Message,
     IReadOnlyList<RunFileRecord> Files);
 
-public sealed record RejectRecord(string ObjectKey, long Line, string Raw, string Reason);
+/// <param name="Line">The first physical line of the rejected record (its record number in a typed file).</param>
+/// <param name="LineEnd">Its last: a record over several lines (a quoted line break, a stray quote's fold) is one reject.</param>
+public sealed record RejectRecord(string ObjectKey, long Line, long LineEnd, string Raw, string Reason);
