@@ -26,7 +26,7 @@ namespace HeapDaemon.Actors.Pipeline;
 public sealed record FileLoadJob(Guid RunId, int Ordinal, IAmazonS3 S3, string Bucket, string Key, FileSettings Settings, string? PgpCredentialId, FeedDefinition Feed, bool ForceReload,
     bool MissingColumnsAreNull = false, bool? AllowEmpty = null)
 {
-    public string SourceFile => $"s3://{Bucket}/{Key}";
+    public string SourceFile => LoadedObject.SourceFileOf(Bucket, Key);
 }
 
 /// <summary>Where a file's load has got to; sent after every batch.</summary>
@@ -87,13 +87,14 @@ public sealed class FileLoadPipeline(NpgsqlDataSource db, FeedCatalog feeds, Loa
 
     /// <summary>
     /// Truncate and upsert: the files of one feed replace its domain table, all in one transaction, so readers see
-    /// the old rows or the new ones. If any file fails, nothing changes. If every file is a version the ledger
-    /// already has, the table already holds exactly them and the load is skipped.
+    /// the old rows or the new ones. If any file fails, nothing changes. If the table holds exactly the versions now
+    /// in the bucket (the feed's last load was these files, each the version of its key loaded last), the load is
+    /// skipped.
     /// </summary>
     public async Task<IReadOnlyList<FileOutcome>> ReplaceAsync(IReadOnlyList<FileLoadJob> jobs, IMaterializer materializer,
         Action<FileProgress> report, CancellationToken ct)
     {
-        if (!jobs[0].ForceReload && await AllLoadedAsync(jobs, ct) is { } skipped) return skipped;
+        if (!jobs[0].ForceReload && await TableHoldsAsync(jobs, ct) is { } skipped) return skipped;
         try
         {
             // Only a single file: the rows of several are merged all together (below).
@@ -128,7 +129,8 @@ public sealed class FileLoadPipeline(NpgsqlDataSource db, FeedCatalog feeds, Loa
 
     /// <summary>
     /// Streams one object into the load. Returns the object's version and counts, or an outcome when the file
-    /// ends here: skipped (already loaded) or failed (PGP key, S3, schema, corrupt file, threshold).
+    /// ends here: skipped (the version of its key loaded last, when <paramref name="skipIfLoaded"/>) or failed (PGP
+    /// key, S3, schema, corrupt file, threshold).
     /// </summary>
     private async Task<StagedObject> StageAsync(FileLoadJob job, StagedLoad load, bool skipIfLoaded, IMaterializer materializer,
         Action<FileProgress> report, CancellationToken ct)
@@ -162,8 +164,14 @@ public sealed class FileLoadPipeline(NpgsqlDataSource db, FeedCatalog feeds, Loa
         {
             var etag = response.ETag.Trim('"');
             var version = VersionOf(response.VersionId);
-            if (skipIfLoaded && await LoadLedger.FindAsync(db, job.Bucket, job.Key, etag, version, job.Feed.Id, ct) is { } loaded)
-                return new StagedObject(job, etag, version, new FileTotals(), Skipped(job, etag, version, loaded));
+            // Content loaded before, but followed by another version of the key since, loads again: the table holds
+            // the later version's rows, and the bucket this one's.
+            string? again = null;
+            if (!job.ForceReload && await LoadLedger.FindAsync(db, job.Bucket, job.Key, etag, version, job.Feed.Id, ct) is { } loaded)
+            {
+                if (loaded.LoadedSince is { } since) again = LoadedAgain(job, etag, version, loaded, since);
+                else if (skipIfLoaded) return new StagedObject(job, etag, version, new FileTotals(), Skipped(job, etag, version, loaded));
+            }
 
             await using var body = new ResumableObjectStream(job.S3, request, response, s3Settings.ReadStallTimeout, s3Settings.MaxResumes);
             long? totalBytes = response.ContentLength >= 0 ? response.ContentLength : null;
@@ -216,7 +224,7 @@ public sealed class FileLoadPipeline(NpgsqlDataSource db, FeedCatalog feeds, Loa
                         $"First: {totals.FirstReject!.Described}",
                         totals.BytesRead, totals.Read, totals.Rejected, etag));
                 }
-                return new StagedObject(job, etag, version, totals, null);
+                return new StagedObject(job, etag, version, totals, null, again);
             }
             catch (Exception e) when (!ct.IsCancellationRequested && Describe(e, job) is { } message)
             {
@@ -257,14 +265,20 @@ public sealed class FileLoadPipeline(NpgsqlDataSource db, FeedCatalog feeds, Loa
                     ? $"{f.Job.SourceFile}: the file is empty ({empty}); recorded as loaded with 0 rows, as its courier file entry allows (allowEmpty)"
                     : $"{f.Job.SourceFile}: {t.Read} rows read, {inserted} inserted, {updated} updated, " +
                       $"{t.Accepted - inserted - updated} {(replace ? "superseded by newer rows" : "unchanged or older")}, {t.Rejected} rejected") +
-                (t.Resumes > 0 ? $"; the download was resumed {t.Resumes} time(s) where a broken read left it" : ""));
+                (t.Resumes > 0 ? $"; the download was resumed {t.Resumes} time(s) where a broken read left it" : "") +
+                (f.LoadedAgain is { } again ? $"; {again}" : ""));
         }).ToList();
     }
 
-    /// <returns>Skipped outcomes when the ledger has every object's current version; otherwise null.</returns>
-    private async Task<IReadOnlyList<FileOutcome>?> AllLoadedAsync(IReadOnlyList<FileLoadJob> jobs, CancellationToken ct)
+    /// <returns>
+    /// Skipped outcomes when the table holds exactly the versions now in the bucket: each file is the version of its
+    /// key loaded last, and together they are the feed's last load (not fewer files, nor more); otherwise null.
+    /// </returns>
+    private async Task<IReadOnlyList<FileOutcome>?> TableHoldsAsync(IReadOnlyList<FileLoadJob> jobs, CancellationToken ct)
     {
+        var lastLoad = await LoadLedger.LastLoadAsync(db, jobs[0].Feed.Id, ct);
         var outcomes = new List<FileOutcome>();
+        var anyLoaded = false;
         foreach (var job in jobs)
         {
             string etag;
@@ -278,20 +292,29 @@ public sealed class FileLoadPipeline(NpgsqlDataSource db, FeedCatalog feeds, Loa
             {
                 return null; // the load itself reports the failure, with GetObject's fuller error
             }
-            if (await LoadLedger.FindAsync(db, job.Bucket, job.Key, etag, version, job.Feed.Id, ct) is not { } loaded) return null;
+            if (await LoadLedger.FindAsync(db, job.Bucket, job.Key, etag, version, job.Feed.Id, ct) is not { LoadedSince: null } loaded) return null;
+            // A version skipped by request was never loaded: passing over it again is what the user asked for.
+            if (!loaded.Skipped && lastLoad.RemoveAll(v => v.Is(job.Bucket, job.Key, etag, version)) == 0) return null;
+            anyLoaded |= !loaded.Skipped;
             outcomes.Add(Skipped(job, etag, version, loaded));
         }
-        return outcomes;
+        return lastLoad.Count == 0 || !anyLoaded ? outcomes : null;
     }
 
     private static FileOutcome Skipped(FileLoadJob job, string etag, string? version, LedgerEntry loaded)
     {
-        var which = $"{job.SourceFile} ({(version is null ? $"ETag {etag}" : $"version {version}")})";
+        var which = $"{job.SourceFile} ({Version(etag, version)})";
         return new(FileStatus.Skipped, etag, Message: loaded.Skipped
             ? $"{which} failed in run {loaded.RunId} and was skipped by request at {loaded.LoadedAt:u}; use forceReload to load it again."
             : $"{which} was loaded into feed '{job.Feed.Id}' by run {loaded.RunId} at {loaded.LoadedAt:u} ({loaded.RowsLoaded} rows); " +
               "nothing new to load. Use forceReload to load it again.");
     }
+
+    private static string LoadedAgain(FileLoadJob job, string etag, string? version, LedgerEntry earlier, LedgerEntry since) =>
+        $"content of an earlier version, loaded again because a later version was loaded since: {Version(etag, version)} was loaded by " +
+        $"run {earlier.RunId} at {earlier.LoadedAt:u}, and another version of {job.Key} by run {since.RunId} at {since.LoadedAt:u}";
+
+    private static string Version(string etag, string? version) => version is null ? $"ETag {etag}" : $"version {version}";
 
     private static StagedObject Ended(FileLoadJob job, FileOutcome outcome) => new(job, "", null, new FileTotals(), outcome);
 
@@ -342,7 +365,8 @@ public sealed class FileLoadPipeline(NpgsqlDataSource db, FeedCatalog feeds, Loa
     };
 
     /// <summary>An object staged into a load, or ended early with <see cref="Outcome"/>.</summary>
-    private sealed record StagedObject(FileLoadJob Job, string ETag, string? Version, FileTotals Totals, FileOutcome? Outcome);
+    /// <param name="LoadedAgain">Why content the ledger has loads again (see <see cref="LoadedAgain(FileLoadJob, string, string?, LedgerEntry, LedgerEntry)"/>).</param>
+    private sealed record StagedObject(FileLoadJob Job, string ETag, string? Version, FileTotals Totals, FileOutcome? Outcome, string? LoadedAgain = null);
 
     private sealed record BatchCounts(long Accepted, long Rejected, RejectedRow? FirstReject, long Lines, long RejectedLines);
 
