@@ -130,6 +130,32 @@ public sealed class TruncateAndUpsertSpecs : DaemonSpecs
         Assert.Equal([1L, 2L], await UserIdsAsync());
     }
 
+    [Fact]
+    public async Task An_empty_file_fails_the_truncate_load_unless_its_entry_allows_it_and_then_adds_no_rows()
+    {
+        await TestEnvironment.PutAsync(S3, Bucket, "rows.csv", Header + Rows(1, 2));
+        await TestEnvironment.PutAsync(S3, Bucket, "none.csv", "");
+        await EnsureMotoCredentialAsync();
+        await EnsureUsersFeedAsync();
+        object Courier(string id, bool allowEmpty) => new
+        {
+            id, credentialId = "moto", loadType = "truncateAndUpsert",
+            files = new object[] { new { key = "rows.csv", feedId = "heap-users" }, new { key = "none.csv", feedId = "heap-users", allowEmpty } },
+        };
+        await Api.PostOkAsync("/api/couriers", Courier("strict", allowEmpty: false));
+        await Api.PostOkAsync("/api/couriers", Courier("lenient", allowEmpty: true));
+
+        var strict = await Api.RunAsync("strict");
+        Assert.Equal("failed", strict.GetProperty("status").GetString());
+        Assert.StartsWith($"s3://{Bucket}/none.csv: the file is empty (0 bytes)", strict.GetProperty("files")[1].GetProperty("message").GetString());
+        Assert.Empty(await UserIdsAsync());
+
+        var lenient = await Api.RunAsync("lenient");
+        Assert.Equal("succeeded", lenient.GetProperty("status").GetString());
+        Assert.Equal(["loaded", "loaded"], lenient.GetProperty("files").EnumerateArray().Select(f => f.GetProperty("status").GetString()));
+        Assert.Equal([1L, 2L], await UserIdsAsync());
+    }
+
     private static string FileStatus(System.Text.Json.JsonElement run) => run.GetProperty("files")[0].GetProperty("status").GetString()!;
 
     private async Task<string> PeopleAsync() =>
