@@ -311,8 +311,9 @@ public sealed class FileLoadPipeline(NpgsqlDataSource db, FeedCatalog feeds, Loa
     }
 
     private static string LoadedAgain(FileLoadJob job, string etag, string? version, LedgerEntry earlier, LedgerEntry since) =>
-        $"content of an earlier version, loaded again because a later version was loaded since: {Version(etag, version)} was loaded by " +
-        $"run {earlier.RunId} at {earlier.LoadedAt:u}, and another version of {job.Key} by run {since.RunId} at {since.LoadedAt:u}";
+        $"content of an earlier version, loaded again because a later version was {(since.Skipped ? "skipped by request" : "loaded")} since: " +
+        $"{Version(etag, version)} was loaded by run {earlier.RunId} at {earlier.LoadedAt:u}, and another version of {job.Key} " +
+        $"{(since.Skipped ? "skipped" : "loaded")} by run {since.RunId} at {since.LoadedAt:u}";
 
     private static string Version(string etag, string? version) => version is null ? $"ETag {etag}" : $"version {version}";
 
