@@ -18,13 +18,18 @@ public enum LoadType
 /// the file is written, the feed it loads into, and the PGP credential that decrypts it when it is encrypted. A
 /// required entry that finds nothing fails the run.
 /// </summary>
+/// <param name="AllowEmpty">
+/// The source sends an empty object when it has no data: such a file loads as 0 rows, with a message saying it was
+/// empty, instead of failing (an empty object is otherwise taken for a failed export).
+/// </param>
 public sealed record CourierFile(
     string? Key,
     string FeedId,
     FileSettings? Settings = null,
     string? PgpCredentialId = null,
     string? Pattern = null,
-    bool Optional = false)
+    bool Optional = false,
+    bool AllowEmpty = false)
 {
     [JsonIgnore] public FileSettings SettingsOrDefault => Settings ?? FileSettings.Default;
 

@@ -162,7 +162,7 @@ public sealed class CourierRunActor : ReceiveActor
             {
                 var jobs = group.Select(g =>
                     new FileLoadJob(runId, g.Ordinal, s3, bucket, g.File.Key, g.File.File.SettingsOrDefault, g.File.File.PgpCredentialId,
-                        feed.Definition, request.ForceReload)).ToList();
+                        feed.Definition, request.ForceReload, AllowEmpty: g.File.File.AllowEmpty)).ToList();
                 foreach (var job in jobs)
                     await _services.Runs.RecordFileAsync(runId, job.Ordinal, bucket, job.Key, feedId, new FileOutcome(FileStatus.Running), ct);
                 results = config.LoadType == LoadType.TruncateAndUpsert

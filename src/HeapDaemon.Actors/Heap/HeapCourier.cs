@@ -181,11 +181,16 @@ public sealed class HeapCourier(NpgsqlDataSource db, FeedCatalog feeds, RunStore
             todo.Add(table);
         }
 
-        // Nothing of the dump loads unless all of it can: every file is there and every table has a feed that fits.
+        // Nothing of the dump loads unless all of it can: every file it still needs is there and every table has a
+        // feed that fits.
         var feedsOf = new Dictionary<string, FeedRecord>(StringComparer.Ordinal);
+        Dictionary<string, string> listed;
         try
         {
-            if (await FirstMissingAsync(run, todo, progress, ct) is { } missing)
+            listed = await ListAsync(run, todo, ct);
+            var missing = todo.SelectMany(t => t.Files.Where(f => t.ReplacesTable || Pending(t, f)).Select(f => (Table: t.Name, f.Key)))
+                .FirstOrDefault(f => !listed.ContainsKey(f.Key));
+            if (missing.Key is not null)
                 return new(RunStatus.Failed, $"it names s3://{run.Bucket}/{missing.Key} ({missing.Table}), which does not exist; nothing of dump {manifest.DumpId} was applied");
             foreach (var table in todo) feedsOf[table.Name] = await EnsureFeedAsync(run.S3, run.Bucket, source, table, ct);
         }
@@ -204,7 +209,10 @@ public sealed class HeapCourier(NpgsqlDataSource db, FeedCatalog feeds, RunStore
             // A late full dump (newer dumps of the table are applied already) must not wipe their rows: it upserts, and
             // the feed's last-updated column keeps the newer rows.
             var replace = table.ReplacesTable && progress.LastApplied.GetValueOrDefault(table.Name, -1) < manifest.DumpId;
-            var files = replace ? table.Files : table.Files.Where(f => !progress.Files.Contains((table.Name, f.Key))).ToList();
+            var files = replace ? table.Files : table.Files.Where(f => Pending(table, f)).ToList();
+            foreach (var file in files.Where(f => progress.Files.ContainsKey((table.Name, f.Key))))
+                run.Log.Info("Heap courier {CourierId}: s3://{Bucket}/{Key} was delivered again with other content since it was applied; it is applied again",
+                    run.CourierId, run.Bucket, file.Key);
             var jobs = files.Select(f => new FileLoadJob(run.RunId, state.Ordinal++, run.S3, run.Bucket, f.Key, new FileSettings(FileFormat.Avro), null, feed,
                 run.Request.ForceReload, MissingColumnsAreNull: true)).ToList();
             foreach (var job in jobs)
@@ -233,7 +241,7 @@ public sealed class HeapCourier(NpgsqlDataSource db, FeedCatalog feeds, RunStore
                 {
                     var outcome = await pipeline.RunAsync(job, run.Materializer, run.Report, ct);
                     if (await RecordAsync(run, [job], [outcome], DateTime.UtcNow, state, ct) is { } failed) return failed;
-                    await _progress.FileAppliedAsync(run.CourierId, table.Name, file, run.RunId, ct);
+                    await _progress.FileAppliedAsync(run.CourierId, table.Name, file, run.RunId, outcome.ETag!, ct);
                 }
             }
             state.Changed = true;
@@ -241,6 +249,12 @@ public sealed class HeapCourier(NpgsqlDataSource db, FeedCatalog feeds, RunStore
                 $"{(replace ? "replaced with" : table.ReplacesTable ? "a late full dump, upserted" : "upserted")} {table.Files.Count} file(s)", ct);
         }
         return null;
+
+        // A part file is still to load unless it was applied with the content the bucket has now; one delivered again
+        // with other content (a newer delivery, or an earlier one's again) goes through the load ledger's rule.
+        bool Pending(HeapTable table, HeapFile file) =>
+            !progress.Files.TryGetValue((table.Name, file.Key), out var applied) ||
+            applied is not null && listed.TryGetValue(file.Key, out var now) && now != applied;
     }
 
     private async Task<HeapRunResult?> RecordAsync(HeapRunContext run, IReadOnlyList<FileLoadJob> jobs, IReadOnlyList<FileOutcome> outcomes,
@@ -272,32 +286,22 @@ public sealed class HeapCourier(NpgsqlDataSource db, FeedCatalog feeds, RunStore
         await cmd.ExecuteNonQueryAsync(ct);
     }
 
-    /// <summary>The first file a table still needs that is not in the bucket, found by listing each folder once.</summary>
-    private static async Task<(string Table, string Key)?> FirstMissingAsync(HeapRunContext run, IReadOnlyList<HeapTable> tables,
-        HeapProgressState progress, CancellationToken ct)
+    /// <summary>Every object, with its ETag, in the folders the tables' files are in; each folder is listed once.</summary>
+    private static async Task<Dictionary<string, string>> ListAsync(HeapRunContext run, IReadOnlyList<HeapTable> tables, CancellationToken ct)
     {
-        var listed = new Dictionary<string, HashSet<string>>(StringComparer.Ordinal);
-        foreach (var table in tables)
+        var listed = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var folder in tables.SelectMany(t => t.Files).Select(f => f.Key[..(f.Key.LastIndexOf('/') + 1)]).Distinct())
         {
-            foreach (var file in table.Files.Where(f => table.ReplacesTable || !progress.Files.Contains((table.Name, f.Key))))
+            var request = new ListObjectsV2Request { BucketName = run.Bucket, Prefix = folder, Delimiter = "/" };
+            while (true)
             {
-                var folder = file.Key[..(file.Key.LastIndexOf('/') + 1)];
-                if (!listed.TryGetValue(folder, out var keys))
-                {
-                    keys = listed[folder] = new HashSet<string>(StringComparer.Ordinal);
-                    var request = new ListObjectsV2Request { BucketName = run.Bucket, Prefix = folder, Delimiter = "/" };
-                    while (true)
-                    {
-                        var page = await run.S3.ListObjectsV2Async(request, ct);
-                        keys.UnionWith((page.S3Objects ?? []).Select(o => o.Key));
-                        if (page.IsTruncated != true) break;
-                        request.ContinuationToken = page.NextContinuationToken;
-                    }
-                }
-                if (!keys.Contains(file.Key)) return (table.Name, file.Key);
+                var page = await run.S3.ListObjectsV2Async(request, ct);
+                foreach (var o in page.S3Objects ?? []) listed[o.Key] = o.ETag.Trim('"');
+                if (page.IsTruncated != true) break;
+                request.ContinuationToken = page.NextContinuationToken;
             }
         }
-        return null;
+        return listed;
     }
 
     /// <summary>users first (events refer to them), user_migrations last, the others by name.</summary>

@@ -85,7 +85,9 @@ public sealed record RunRecord(
     IReadOnlyList<RunFileRecord> Files,
     Guid? RetryOf = null);
 
-public sealed record RejectRecord(string ObjectKey, long Line, string Raw, string Reason);
+/// <param name="Line">The first physical line of the rejected record (its record number in a typed file).</param>
+/// <param name="LineEnd">Its last: a record over several lines (a quoted line break, a stray quote's fold) is one reject.</param>
+public sealed record RejectRecord(string ObjectKey, long Line, long LineEnd, string Raw, string Reason);
 
 /// <summary>A file that an earlier attempt of a run committed: what that attempt recorded, and when the ledger says it loaded.</summary>
 /// <param name="Recorded">The file's outcome as the earlier attempt recorded it (or as the ledger's counts have it).</param>

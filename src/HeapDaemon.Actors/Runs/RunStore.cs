@@ -269,7 +269,7 @@ public sealed class RunStore(NpgsqlDataSource db)
     public async Task<IReadOnlyList<RejectRecord>> RejectsAsync(Guid runId, int limit, int offset, CancellationToken ct)
     {
         await using var cmd = db.CreateCommand("""
-            SELECT object_key, line, raw, reason FROM heapd.rejects WHERE run_id = $1
+            SELECT object_key, line, coalesce(line_end, line), raw, reason FROM heapd.rejects WHERE run_id = $1
             ORDER BY object_key, line LIMIT $2 OFFSET $3
             """);
         cmd.Parameters.AddWithValue(runId);
@@ -278,7 +278,7 @@ public sealed class RunStore(NpgsqlDataSource db)
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         var rejects = new List<RejectRecord>();
         while (await reader.ReadAsync(ct))
-            rejects.Add(new RejectRecord(reader.GetString(0), reader.GetInt64(1), reader.GetString(2), reader.GetString(3)));
+            rejects.Add(new RejectRecord(reader.GetString(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetString(3), reader.GetString(4)));
         return rejects;
     }
 
