@@ -10,6 +10,7 @@ using HeapDaemon.Actors.Pipeline;
 using HeapDaemon.Actors.Preview;
 using HeapDaemon.Actors.Runs;
 using HeapDaemon.Actors.Storage;
+using HeapDaemon.Admin;
 using LinqToDB;
 using Npgsql;
 
@@ -51,6 +52,11 @@ public static class DaemonSetup
         services.AddSingleton<CourierServices>();
 
         services.ConfigureHttpJsonOptions(options => HeapJson.Configure(options.SerializerOptions));
+        services.AddProblemDetails();
+        services.AddExceptionHandler<AdminProblems>();
+        // A query or route value that does not bind throws, so AdminProblems can say which, instead of an empty 400
+        // (the framework's default outside Development).
+        services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = 1 << 20);
 
         // Registered before Akka so its tables and the journal's schema exist when the couriers recover.
