@@ -132,7 +132,10 @@ public sealed class CourierActorSpecs() : Akka.TestKit.Xunit2.TestKit("""
     public async Task A_courier_that_stops_unexpectedly_is_brought_back_by_the_registry_and_resumes_its_work()
     {
         var registry = Sys.ActorOf(CourierRegistryActor.Props(_services), "couriers-heal");
+        // The registry configures couriers only with credentials that exist; this one goes behind its back, so runs fail fast.
+        await _services.Credentials.AddAsync(new S3Credential(Config.CredentialId, "bucket", "us-east-1", null, S3AuthMode.Default, null), null, CancellationToken.None);
         await registry.Ask<CourierView>(new ConfigureCourier("c4", Config, Create: true), RemainingOrDefault);
+        await _services.Credentials.DeleteAsync(Config.CredentialId, CancellationToken.None);
         var courier = await Sys.ActorSelection("/user/couriers-heal/courier-c4-0").ResolveOne(RemainingOrDefault);
         Watch(courier);
 
