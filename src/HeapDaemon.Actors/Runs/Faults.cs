@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using Amazon.Runtime;
+using HeapDaemon.Actors.Endpoints;
 using Npgsql;
 
 namespace HeapDaemon.Actors.Runs;
@@ -21,6 +22,7 @@ public static class Faults
     {
         AggregateException { InnerExceptions.Count: 1 } wrapped => IsTransient(wrapped.InnerException!),
         OperationCanceledException => false,
+        EndpointBlockedException or { InnerException: EndpointBlockedException } => false,
         PostgresException pg => pg.IsTransient || pg.SqlState is "40001" or "40P01" or "57P01" or "57P02" or "57P03",
         NpgsqlException npgsql => npgsql.IsTransient,
         AmazonServiceException { StatusCode: var status, ErrorCode: var code } s3 when (int)status != 0 =>

@@ -5,6 +5,7 @@ using Akka.Actor;
 using Akka.Hosting;
 using HeapDaemon.Actors.Couriers;
 using HeapDaemon.Actors.Credentials;
+using HeapDaemon.Actors.Endpoints;
 using static HeapDaemon.Actors.Couriers.CourierCommands;
 using static HeapDaemon.Actors.Couriers.CourierReplies;
 using static HeapDaemon.Admin.AdminApi;
@@ -64,7 +65,7 @@ public static class CredentialsApi
             if (body.AuthMode == S3AuthMode.Keys && string.IsNullOrEmpty(body.SecretAccessKey)) errors.Add("authMode 'keys' needs secretAccessKey");
             if (body.AuthMode != S3AuthMode.Keys && body.SecretAccessKey is not null) errors.Add("secretAccessKey is only for authMode 'keys'");
             if (errors.Count > 0) return Invalid(errors);
-            if (credential.EndpointUrl is { } endpoint && await endpoints.CheckAsync(endpoint, ct) is { } refused) return Invalid(refused);
+            if (credential.EndpointUrl is { } endpoint && await endpoints.CheckUrlAsync(endpoint, ct) is { } refused) return Invalid(refused);
             return await catalog.AddAsync(credential, body.SecretAccessKey, ct)
                 ? TypedResults.Created($"/api/credentials/{credential.Id}", CredentialView.Of(credential))
                 : Conflict($"a credential with id '{credential.Id}' exists already");

@@ -3,6 +3,7 @@ using Akka.Persistence.Sql.Hosting;
 using HeapDaemon.Actors;
 using HeapDaemon.Actors.Couriers;
 using HeapDaemon.Actors.Credentials;
+using HeapDaemon.Actors.Endpoints;
 using HeapDaemon.Actors.Feeds;
 using HeapDaemon.Actors.Heap;
 using HeapDaemon.Actors.Loading;
@@ -36,8 +37,9 @@ public static class DaemonSetup
         services.AddSingleton(builder.Configuration.GetSection("Runs").Get<RunSettings>() ?? new RunSettings());
         services.AddSingleton<CredentialCatalog>();
         var database = new NpgsqlConnectionStringBuilder(settings.PostgresConnectionString);
-        services.AddSingleton(new EndpointPolicy(database.Host, database.Port,
+        services.AddSingleton(new EndpointPolicy(EndpointPolicy.Databases(database.Host, database.Port),
             builder.Configuration.GetSection("Security:AllowedEndpointHosts").Get<string[]>() ?? []));
+        services.AddSingleton<GuardedHttpClientFactory>();
         services.AddSingleton<PgpKeyCatalog>();
         services.AddSingleton<FeedCatalog>();
         services.AddSingleton<RunStore>();

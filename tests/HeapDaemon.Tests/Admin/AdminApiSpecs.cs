@@ -101,9 +101,9 @@ public sealed class AdminApiSpecs : DaemonSpecs
     }
 
     [Theory]
-    [InlineData("http://169.254.169.254/latest/meta-data/", "instance-metadata or link-local")]
-    [InlineData("http://[fd00:ec2::254]/", "instance-metadata or link-local")]
-    [InlineData("http://localhost:{pg}/", "the daemon's own database")]
+    [InlineData("http://169.254.169.254/latest/meta-data/", "points at 169.254.169.254, an instance-metadata address, which is blocked")]
+    [InlineData("http://[fd00:ec2::254]/", "points at fd00:ec2::254, an instance-metadata address, which is blocked")]
+    [InlineData("http://localhost:{pg}/", "resolves to 127.0.0.1, the daemon's own PostgreSQL (127.0.0.1:{pg}), which is blocked")]
     public async Task A_credential_endpoint_cannot_point_at_metadata_services_or_the_daemons_database(string endpoint, string reason)
     {
         var port = new Npgsql.NpgsqlConnectionStringBuilder(ConnectionString).Port;
@@ -114,7 +114,7 @@ public sealed class AdminApiSpecs : DaemonSpecs
         });
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        Assert.Contains(reason, await response.Content.ReadAsStringAsync());
+        Assert.Contains(reason.Replace("{pg}", port.ToString()), await response.Content.ReadAsStringAsync());
     }
 
     [Theory]

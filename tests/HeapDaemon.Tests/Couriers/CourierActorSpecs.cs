@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using Akka.Actor;
 using HeapDaemon.Actors.Couriers;
 using HeapDaemon.Actors.Credentials;
+using HeapDaemon.Actors.Endpoints;
 using HeapDaemon.Actors.Feeds;
 using HeapDaemon.Actors.Heap;
 using HeapDaemon.Actors.Loading;
@@ -32,6 +33,7 @@ public sealed class CourierActorSpecs() : Akka.TestKit.Xunit2.TestKit("""
     private CourierServices _services = null!;
     private readonly ConcurrentQueue<int> _trims = new();
     private IdleMemory _memory = null!;
+    private static readonly GuardedHttpClientFactory Guard = new(new EndpointPolicy([], []));
 
     public async Task InitializeAsync()
     {
@@ -43,7 +45,7 @@ public sealed class CourierActorSpecs() : Akka.TestKit.Xunit2.TestKit("""
         _memory = new IdleMemory(() => _trims.Enqueue(_memory.Running));
         _services = new CourierServices(
             new CredentialCatalog(_db, protector), new FeedCatalog(_db), new RunStore(_db),
-            new S3ClientFactory(new S3Settings(), new AwsCredentialsResolver(new AwsSettings(), TimeProvider.System)),
+            new S3ClientFactory(new S3Settings(), new AwsCredentialsResolver(new AwsSettings(), TimeProvider.System, Guard), Guard),
             pipeline, new DaemonMetrics(), _memory, new RunSettings(), TimeProvider.System,
             new HeapCourier(_db, new FeedCatalog(_db), new RunStore(_db), pipeline, new DaemonMetrics()));
     }
