@@ -27,6 +27,12 @@ public static class CourierCommands
     /// <summary>Stops a queued or running run; files committed before it stay loaded, the file in flight rolls back.</summary>
     public sealed record CancelRun(string CourierId, Guid RunId) : ICourierMessage;
 
+    /// <summary>
+    /// Deletes a credential (S3 or PGP) unless a courier uses it. Handled by the registry, through which every courier
+    /// configuration passes, so no courier can start using the credential between the check and the delete.
+    /// </summary>
+    public sealed record DeleteCredential(string CredentialId);
+
     public sealed record ListCouriers
     {
         public static readonly ListCouriers Instance = new();
@@ -65,4 +71,14 @@ public static class CourierReplies
     public sealed record RunNotActive(Guid RunId);
 
     public sealed record CourierIds(ImmutableSortedSet<string> Ids);
+
+    /// <summary>The configuration names credentials that do not exist (or are of the wrong kind); nothing changed.</summary>
+    public sealed record ConfigurationRefused(IReadOnlyList<string> Errors);
+
+    public sealed record CredentialDeleted(string CredentialId);
+
+    public sealed record CredentialNotFound(string CredentialId);
+
+    /// <param name="Uses">Each use, e.g. <c>courier 'a' (files[1].pgpCredentialId)</c>.</param>
+    public sealed record CredentialInUse(string CredentialId, IReadOnlyList<string> Couriers, IReadOnlyList<string> Uses);
 }

@@ -3,6 +3,7 @@ using Akka.Actor;
 using Akka.Event;
 using Akka.Hosting;
 using Akka.Persistence;
+using HeapDaemon.Actors.Credentials;
 using Microsoft.Extensions.DependencyInjection;
 using static HeapDaemon.Actors.Couriers.CourierCommands;
 using static HeapDaemon.Actors.Couriers.CourierReplies;
@@ -14,6 +15,12 @@ namespace HeapDaemon.Actors.Couriers;
 /// <see cref="ICourierMessage"/>s to it. Starts every courier on recovery, so interrupted runs resume without
 /// waiting for a request.
 /// </summary>
+/// <remarks>
+/// Every courier configuration passes through here, so here the credentials a configuration names are checked to
+/// exist and a credential is deleted only when no courier uses it. One such check runs at a time, and configurations
+/// and deletions that arrive meanwhile wait (stashed): a courier cannot take up a credential between the check that
+/// it is unused and its deletion.
+/// </remarks>
 public sealed class CourierRegistryActor : ReceivePersistentActor, IWithTimers
 {
     private static readonly TimeSpan FirstRestartDelay = TimeSpan.FromSeconds(1);
@@ -31,12 +38,21 @@ public sealed class CourierRegistryActor : ReceivePersistentActor, IWithTimers
 
     private sealed record RestartCourier(string CourierId);
 
+    private sealed record ReferencesChecked(ConfigureCourier Configure, IActorRef ReplyTo, IReadOnlyList<string> Errors);
+
+    private sealed record CredentialCheckEnded(IActorRef ReplyTo, object Reply);
+
+    private static readonly TimeSpan CourierAskTimeout = TimeSpan.FromSeconds(5);
+
     private readonly CourierServices _services;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Dictionary<string, IActorRef> _children = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (int Count, DateTime Last)> _crashes = new(StringComparer.Ordinal);
     private ImmutableSortedSet<string> _ids = ImmutableSortedSet<string>.Empty.WithComparer(StringComparer.Ordinal);
     private long _incarnation;
+
+    /// <summary>A credential check or deletion is in flight: configurations and deletions wait in the stash.</summary>
+    private bool _checkingCredentials;
 
     public CourierRegistryActor(CourierServices services)
     {
@@ -47,16 +63,50 @@ public sealed class CourierRegistryActor : ReceivePersistentActor, IWithTimers
 
         Command<ConfigureCourier>(configure =>
         {
+            if (_checkingCredentials)
+            {
+                Stash.Stash();
+                return;
+            }
             var exists = _ids.Contains(configure.CourierId);
             if (configure.Create && exists) Sender.Tell(new CourierExists(configure.CourierId));
             else if (!configure.Create && !exists) Sender.Tell(new CourierNotFound(configure.CourierId));
-            else if (exists) Child(configure.CourierId).Forward(configure);
+            else CheckCredentials(configure);
+        });
+        Command<ReferencesChecked>(checkedRefs =>
+        {
+            var (configure, replyTo, errors) = checkedRefs;
+            if (errors.Count > 0) replyTo.Tell(new ConfigurationRefused(errors));
+            // Asked again: another configuration of this id may have been handled while this one was checked.
+            else if (configure.Create && _ids.Contains(configure.CourierId)) replyTo.Tell(new CourierExists(configure.CourierId));
+            else if (!configure.Create && !_ids.Contains(configure.CourierId)) replyTo.Tell(new CourierNotFound(configure.CourierId));
+            else if (_ids.Contains(configure.CourierId)) Child(configure.CourierId).Tell(configure, replyTo);
             else
                 Persist(new CourierRegistered(configure.CourierId), e =>
                 {
                     _ids = _ids.Add(e.CourierId);
-                    Child(e.CourierId).Forward(configure);
+                    Child(e.CourierId).Tell(configure, replyTo);
                 });
+            EndCredentialCheck();
+        });
+        Command<DeleteCredential>(delete =>
+        {
+            if (_checkingCredentials)
+            {
+                Stash.Stash();
+                return;
+            }
+            _checkingCredentials = true;
+            var replyTo = Sender;
+            var couriers = _ids.Select(id => (id, _children.GetValueOrDefault(id))).ToList();
+            DeleteIfUnusedAsync(delete.CredentialId, couriers, _services.Credentials).PipeTo(Self,
+                success: reply => new CredentialCheckEnded(replyTo, reply),
+                failure: e => new CredentialCheckEnded(replyTo, new Status.Failure(e)));
+        });
+        Command<CredentialCheckEnded>(ended =>
+        {
+            ended.ReplyTo.Tell(ended.Reply);
+            EndCredentialCheck();
         });
         Command<ListCouriers>(_ => Sender.Tell(new CourierIds(_ids)));
         Command<CourierRetired>(retired => Persist(new CourierUnregistered(retired.CourierId), e =>
@@ -104,6 +154,48 @@ public sealed class CourierRegistryActor : ReceivePersistentActor, IWithTimers
     protected override void OnReplaySuccess()
     {
         foreach (var id in _ids) Child(id);
+    }
+
+    /// <summary>Checks, off the actor, that the credentials the configuration names exist and are of their kind.</summary>
+    private void CheckCredentials(ConfigureCourier configure)
+    {
+        _checkingCredentials = true;
+        var replyTo = Sender;
+        var uses = configure.Config.CredentialUses().ToList();
+        _services.Credentials.KindsAsync(uses.Select(u => u.CredentialId), CancellationToken.None).PipeTo(Self,
+            success: kinds => new ReferencesChecked(configure, replyTo, uses
+                .Where(u => kinds.GetValueOrDefault(u.CredentialId) != u.Kind)
+                .Select(u => kinds.TryGetValue(u.CredentialId, out var kind)
+                    ? $"{u.Where}: credential '{u.CredentialId}' is a {kind} credential, not {u.Kind}"
+                    : u.Kind == "pgp" ? $"PGP credential '{u.CredentialId}' does not exist" : $"credential '{u.CredentialId}' does not exist")
+                .Distinct().ToList()),
+            failure: e => new CredentialCheckEnded(replyTo, new Status.Failure(e)));
+    }
+
+    private void EndCredentialCheck()
+    {
+        _checkingCredentials = false;
+        Stash.UnstashAll();
+    }
+
+    /// <summary>
+    /// Asks every courier for its configuration and deletes the credential when none uses it. A courier that is not
+    /// running (restarting after a failure) cannot say, so the deletion is refused until it is back.
+    /// </summary>
+    private static async Task<object> DeleteIfUnusedAsync(string credentialId, IReadOnlyList<(string Id, IActorRef? Child)> couriers,
+        CredentialCatalog credentials)
+    {
+        if (!(await credentials.KindsAsync([credentialId], CancellationToken.None)).ContainsKey(credentialId))
+            return new CredentialNotFound(credentialId);
+        if (couriers.FirstOrDefault(c => c.Child is null) is { Id: { } restarting })
+            throw new InvalidOperationException($"courier '{restarting}' is restarting after a failure, so whether it uses credential '{credentialId}' is not known; try again shortly");
+        var views = await Task.WhenAll(couriers.Select(c => c.Child!.Ask<object>(new GetCourier(c.Id), CourierAskTimeout)));
+        var uses = views.OfType<CourierView>()
+            .SelectMany(view => view.Config.CredentialUses().Where(u => u.CredentialId == credentialId).Select(u => (view.Id, u.Where)))
+            .OrderBy(u => u.Id, StringComparer.Ordinal).ToList();
+        if (uses.Count > 0)
+            return new CredentialInUse(credentialId, uses.Select(u => u.Id).Distinct().ToList(), uses.Select(u => $"courier '{u.Id}' ({u.Where})").ToList());
+        return await credentials.DeleteAsync(credentialId, CancellationToken.None) ? new CredentialDeleted(credentialId) : new CredentialNotFound(credentialId);
     }
 
     /// <summary>

@@ -11,13 +11,20 @@ public static class AdminApi
     /// <summary>Every <c>/api</c> route, behind the bearer token.</summary>
     public static void MapAdminApi(this WebApplication app)
     {
+        // Every error answer carries a ProblemDetails: exceptions through AdminProblems, and answers that have a status
+        // but no body (no such route, a method the route does not take) through the status-code pages.
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+
         var expected = SHA256.HashData(Encoding.UTF8.GetBytes(app.Services.GetRequiredService<DaemonSettings>().AdminToken));
         // Middleware rather than an endpoint filter: it runs before routing and body binding, so nothing about a
         // request is looked at before its token is checked.
         app.UseWhen(context => context.Request.Path.StartsWithSegments("/api"), api => api.Use(async (context, next) =>
         {
+            // RFC 9110: the scheme is case-insensitive ("bearer", "BEARER"); the token itself is compared exactly.
             var header = context.Request.Headers.Authorization.ToString();
-            var given = header.StartsWith("Bearer ", StringComparison.Ordinal) ? header["Bearer ".Length..].Trim() : "";
+            var space = header.IndexOf(' ');
+            var given = space > 0 && header.AsSpan(0, space).Equals("Bearer", StringComparison.OrdinalIgnoreCase) ? header[(space + 1)..].Trim() : "";
             // Hashing first makes the comparison constant-time whatever the lengths.
             if (!CryptographicOperations.FixedTimeEquals(expected, SHA256.HashData(Encoding.UTF8.GetBytes(given))))
             {
@@ -27,21 +34,6 @@ public static class AdminApi
                 return;
             }
             await next(context);
-        }));
-
-        // A database that is down or restarting is the daemon's condition, not a bug in the request: say so with 503.
-        app.UseExceptionHandler(errors => errors.Run(async context =>
-        {
-            var failure = context.Features.Get<Microsoft.AspNetCore.Diagnostics.IExceptionHandlerFeature>()?.Error;
-            var (status, title, detail) = failure switch
-            {
-                // A query or route value that does not bind (pageSize=ten): the request's fault, and it says which.
-                BadHttpRequestException bad => (bad.StatusCode, "The request is not valid", bad.Message),
-                Npgsql.NpgsqlException or TimeoutException or Akka.Actor.AskTimeoutException =>
-                    (StatusCodes.Status503ServiceUnavailable, "The daemon cannot reach PostgreSQL or its actors right now; try again", null),
-                _ => (StatusCodes.Status500InternalServerError, "The daemon failed to answer; see its log", null),
-            };
-            await Results.Problem(statusCode: status, title: title, detail: detail).ExecuteAsync(context);
         }));
 
         var api = app.MapGroup("/api");

@@ -47,6 +47,7 @@ public static class CouriersApi
             {
                 CourierView view => TypedResults.Created($"/api/couriers/{view.Id}", view),
                 CourierExists => Conflict($"a courier with id '{body.Id}' exists already"),
+                ConfigurationRefused refused => Invalid(refused.Errors),
                 _ => Unexpected(reply),
             };
         }).WithSummary("Add a courier");
@@ -79,6 +80,7 @@ public static class CouriersApi
             {
                 CourierView view => TypedResults.Ok(view),
                 CourierNotFound => NotFound($"no courier '{id}'"),
+                ConfigurationRefused refused => Invalid(refused.Errors),
                 var reply => Unexpected(reply),
             };
         }).WithSummary("Replace a courier's configuration; a run in progress finishes with the old one");

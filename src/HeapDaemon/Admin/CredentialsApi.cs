@@ -1,7 +1,13 @@
 using System.Security.Cryptography;
 using System.Text.Json;
 using HeapDaemon.Actors;
+using Akka.Actor;
+using Akka.Hosting;
+using HeapDaemon.Actors.Couriers;
 using HeapDaemon.Actors.Credentials;
+using HeapDaemon.Actors.Endpoints;
+using static HeapDaemon.Actors.Couriers.CourierCommands;
+using static HeapDaemon.Actors.Couriers.CourierReplies;
 using static HeapDaemon.Admin.AdminApi;
 
 namespace HeapDaemon.Admin;
@@ -59,7 +65,7 @@ public static class CredentialsApi
             if (body.AuthMode == S3AuthMode.Keys && string.IsNullOrEmpty(body.SecretAccessKey)) errors.Add("authMode 'keys' needs secretAccessKey");
             if (body.AuthMode != S3AuthMode.Keys && body.SecretAccessKey is not null) errors.Add("secretAccessKey is only for authMode 'keys'");
             if (errors.Count > 0) return Invalid(errors);
-            if (credential.EndpointUrl is { } endpoint && await endpoints.CheckAsync(endpoint, ct) is { } refused) return Invalid(refused);
+            if (credential.EndpointUrl is { } endpoint && await endpoints.CheckUrlAsync(endpoint, ct) is { } refused) return Invalid(refused);
             return await catalog.AddAsync(credential, body.SecretAccessKey, ct)
                 ? TypedResults.Created($"/api/credentials/{credential.Id}", CredentialView.Of(credential))
                 : Conflict($"a credential with id '{credential.Id}' exists already");
@@ -75,8 +81,18 @@ public static class CredentialsApi
             : await pgp.GetAsync(id, ct) is { } key ? TypedResults.Ok(PgpCredentialView.Of(key))
             : NotFound($"no credential '{id}'"));
 
-        group.MapDelete("/{id}", async (string id, CredentialCatalog catalog, CancellationToken ct) =>
-            await catalog.DeleteAsync(id, ct) ? Results.NoContent() : NotFound($"no credential '{id}'"));
+        group.MapDelete("/{id}", async (string id, IRequiredActor<CourierRegistryActor> couriers, CancellationToken ct) =>
+            await (await couriers.GetAsync(ct)).Ask<object>(new DeleteCredential(id), TimeSpan.FromSeconds(15), ct) switch
+            {
+                CredentialDeleted => Results.NoContent(),
+                CredentialNotFound => NotFound($"no credential '{id}'"),
+                CredentialInUse inUse => TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Conflict",
+                    detail: $"credential '{id}' is used by {string.Join(", ", inUse.Uses)}; point them at another credential or delete them first",
+                    extensions: new Dictionary<string, object?> { ["couriers"] = inUse.Couriers }),
+                Status.Failure failure => TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable,
+                    title: "The credential could not be deleted now", detail: failure.Cause.Message),
+                var reply => TypedResults.Problem(statusCode: StatusCodes.Status500InternalServerError, title: $"Unexpected reply {reply.GetType().Name}"),
+            }).WithSummary("Delete a credential that no courier uses; one in use answers 409 naming the couriers");
 
         group.MapCredentialChecks();
     }

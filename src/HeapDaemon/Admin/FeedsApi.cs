@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using HeapDaemon.Actors.Feeds;
+using Npgsql;
 using static HeapDaemon.Admin.AdminApi;
 
 namespace HeapDaemon.Admin;
@@ -66,6 +67,10 @@ public static class FeedsApi
             {
                 return Conflict(e.Message);
             }
+            catch (PostgresException e) when (!PostgresErrors.IsUnavailable(e))
+            {
+                return Conflict($"feed '{id}' cannot be changed: {PostgresErrors.Describe(e)}");
+            }
             return TypedResults.Ok(FeedView.Of((await catalog.GetAsync(id, ct))!));
         }).WithSummary("Edit a feed; an active feed's table gains new columns; a new primary key needs ?purge=true");
 
@@ -78,6 +83,11 @@ public static class FeedsApi
             catch (InvalidOperationException e)
             {
                 return Conflict($"feed '{id}' cannot be activated: {e.Message}");
+            }
+            // PostgreSQL answered and refused (a feed saved before its limits were checked): its reason, not "unreachable".
+            catch (PostgresException e) when (!PostgresErrors.IsUnavailable(e))
+            {
+                return Conflict($"feed '{id}' cannot be activated: {PostgresErrors.Describe(e)}");
             }
         }).WithSummary("Create (or widen) the feed's domain table and make it loadable");
     }

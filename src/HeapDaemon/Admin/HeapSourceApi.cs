@@ -63,6 +63,7 @@ public static class HeapSourceApi
             var registry = await couriers.GetAsync(ct);
             var reply = await registry.Ask<object>(new ConfigureCourier(id, config, Create: true), AskTimeout, ct);
             if (reply is CourierExists) return Conflict($"a courier with id '{id}' exists already");
+            if (reply is ConfigurationRefused refused) return Invalid(refused.Errors);
             if (reply is not CourierView view) return TypedResults.Problem(statusCode: StatusCodes.Status500InternalServerError, title: $"Unexpected reply {reply.GetType().Name}");
             var run = await registry.Ask<object>(new StartRun(id, new RunRequest()), AskTimeout, ct);
             return run is RunAccepted accepted

@@ -18,7 +18,7 @@ public static class RunsApi
     {
         var group = api.MapGroup("/runs").WithTags("Runs");
 
-        group.MapGet("/{id:guid}", async (Guid id, RunStore runs, IRequiredActor<CourierRegistryActor> couriers, CancellationToken ct) =>
+        group.MapGet("/{id}", async (Guid id, RunStore runs, IRequiredActor<CourierRegistryActor> couriers, CancellationToken ct) =>
         {
             if (await runs.GetAsync(id, ct) is not { } run) return NotFound($"no run '{id}'");
             FileProgress? progress = null;
@@ -30,7 +30,7 @@ public static class RunsApi
             return TypedResults.Ok(new RunView(run, progress));
         }).WithSummary("A run's status, per-file counts and errors, and its progress while it runs");
 
-        group.MapPost("/{id:guid}/cancel", async (Guid id, RunStore runs, IRequiredActor<CourierRegistryActor> couriers, CancellationToken ct) =>
+        group.MapPost("/{id}/cancel", async (Guid id, RunStore runs, IRequiredActor<CourierRegistryActor> couriers, CancellationToken ct) =>
         {
             if (await runs.GetAsync(id, ct) is not { } run) return NotFound($"no run '{id}'");
             return await (await couriers.GetAsync(ct)).Ask<object>(new CancelRun(run.CourierId, id), TimeSpan.FromSeconds(10), ct) switch
@@ -41,7 +41,7 @@ public static class RunsApi
             };
         }).WithSummary("Cancel a queued or running run: the file in flight rolls back, files already loaded stay");
 
-        group.MapPost("/{id:guid}/retry", async (Guid id, RunStore runs, IRequiredActor<CourierRegistryActor> couriers, CancellationToken ct) =>
+        group.MapPost("/{id}/retry", async (Guid id, RunStore runs, IRequiredActor<CourierRegistryActor> couriers, CancellationToken ct) =>
         {
             if (await runs.GetAsync(id, ct) is not { } run) return NotFound($"no run '{id}'");
             if (run.Status is not (RunStatus.Failed or RunStatus.Cancelled))
@@ -58,13 +58,16 @@ public static class RunsApi
             };
         }).WithSummary("Run a failed or cancelled run again with its whole request: the same days (or range) and every option; files already loaded are skipped");
 
-        group.MapPost("/{id:guid}/files/{ordinal:int}/skip", async (Guid id, int ordinal, RunStore runs, CancellationToken ct) =>
-            await runs.SkipFileAsync(id, ordinal, ct) is { } refused
+        group.MapPost("/{id}/files/{ordinal}/skip", async (Guid id, int ordinal, RunStore runs, CancellationToken ct) =>
+        {
+            if (await runs.GetAsync(id, ct) is not { } run) return NotFound($"no run '{id}'");
+            if (run.Files.All(f => f.Ordinal != ordinal)) return NotFound($"run {id} has no file {ordinal}");
+            return await runs.SkipFileAsync(id, ordinal, ct) is { } refused
                 ? Conflict(refused)
-                : TypedResults.Ok(new RunView((await runs.GetAsync(id, ct))!, null)))
-            .WithSummary("Skip a failed file of an ended run: later runs pass over that object version");
+                : TypedResults.Ok(new RunView((await runs.GetAsync(id, ct))!, null));
+        }).WithSummary("Skip a failed file of an ended run: later runs pass over that object version");
 
-        group.MapGet("/{id:guid}/rejects", async (Guid id, RunStore runs, int? limit, int? offset, CancellationToken ct) =>
+        group.MapGet("/{id}/rejects", async (Guid id, RunStore runs, int? limit, int? offset, CancellationToken ct) =>
             await runs.GetAsync(id, ct) is null
                 ? NotFound($"no run '{id}'")
                 : TypedResults.Ok(await runs.RejectsAsync(id, Math.Clamp(limit ?? 100, 1, 1000), Math.Max(offset ?? 0, 0), ct)))

@@ -3,6 +3,7 @@ using Akka.Persistence.Sql.Hosting;
 using HeapDaemon.Actors;
 using HeapDaemon.Actors.Couriers;
 using HeapDaemon.Actors.Credentials;
+using HeapDaemon.Actors.Endpoints;
 using HeapDaemon.Actors.Feeds;
 using HeapDaemon.Actors.Heap;
 using HeapDaemon.Actors.Loading;
@@ -10,6 +11,7 @@ using HeapDaemon.Actors.Pipeline;
 using HeapDaemon.Actors.Preview;
 using HeapDaemon.Actors.Runs;
 using HeapDaemon.Actors.Storage;
+using HeapDaemon.Admin;
 using LinqToDB;
 using Npgsql;
 
@@ -35,8 +37,9 @@ public static class DaemonSetup
         services.AddSingleton(builder.Configuration.GetSection("Runs").Get<RunSettings>() ?? new RunSettings());
         services.AddSingleton<CredentialCatalog>();
         var database = new NpgsqlConnectionStringBuilder(settings.PostgresConnectionString);
-        services.AddSingleton(new EndpointPolicy(database.Host, database.Port,
+        services.AddSingleton(new EndpointPolicy(EndpointPolicy.Databases(database.Host, database.Port),
             builder.Configuration.GetSection("Security:AllowedEndpointHosts").Get<string[]>() ?? []));
+        services.AddSingleton<GuardedHttpClientFactory>();
         services.AddSingleton<PgpKeyCatalog>();
         services.AddSingleton<FeedCatalog>();
         services.AddSingleton<RunStore>();
@@ -51,6 +54,11 @@ public static class DaemonSetup
         services.AddSingleton<CourierServices>();
 
         services.ConfigureHttpJsonOptions(options => HeapJson.Configure(options.SerializerOptions));
+        services.AddProblemDetails();
+        services.AddExceptionHandler<AdminProblems>();
+        // A query or route value that does not bind throws, so AdminProblems can say which, instead of an empty 400
+        // (the framework's default outside Development).
+        services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = 1 << 20);
 
         // Registered before Akka so its tables and the journal's schema exist when the couriers recover.

@@ -27,6 +27,8 @@ public sealed class DaemonHost(string connectionString, string masterKey, TimePr
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
+        // As users run it: WebApplicationFactory's default, Development, changes how the framework answers some errors.
+        builder.UseEnvironment("Production");
         builder.UseSetting("ConnectionStrings:Postgres", ConnectionString);
         builder.UseSetting("Admin:Token", Token);
         builder.UseSetting("Secrets:MasterKey", masterKey);
