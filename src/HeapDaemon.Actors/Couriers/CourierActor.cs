@@ -3,6 +3,7 @@ using Akka.Actor;
 using Akka.Event;
 using Akka.Persistence;
 using HeapDaemon.Actors.Pipeline;
+using HeapDaemon.Actors.Retries;
 using HeapDaemon.Actors.Runs;
 using static HeapDaemon.Actors.Couriers.CourierCommands;
 using static HeapDaemon.Actors.Couriers.CourierReplies;

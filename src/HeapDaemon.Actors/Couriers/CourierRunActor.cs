@@ -3,6 +3,7 @@ using Akka.Event;
 using Akka.Streams;
 using HeapDaemon.Actors.Heap;
 using HeapDaemon.Actors.Pipeline;
+using HeapDaemon.Actors.Retries;
 using HeapDaemon.Actors.Runs;
 
 namespace HeapDaemon.Actors.Couriers;

@@ -6,6 +6,7 @@ using Avro.File;
 using Avro.Generic;
 using HeapDaemon.Actors.Feeds;
 using HeapDaemon.Actors.Formats;
+using HeapDaemon.Actors.Ids;
 
 namespace HeapDaemon.Actors.Heap;
 

@@ -1,4 +1,6 @@
 using HeapDaemon.Actors.Feeds;
+using HeapDaemon.Actors.Ids;
+using HeapDaemon.Actors.Loading;
 using Npgsql;
 
 namespace HeapDaemon.Actors.Heap;

@@ -2,6 +2,7 @@ using System.Collections.Immutable;
 using System.Text;
 using HeapDaemon.Actors.Feeds;
 using HeapDaemon.Actors.Formats;
+using HeapDaemon.Actors.Ids;
 
 namespace HeapDaemon.Actors.Preview;
 

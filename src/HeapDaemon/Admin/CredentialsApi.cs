@@ -1,11 +1,11 @@
 using System.Security.Cryptography;
 using System.Text.Json;
-using HeapDaemon.Actors;
 using Akka.Actor;
 using Akka.Hosting;
 using HeapDaemon.Actors.Couriers;
 using HeapDaemon.Actors.Credentials;
 using HeapDaemon.Actors.Endpoints;
+using HeapDaemon.Actors.Json;
 using static HeapDaemon.Actors.Couriers.CourierCommands;
 using static HeapDaemon.Actors.Couriers.CourierReplies;
 using static HeapDaemon.Admin.AdminApi;

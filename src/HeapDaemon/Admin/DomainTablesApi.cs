@@ -1,5 +1,5 @@
 using System.Text.Json;
-using HeapDaemon.Actors.Feeds;
+using HeapDaemon.Actors.Loading;
 using Npgsql;
 using static HeapDaemon.Admin.AdminApi;
 

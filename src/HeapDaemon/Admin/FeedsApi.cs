@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using HeapDaemon.Actors.Feeds;
+using HeapDaemon.Actors.Loading;
 using Npgsql;
 using static HeapDaemon.Admin.AdminApi;
 

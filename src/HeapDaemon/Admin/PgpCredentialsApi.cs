@@ -1,8 +1,8 @@
 using System.Text.Json;
-using HeapDaemon.Actors;
 using HeapDaemon.Actors.Credentials;
-using HeapDaemon.Actors.Feeds;
-using HeapDaemon.Actors.Formats.Pgp;
+using HeapDaemon.Actors.Ids;
+using HeapDaemon.Actors.Json;
+using HeapDaemon.Actors.Pgp;
 using static HeapDaemon.Admin.AdminApi;
 
 namespace HeapDaemon.Admin;

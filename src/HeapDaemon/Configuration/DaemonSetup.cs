@@ -1,12 +1,12 @@
 using Akka.Hosting;
 using Akka.Persistence.Sql.Hosting;
-using HeapDaemon.Actors;
 using HeapDaemon.Actors.Couriers;
 using HeapDaemon.Actors.Credentials;
 using HeapDaemon.Actors.Endpoints;
-using HeapDaemon.Actors.Feeds;
 using HeapDaemon.Actors.Heap;
+using HeapDaemon.Actors.Json;
 using HeapDaemon.Actors.Loading;
+using HeapDaemon.Actors.Memory;
 using HeapDaemon.Actors.Pipeline;
 using HeapDaemon.Actors.Preview;
 using HeapDaemon.Actors.Runs;

@@ -1,4 +1,5 @@
 using HeapDaemon.Actors.Feeds;
+using HeapDaemon.Actors.Ids;
 using Xunit;
 
 namespace HeapDaemon.Tests.Feeds;

@@ -1,7 +1,7 @@
 using System.Text.Json;
-using HeapDaemon.Actors;
 using HeapDaemon.Actors.Couriers;
 using HeapDaemon.Actors.Formats;
+using HeapDaemon.Actors.Json;
 using Xunit;
 
 namespace HeapDaemon.Tests.Formats;
