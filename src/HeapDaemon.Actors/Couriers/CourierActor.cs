@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using Akka;
 using Akka.Actor;
 using Akka.Event;
@@ -75,7 +76,9 @@ public sealed class CourierActor : ReceivePersistentActor, IWithTimers
             _log.Warning(failed.Cause, "Courier {CourierId}: could not read its unfinished runs; trying again in 10 s", _state.Id);
             Timers.StartSingleTimer(nameof(LoadUnfinishedRuns), LoadUnfinishedRuns.Instance, TimeSpan.FromSeconds(10));
         });
-        Command<GetRunProgress>(get => Sender.Tell(new RunProgressReply(get.RunId, _active?.RunId == get.RunId ? _active.Progress : null)));
+        Command<GetRunProgress>(get => Sender.Tell(_active?.RunId == get.RunId
+            ? new RunProgressReply(get.RunId, _active.InFlight.LastOrDefault(), _active.InFlight)
+            : new RunProgressReply(get.RunId, null, [])));
         Command<CancelRun>(Cancel);
         Command<RetryRun>(retry =>
         {
@@ -83,7 +86,12 @@ public sealed class CourierActor : ReceivePersistentActor, IWithTimers
         });
         Command<CourierRunActor.RunProgressed>(progressed =>
         {
-            if (_active?.RunId == progressed.RunId) _active = _active with { Progress = progressed.Progress };
+            if (_active?.RunId == progressed.RunId)
+                _active = _active with { InFlight = _active.InFlight.RemoveAll(f => f.Ordinal == progressed.Progress.Ordinal).Add(progressed.Progress) };
+        });
+        Command<CourierRunActor.RunFileEnded>(ended =>
+        {
+            if (_active?.RunId == ended.RunId) _active = _active with { InFlight = _active.InFlight.RemoveAll(f => f.Ordinal == ended.Ordinal) };
         });
         Command<CourierRunActor.RunEnded>(ended =>
         {
@@ -220,11 +228,11 @@ public sealed class CourierActor : ReceivePersistentActor, IWithTimers
 
     private void StartRunActor(QueuedRun run, int attempt, FailedAttempts? failures)
     {
-        var plan = new CourierRunActor.RunPlan(run.RunId, _state.Id, run.Window, run.Request, _state.Config!, attempt, failures);
+        var plan = new RunPlan(run.RunId, _state.Id, run.Window, run.Request, _state.Config!, attempt, failures);
         // The attempt is in the name: the previous attempt's actor may still be stopping.
         var actor = Context.ActorOf(CourierRunActor.Props(plan, _services), $"run-{run.RunId:N}-{attempt}");
         Context.Watch(actor);
-        _active = new ActiveRun(run, attempt, actor, null, failures);
+        _active = new ActiveRun(run, attempt, actor, [], failures);
     }
 
     /// <summary>The run stays this courier's active run while it waits, so runs queued behind it keep their order.</summary>
@@ -232,7 +240,7 @@ public sealed class CourierActor : ReceivePersistentActor, IWithTimers
     {
         _log.Warning("Courier {CourierId}: run {RunId} attempt {Attempt} failed for a reason that may pass; retrying in {Delay}. {Message}",
             _state.Id, failed.Summary.RunId, _active!.Attempt, delay, failed.Summary.Message);
-        _active = _active with { Actor = null, Progress = null, Failures = failed.Failures };
+        _active = _active with { Actor = null, InFlight = [], Failures = failed.Failures };
         Timers.StartSingleTimer(RetryTimer(failed.Summary.RunId), new RetryRun(failed.Summary.RunId), delay);
     }
 
@@ -312,8 +320,9 @@ public sealed class CourierActor : ReceivePersistentActor, IWithTimers
     private sealed record QueuedRun(Guid RunId, RunWindow Window, RunRequest Request);
 
     /// <param name="Actor">The run actor of the current attempt; null while the run waits to be retried.</param>
+    /// <param name="InFlight">The files being loaded, each as far as it last reported, the latest report last.</param>
     /// <param name="Failures">How its earlier attempts failed, for the attempt that gives up to say.</param>
-    private sealed record ActiveRun(QueuedRun Run, int Attempt, IActorRef? Actor, FileProgress? Progress, FailedAttempts? Failures)
+    private sealed record ActiveRun(QueuedRun Run, int Attempt, IActorRef? Actor, ImmutableList<FileProgress> InFlight, FailedAttempts? Failures)
     {
         public Guid RunId => Run.RunId;
     }

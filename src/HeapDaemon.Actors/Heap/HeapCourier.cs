@@ -1,5 +1,4 @@
 using Akka.Event;
-using Akka.Streams;
 using Amazon.Runtime;
 using Amazon.S3;
 using Amazon.S3.Model;
@@ -16,27 +15,18 @@ using Npgsql;
 
 namespace HeapDaemon.Actors.Heap;
 
-/// <summary>What a Heap run works with; the run actor owns the materializer, so stopping it tears the load down.</summary>
-/// <param name="Resumed">An earlier attempt of this run started it (before a restart, or a failure that may pass).</param>
-/// <param name="EarlierLoads">The files earlier attempts committed, by bucket, key, feed and ETag.</param>
-public sealed record HeapRunContext(Guid RunId, string CourierId, CourierConfig Config, RunRequest Request, IAmazonS3 S3, string Bucket,
-    IMaterializer Materializer, Action<FileProgress> Report, ILoggingAdapter Log, bool Resumed,
-    IReadOnlyDictionary<(string Bucket, string Key, string FeedId, string ETag), EarlierLoad> EarlierLoads);
-
-/// <param name="Fault">For a failure: whether another attempt may pass.</param>
-public sealed record HeapRunResult(RunStatus Status, string Message, FaultKind Fault = FaultKind.Lasting);
-
 /// <summary>
-/// A Heap Connect courier's run: lists <c>manifests/*.json</c> under its prefix, and applies every dump not yet
-/// applied in ascending dump id. Per table of a dump: an incremental table upserts its files one by one, in part
-/// order; a full one (<c>incremental: false</c>, and user_migrations always) replaces the table with the dump's
-/// files in one transaction. A table part that a newer full dump replaces anyway (applied, or named by a later
-/// manifest) is skipped and logged; a late dump's full table that a newer dump already changed is upserted, not
-/// replaced, so the newer rows stay. Before anything of a dump loads, every file it names must exist and every table
-/// must have a feed that fits (made or widened here): otherwise the dump fails, naming the cause, with nothing of it
-/// applied, and later dumps wait. Only folders a manifest names are read.
+/// A Heap Connect courier (<see cref="CourierKind.Heap"/>). Its run lists <c>manifests/*.json</c> under its prefix,
+/// and applies every dump not yet applied in ascending dump id. Per table of a dump: an incremental table upserts its
+/// files one by one, in part order; a full one (<c>incremental: false</c>, and user_migrations always) replaces the
+/// table with the dump's files in one transaction. A table part that a newer full dump replaces anyway (applied, or
+/// named by a later manifest) is skipped and logged; a late dump's full table that a newer dump already changed is
+/// upserted, not replaced, so the newer rows stay. Before anything of a dump loads, every file it names must exist and
+/// every table must have a feed that fits (made or widened here): otherwise the dump fails, naming the cause, with
+/// nothing of it applied, and later dumps wait. Only folders a manifest names are read.
 /// </summary>
 public sealed class HeapCourier(NpgsqlDataSource db, FeedCatalog feeds, RunStore runs, FileLoadPipeline pipeline, DaemonMetrics metrics)
+    : ICourierKind
 {
     public const string UserMigrations = "user_migrations";
 
@@ -44,7 +34,9 @@ public sealed class HeapCourier(NpgsqlDataSource db, FeedCatalog feeds, RunStore
 
     private readonly HeapProgress _progress = new(db);
 
-    public static IEnumerable<string> Validate(CourierConfig config)
+    public CourierKind Kind => CourierKind.Heap;
+
+    public IEnumerable<string> Validate(CourierConfig config)
     {
         if (!config.Files.IsDefaultOrEmpty) yield return "a Heap courier follows Heap's manifests and takes no files";
         if (config.Prefix is { } p && (p.Length > 900 || p.StartsWith('/') || p.Length > 0 && !p.EndsWith('/')))
@@ -108,7 +100,7 @@ public sealed class HeapCourier(NpgsqlDataSource db, FeedCatalog feeds, RunStore
             : await feeds.ActivateAsync(feed.Id, ct) ?? throw new InvalidOperationException($"feed '{feed.Id}' vanished");
     }
 
-    public async Task<HeapRunResult> RunAsync(HeapRunContext run, CancellationToken ct)
+    public async Task<RunOutcome> RunAsync(CourierRun run, CancellationToken ct)
     {
         var (prefix, source) = (run.Config.Prefix ?? "", run.Config.HeapSource);
         IReadOnlyList<HeapManifest> manifests;
@@ -164,7 +156,7 @@ public sealed class HeapCourier(NpgsqlDataSource db, FeedCatalog feeds, RunStore
         (state.Superseded.Count > 0 ? $" ({string.Join(", ", state.Superseded)})" : "");
 
     /// <returns>null when the dump is applied; otherwise why not.</returns>
-    private async Task<HeapRunResult?> ApplyDumpAsync(HeapRunContext run, HeapManifest manifest, IReadOnlyList<HeapManifest> all,
+    private async Task<RunOutcome?> ApplyDumpAsync(CourierRun run, HeapManifest manifest, IReadOnlyList<HeapManifest> all,
         HeapProgressState progress, RunState state, CancellationToken ct)
     {
         var source = run.Config.HeapSource;
@@ -217,7 +209,7 @@ public sealed class HeapCourier(NpgsqlDataSource db, FeedCatalog feeds, RunStore
                 run.Log.Info("Heap courier {CourierId}: s3://{Bucket}/{Key} was delivered again with other content since it was applied; it is applied again",
                     run.CourierId, run.Bucket, file.Key);
             var jobs = files.Select(f => new FileLoadJob(run.RunId, state.Ordinal++, run.S3, run.Bucket, f.Key, new FileSettings(FileFormat.Avro), null, feed,
-                run.Request.ForceReload, MissingColumnsAreNull: true)).ToList();
+                run.Plan.Request.ForceReload, MissingColumnsAreNull: true)).ToList();
             foreach (var job in jobs)
             {
                 // A file an earlier attempt recorded but did not finish applying (a crash in between): this row replaces it.
@@ -235,14 +227,14 @@ public sealed class HeapCourier(NpgsqlDataSource db, FeedCatalog feeds, RunStore
             }
             else if (replace)
             {
-                var outcomes = await pipeline.ReplaceAsync(jobs, run.Materializer, run.Report, ct);
+                var outcomes = await pipeline.ReplaceAsync(jobs, run.Materializer, run.Report.Progress, ct);
                 if (await RecordAsync(run, jobs, outcomes, started, state, ct) is { } failed) return failed;
             }
             else
             {
                 foreach (var (job, file) in jobs.Zip(files))
                 {
-                    var outcome = await pipeline.RunAsync(job, run.Materializer, run.Report, ct);
+                    var outcome = await pipeline.RunAsync(job, run.Materializer, run.Report.Progress, ct);
                     if (await RecordAsync(run, [job], [outcome], DateTime.UtcNow, state, ct) is { } failed) return failed;
                     await _progress.FileAppliedAsync(run.CourierId, table.Name, file, run.RunId, outcome.ETag!, ct);
                 }
@@ -260,7 +252,7 @@ public sealed class HeapCourier(NpgsqlDataSource db, FeedCatalog feeds, RunStore
             applied is not null && listed.TryGetValue(file.Key, out var now) && now != applied;
     }
 
-    private async Task<HeapRunResult?> RecordAsync(HeapRunContext run, IReadOnlyList<FileLoadJob> jobs, IReadOnlyList<FileOutcome> outcomes,
+    private async Task<RunOutcome?> RecordAsync(CourierRun run, IReadOnlyList<FileLoadJob> jobs, IReadOnlyList<FileOutcome> outcomes,
         DateTime started, RunState state, CancellationToken ct)
     {
         foreach (var (job, result) in jobs.Zip(outcomes))
@@ -271,6 +263,7 @@ public sealed class HeapCourier(NpgsqlDataSource db, FeedCatalog feeds, RunStore
             var loadedEarlier = result is { Status: FileStatus.Skipped, ETag: { } etag } &&
                                 run.EarlierLoads.TryGetValue((run.Bucket, job.Key, job.Feed.Id, etag), out load);
             await runs.RecordFileAsync(run.RunId, job.Ordinal, run.Bucket, job.Key, job.Feed.Id, loadedEarlier ? load!.Outcome(job.SourceFile) : result, ct);
+            run.Report.FileEnded(job.Ordinal);
             if (loadedEarlier) state.LoadedEarlier++;
             else if (result.Status == FileStatus.Loaded) state.Loaded++;
             else if (result.Status == FileStatus.Skipped) state.Skipped++;
@@ -290,7 +283,7 @@ public sealed class HeapCourier(NpgsqlDataSource db, FeedCatalog feeds, RunStore
     }
 
     /// <summary>Every object, with its ETag, in the folders the tables' files are in; each folder is listed once.</summary>
-    private static async Task<Dictionary<string, string>> ListAsync(HeapRunContext run, IReadOnlyList<HeapTable> tables, CancellationToken ct)
+    private static async Task<Dictionary<string, string>> ListAsync(CourierRun run, IReadOnlyList<HeapTable> tables, CancellationToken ct)
     {
         var listed = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var folder in tables.SelectMany(t => t.Files).Select(f => f.Key[..(f.Key.LastIndexOf('/') + 1)]).Distinct())

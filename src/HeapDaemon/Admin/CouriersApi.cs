@@ -36,13 +36,13 @@ public static class CouriersApi
     {
         var group = api.MapGroup("/couriers").WithTags("Couriers");
 
-        group.MapPost("/", async (HttpRequest request, IRequiredActor<CourierRegistryActor> couriers, CredentialCatalog credentials,
+        group.MapPost("/", async (HttpRequest request, IRequiredActor<CourierRegistryActor> couriers, CourierKinds kinds, CredentialCatalog credentials,
             PgpKeyCatalog pgp, FeedCatalog feeds, CancellationToken ct) =>
         {
             var (body, error) = await ReadJsonAsync<CourierRequest>(request);
             if (error is not null) return error;
             if (!Identifiers.IsId(body!.Id)) return Invalid($"id '{body.Id}' must be 1-63 lowercase letters, digits, '-' or '_'");
-            if (await CheckAsync(body.ToConfig(), credentials, pgp, feeds, ct) is { } invalid) return invalid;
+            if (await CheckAsync(body.ToConfig(), kinds, credentials, pgp, feeds, ct) is { } invalid) return invalid;
             var reply = await (await couriers.GetAsync(ct)).Ask<object>(new ConfigureCourier(body.Id!, body.ToConfig(), Create: true), AskTimeout, ct);
             return reply switch
             {
@@ -70,13 +70,13 @@ public static class CouriersApi
                 var reply => Unexpected(reply),
             });
 
-        group.MapPut("/{id}", async (string id, HttpRequest request, IRequiredActor<CourierRegistryActor> couriers,
+        group.MapPut("/{id}", async (string id, HttpRequest request, IRequiredActor<CourierRegistryActor> couriers, CourierKinds kinds,
             CredentialCatalog credentials, PgpKeyCatalog pgp, FeedCatalog feeds, CancellationToken ct) =>
         {
             var (body, error) = await ReadJsonAsync<CourierRequest>(request);
             if (error is not null) return error;
             if (body!.Id is not null && body.Id != id) return Invalid($"the body's id '{body.Id}' is not the route's '{id}'");
-            if (await CheckAsync(body.ToConfig(), credentials, pgp, feeds, ct) is { } invalid) return invalid;
+            if (await CheckAsync(body.ToConfig(), kinds, credentials, pgp, feeds, ct) is { } invalid) return invalid;
             return await (await couriers.GetAsync(ct)).Ask<object>(new ConfigureCourier(id, body.ToConfig(), Create: false), AskTimeout, ct) switch
             {
                 CourierView view => TypedResults.Ok(view),
@@ -114,9 +114,10 @@ public static class CouriersApi
     }
 
     /// <summary>A courier can only use credentials that exist and load into feeds that are active.</summary>
-    private static async Task<IResult?> CheckAsync(CourierConfig config, CredentialCatalog credentials, PgpKeyCatalog pgp, FeedCatalog feeds, CancellationToken ct)
+    private static async Task<IResult?> CheckAsync(CourierConfig config, CourierKinds kinds, CredentialCatalog credentials, PgpKeyCatalog pgp,
+        FeedCatalog feeds, CancellationToken ct)
     {
-        var errors = config.Validate().ToList();
+        var errors = kinds.Validate(config).ToList();
         if (errors.Count > 0) return Invalid(errors);
         if (await credentials.GetAsync(config.CredentialId, ct) is null) errors.Add($"credential '{config.CredentialId}' does not exist");
         foreach (var pgpId in config.Files.Select(f => f.PgpCredentialId).OfType<string>().Distinct())

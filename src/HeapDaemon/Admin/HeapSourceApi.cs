@@ -27,14 +27,14 @@ public static class HeapSourceApi
 
     public static void MapHeapSourceApi(this RouteGroupBuilder api) =>
         api.MapPost("/sources/heap", async (HttpRequest request, IRequiredActor<CourierRegistryActor> couriers, CredentialCatalog credentials,
-            S3ClientFactory s3Factory, HeapCourier heap, CancellationToken ct) =>
+            S3ClientFactory s3Factory, HeapCourier heap, CourierKinds kinds, CancellationToken ct) =>
         {
             var (body, error) = await ReadJsonAsync<HeapSourceRequest>(request);
             if (error is not null) return error;
             var id = body!.Id ?? "heap";
             if (!Identifiers.IsId(id)) return Invalid($"id '{id}' must be 1-63 lowercase letters, digits, '-' or '_'");
             var config = new CourierConfig(body.CredentialId, [], Schedule: body.Schedule ?? Hourly, Kind: CourierKind.Heap, Prefix: body.Prefix, Source: body.Source);
-            if (config.Validate() is [_, ..] errors) return Invalid(errors);
+            if (kinds.Validate(config) is [_, ..] errors) return Invalid(errors);
             var access = await credentials.GetAccessAsync(body.CredentialId, ct);
             if (access is null) return Invalid($"credential '{body.CredentialId}' does not exist");
 

@@ -48,9 +48,15 @@ public static class DaemonSetup
         services.AddSingleton<FileLoadPipeline>();
         services.AddSingleton<DaemonMetrics>();
         services.AddSingleton(new IdleMemory());
-        services.AddSingleton<HeapCourier>();
         services.AddSingleton(builder.Configuration.GetSection("Preview").Get<PreviewSettings>() ?? new PreviewSettings());
         services.AddSingleton<FilePreviewer>();
+        // Courier kinds: one class each, chosen by the kind a courier's configuration names (CourierKinds). A new kind
+        // is its class and its line here.
+        services.AddSingleton<ICourierKind, FilesCourier>();
+        services.AddSingleton<HeapCourier>();
+        services.AddSingleton<ICourierKind>(provider => provider.GetRequiredService<HeapCourier>());
+        services.AddSingleton<CourierKinds>();
+        services.AddSingleton<CourierRunner>();
         services.AddSingleton<CourierServices>();
 
         services.ConfigureHttpJsonOptions(options => HeapJson.Configure(options.SerializerOptions));

@@ -41,13 +41,14 @@ public sealed class CourierActorSpecs() : Akka.TestKit.Xunit2.TestKit("""
         _db = NpgsqlDataSource.Create(_connectionString);
         await MetadataSchema.EnsureAsync(_db, CancellationToken.None);
         var protector = new SecretProtector(Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)));
-        var pipeline = new FileLoadPipeline(_db, new FeedCatalog(_db), new LoadingSettings(), new S3Settings(), new PgpKeyCatalog(_db, protector));
+        var (feeds, runs, metrics) = (new FeedCatalog(_db), new RunStore(_db), new DaemonMetrics());
+        var credentials = new CredentialCatalog(_db, protector);
+        var pipeline = new FileLoadPipeline(_db, feeds, new LoadingSettings(), new S3Settings(), new PgpKeyCatalog(_db, protector));
+        var s3 = new S3ClientFactory(new S3Settings(), new AwsCredentialsResolver(new AwsSettings(), TimeProvider.System, Guard), Guard);
+        var kinds = new CourierKinds([new FilesCourier(feeds, runs, pipeline, metrics), new HeapCourier(_db, feeds, runs, pipeline, metrics)]);
         _memory = new IdleMemory(() => _trims.Enqueue(_memory.Running));
-        _services = new CourierServices(
-            new CredentialCatalog(_db, protector), new FeedCatalog(_db), new RunStore(_db),
-            new S3ClientFactory(new S3Settings(), new AwsCredentialsResolver(new AwsSettings(), TimeProvider.System, Guard), Guard),
-            pipeline, new DaemonMetrics(), _memory, new RunSettings(), TimeProvider.System,
-            new HeapCourier(_db, new FeedCatalog(_db), new RunStore(_db), pipeline, new DaemonMetrics()));
+        _services = new CourierServices(credentials, runs, new CourierRunner(runs, credentials, s3, kinds), metrics, _memory, new RunSettings(),
+            TimeProvider.System);
     }
 
     public async Task DisposeAsync()
