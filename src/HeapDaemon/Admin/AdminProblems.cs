@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using HeapDaemon.Actors.Couriers;
 using Microsoft.AspNetCore.Diagnostics;
 using Npgsql;
 
@@ -6,8 +7,9 @@ namespace HeapDaemon.Admin;
 
 /// <summary>
 /// What escapes an endpoint, answered as a ProblemDetails in the user's words: a query or route value that does not
-/// bind (the request's fault, named), PostgreSQL unreachable or restarting (503, try again), PostgreSQL refusing what it
-/// was asked (its own words and SQLSTATE: a server that answered is not "unreachable"), anything else a 500.
+/// bind (the request's fault, named), PostgreSQL unreachable or restarting, or a courier restarting (503, try again),
+/// PostgreSQL refusing what it was asked (its own words and SQLSTATE: a server that answered is not "unreachable"),
+/// anything else a 500.
 /// </summary>
 public sealed partial class AdminProblems(ILogger<AdminProblems> log) : IExceptionHandler
 {
@@ -18,6 +20,8 @@ public sealed partial class AdminProblems(ILogger<AdminProblems> log) : IExcepti
             BadHttpRequestException bad => TypedResults.Problem(statusCode: bad.StatusCode, title: "The request is not valid", detail: Describe(bad)),
             PostgresException pg when !PostgresErrors.IsUnavailable(pg) => Refused(pg),
             NpgsqlException or TimeoutException or Akka.Actor.AskTimeoutException => Unavailable(exception),
+            CourierRestartingException => TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable,
+                title: "The courier is restarting; try again", detail: exception.Message),
             _ => null,
         };
         if (result is null)

@@ -139,14 +139,16 @@ public sealed class CourierActorSpecs() : Akka.TestKit.Xunit2.TestKit("""
         await _services.Credentials.AddAsync(new S3Credential(Config.CredentialId, "bucket", "us-east-1", null, S3AuthMode.Default, null), null, CancellationToken.None);
         await registry.Ask<CourierView>(new ConfigureCourier("c4", Config, Create: true), RemainingOrDefault);
         await _services.Credentials.DeleteAsync(Config.CredentialId, CancellationToken.None);
-        var courier = await Sys.ActorSelection("/user/couriers-heal/courier-c4-0").ResolveOne(RemainingOrDefault);
+        // The courier itself, under the supervisor the registry keeps for it.
+        const string path = "/user/couriers-heal/courier-c4-0/courier";
+        var courier = await Sys.ActorSelection(path).ResolveOne(RemainingOrDefault);
         Watch(courier);
 
         courier.Tell(Kill.Instance);
         await ExpectTerminatedAsync(courier);
 
-        // Nothing is sent to it: the registry's own restart timer brings it back (as incarnation 1).
-        await AwaitAssertAsync(async () => await Sys.ActorSelection("/user/couriers-heal/courier-c4-1").ResolveOne(TimeSpan.FromSeconds(1)),
+        // Nothing is sent to it: its backoff supervisor brings it back, a new actor at the same place.
+        await AwaitAssertAsync(async () => Assert.NotEqual(courier, await Sys.ActorSelection(path).ResolveOne(TimeSpan.FromSeconds(1))),
             TimeSpan.FromSeconds(10));
         Assert.IsType<CourierView>(await registry.Ask<object>(new GetCourier("c4"), RemainingOrDefault));
         var accepted = await registry.Ask<RunAccepted>(new StartRun("c4", new RunRequest()), RemainingOrDefault);
