@@ -3,6 +3,7 @@ using Akka;
 using Akka.Actor;
 using Akka.Event;
 using Akka.Persistence;
+using HeapDaemon.Actors.Ids;
 using HeapDaemon.Actors.Pipeline;
 using HeapDaemon.Actors.Retries;
 using HeapDaemon.Actors.Runs;
@@ -23,7 +24,6 @@ namespace HeapDaemon.Actors.Couriers;
 /// </summary>
 public sealed class CourierActor : ReceivePersistentActor, IWithTimers
 {
-    public const string PersistenceIdPrefix = "courier-";
     private const int SnapshotEvery = 50;
     private const string ScheduleTimer = "schedule";
 
@@ -41,7 +41,7 @@ public sealed class CourierActor : ReceivePersistentActor, IWithTimers
     {
         _services = services;
         _state = new CourierState(courierId);
-        PersistenceId = PersistenceIdPrefix + courierId;
+        PersistenceId = PersistenceIds.Courier(courierId);
 
         Recover<SnapshotOffer>(offer =>
         {

@@ -5,6 +5,7 @@ using Akka.Hosting;
 using Akka.Pattern;
 using Akka.Persistence;
 using HeapDaemon.Actors.Credentials;
+using HeapDaemon.Actors.Ids;
 using HeapDaemon.Actors.Retries;
 using static HeapDaemon.Actors.Couriers.CourierCommands;
 using static HeapDaemon.Actors.Couriers.CourierReplies;
@@ -134,7 +135,7 @@ public sealed class CourierRegistryActor : ReceivePersistentActor
         });
     }
 
-    public override string PersistenceId => "courier-registry";
+    public override string PersistenceId => PersistenceIds.CourierRegistry;
 
     public static Props Props(CourierServices services) => Akka.Actor.Props.Create(() => new CourierRegistryActor(services));
 

@@ -88,6 +88,9 @@ public static class DaemonSetup
         public async Task StartAsync(CancellationToken cancellationToken)
         {
             await MetadataSchema.EnsureAsync(db, cancellationToken);
+            if (await CourierJournal.SplitRegistryStreamAsync(db, cancellationToken) is > 0 and var moved)
+                log.LogWarning("The journal stream courier-registry held {Count} events and snapshots of the courier 'registry'; they were moved to its own stream",
+                    moved);
             await CheckMergeWorkMemAsync(cancellationToken);
             var (resealed, unreadable) = await credentials.ResealAsync(cancellationToken);
             if (resealed > 0) log.LogInformation("Sealed {Count} credential secrets anew under the current master key", resealed);
