@@ -1,6 +1,7 @@
 using System.Collections.Immutable;
 using System.Text.Json.Serialization;
 using HeapDaemon.Actors.Formats;
+using HeapDaemon.Actors.Ids;
 
 namespace HeapDaemon.Actors.Couriers;
 
@@ -59,10 +60,12 @@ public enum CourierKind { Files, Heap }
 /// <summary>What a courier pulls, with which credential, and how it loads: the part of its state a user edits.</summary>
 /// <param name="Schedule">When the courier runs by itself; null: only when asked.</param>
 /// <param name="Prefix">Heap: where the export starts in the bucket ('' or a folder ending in '/').</param>
-/// <param name="Source">Heap: the source (PostgreSQL schema) its tables load into; default <c>heap</c>.</param>
+/// <param name="Source">Heap: the source (PostgreSQL schema) its tables load into, a name in any case kept in lowercase; default <c>heap</c>.</param>
 public sealed record CourierConfig(string CredentialId, ImmutableArray<CourierFile> Files, LoadType LoadType = LoadType.Upsert,
     CourierSchedule? Schedule = null, CourierKind Kind = CourierKind.Files, string? Prefix = null, string? Source = null)
 {
+    public string? Source { get; init; } = Source is null ? null : Identifiers.Canonical(Source);
+
     [JsonIgnore] public string HeapSource => Source ?? "heap";
 
     /// <summary>Where this configuration names a credential: its S3 credential, and each file's PGP credential.</summary>

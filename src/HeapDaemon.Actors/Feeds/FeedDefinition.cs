@@ -42,6 +42,8 @@ public sealed record FeedField(
 }
 
 /// <summary>The schema of a file and the domain table <c>&lt;source&gt;.&lt;name&gt;</c> it loads into.</summary>
+/// <param name="Source">A name, in any case; kept in lowercase (<see cref="Identifiers.Canonical"/>).</param>
+/// <param name="Name">A name, in any case; kept in lowercase.</param>
 public sealed record FeedDefinition(
     string Id,
     string Source,
@@ -52,7 +54,14 @@ public sealed record FeedDefinition(
     string? DatetimeFormat = null,
     NewColumnPolicy NewColumns = NewColumnPolicy.Fail)
 {
+    public string Source { get; init; } = Identifiers.Canonical(Source);
+
+    public string Name { get; init; } = Identifiers.Canonical(Name);
+
     [JsonIgnore] public DomainTableName Table => new(Source, Name);
+
+    /// <summary>The id of a feed given none: its source and name as they are kept, e.g. <c>edge-csv_rfc4180</c>.</summary>
+    public static string DefaultId(string source, string name) => $"{Identifiers.Canonical(source)}-{Identifiers.Canonical(name)}";
 
     [JsonIgnore] public IEnumerable<FeedField> KeyFields => Fields.Where(f => f.PrimaryKey);
 
@@ -62,10 +71,10 @@ public sealed record FeedDefinition(
     public IReadOnlyList<string> Validate()
     {
         var errors = new List<string>();
-        if (!Identifiers.IsFeedId(Id)) errors.Add($"id '{Id}' must be 1-63 lowercase letters, digits, '-' or '_'");
-        if (!Identifiers.IsSchemaOrTableName(Source)) errors.Add($"source '{Source}' must be a lowercase name (letters, digits, underscore, starting with a letter)");
+        if (!Identifiers.IsId(Id)) errors.Add($"id '{Id}' must be {Identifiers.IdRule}");
+        if (!Identifiers.IsSchemaOrTableName(Source)) errors.Add($"source '{Source}' must be a name: {Identifiers.NameRule}");
         else if (Identifiers.IsReservedSchema(Source)) errors.Add($"source '{Source}' is reserved");
-        if (!Identifiers.IsSchemaOrTableName(Name)) errors.Add($"feed name '{Name}' must be a lowercase name (letters, digits, underscore, starting with a letter)");
+        if (!Identifiers.IsSchemaOrTableName(Name)) errors.Add($"feed name '{Name}' must be a name: {Identifiers.NameRule}");
         if (Fields.IsDefaultOrEmpty) { errors.Add("a feed needs at least one field"); return errors; }
 
         foreach (var field in Fields)

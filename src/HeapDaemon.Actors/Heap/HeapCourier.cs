@@ -42,7 +42,7 @@ public sealed class HeapCourier(NpgsqlDataSource db, FeedCatalog feeds, RunStore
         if (config.Prefix is { } p && (p.Length > 900 || p.StartsWith('/') || p.Length > 0 && !p.EndsWith('/')))
             yield return "prefix must be empty or a folder ending in '/', not starting with '/', at most 900 characters";
         if (!Identifiers.IsSchemaOrTableName(config.HeapSource) || Identifiers.IsReservedSchema(config.HeapSource))
-            yield return $"source '{config.HeapSource}' must be a lowercase name (letters, digits, underscore, starting with a letter), not reserved";
+            yield return $"source '{config.HeapSource}' must be a name, {Identifiers.NameRule}, and not reserved";
     }
 
     /// <summary>Every manifest under the prefix, by dump id.</summary>

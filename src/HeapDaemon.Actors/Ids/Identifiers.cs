@@ -4,8 +4,16 @@ using System.Text.RegularExpressions;
 namespace HeapDaemon.Actors.Ids;
 
 /// <summary>
-/// Names that reach SQL text. Everything is validated against a strict pattern and then quoted, so a hostile
-/// header or feed name is either refused or inert.
+/// The rules for ids and names, and the quoting of names that reach SQL text: everything is validated against a strict
+/// pattern and then quoted, so a hostile header or feed name is either refused or inert.
+/// <list type="bullet">
+/// <item>An id (of a credential, a feed, a courier; a Heap feed's too) is <see cref="IdRule"/>, taken exactly as
+/// written: ids name things in URLs, actor names and persistence ids. One made from a source and a name keeps them as
+/// they are stored (<c>edge-csv_rfc4180</c>, as a Heap feed is <c>heap-user_migrations</c>).</item>
+/// <item>A name (a source or a feed name: a domain table's schema and table) is <see cref="NameRule"/>; it is kept in
+/// lowercase, as PostgreSQL keeps a name written without quotes, and shown capitalised (<c>Edge:Csv_Rfc4180</c>). A
+/// name is always an id too.</item>
+/// </list>
 /// </summary>
 public static partial class Identifiers
 {
@@ -14,6 +22,10 @@ public static partial class Identifiers
     {
         "heapd", "akka", "public", "information_schema", "pg_catalog", "pg_toast",
     };
+
+    public const string IdRule = "1-63 lowercase letters, digits, '-' or '_'";
+
+    public const string NameRule = "1-63 letters, digits and underscores, starting with a letter, in any case (kept in lowercase)";
 
     public static readonly ImmutableArray<string> SystemColumns = ["_pk", "_uuid_pk", "_updated", "_source_file", "_loaded_at"];
 
@@ -33,9 +45,10 @@ public static partial class Identifiers
     public static bool IsColumnName(string? name) => name is not null && ColumnPattern().IsMatch(name);
 
     /// <summary>Ids of credentials, feeds and couriers: safe in URLs, actor names and persistence ids.</summary>
-    public static bool IsFeedId(string? id) => id is not null && IdPattern().IsMatch(id);
+    public static bool IsId(string? id) => id is not null && IdPattern().IsMatch(id);
 
-    public static bool IsId(string? id) => IsFeedId(id);
+    /// <summary>A name as it is kept: in lowercase when it is one in any case; otherwise as given, for validation to refuse as written.</summary>
+    public static string Canonical(string name) => name?.ToLowerInvariant() is { } lower && IsSchemaOrTableName(lower) ? lower : name!;
 
     /// <summary>Quotes an identifier for PostgreSQL; callers validate first, this is the second line of defence.</summary>
     public static string Quote(string identifier)

@@ -32,7 +32,8 @@ public static class DomainTablesApi
         group.MapGet("/{name}/rows", async (string name, int? limit, FeedCatalog feeds, NpgsqlDataSource db, CancellationToken ct) =>
         {
             var feed = (await feeds.ListAsync(ct)).Where(f => f.Active).Select(f => f.Definition)
-                .FirstOrDefault(f => string.Equals(f.Table.DisplayName, name, StringComparison.OrdinalIgnoreCase) || f.Table.ToString() == name);
+                .FirstOrDefault(f => string.Equals(f.Table.DisplayName, name, StringComparison.OrdinalIgnoreCase) ||
+                                     string.Equals(f.Table.ToString(), name, StringComparison.OrdinalIgnoreCase));
             if (feed is null) return NotFound($"no active domain table '{name}' (use a name like Heap:Users or heap.users)");
             await using var cmd = db.CreateCommand($"SELECT to_jsonb(t)::text FROM {feed.Table.Qualified} t ORDER BY \"_pk\" LIMIT $1");
             cmd.Parameters.AddWithValue(Math.Clamp(limit ?? 100, 1, 1000));
