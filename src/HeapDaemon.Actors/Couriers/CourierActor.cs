@@ -303,9 +303,14 @@ public sealed class CourierActor : ReceivePersistentActor, IWithTimers
     {
         var (id, config, current, queued) = (_state.Id, _state.Config!, _active?.RunId, _queue.Count);
         var next = config.Schedule is { Active: true } schedule ? schedule.NextAfter(_services.Clock.GetUtcNow()) : null;
-        _services.Runs.HistoryAsync(id, CourierState.RecentRunsShown, CancellationToken.None).PipeTo(replyTo,
-            success: history => new CourierView(id, config, history.LastRunDate, [.. history.Recent], current, queued, next),
-            failure: e => new Status.Failure(e));
+        ViewAsync().PipeTo(replyTo, success: view => view, failure: e => new Status.Failure(e));
+
+        async Task<CourierView> ViewAsync()
+        {
+            var history = await _services.Runs.HistoryAsync(id, CourierState.RecentRunsShown, CancellationToken.None);
+            var dumps = config.Kind == CourierKind.Heap ? await _services.Heap.DumpsAsync(id, CancellationToken.None) : null;
+            return new CourierView(id, config, history.LastRunDate, [.. history.Recent], current, queued, next, dumps);
+        }
     }
 
     private sealed record QueuedRun(Guid RunId, RunWindow Window, RunRequest Request);

@@ -1,4 +1,6 @@
 using System.Collections.Immutable;
+using HeapDaemon.Actors.Feeds;
+using HeapDaemon.Actors.Heap;
 using HeapDaemon.Actors.Pipeline;
 using HeapDaemon.Actors.Runs;
 
@@ -27,6 +29,13 @@ public static class CourierCommands
     /// <summary>Stops a queued or running run; files committed before it stay loaded, the file in flight rolls back.</summary>
     public sealed record CancelRun(string CourierId, Guid RunId) : ICourierMessage;
 
+    /// <summary>
+    /// Deletes a feed unless a courier uses it. Handled by the registry, through which every courier configuration
+    /// passes, so no courier can start using the feed between the check and the delete.
+    /// </summary>
+    /// <param name="DropTable">Drop its domain table too; otherwise the table and its rows stay.</param>
+    public sealed record DeleteFeed(string FeedId, bool DropTable);
+
     public sealed record ListCouriers
     {
         public static readonly ListCouriers Instance = new();
@@ -36,6 +45,7 @@ public static class CourierCommands
 public static class CourierReplies
 {
     /// <param name="NextRunAt">The schedule's next tick; null without an active schedule.</param>
+    /// <param name="HeapDumps">A Heap courier's dumps: how many applied, and those that failed (blocking) or were skipped.</param>
     public sealed record CourierView(
         string Id,
         CourierConfig Config,
@@ -43,7 +53,8 @@ public static class CourierReplies
         ImmutableList<RunSummary> RecentRuns,
         Guid? CurrentRunId,
         int QueuedRuns,
-        DateTimeOffset? NextRunAt = null);
+        DateTimeOffset? NextRunAt = null,
+        HeapDumps? HeapDumps = null);
 
     public sealed record CourierNotFound(string CourierId);
 
@@ -65,4 +76,14 @@ public static class CourierReplies
     public sealed record RunNotActive(Guid RunId);
 
     public sealed record CourierIds(ImmutableSortedSet<string> Ids);
+
+    public sealed record FeedDeleted(FeedRemoved Removed);
+
+    public sealed record FeedNotFound(string FeedId);
+
+    /// <param name="Uses">Each use, e.g. <c>courier 'a' (files[1].feedId)</c>.</param>
+    public sealed record FeedInUse(string FeedId, IReadOnlyList<string> Couriers, IReadOnlyList<string> Uses);
+
+    /// <summary>The feed could not be deleted as asked (its table has dependent views); nothing changed.</summary>
+    public sealed record FeedNotDeleted(string FeedId, string Reason);
 }

@@ -31,12 +31,17 @@ public sealed class CourierRegistryActor : ReceivePersistentActor, IWithTimers
 
     private sealed record RestartCourier(string CourierId);
 
+    private sealed record FeedDeletionEnded(IActorRef ReplyTo, object Reply);
+
     private readonly CourierServices _services;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Dictionary<string, IActorRef> _children = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (int Count, DateTime Last)> _crashes = new(StringComparer.Ordinal);
     private ImmutableSortedSet<string> _ids = ImmutableSortedSet<string>.Empty.WithComparer(StringComparer.Ordinal);
     private long _incarnation;
+
+    /// <summary>A feed deletion is in flight: configurations and other deletions wait in the stash.</summary>
+    private bool _deletingFeed;
 
     public CourierRegistryActor(CourierServices services)
     {
@@ -47,6 +52,11 @@ public sealed class CourierRegistryActor : ReceivePersistentActor, IWithTimers
 
         Command<ConfigureCourier>(configure =>
         {
+            if (_deletingFeed)
+            {
+                Stash.Stash();
+                return;
+            }
             var exists = _ids.Contains(configure.CourierId);
             if (configure.Create && exists) Sender.Tell(new CourierExists(configure.CourierId));
             else if (!configure.Create && !exists) Sender.Tell(new CourierNotFound(configure.CourierId));
@@ -57,6 +67,26 @@ public sealed class CourierRegistryActor : ReceivePersistentActor, IWithTimers
                     _ids = _ids.Add(e.CourierId);
                     Child(e.CourierId).Forward(configure);
                 });
+        });
+        Command<DeleteFeed>(delete =>
+        {
+            if (_deletingFeed)
+            {
+                Stash.Stash();
+                return;
+            }
+            _deletingFeed = true;
+            var replyTo = Sender;
+            var couriers = _ids.Select(id => (id, _children.GetValueOrDefault(id))).ToList();
+            FeedRemoval.DeleteIfUnusedAsync(delete, couriers, _services).PipeTo(Self,
+                success: reply => new FeedDeletionEnded(replyTo, reply),
+                failure: e => new FeedDeletionEnded(replyTo, new Status.Failure(e)));
+        });
+        Command<FeedDeletionEnded>(ended =>
+        {
+            ended.ReplyTo.Tell(ended.Reply);
+            _deletingFeed = false;
+            Stash.UnstashAll();
         });
         Command<ListCouriers>(_ => Sender.Tell(new CourierIds(_ids)));
         Command<CourierRetired>(retired => Persist(new CourierUnregistered(retired.CourierId), e =>

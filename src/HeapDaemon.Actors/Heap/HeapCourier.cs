@@ -21,7 +21,8 @@ public sealed record HeapRunContext(Guid RunId, string CourierId, CourierConfig 
     IReadOnlyDictionary<(string Bucket, string Key, string FeedId, string ETag), EarlierLoad> EarlierLoads);
 
 /// <param name="Fault">For a failure: whether another attempt may pass.</param>
-public sealed record HeapRunResult(RunStatus Status, string Message, FaultKind Fault = FaultKind.Lasting);
+/// <param name="BlockedDump">For a failure: the dump that could not apply, which later dumps wait for.</param>
+public sealed record HeapRunResult(RunStatus Status, string Message, FaultKind Fault = FaultKind.Lasting, HeapManifest? BlockedDump = null);
 
 /// <summary>
 /// A Heap Connect courier's run: lists <c>manifests/*.json</c> under its prefix, and applies every dump not yet
@@ -105,6 +106,17 @@ public sealed class HeapCourier(NpgsqlDataSource db, FeedCatalog feeds, RunStore
             : await feeds.ActivateAsync(feed.Id, ct) ?? throw new InvalidOperationException($"feed '{feed.Id}' vanished");
     }
 
+    /// <summary>Drops the source's identity views and all_events (before one of its tables is dropped); whether it had them.</summary>
+    public Task<bool> DropIdentityViewsAsync(string source, CancellationToken ct) => IdentityViews.DropAsync(db, source, ct);
+
+    public Task RefreshIdentityViewsAsync(string source, CancellationToken ct) => IdentityViews.RefreshAsync(db, feeds, source, ct);
+
+    /// <inheritdoc cref="HeapProgress.SkipDumpAsync"/>
+    public Task<(string? Refused, bool NotFound)> SkipDumpAsync(Guid runId, long dumpId, CancellationToken ct) => _progress.SkipDumpAsync(runId, dumpId, ct);
+
+    /// <inheritdoc cref="HeapProgress.DumpsAsync"/>
+    public Task<HeapDumps> DumpsAsync(string courierId, CancellationToken ct) => _progress.DumpsAsync(courierId, ct);
+
     public async Task<HeapRunResult> RunAsync(HeapRunContext run, CancellationToken ct)
     {
         var (prefix, source) = (run.Config.Prefix ?? "", run.Config.HeapSource);
@@ -136,18 +148,22 @@ public sealed class HeapCourier(NpgsqlDataSource db, FeedCatalog feeds, RunStore
 
         foreach (var manifest in pending)
         {
-            var failure = await ApplyDumpAsync(run, manifest, manifests, progress, state, ct);
+            // A skipped dump changes nothing, so it replaces no table part of an earlier dump either.
+            var failure = await ApplyDumpAsync(run, manifest, manifests.Where(m => !progress.Skipped.Contains(m.DumpId)).ToList(), progress, state, ct);
             if (failure is not null)
             {
                 if (state.Changed) await IdentityViews.RefreshAsync(db, feeds, source, ct);
+                await _progress.DumpFailedAsync(run.CourierId, manifest, run.RunId, failure.Message, ct);
                 var waiting = pending.Count - state.Dumps.Count - 1;
                 return failure with
                 {
                     Message = $"{Applied(state)}. Dump {manifest.DumpId} ({manifest.ManifestKey}) failed: {failure.Message}" +
-                              (waiting > 0 ? $"; {waiting} later dump(s) wait for it" : ""),
+                              (waiting > 0 ? $"; {waiting} later dump(s) wait for it" : "") +
+                              $". Once it is fixed the next run applies it; or skip it: POST /api/runs/{run.RunId}/dumps/{manifest.DumpId}/skip",
+                    BlockedDump = manifest,
                 };
             }
-            await _progress.DumpDoneAsync(run.CourierId, manifest, ct);
+            await _progress.DumpDoneAsync(run.CourierId, manifest, run.RunId, ct);
             state.Dumps.Add(manifest.DumpId);
         }
         if (state.Changed) await IdentityViews.RefreshAsync(db, feeds, source, ct);
@@ -191,7 +207,12 @@ public sealed class HeapCourier(NpgsqlDataSource db, FeedCatalog feeds, RunStore
             var missing = todo.SelectMany(t => t.Files.Where(f => t.ReplacesTable || Pending(t, f)).Select(f => (Table: t.Name, f.Key)))
                 .FirstOrDefault(f => !listed.ContainsKey(f.Key));
             if (missing.Key is not null)
-                return new(RunStatus.Failed, $"it names s3://{run.Bucket}/{missing.Key} ({missing.Table}), which does not exist; nothing of dump {manifest.DumpId} was applied");
+            {
+                var message = $"it names s3://{run.Bucket}/{missing.Key} ({missing.Table}), which does not exist; nothing of dump {manifest.DumpId} was applied";
+                await runs.RecordFileAsync(run.RunId, state.Ordinal++, run.Bucket, missing.Key, HeapSchema.FeedId(source, missing.Table),
+                    new FileOutcome(FileStatus.Missing, Message: $"s3://{run.Bucket}/{missing.Key}: no such object; dump {manifest.DumpId} names it"), ct);
+                return new(RunStatus.Failed, message);
+            }
             foreach (var table in todo) feedsOf[table.Name] = await EnsureFeedAsync(run.S3, run.Bucket, source, table, ct);
         }
         catch (HeapSchemaException e)

@@ -47,9 +47,11 @@ public static class AdminApi
         var api = app.MapGroup("/api");
         api.MapCredentialsApi();
         api.MapFeedsApi();
+        api.MapFeedDeletionApi();
         api.MapCouriersApi();
         api.MapHeapSourceApi();
         api.MapRunsApi();
+        api.MapHeapDumpsApi();
         api.MapDomainTablesApi();
         api.MapPreviewApi();
     }
