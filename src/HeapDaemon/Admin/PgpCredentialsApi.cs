@@ -9,11 +9,14 @@ namespace HeapDaemon.Admin;
 
 /// <param name="PrivateKey">Write-only: an armored private key, or several (a keyring during rotation); stored sealed, never returned.</param>
 /// <param name="Passphrase">Write-only: unlocks every decryption key of the keyring.</param>
-public sealed record PgpCredentialRequest(string Id, string Kind, string PrivateKey, string Passphrase);
+/// <param name="SignerPublicKey">The senders' armored public keys (one or several): signatures by them are verified.</param>
+/// <param name="RequireSignature">A file must be signed by one of them; unsigned files, or files signed by another key, fail.</param>
+public sealed record PgpCredentialRequest(string Id, string Kind, string PrivateKey, string Passphrase, string? SignerPublicKey = null,
+    bool RequireSignature = false);
 
-public sealed record PgpCredentialView(string Id, string Kind, IReadOnlyList<PgpKeyInfo> Keys)
+public sealed record PgpCredentialView(string Id, string Kind, IReadOnlyList<PgpKeyInfo> Keys, IReadOnlyList<PgpKeyInfo> Signers, bool RequireSignature)
 {
-    public static PgpCredentialView Of(PgpCredential c) => new(c.Id, "pgp", c.Keys);
+    public static PgpCredentialView Of(PgpCredential c) => new(c.Id, "pgp", c.Keys, c.Signers ?? [], c.RequireSignature);
 }
 
 /// <summary>The <c>kind: "pgp"</c> side of <c>/api/credentials</c>.</summary>
@@ -41,14 +44,14 @@ public static class PgpCredentialsApi
         PgpKeyring keyring;
         try
         {
-            keyring = PgpKeyring.Parse(request.PrivateKey, request.Passphrase!);
+            keyring = PgpKeyring.Parse(request.PrivateKey, request.Passphrase!, request.SignerPublicKey, request.RequireSignature);
         }
         catch (PgpKeyException e)
         {
             return Invalid(e.Message);
         }
-        var credential = new PgpCredential(request.Id, keyring.Keys);
-        return await catalog.AddAsync(credential, request.PrivateKey, request.Passphrase!, ct)
+        var credential = new PgpCredential(request.Id, keyring.Keys, keyring.Signers, keyring.RequireSignature);
+        return await catalog.AddAsync(credential, request.PrivateKey, request.Passphrase!, request.SignerPublicKey, ct)
             ? TypedResults.Created($"/api/credentials/{credential.Id}", PgpCredentialView.Of(credential))
             : Conflict($"a credential with id '{credential.Id}' exists already");
     }
