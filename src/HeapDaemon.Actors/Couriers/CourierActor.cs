@@ -2,6 +2,7 @@ using Akka;
 using Akka.Actor;
 using Akka.Event;
 using Akka.Persistence;
+using HeapDaemon.Actors.Notifications;
 using HeapDaemon.Actors.Pipeline;
 using HeapDaemon.Actors.Runs;
 using static HeapDaemon.Actors.Couriers.CourierCommands;
@@ -87,16 +88,23 @@ public sealed class CourierActor : ReceivePersistentActor, IWithTimers
         Command<CourierRunActor.RunEnded>(ended =>
         {
             if (_active?.RunId != ended.Summary.RunId) return;
-            if (ended.RetryAfter is { } delay) RetryLater(ended, delay);
-            else Finish(ended.Summary.RunId);
+            if (ended.RetryAfter is { } delay)
+            {
+                RetryLater(ended, delay);
+                return;
+            }
+            Notify(ended, _active.Attempt);
+            Finish(ended.Summary.RunId);
         });
         // Plain Watch, not WatchWith: a Terminated stashed while persisting is redelivered as a Terminated.
         Command<Terminated>(terminated =>
         {
             // The run actor reports before it stops, so reaching here with its run still active means it crashed.
             if (_active?.Actor is null || !_active.Actor.Equals(terminated.ActorRef)) return;
-            _services.Runs.FinishAsync(_active.RunId, RunStatus.Failed, "the run stopped unexpectedly; see the daemon log", CancellationToken.None)
+            const string crashed = "the run stopped unexpectedly; see the daemon log";
+            _services.Runs.FinishAsync(_active.RunId, RunStatus.Failed, crashed, CancellationToken.None)
                 .PipeTo(Self, success: () => Done.Instance, failure: e => new Status.Failure(e));
+            Context.System.EventStream.Publish(new Notification(NotificationEvent.RunFailed, _state.Id, _active.RunId, crashed, _services.Clock.GetUtcNow()));
             Finish(_active.RunId);
         });
         Command<CheckScheduleNow>(_ => CheckSchedule());
@@ -262,6 +270,21 @@ public sealed class CourierActor : ReceivePersistentActor, IWithTimers
     }
 
     private static string RetryTimer(Guid runId) => $"retry-{runId:N}";
+
+    /// <summary>Tells webhooks (through the event stream, without waiting) that a run failed, or succeeded after failed attempts.</summary>
+    private void Notify(CourierRunActor.RunEnded ended, int attempt)
+    {
+        var (summary, now) = (ended.Summary, _services.Clock.GetUtcNow());
+        var events = Context.System.EventStream;
+        if (summary.Status == RunStatus.Failed)
+            events.Publish(new Notification(NotificationEvent.RunFailed, _state.Id, summary.RunId, summary.Message ?? "the run failed", now));
+        else if (summary.Status == RunStatus.Succeeded && attempt > 1)
+            events.Publish(new Notification(NotificationEvent.RunSucceededAfterRetries, _state.Id, summary.RunId,
+                $"succeeded on attempt {attempt} of {_services.RunSettings.MaxAttempts}, after {attempt - 1} failed: {summary.Message}", now));
+        if (ended.BlockedDump is { } dump)
+            events.Publish(new Notification(NotificationEvent.HeapDumpBlocked, _state.Id, summary.RunId,
+                $"Heap dump {dump} cannot apply, and the dumps after it wait for it: {summary.Message}", now, dump));
+    }
 
     /// <summary>The run has ended and says so in heapd.runs, where the courier's history is read from: nothing to journal.</summary>
     private void Finish(Guid runId)

@@ -3,6 +3,7 @@ using Akka.Actor;
 using Akka.Event;
 using Akka.Hosting;
 using Akka.Persistence;
+using HeapDaemon.Actors.Notifications;
 using Microsoft.Extensions.DependencyInjection;
 using static HeapDaemon.Actors.Couriers.CourierCommands;
 using static HeapDaemon.Actors.Couriers.CourierReplies;
@@ -112,6 +113,9 @@ public sealed class CourierRegistryActor : ReceivePersistentActor, IWithTimers
             var delay = TimeSpan.FromMilliseconds(Math.Min(MaxRestartDelay.TotalMilliseconds,
                 FirstRestartDelay.TotalMilliseconds * Math.Pow(2, crashes - 1)) * (0.8 + 0.4 * Random.Shared.NextDouble()));
             _log.Warning("Courier {CourierId} stopped unexpectedly (crash {Crashes} in a row); restarting it in {Delay}", id, crashes, delay);
+            Context.System.EventStream.Publish(new Notification(NotificationEvent.CourierStopped, id, null,
+                $"courier '{id}' stopped unexpectedly (its journal failed; crash {crashes} in a row); it is restarted in {delay.TotalSeconds:0.#} s",
+                DateTimeOffset.UtcNow));
             Timers.StartSingleTimer("restart-" + id, new RestartCourier(id), delay);
         });
         Command<RestartCourier>(restart =>

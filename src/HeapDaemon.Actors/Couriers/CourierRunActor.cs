@@ -26,7 +26,8 @@ public sealed class CourierRunActor : ReceiveActor
     /// heapd.runs too) and the courier starts the next attempt after this delay.
     /// </param>
     /// <param name="Failures">With <paramref name="RetryAfter"/>: the failed attempts so far, this one included, for the next.</param>
-    public sealed record RunEnded(RunSummary Summary, TimeSpan? RetryAfter = null, FailedAttempts? Failures = null);
+    /// <param name="BlockedDump">A Heap run that ended failed at a dump: that dump, which the later dumps wait for.</param>
+    public sealed record RunEnded(RunSummary Summary, TimeSpan? RetryAfter = null, FailedAttempts? Failures = null, long? BlockedDump = null);
 
     /// <summary>Aborts the stream: the file in flight rolls back; files already committed stay.</summary>
     public sealed class Cancel
@@ -36,7 +37,7 @@ public sealed class CourierRunActor : ReceiveActor
     }
 
     /// <summary>The result of the run's task.</summary>
-    private sealed record Outcome(RunSummary Summary, TimeSpan? RetryAfter, FailedAttempts? Failures);
+    private sealed record Outcome(RunSummary Summary, TimeSpan? RetryAfter, FailedAttempts? Failures, long? BlockedDump = null);
 
     private readonly RunPlan _plan;
     private readonly CourierServices _services;
@@ -51,7 +52,7 @@ public sealed class CourierRunActor : ReceiveActor
         _plan = plan;
         _services = services;
         Receive<FileProgress>(progress => Context.Parent.Tell(new RunProgressed(_plan.RunId, progress)));
-        Receive<Outcome>(outcome => End(outcome.Summary, outcome.RetryAfter, outcome.Failures));
+        Receive<Outcome>(outcome => End(outcome.Summary, outcome.RetryAfter, outcome.Failures, outcome.BlockedDump));
         Receive<Cancel>(_ =>
         {
             _cancelled = true;
@@ -95,9 +96,9 @@ public sealed class CourierRunActor : ReceiveActor
         _services.Memory.RunEnded();
     }
 
-    private void End(RunSummary summary, TimeSpan? retryAfter, FailedAttempts? failures)
+    private void End(RunSummary summary, TimeSpan? retryAfter, FailedAttempts? failures, long? blockedDump = null)
     {
-        Context.Parent.Tell(new RunEnded(summary, retryAfter, failures));
+        Context.Parent.Tell(new RunEnded(summary, retryAfter, failures, blockedDump));
         Context.Stop(Self);
     }
 
@@ -131,7 +132,9 @@ public sealed class CourierRunActor : ReceiveActor
         {
             var heap = await _services.Heap.RunAsync(
                 new HeapRunContext(runId, courierId, config, request, s3, bucket, _materializer, report, _log, resumed, earlier), ct);
-            return await FinishAsync(heap.Status, heap.Message, ct, heap.Fault, endpoint);
+            var finished = await FinishAsync(heap.Status, heap.Message, ct, heap.Fault, endpoint);
+            // The dump blocks once the run gives up on it; an attempt still to come may apply it.
+            return finished.RetryAfter is null ? finished with { BlockedDump = heap.BlockedDump?.DumpId } : finished;
         }
         // Every file is found before any loads, so a missing required file stops the run with nothing half-loaded.
         var found = await FileResolver.ResolveAsync(s3, bucket, config.Files, window, ct);

@@ -36,7 +36,7 @@ public static class AdminApi
             var (status, title, detail) = failure switch
             {
                 // A query or route value that does not bind (pageSize=ten): the request's fault, and it says which.
-                BadHttpRequestException bad => (bad.StatusCode, "The request is not valid", bad.Message),
+                BadHttpRequestException bad => (bad.StatusCode, "The request is not valid", RequestProblems.Describe(bad, context)),
                 Npgsql.NpgsqlException or TimeoutException or Akka.Actor.AskTimeoutException =>
                     (StatusCodes.Status503ServiceUnavailable, "The daemon cannot reach PostgreSQL or its actors right now; try again", null),
                 _ => (StatusCodes.Status500InternalServerError, "The daemon failed to answer; see its log", null),
@@ -52,6 +52,7 @@ public static class AdminApi
         api.MapHeapSourceApi();
         api.MapRunsApi();
         api.MapHeapDumpsApi();
+        api.MapNotificationsApi();
         api.MapDomainTablesApi();
         api.MapPreviewApi();
     }

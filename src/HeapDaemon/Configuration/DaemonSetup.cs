@@ -6,6 +6,7 @@ using HeapDaemon.Actors.Credentials;
 using HeapDaemon.Actors.Feeds;
 using HeapDaemon.Actors.Heap;
 using HeapDaemon.Actors.Loading;
+using HeapDaemon.Actors.Notifications;
 using HeapDaemon.Actors.Pipeline;
 using HeapDaemon.Actors.Preview;
 using HeapDaemon.Actors.Runs;
@@ -49,8 +50,14 @@ public static class DaemonSetup
         services.AddSingleton(builder.Configuration.GetSection("Preview").Get<PreviewSettings>() ?? new PreviewSettings());
         services.AddSingleton<FilePreviewer>();
         services.AddSingleton<CourierServices>();
+        var notifications = builder.Configuration.GetSection("Notifications").Get<NotificationSettings>() ?? new NotificationSettings();
+        if (notifications.Validate() is [_, ..] invalid) throw new InvalidOperationException("HeapDaemon cannot start: " + string.Join("; ", invalid));
+        services.AddWebhookDelivery(notifications);
 
         services.ConfigureHttpJsonOptions(options => HeapJson.Configure(options.SerializerOptions));
+        // A body or query value that does not bind throws, so the exception handler can say which (RequestProblems),
+        // instead of an empty 400 (the framework's default outside Development).
+        services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = 1 << 20);
 
         // Registered before Akka so its tables and the journal's schema exist when the couriers recover.
@@ -65,10 +72,12 @@ public static class DaemonSetup
                 providerName: ProviderName.PostgreSQL15,
                 schemaName: MetadataSchema.JournalSchema,
                 autoInitialize: true)
+            .AddNotificationActors()
             .AddCourierActors());
     }
 
-    private sealed class MetadataInitializer(NpgsqlDataSource db, CredentialCatalog credentials, LoadingSettings loading, ILogger<MetadataInitializer> log)
+    private sealed class MetadataInitializer(NpgsqlDataSource db, CredentialCatalog credentials, WebhookCatalog webhooks, LoadingSettings loading,
+        ILogger<MetadataInitializer> log)
         : IHostedService
     {
         public async Task StartAsync(CancellationToken cancellationToken)
@@ -80,6 +89,11 @@ public static class DaemonSetup
             if (unreadable.Count > 0)
                 log.LogError("No configured master key opens the secrets of credentials {Ids}; runs using them will fail until the key that sealed them is configured",
                     string.Join(", ", unreadable));
+            var (webhooksResealed, webhooksUnreadable) = await webhooks.ResealAsync(cancellationToken);
+            if (webhooksResealed > 0) log.LogInformation("Sealed {Count} webhook secrets anew under the current master key", webhooksResealed);
+            if (webhooksUnreadable.Count > 0)
+                log.LogError("No configured master key opens the secrets of webhooks {Ids}; they are not sent to until the key that sealed them is configured",
+                    string.Join(", ", webhooksUnreadable));
         }
 
         /// <summary>A work_mem PostgreSQL refuses would fail every load; it stops the daemon at start instead.</summary>
