@@ -147,14 +147,7 @@ public sealed class FeedCatalog(NpgsqlDataSource db)
     {
         await using var connection = await db.OpenConnectionAsync(ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
-        FeedDefinition feed;
-        await using (var select = new NpgsqlCommand("SELECT definition, active, activated_at FROM heapd.feeds WHERE id = $1 FOR UPDATE", connection, transaction))
-        {
-            select.Parameters.AddWithValue(id);
-            await using var reader = await select.ExecuteReaderAsync(ct);
-            if (!await reader.ReadAsync(ct)) return null;
-            feed = Read(reader).Definition;
-        }
+        if (await LockAsync(connection, transaction, id, ct) is not { } feed) return null;
         await DomainTableSchema.EnsureAsync(connection, transaction, feed, ct);
         DateTimeOffset activatedAt;
         await using (var update = new NpgsqlCommand(
@@ -178,14 +171,7 @@ public sealed class FeedCatalog(NpgsqlDataSource db)
     {
         await using var connection = await db.OpenConnectionAsync(ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
-        FeedDefinition feed;
-        await using (var select = new NpgsqlCommand("SELECT definition, active, activated_at FROM heapd.feeds WHERE id = $1 FOR UPDATE", connection, transaction))
-        {
-            select.Parameters.AddWithValue(id);
-            await using var reader = await select.ExecuteReaderAsync(ct);
-            if (!await reader.ReadAsync(ct)) return null;
-            feed = Read(reader).Definition;
-        }
+        if (await LockAsync(connection, transaction, id, ct) is not { } feed) return null;
         long ledgerRows;
         await using (var ledger = new NpgsqlCommand("DELETE FROM heapd.load_ledger WHERE feed_id = $1", connection, transaction))
         {
@@ -219,6 +205,15 @@ public sealed class FeedCatalog(NpgsqlDataSource db)
         }
         await transaction.CommitAsync(ct);
         return new FeedRemoved(feed, dropped, ledgerRows);
+    }
+
+    /// <summary>The feed's definition, its row locked until the transaction ends; null when there is no such feed.</summary>
+    private static async Task<FeedDefinition?> LockAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string id, CancellationToken ct)
+    {
+        await using var select = new NpgsqlCommand("SELECT definition, active, activated_at FROM heapd.feeds WHERE id = $1 FOR UPDATE", connection, transaction);
+        select.Parameters.AddWithValue(id);
+        await using var reader = await select.ExecuteReaderAsync(ct);
+        return await reader.ReadAsync(ct) ? Read(reader).Definition : null;
     }
 
     private static async Task<List<string>> DependentViewsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, DomainTableName table,

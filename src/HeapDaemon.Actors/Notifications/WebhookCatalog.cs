@@ -95,34 +95,8 @@ public sealed class WebhookCatalog(NpgsqlDataSource db, SecretProtector protecto
 
     /// <summary>After a master-key rotation: seals anew, under the current key, every webhook secret sealed under a previous one.</summary>
     /// <returns>How many were sealed anew, and the ids of those no configured key opens.</returns>
-    public async Task<(int Resealed, IReadOnlyList<string> Unreadable)> ResealAsync(CancellationToken ct)
-    {
-        var sealedSecrets = new List<(string Id, byte[] Secret)>();
-        await using (var select = db.CreateCommand("SELECT id, secret FROM heapd.webhooks"))
-        await using (var reader = await select.ExecuteReaderAsync(ct))
-            while (await reader.ReadAsync(ct)) sealedSecrets.Add((reader.GetString(0), reader.GetFieldValue<byte[]>(1)));
-        var (resealed, unreadable) = (0, new List<string>());
-        foreach (var (id, secret) in sealedSecrets)
-        {
-            string plain;
-            try
-            {
-                plain = protector.Unprotect(secret, Owner(id), out var underPreviousKey);
-                if (!underPreviousKey) continue;
-            }
-            catch (CryptographicException)
-            {
-                unreadable.Add(id);
-                continue;
-            }
-            await using var update = db.CreateCommand("UPDATE heapd.webhooks SET secret = $2 WHERE id = $1 AND secret = $3");
-            update.Parameters.AddWithValue(id);
-            update.Parameters.AddWithValue(protector.Protect(plain, Owner(id)));
-            update.Parameters.AddWithValue(secret);
-            resealed += await update.ExecuteNonQueryAsync(ct);
-        }
-        return (resealed, unreadable);
-    }
+    public Task<(int Resealed, IReadOnlyList<string> Unreadable)> ResealAsync(CancellationToken ct) =>
+        SealedSecrets.ResealAsync(db, protector, "heapd.webhooks", Owner, ct);
 
     private async Task<IReadOnlyList<Webhook>> QueryAsync(string where, string? id, CancellationToken ct)
     {

@@ -13,6 +13,11 @@ public sealed class WebhookBlockedException(string message) : Exception(message)
 /// connection a delivery opens is checked again on the addresses it really connects to, so a name that resolves
 /// elsewhere later (DNS rebinding) is refused too.
 /// </summary>
+/// <remarks>
+/// Written against the policy's <c>CheckAsync(url)</c>, each resolved address passed as a literal URL. Where the policy
+/// offers a connect-time check of its own (resolving and judging the addresses a socket may use), <see cref="ConnectAsync"/>
+/// should call that instead, which also honours host names listed in <c>Security:AllowedEndpointHosts</c>.
+/// </remarks>
 public sealed class WebhookEndpoints(EndpointPolicy policy)
 {
     /// <returns>null when the URL may be used; otherwise why not.</returns>
@@ -38,6 +43,7 @@ public sealed class WebhookEndpoints(EndpointPolicy policy)
             if (await policy.CheckAsync(literalUrl, ct) is { } refused)
                 throw new WebhookBlockedException($"webhook host {host}:{port} resolves to {address}, which is blocked ({refused})");
         }
+        if (!Socket.OSSupportsIPv6) addresses = [.. addresses.Where(a => a.AddressFamily == AddressFamily.InterNetwork)];
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         try
         {

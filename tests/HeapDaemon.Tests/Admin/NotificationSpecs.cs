@@ -78,6 +78,23 @@ public sealed class NotificationSpecs : DaemonSpecs, IAsyncLifetime
     }
 
     [Fact]
+    public async Task After_a_master_key_rotation_a_webhooks_secret_is_sealed_anew_and_still_signs()
+    {
+        const string secret = "rotate-me-0123456789";
+        await Api.PostOkAsync("/api/notifications", new { id = "rotated", url = _listener.Url("/hooks/rotated"), events = new[] { "runFailed" }, secret });
+        var sealedBefore = (byte[])(await QueryAsync("SELECT secret FROM heapd.webhooks"))[0]["secret"]!;
+        var oldKey = MasterKey;
+        MasterKey = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
+
+        await RestartDaemonAsync(oldKey);
+        Assert.NotEqual(sealedBefore, (byte[])(await QueryAsync("SELECT secret FROM heapd.webhooks"))[0]["secret"]!);
+        await RestartDaemonAsync();
+        await FailingRunAsync("rotated");
+
+        AssertSigned(Assert.Single(await _listener.WaitForAsync("/hooks/rotated", 1)), secret);
+    }
+
+    [Fact]
     public async Task A_listener_that_answers_500_twice_gets_the_event_on_the_third_try_each_attempt_signed_anew()
     {
         _listener.Answer("/hooks/flaky", attempt => attempt <= 2 ? 500 : 200);
