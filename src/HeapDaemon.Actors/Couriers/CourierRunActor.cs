@@ -262,7 +262,7 @@ public sealed class CourierRunActor : ReceiveActor
         }
         if (status == RunStatus.Failed && fault != FaultKind.Lasting) message = FailedAttempts.GaveUp(_plan.Failures, fault, now, endpoint, message);
         await _services.Runs.FinishAsync(_plan.RunId, status, message, ct);
-        _services.Metrics.RunFinished(status, DateTime.UtcNow - _started);
+        _services.Metrics.RunFinished(_plan.CourierId, status, DateTime.UtcNow - _started, DateTimeOffset.UtcNow);
         _log.Info("Run {RunId} of courier {CourierId} {Status}: {Message}", _plan.RunId, _plan.CourierId, status, message);
         return new Outcome(new RunSummary(_plan.RunId, _plan.Window.From, status, now, message), null, null);
     }

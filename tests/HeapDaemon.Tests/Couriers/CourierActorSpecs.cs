@@ -8,6 +8,7 @@ using HeapDaemon.Actors.Feeds;
 using HeapDaemon.Actors.Heap;
 using HeapDaemon.Actors.Loading;
 using HeapDaemon.Actors.Pipeline;
+using HeapDaemon.Actors.Metrics;
 using HeapDaemon.Actors.Runs;
 using HeapDaemon.Actors.Storage;
 using HeapDaemon.Tests.Support;
