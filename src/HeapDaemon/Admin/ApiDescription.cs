@@ -37,6 +37,17 @@ public static class ApiDescription
                 };
                 return Task.CompletedTask;
             });
+            // A property that may be null is left out of an answer when it is (WhenWritingNull), and may be left out of a
+            // request: the document must not call it required. Done on the finished document, where nullable references
+            // have become oneOf [null, $ref].
+            options.AddDocumentTransformer((document, _, _) =>
+            {
+                foreach (var schema in document.Components?.Schemas?.Values ?? [])
+                    if (schema.Required is { Count: > 0 } required && schema.Properties is { } properties)
+                        foreach (var name in required.ToList())
+                            if (properties.TryGetValue(name, out var property) && MayBeNull(property)) required.Remove(name);
+                return Task.CompletedTask;
+            });
             options.AddOperationTransformer((operation, context, _) =>
             {
                 var policies = context.Description.ActionDescriptor.EndpointMetadata.OfType<IAuthorizeData>().Select(a => a.Policy).ToList();
@@ -48,4 +59,8 @@ public static class ApiDescription
                 return Task.CompletedTask;
             });
         });
+
+    private static bool MayBeNull(IOpenApiSchema schema) =>
+        schema.Type is { } type && type.HasFlag(JsonSchemaType.Null) ||
+        (schema.OneOf ?? []).Concat(schema.AnyOf ?? []).Any(s => s.Type is { } t && t.HasFlag(JsonSchemaType.Null));
 }

@@ -95,6 +95,8 @@ public static class DaemonSetup
         services.ConfigureHttpJsonOptions(options =>
         {
             HeapJson.Configure(options.SerializerOptions);
+            // A number is a JSON number: "5" where a number belongs is the wrong type, said so, not read as 5.
+            options.SerializerOptions.NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.Strict;
             // A request's constructor parameters without a default must be sent: a missing one is named, not taken as null.
             options.SerializerOptions.TypeInfoResolver = new DefaultJsonTypeInfoResolver { Modifiers = { RequestShape.RequireParametersWithoutDefaults } };
         });
