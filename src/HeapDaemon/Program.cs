@@ -1,6 +1,12 @@
 using HeapDaemon.Admin;
 using HeapDaemon.Configuration;
 
+// A start that fails on a setting says so in one line and exits 1, instead of a stack trace.
+AppDomain.CurrentDomain.UnhandledException += (_, e) =>
+{
+    if (e.ExceptionObject is Exception exception && StartFailure.Describe(exception) is { } reason) Environment.Exit(StartFailure.Report(reason));
+};
+
 // First, before Parquet reads allocate large native blocks (see GlibcMalloc).
 GlibcMalloc.FixMmapThreshold();
 
@@ -8,17 +14,9 @@ GlibcMalloc.FixMmapThreshold();
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 // Every setting can be overridden as HEAPD__Section__Key, besides the plain Section__Key ASP.NET reads anyway.
 builder.Configuration.AddEnvironmentVariables("HEAPD__");
-WebApplication app;
-try
-{
-    builder.AddHeapDaemon();
-    app = builder.Build();
-}
-catch (StartFailure e)
-{
-    return StartFailure.Report(e.Message);
-}
+builder.AddHeapDaemon();
 
+var app = builder.Build();
 app.UseExceptionHandler();
 // Every error answer carries a ProblemDetails: exceptions through AdminProblems, and answers that have a status but no
 // body (a method the route does not take) through the status-code pages.
@@ -28,16 +26,7 @@ app.UseAuthentication();
 app.UseAuthorization();
 app.MapOperationsEndpoints();
 app.MapAdminApi();
-try
-{
-    await app.StartAsync();
-}
-catch (Exception e) when (StartFailure.Describe(e) is { } reason)
-{
-    return StartFailure.Report(reason);
-}
-await app.WaitForShutdownAsync();
-return 0;
+app.Run();
 
 /// <summary>Visible to the HTTP tests' WebApplicationFactory.</summary>
 public partial class Program;

@@ -118,26 +118,31 @@ public static class DaemonSetup
         services.AddApiDescription();
     }
 
-    private sealed class MetadataInitializer(NpgsqlDataSource db, CredentialCatalog credentials, LoadingSettings loading, LastSuccesses successes,
-        DaemonMetricsExport metricsExport, ILogger<MetadataInitializer> log)
-        : IHostedService
+    /// <remarks>
+    /// Its services are resolved when it starts, not when it is made: the host makes every hosted service before it checks
+    /// the settings (ValidateOnStart), and a bad setting must be reported with all the others, not alone by the first
+    /// constructor that reads it.
+    /// </remarks>
+    private sealed class MetadataInitializer(IServiceProvider services, ILogger<MetadataInitializer> log) : IHostedService
     {
         public async Task StartAsync(CancellationToken cancellationToken)
         {
+            var db = services.GetRequiredService<NpgsqlDataSource>();
+            var credentials = services.GetRequiredService<CredentialCatalog>();
             await MetadataSchema.EnsureAsync(db, cancellationToken);
-            await CheckMergeWorkMemAsync(cancellationToken);
+            await CheckMergeWorkMemAsync(db, services.GetRequiredService<LoadingSettings>(), cancellationToken);
             var (resealed, unreadable) = await credentials.ResealAsync(cancellationToken);
             if (resealed > 0) log.LogInformation("Sealed {Count} credential secrets anew under the current master key", resealed);
             if (unreadable.Count > 0)
                 log.LogError("No configured master key opens the secrets of credentials {Ids}; runs using them will fail until the key that sealed them is configured",
                     string.Join(", ", unreadable));
             // The export listens before the first figure is written; the gauge of last successes starts whole.
-            _ = metricsExport.Registry;
-            await successes.LoadAsync(cancellationToken);
+            services.GetRequiredService<DaemonMetricsExport>();
+            await services.GetRequiredService<LastSuccesses>().LoadAsync(cancellationToken);
         }
 
         /// <summary>A work_mem PostgreSQL refuses would fail every load; it stops the daemon at start instead.</summary>
-        private async Task CheckMergeWorkMemAsync(CancellationToken ct)
+        private static async Task CheckMergeWorkMemAsync(NpgsqlDataSource db, LoadingSettings loading, CancellationToken ct)
         {
             if (loading.MergeWorkMem is not { } workMem) return;
             try

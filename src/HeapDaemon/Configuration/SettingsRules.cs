@@ -55,9 +55,8 @@ public static partial class SettingsRules
         services.AddOptions<LoadingSettings>().Bind(configuration.GetSection("Loading"))
             .Validate(l => l.BatchRows is >= 1 and <= 1_000_000, "Loading:BatchRows must be 1-1000000 (rows per COPY batch)")
             .Validate(l => l.MergeEveryRows >= 1, "Loading:MergeEveryRows must be at least 1")
-            .Validate(l => l.MergeWorkMem is null || WorkMem().IsMatch(l.MergeWorkMem),
-                "Loading:MergeWorkMem must be a PostgreSQL memory size like 256MB (kB, MB, GB), or null to keep the server's")
             .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<LoadingSettings>, MergeWorkMemRule>();
         services.AddOptions<PreviewSettings>().Bind(configuration.GetSection("Preview"))
             .Validate(p => p.MaxWrappedParquetMegabytes is >= 1 and <= 100_000, "Preview:MaxWrappedParquetMegabytes must be 1-100000")
             .ValidateOnStart();
@@ -100,6 +99,15 @@ public static partial class SettingsRules
 
     [GeneratedRegex(@"^\d+\s*(kB|MB|GB|TB)?\z")]
     private static partial Regex WorkMem();
+
+    /// <summary>The value is said too: it is the one setting whose wrong values vary (units, spaces).</summary>
+    private sealed class MergeWorkMemRule : IValidateOptions<LoadingSettings>
+    {
+        public ValidateOptionsResult Validate(string? name, LoadingSettings options) =>
+            options.MergeWorkMem is { } workMem && !WorkMem().IsMatch(workMem)
+                ? ValidateOptionsResult.Fail($"Loading:MergeWorkMem '{workMem}' must be a PostgreSQL memory size like 256MB (kB, MB, GB), or null to keep the server's")
+                : ValidateOptionsResult.Success;
+    }
 
     /// <summary>The AWS section's rules, which its settings class keeps, each as its own failure.</summary>
     private sealed class AwsRules : IValidateOptions<AwsSettings>
