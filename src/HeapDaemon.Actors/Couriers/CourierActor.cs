@@ -221,8 +221,9 @@ public sealed class CourierActor : ReceivePersistentActor, IWithTimers
 
     private void StartNextRun()
     {
-        if (_active is not null || _queue.Count == 0 || !_state.Exists) return;
-        StartRunActor(_queue.Dequeue(), attempt: 1, failures: null);
+        if (_active is null && _queue.Count > 0 && _state.Exists) StartRunActor(_queue.Dequeue(), attempt: 1, failures: null);
+        // Every change of the queue passes here (or through Cancel), so the gauge follows it.
+        _services.Metrics.QueueLength(_state.Id, _queue.Count);
     }
 
     private void StartRunActor(QueuedRun run, int attempt, FailedAttempts? failures)
@@ -262,6 +263,7 @@ public sealed class CourierActor : ReceivePersistentActor, IWithTimers
         var remaining = _queue.Where(q => q.RunId != run.RunId).ToList();
         _queue.Clear();
         foreach (var q in remaining) _queue.Enqueue(q);
+        _services.Metrics.QueueLength(_state.Id, _queue.Count);
         const string message = "cancelled by request before it ran";
         _services.Runs.FinishAsync(run.RunId, RunStatus.Cancelled, message, CancellationToken.None)
             .PipeTo(Self, success: () => Done.Instance, failure: e => new Status.Failure(e));
@@ -311,6 +313,7 @@ public sealed class CourierActor : ReceivePersistentActor, IWithTimers
             Apply(e);
             Timers.Cancel(ScheduleTimer);
             Sender.Tell(new CourierRemoved(_state.Id));
+            _services.Metrics.CourierGone(_state.Id);
             Context.Parent.Tell(new CourierRegistryActor.CourierRetired(_state.Id));
         });
     }

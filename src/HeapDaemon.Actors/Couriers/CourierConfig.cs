@@ -49,6 +49,11 @@ public sealed record CourierConfig(string CredentialId, ImmutableArray<CourierFi
 {
     [JsonIgnore] public string HeapSource => Source ?? "heap";
 
+    /// <summary>Where this configuration names a credential: its S3 credential, and each file's PGP credential.</summary>
+    public IEnumerable<(string CredentialId, string Kind, string Where)> CredentialUses() =>
+        new[] { (CredentialId, "s3", "credentialId") }.Concat((Files.IsDefault ? [] : Files)
+            .Select((f, i) => (f.PgpCredentialId!, "pgp", $"files[{i}].pgpCredentialId")).Where(u => u.Item1 is not null));
+
 
     /// <summary>The checks that need no database; the admin API checks that the credential and feeds exist.</summary>
     public IReadOnlyList<string> Validate()

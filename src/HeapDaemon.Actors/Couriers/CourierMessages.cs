@@ -30,9 +30,12 @@ public static class CourierCommands
     public sealed record CancelRun(string CourierId, Guid RunId) : ICourierMessage;
 
     /// <summary>
-    /// Deletes a feed unless a courier uses it. Handled by the registry, through which every courier configuration
-    /// passes, so no courier can start using the feed between the check and the delete.
+    /// Deletes a credential (S3 or PGP) unless a courier uses it. Handled by the registry, through which every courier
+    /// configuration passes, so no courier can start using the credential between the check and the delete.
     /// </summary>
+    public sealed record DeleteCredential(string CredentialId);
+
+    /// <summary>Deletes a feed unless a courier uses it; handled by the registry as <see cref="DeleteCredential"/> is.</summary>
     /// <param name="DropTable">Drop its domain table too; otherwise the table and its rows stay.</param>
     public sealed record DeleteFeed(string FeedId, bool DropTable);
 
@@ -76,6 +79,16 @@ public static class CourierReplies
     public sealed record RunNotActive(Guid RunId);
 
     public sealed record CourierIds(ImmutableSortedSet<string> Ids);
+
+    /// <summary>The configuration names credentials that do not exist (or are of the wrong kind); nothing changed.</summary>
+    public sealed record ConfigurationRefused(IReadOnlyList<string> Errors);
+
+    public sealed record CredentialDeleted(string CredentialId);
+
+    public sealed record CredentialNotFound(string CredentialId);
+
+    /// <param name="Uses">Each use, e.g. <c>courier 'a' (files[1].pgpCredentialId)</c>.</param>
+    public sealed record CredentialInUse(string CredentialId, IReadOnlyList<string> Couriers, IReadOnlyList<string> Uses);
 
     public sealed record FeedDeleted(FeedRemoved Removed);
 

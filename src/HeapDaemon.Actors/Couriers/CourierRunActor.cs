@@ -4,6 +4,7 @@ using Akka.Streams;
 using HeapDaemon.Actors.Heap;
 using HeapDaemon.Actors.Pipeline;
 using HeapDaemon.Actors.Runs;
+using HeapDaemon.Actors.Failures;
 
 namespace HeapDaemon.Actors.Couriers;
 
@@ -62,7 +63,7 @@ public sealed class CourierRunActor : ReceiveActor
         {
             var (status, message, fault) = _cancelled
                 ? (RunStatus.Cancelled, "cancelled by request; files loaded before the cancel stay loaded, the file in flight was rolled back", FaultKind.Lasting)
-                : (RunStatus.Failed, $"the run failed: {failure.Cause.Message}", Faults.Classify(failure.Cause));
+                : (RunStatus.Failed, $"the run failed: {FailureText.Of(failure.Cause)}", Faults.Classify(failure.Cause));
             // Not an expected failure of a file (those are outcomes): a cancel, or a fault in the daemon or its database.
             if (!_cancelled) _log.Error(failure.Cause, "Run {RunId} of courier {CourierId} failed", _plan.RunId, _plan.CourierId);
             var now = DateTimeOffset.UtcNow;
@@ -265,7 +266,7 @@ public sealed class CourierRunActor : ReceiveActor
         }
         if (status == RunStatus.Failed && fault != FaultKind.Lasting) message = FailedAttempts.GaveUp(_plan.Failures, fault, now, endpoint, message);
         await _services.Runs.FinishAsync(_plan.RunId, status, message, ct);
-        _services.Metrics.RunFinished(status, DateTime.UtcNow - _started);
+        _services.Metrics.RunFinished(_plan.CourierId, status, DateTime.UtcNow - _started, DateTimeOffset.UtcNow);
         _log.Info("Run {RunId} of courier {CourierId} {Status}: {Message}", _plan.RunId, _plan.CourierId, status, message);
         return new Outcome(new RunSummary(_plan.RunId, _plan.Window.From, status, now, message), null, null);
     }

@@ -49,6 +49,18 @@ public sealed class CredentialCatalog(NpgsqlDataSource db, SecretProtector prote
     public Task<(int Resealed, IReadOnlyList<string> Unreadable)> ResealAsync(CancellationToken ct) =>
         SealedSecrets.ResealAsync(db, protector, "heapd.credentials", id => id, ct);
 
+    /// <summary>The kind (<c>s3</c>, <c>pgp</c>) of each of these ids that is a credential.</summary>
+    public async Task<IReadOnlyDictionary<string, string>> KindsAsync(IEnumerable<string> ids, CancellationToken ct)
+    {
+        await using var cmd = db.CreateCommand("SELECT id, kind FROM heapd.credentials WHERE id = ANY($1)");
+        cmd.Parameters.AddWithValue(ids.Distinct().ToArray());
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        var kinds = new Dictionary<string, string>(StringComparer.Ordinal);
+        while (await reader.ReadAsync(ct)) kinds[reader.GetString(0)] = reader.GetString(1);
+        return kinds;
+    }
+
+    /// <summary>Deletes an S3 or PGP credential; callers check first that nothing uses it (the courier registry does).</summary>
     public async Task<bool> DeleteAsync(string id, CancellationToken ct)
     {
         await using var cmd = db.CreateCommand("DELETE FROM heapd.credentials WHERE id = $1");

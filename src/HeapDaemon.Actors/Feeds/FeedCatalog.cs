@@ -66,6 +66,8 @@ public sealed class FeedCatalog(NpgsqlDataSource db)
             if (!await reader.ReadAsync(ct)) return $"no feed '{feed.Id}'";
             var current = Read(reader);
             await reader.CloseAsync();
+            // The API validated the whole feed; Heap's feeds grow here dump by dump.
+            if (PostgresLimits.Problems(feed).FirstOrDefault() is { } tooLarge) return $"feed '{feed.Id}': {tooLarge}";
             if (current.Active)
             {
                 if (current.Definition.Table != feed.Table)
@@ -100,7 +102,7 @@ public sealed class FeedCatalog(NpgsqlDataSource db)
     /// Schema drift with <see cref="NewColumnPolicy.Add"/>: a file's new columns become nullable String fields of
     /// the feed and columns of its domain table, committed before the file loads so later files see them too.
     /// </summary>
-    /// <exception cref="SchemaMismatchException">a new column's name cannot be a column name.</exception>
+    /// <exception cref="SchemaMismatchException">a new column's name cannot be a column name, or the table could not hold them.</exception>
     public async Task<FeedDefinition> AddFieldsAsync(string id, IReadOnlyList<string> names, CancellationToken ct)
     {
         await using var connection = await db.OpenConnectionAsync(ct);
@@ -131,6 +133,11 @@ public sealed class FeedCatalog(NpgsqlDataSource db)
             .Select(n => new FeedField(n, FieldType.String, Tags: [])).ToList();
         if (added.Count == 0) return feed;
         feed = feed with { Fields = feed.Fields.AddRange(added) };
+        if (PostgresLimits.Problems(feed).FirstOrDefault() is { } tooLarge)
+        {
+            var named = string.Join(", ", added.Take(10).Select(f => $"'{f.Name}'")) + (added.Count > 10 ? $" and {added.Count - 10} more" : "");
+            throw new SchemaMismatchException($"new column(s) {named} cannot be added to feed '{id}': {tooLarge}");
+        }
         await DomainTableSchema.EnsureAsync(connection, transaction, feed, ct);
         await using (var update = new NpgsqlCommand("UPDATE heapd.feeds SET definition = $2, updated_at = now() WHERE id = $1", connection, transaction))
         {

@@ -6,6 +6,7 @@ using Amazon.S3.Model;
 using HeapDaemon.Actors.Couriers;
 using HeapDaemon.Actors.Feeds;
 using HeapDaemon.Actors.Formats;
+using HeapDaemon.Actors.Metrics;
 using HeapDaemon.Actors.Pipeline;
 using HeapDaemon.Actors.Runs;
 using HeapDaemon.Actors.Storage;

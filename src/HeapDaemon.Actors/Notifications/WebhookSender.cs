@@ -2,6 +2,7 @@ using System.Net.Http.Headers;
 using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using System.Text;
+using HeapDaemon.Actors.Endpoints;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Http.Resilience;
 using Polly;
@@ -52,7 +53,7 @@ public sealed class WebhookSender(IHttpClientFactory clients)
         {
             error = e switch
             {
-                HttpRequestException { InnerException: WebhookBlockedException blocked } => blocked.Message,
+                HttpRequestException { InnerException: EndpointBlockedException blocked } => blocked.Message,
                 TimeoutRejectedException => "did not answer in time",
                 _ => e.Message,
             };
@@ -102,13 +103,13 @@ public static class WebhookDeliveryRegistration
     /// <summary>
     /// The <c>webhooks</c> HTTP client: the platform's resilience pipeline retries what may pass (connection failures,
     /// timeouts, 408, 429 and 5xx answers) with exponential backoff and jitter, each attempt under a timeout; a blocked
-    /// address is not retried. The client itself has no overall timeout: the pipeline bounds the whole.
+    /// address is not retried. The client itself has no overall timeout: the pipeline bounds the whole. Every connection
+    /// goes through the endpoint policy (<see cref="GuardedHttpClientFactory.NewHandler"/>), with no proxy and no redirect.
     /// </summary>
-    public static IServiceCollection AddWebhookDelivery(this IServiceCollection services, NotificationSettings settings)
+    /// <remarks>Takes <see cref="NotificationSettings"/> and <see cref="EndpointPolicy"/> from the container.</remarks>
+    public static IServiceCollection AddWebhookDelivery(this IServiceCollection services)
     {
-        services.AddSingleton(settings);
         services.AddSingleton<WebhookCatalog>();
-        services.AddSingleton<WebhookEndpoints>();
         services.AddSingleton<WebhookSender>();
         services.AddTransient<WebhookSender.SigningHandler>();
         var client = services.AddHttpClient(WebhookSender.ClientName, http =>
@@ -116,8 +117,11 @@ public static class WebhookDeliveryRegistration
                 http.Timeout = Timeout.InfiniteTimeSpan;
                 http.DefaultRequestHeaders.UserAgent.ParseAdd("HeapDaemon-Webhook/1");
             })
-            .ConfigurePrimaryHttpMessageHandler(provider => provider.GetRequiredService<WebhookEndpoints>().Handler());
-        client.AddResilienceHandler("webhook-delivery", pipeline => pipeline
+            .ConfigurePrimaryHttpMessageHandler(provider => GuardedHttpClientFactory.NewHandler(provider.GetRequiredService<EndpointPolicy>()));
+        client.AddResilienceHandler("webhook-delivery", (pipeline, context) =>
+        {
+            var settings = context.ServiceProvider.GetRequiredService<NotificationSettings>();
+            pipeline
                 .AddRetry(new HttpRetryStrategyOptions
                 {
                     MaxRetryAttempts = settings.MaxAttempts - 1,
@@ -128,10 +132,11 @@ public static class WebhookDeliveryRegistration
                     // A receiver's Retry-After is not followed: the schedule stays the documented one.
                     ShouldRetryAfterHeader = false,
                     ShouldHandle = args => ValueTask.FromResult(
-                        args.Outcome.Exception is not HttpRequestException { InnerException: WebhookBlockedException } &&
+                        args.Outcome.Exception is not HttpRequestException { InnerException: EndpointBlockedException } &&
                         HttpClientResiliencePredicates.IsTransient(args.Outcome)),
                 })
-                .AddTimeout(settings.AttemptTimeout));
+                .AddTimeout(settings.AttemptTimeout);
+        });
         // Added after the retry, so it runs inside it: once per attempt.
         client.AddHttpMessageHandler<WebhookSender.SigningHandler>();
         return services;

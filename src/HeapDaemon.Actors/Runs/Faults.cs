@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using Amazon.Runtime;
+using HeapDaemon.Actors.Endpoints;
 using Npgsql;
 
 namespace HeapDaemon.Actors.Runs;
@@ -40,6 +41,7 @@ public static class Faults
     {
         AggregateException { InnerExceptions.Count: 1 } wrapped => Classify(wrapped.InnerException!),
         OperationCanceledException => FaultKind.Lasting,
+        EndpointBlockedException or { InnerException: EndpointBlockedException } => FaultKind.Lasting,
         PostgresException pg => Passing(pg.IsTransient || pg.SqlState is "40001" or "40P01" or "57P01" or "57P02" or "57P03"),
         NpgsqlException npgsql => Passing(npgsql.IsTransient),
         AmazonServiceException { StatusCode: var status, ErrorCode: var code } when (int)status != 0 =>

@@ -1,3 +1,4 @@
+using HeapDaemon.Access;
 using HeapDaemon.Actors.Heap;
 using HeapDaemon.Actors.Runs;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -8,20 +9,16 @@ namespace HeapDaemon.Admin;
 public static class HeapDumpsApi
 {
     public static void MapHeapDumpsApi(this RouteGroupBuilder api) =>
-        api.MapPost("/runs/{id:guid}/dumps/{dumpId:long}/skip", SkipDumpAsync)
+        api.MapPost("/runs/{id}/dumps/{dumpId}/skip", SkipDumpAsync).WithName("SkipHeapDump").ForAdmins()
             .WithTags("Runs")
-            .WithSummary("Skip a Heap dump that failed in this run: it is recorded as skipped and later dumps apply at the next run")
-            .ProducesProblem(StatusCodes.Status404NotFound)
-            .ProducesProblem(StatusCodes.Status409Conflict);
+            .WithSummary("Skip a Heap dump that failed in this run: it is recorded as skipped and later dumps apply at the next run");
 
-    public static async Task<Results<Ok<RunView>, ProblemHttpResult>> SkipDumpAsync(Guid id, long dumpId, HeapCourier heap, RunStore runs,
+    /// <param name="dumpId">The dump's id, as the run's message and the courier's heapDumps.blocking name it.</param>
+    public static async Task<Results<Ok<RunView>, NotFoundProblem, ConflictProblem>> SkipDumpAsync(Guid id, long dumpId, HeapCourier heap, RunStore runs,
         CancellationToken ct)
     {
         var (refused, notFound) = await heap.SkipDumpAsync(id, dumpId, ct);
-        if (refused is not null)
-            return notFound
-                ? TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Not found", detail: refused)
-                : TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Conflict", detail: refused);
+        if (refused is not null) return notFound ? new NotFoundProblem(refused) : new ConflictProblem(refused);
         return TypedResults.Ok(new RunView((await runs.GetAsync(id, ct))!, null));
     }
 }

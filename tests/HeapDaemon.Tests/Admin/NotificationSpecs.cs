@@ -211,17 +211,18 @@ public sealed class NotificationSpecs : DaemonSpecs, IAsyncLifetime
 
     [Theory]
     [InlineData("""{"url":"ftp://example.com/hook","events":["runFailed"]}""", "url 'ftp://example.com/hook' must be an absolute http or https URL")]
-    [InlineData("""{"url":"http://169.254.169.254/latest","events":["runFailed"]}""", "url: the URL 'http://169.254.169.254/latest' points at an instance-metadata")]
-    [InlineData("""{"url":"http://127.0.0.1:9/hook","events":["runFailed","runExploded"]}""", "events[1] must be one of runFailed, runSucceededAfterRetries, courierStopped, heapDumpBlocked")]
-    [InlineData("""{"url":"http://127.0.0.1:9/hook"}""", "events is required: one or more of runFailed, runSucceededAfterRetries, courierStopped, heapDumpBlocked")]
-    [InlineData("""{"url":"http://127.0.0.1:9/hook","events":[]}""", "events is required")]
-    [InlineData("""{"events":["runFailed"]}""", "url is required")]
+    [InlineData("""{"url":"http://169.254.169.254/latest","events":["runFailed"]}""", "url: the URL 'http://169.254.169.254/latest' points at 169.254.169.254, an instance-metadata address, which is blocked")]
+    [InlineData("""{"url":"http://127.0.0.1:9/hook","events":["runFailed","runExploded"]}""", "events[1]: \"runExploded\" is not valid: expected one of: runFailed, runSucceededAfterRetries, courierStopped, heapDumpBlocked")]
+    [InlineData("""{"url":"http://127.0.0.1:9/hook"}""", "events: required, but missing")]
+    [InlineData("""{"url":"http://127.0.0.1:9/hook","events":[]}""", "events is required: one or more of runFailed, runSucceededAfterRetries, courierStopped, heapDumpBlocked")]
+    [InlineData("""{"events":["runFailed"]}""", "url: required, but missing")]
+    [InlineData("""{"url":"","events":["runFailed"]}""", "url is required")]
     [InlineData("""{"url":"http://127.0.0.1:9/hook","events":["runFailed"],"secret":"short"}""", "secret must be 16 to 256 characters")]
-    [InlineData("""{"url":"http://127.0.0.1:9/hook","events":["runFailed"],"retries":3}""", "'retries' is not a property of the request; it takes url, events, id, secret, description")]
-    [InlineData("""{"url":42,"events":["runFailed"]}""", "url must be a string")]
-    [InlineData("""{"url":"http://127.0.0.1:9/hook","events":"runFailed"}""", "events must be a list")]
-    [InlineData("""{"url":"http://127.0.0.1:9/hook",""", "the request body is not valid JSON")]
-    [InlineData("", "the request body is empty")]
+    [InlineData("""{"url":"http://127.0.0.1:9/hook","events":["runFailed"],"retries":3}""", "retries: not a property the daemon knows; the body takes: url, events, id, secret, description")]
+    [InlineData("""{"url":42,"events":["runFailed"]}""", "url: 42 is not valid: expected a string")]
+    [InlineData("""{"url":"http://127.0.0.1:9/hook","events":"runFailed"}""", "events: \"runFailed\" is not valid: expected a list")]
+    [InlineData("""{"url":"http://127.0.0.1:9/hook",""", "the body is not valid JSON at line 1")]
+    [InlineData("", "the request needs a JSON body")]
     public async Task Bad_input_is_a_400_naming_the_field_in_the_users_words(string body, string reason)
     {
         var response = await Api.PostAsync("/api/notifications", new StringContent(body, Encoding.UTF8, "application/json"));

@@ -114,4 +114,21 @@ public sealed class RunControlSpecs : DaemonSpecs
         Assert.Contains("was skipped by request", next.GetProperty("files")[0].GetProperty("message").GetString());
         Assert.Equal([2L], (await QueryAsync("SELECT user_id FROM heap.users")).Select(r => (long)r["user_id"]!));
     }
+
+    [Fact]
+    public async Task Skipping_a_file_of_a_run_or_a_file_that_does_not_exist_answers_404()
+    {
+        await TestEnvironment.PutAsync(S3, Bucket, "one.csv", "user_id,email,joined_at,score\n1,a@example.com,2026-11-01T00:00:00Z,1\n");
+        await CreateCourierAsync("one", "one.csv");
+        var run = await Api.RunAsync("one");
+        var noRun = Guid.NewGuid();
+
+        var missingRun = await Api.PostAsync($"/api/runs/{noRun}/files/0/skip", null);
+        var missingFile = await Api.PostAsync($"/api/runs/{run.GetProperty("id").GetGuid()}/files/7/skip", null);
+
+        Assert.Equal(HttpStatusCode.NotFound, missingRun.StatusCode);
+        Assert.Contains($"no run '{noRun}'", await missingRun.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.NotFound, missingFile.StatusCode);
+        Assert.Contains("has no file 7", await missingFile.Content.ReadAsStringAsync());
+    }
 }

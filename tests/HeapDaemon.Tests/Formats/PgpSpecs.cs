@@ -17,9 +17,17 @@ public sealed class PgpKeys : IDisposable
 
     public PgpKeys()
     {
-        Current = Gpg.GenerateKey("current");
-        Old = Gpg.GenerateKey("old", "rsa2048");
-        Stranger = Gpg.GenerateKey("stranger");
+        try
+        {
+            Current = Gpg.GenerateKey("current");
+            Old = Gpg.GenerateKey("old", "rsa2048");
+            Stranger = Gpg.GenerateKey("stranger");
+        }
+        catch
+        {
+            Gpg.Dispose(); // xunit disposes no fixture whose constructor threw: stop the agent gpg started here
+            throw;
+        }
     }
 
     public void Dispose() => Gpg.Dispose();

@@ -153,6 +153,8 @@ public static class PgpDecryption
     {
         UnreadableFileException or OperationCanceledException => e,
         PgpDataValidationException => new UnreadableFileException("the PGP data is damaged (a checksum does not match)", e),
+        // Tampered compressed data can fail in the inflater before the MDC is reached; it is damage all the same.
+        InvalidDataException => new UnreadableFileException("the PGP data is damaged (its compressed content does not inflate)", e),
         // A network fault reading S3 is not damage to the file: it keeps its own type and message.
         PgpException or IOException when e is not HttpIOException && e.InnerException is not (SocketException or HttpIOException) =>
             new UnreadableFileException($"the PGP data is truncated or damaged ({e.Message})", e),
