@@ -246,6 +246,17 @@ public sealed class FileFormatRunSpecs(PgpKeys keys) : DaemonSpecs, IClassFixtur
     }
 
     [Fact]
+    public async Task Signature_settings_on_an_s3_credential_are_refused_as_the_pgp_kinds()
+    {
+        var refused = await Api.PostAsJsonAsync("/api/credentials", new
+            { id = "s3-signed", kind = "s3", bucket = Bucket, accessKeyId = "a", secretAccessKey = "b", signerPublicKey = "key", requireSignature = true });
+
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        Assert.Contains("signerPublicKey, requireSignature are for kind 'pgp'", await refused.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.NotFound, (await Api.GetAsync("/api/credentials/s3-signed")).StatusCode);
+    }
+
+    [Fact]
     public async Task A_file_encrypted_to_another_key_fails_naming_its_key_and_the_daemon_carries_on()
     {
         await PutBytesAsync("stranger.csv.gpg", keys.Gpg.Encrypt(System.Text.Encoding.UTF8.GetBytes(UsersCsv), keys.Stranger));
