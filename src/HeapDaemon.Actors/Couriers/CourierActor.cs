@@ -3,7 +3,9 @@ using Akka;
 using Akka.Actor;
 using Akka.Event;
 using Akka.Persistence;
+using HeapDaemon.Actors.Failures;
 using HeapDaemon.Actors.Ids;
+using HeapDaemon.Actors.Notifications;
 using HeapDaemon.Actors.Pipeline;
 using HeapDaemon.Actors.Retries;
 using HeapDaemon.Actors.Runs;
@@ -96,16 +98,23 @@ public sealed class CourierActor : ReceivePersistentActor, IWithTimers
         Command<CourierRunActor.RunEnded>(ended =>
         {
             if (_active?.RunId != ended.Summary.RunId) return;
-            if (ended.RetryAfter is { } delay) RetryLater(ended, delay);
-            else Finish(ended.Summary.RunId);
+            if (ended.RetryAfter is { } delay)
+            {
+                RetryLater(ended, delay);
+                return;
+            }
+            Notify(ended, _active.Attempt);
+            Finish(ended.Summary.RunId);
         });
         // Plain Watch, not WatchWith: a Terminated stashed while persisting is redelivered as a Terminated.
         Command<Terminated>(terminated =>
         {
             // The run actor reports before it stops, so reaching here with its run still active means it crashed.
             if (_active?.Actor is null || !_active.Actor.Equals(terminated.ActorRef)) return;
-            _services.Runs.FinishAsync(_active.RunId, RunStatus.Failed, "the run stopped unexpectedly; see the daemon log", CancellationToken.None)
+            const string crashed = "the run stopped unexpectedly; see the daemon log";
+            _services.Runs.FinishAsync(_active.RunId, RunStatus.Failed, crashed, CancellationToken.None)
                 .PipeTo(Self, success: () => Done.Instance, failure: e => new Status.Failure(e));
+            Context.System.EventStream.Publish(new Notification(NotificationEvent.RunFailed, _state.Id, _active.RunId, crashed, _services.Clock.GetUtcNow()));
             Finish(_active.RunId);
         });
         Command<CheckScheduleNow>(_ => CheckSchedule());
@@ -142,6 +151,20 @@ public sealed class CourierActor : ReceivePersistentActor, IWithTimers
 
     /// <summary>A run that throws is a failed run, not a reason to restart it: its child is stopped.</summary>
     protected override SupervisorStrategy SupervisorStrategy() => Akka.Actor.SupervisorStrategy.StoppingStrategy;
+
+    /// <summary>Its journal failed: persistence stops the courier, and its supervisor starts it again after a backoff.</summary>
+    protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
+    {
+        NotifyStopped(cause);
+        base.OnPersistFailure(cause, @event, sequenceNr);
+    }
+
+    /// <inheritdoc cref="OnPersistFailure"/>
+    protected override void OnRecoveryFailure(Exception reason, object? message = null)
+    {
+        NotifyStopped(reason);
+        base.OnRecoveryFailure(reason, message);
+    }
 
     protected override void OnReplaySuccess()
     {
@@ -222,8 +245,9 @@ public sealed class CourierActor : ReceivePersistentActor, IWithTimers
 
     private void StartNextRun()
     {
-        if (_active is not null || _queue.Count == 0 || !_state.Exists) return;
-        StartRunActor(_queue.Dequeue(), attempt: 1, failures: null);
+        if (_active is null && _queue.Count > 0 && _state.Exists) StartRunActor(_queue.Dequeue(), attempt: 1, failures: null);
+        // Every change of the queue passes here (or through Cancel), so the gauge follows it.
+        _services.Metrics.QueueLength(_state.Id, _queue.Count);
     }
 
     private void StartRunActor(QueuedRun run, int attempt, FailedAttempts? failures)
@@ -263,6 +287,7 @@ public sealed class CourierActor : ReceivePersistentActor, IWithTimers
         var remaining = _queue.Where(q => q.RunId != run.RunId).ToList();
         _queue.Clear();
         foreach (var q in remaining) _queue.Enqueue(q);
+        _services.Metrics.QueueLength(_state.Id, _queue.Count);
         const string message = "cancelled by request before it ran";
         _services.Runs.FinishAsync(run.RunId, RunStatus.Cancelled, message, CancellationToken.None)
             .PipeTo(Self, success: () => Done.Instance, failure: e => new Status.Failure(e));
@@ -271,6 +296,26 @@ public sealed class CourierActor : ReceivePersistentActor, IWithTimers
     }
 
     private static string RetryTimer(Guid runId) => $"retry-{runId:N}";
+
+    /// <summary>Tells webhooks (through the event stream, without waiting) that a run failed, or succeeded after failed attempts.</summary>
+    private void Notify(CourierRunActor.RunEnded ended, int attempt)
+    {
+        var (summary, now) = (ended.Summary, _services.Clock.GetUtcNow());
+        var events = Context.System.EventStream;
+        if (summary.Status == RunStatus.Failed)
+            events.Publish(new Notification(NotificationEvent.RunFailed, _state.Id, summary.RunId, summary.Message ?? "the run failed", now));
+        else if (summary.Status == RunStatus.Succeeded && attempt > 1)
+            events.Publish(new Notification(NotificationEvent.RunSucceededAfterRetries, _state.Id, summary.RunId,
+                $"succeeded on attempt {attempt} of {_services.RunSettings.MaxAttempts}, after {attempt - 1} failed: {summary.Message}", now));
+        if (ended.BlockedDump is { } dump)
+            events.Publish(new Notification(NotificationEvent.HeapDumpBlocked, _state.Id, summary.RunId,
+                $"Heap dump {dump} cannot apply, and the dumps after it wait for it: {summary.Message}", now, dump));
+    }
+
+    private void NotifyStopped(Exception cause) =>
+        Context.System.EventStream.Publish(new Notification(NotificationEvent.CourierStopped, _state.Id, null,
+            $"courier '{_state.Id}' stopped unexpectedly (its journal failed: {FailureText.Of(cause)}); it is started again after a backoff " +
+            "that grows while it keeps failing", _services.Clock.GetUtcNow()));
 
     /// <summary>The run has ended and says so in heapd.runs, where the courier's history is read from: nothing to journal.</summary>
     private void Finish(Guid runId)
@@ -297,6 +342,7 @@ public sealed class CourierActor : ReceivePersistentActor, IWithTimers
             Apply(e);
             Timers.Cancel(ScheduleTimer);
             Sender.Tell(new CourierRemoved(_state.Id));
+            _services.Metrics.CourierGone(_state.Id);
             Context.Parent.Tell(new CourierRegistryActor.CourierRetired(_state.Id));
         });
     }
@@ -312,9 +358,14 @@ public sealed class CourierActor : ReceivePersistentActor, IWithTimers
     {
         var (id, config, current, queued) = (_state.Id, _state.Config!, _active?.RunId, _queue.Count);
         var next = config.Schedule is { Active: true } schedule ? schedule.NextAfter(_services.Clock.GetUtcNow()) : null;
-        _services.Runs.HistoryAsync(id, CourierState.RecentRunsShown, CancellationToken.None).PipeTo(replyTo,
-            success: history => new CourierView(id, config, history.LastRunDate, [.. history.Recent], current, queued, next),
-            failure: e => new Status.Failure(e));
+        ViewAsync().PipeTo(replyTo, success: view => view, failure: e => new Status.Failure(e));
+
+        async Task<CourierView> ViewAsync()
+        {
+            var history = await _services.Runs.HistoryAsync(id, CourierState.RecentRunsShown, CancellationToken.None);
+            var view = new CourierView(id, config, history.LastRunDate, [.. history.Recent], current, queued, next);
+            return await _services.Kinds[config.Kind].DescribeAsync(view, CancellationToken.None);
+        }
     }
 
     private sealed record QueuedRun(Guid RunId, RunWindow Window, RunRequest Request);

@@ -10,6 +10,8 @@ public sealed class CourierKinds(IEnumerable<ICourierKind> kinds)
 {
     private readonly FrozenDictionary<CourierKind, ICourierKind> _kinds = kinds.ToFrozenDictionary(k => k.Kind);
 
+    public IEnumerable<ICourierKind> All => _kinds.Values;
+
     /// <exception cref="InvalidOperationException">no class of that kind is registered.</exception>
     public ICourierKind this[CourierKind kind] =>
         _kinds.TryGetValue(kind, out var courierKind) ? courierKind : throw new InvalidOperationException($"no courier kind '{kind}' is registered");

@@ -4,7 +4,6 @@ using Akka.Event;
 using Akka.Hosting;
 using Akka.Pattern;
 using Akka.Persistence;
-using HeapDaemon.Actors.Credentials;
 using HeapDaemon.Actors.Ids;
 using HeapDaemon.Actors.Retries;
 using static HeapDaemon.Actors.Couriers.CourierCommands;
@@ -22,9 +21,9 @@ namespace HeapDaemon.Actors.Couriers;
 /// </summary>
 /// <remarks>
 /// Every courier configuration passes through here, so here the credentials a configuration names are checked to
-/// exist and a credential is deleted only when no courier uses it. One such check runs at a time, and configurations
-/// and deletions that arrive meanwhile wait (stashed): a courier cannot take up a credential between the check that
-/// it is unused and its deletion.
+/// exist, and a credential or a feed is deleted only when no courier uses it. One such check runs at a time, and
+/// configurations and deletions that arrive meanwhile wait (stashed): a courier cannot take up a credential or a feed
+/// between the check that it is unused and its deletion.
 /// </remarks>
 public sealed class CourierRegistryActor : ReceivePersistentActor
 {
@@ -42,9 +41,8 @@ public sealed class CourierRegistryActor : ReceivePersistentActor
 
     private sealed record ReferencesChecked(ConfigureCourier Configure, IActorRef ReplyTo, IReadOnlyList<string> Errors);
 
-    private sealed record CredentialCheckEnded(IActorRef ReplyTo, object Reply);
-
-    private static readonly TimeSpan CourierAskTimeout = TimeSpan.FromSeconds(5);
+    /// <summary>A check or deletion ended: its answer, sent before the waiting messages are taken up.</summary>
+    private sealed record CheckEnded(IActorRef ReplyTo, object Reply);
 
     private readonly CourierServices _services;
     private readonly ILoggingAdapter _log = Context.GetLogger();
@@ -52,8 +50,8 @@ public sealed class CourierRegistryActor : ReceivePersistentActor
     private ImmutableSortedSet<string> _ids = ImmutableSortedSet<string>.Empty.WithComparer(StringComparer.Ordinal);
     private long _incarnation;
 
-    /// <summary>A credential check or deletion is in flight: configurations and deletions wait in the stash.</summary>
-    private bool _checkingCredentials;
+    /// <summary>A configuration's credential check, or a credential or feed deletion, is in flight: configurations and deletions wait in the stash.</summary>
+    private bool _checking;
 
     public CourierRegistryActor(CourierServices services)
     {
@@ -64,7 +62,7 @@ public sealed class CourierRegistryActor : ReceivePersistentActor
 
         Command<ConfigureCourier>(configure =>
         {
-            if (_checkingCredentials)
+            if (_checking)
             {
                 Stash.Stash();
                 return;
@@ -88,26 +86,16 @@ public sealed class CourierRegistryActor : ReceivePersistentActor
                     _ids = _ids.Add(e.CourierId);
                     Child(e.CourierId).Tell(configure, replyTo);
                 });
-            EndCredentialCheck();
+            EndCheck();
         });
         Command<DeleteCredential>(delete =>
-        {
-            if (_checkingCredentials)
-            {
-                Stash.Stash();
-                return;
-            }
-            _checkingCredentials = true;
-            var replyTo = Sender;
-            var couriers = _ids.Select(id => (id, Child(id))).ToList();
-            DeleteIfUnusedAsync(delete.CredentialId, couriers, _services.Credentials).PipeTo(Self,
-                success: reply => new CredentialCheckEnded(replyTo, reply),
-                failure: e => new CredentialCheckEnded(replyTo, new Status.Failure(e)));
-        });
-        Command<CredentialCheckEnded>(ended =>
+            DeleteIfUnused(couriers => ReferenceRemoval.DeleteCredentialIfUnusedAsync(delete.CredentialId, couriers, _services)));
+        Command<DeleteFeed>(delete =>
+            DeleteIfUnused(couriers => ReferenceRemoval.DeleteFeedIfUnusedAsync(delete, couriers, _services)));
+        Command<CheckEnded>(ended =>
         {
             ended.ReplyTo.Tell(ended.Reply);
-            EndCredentialCheck();
+            EndCheck();
         });
         Command<ListCouriers>(_ => Sender.Tell(new CourierIds(_ids)));
         Command<CourierRetired>(retired => Persist(new CourierUnregistered(retired.CourierId), e =>
@@ -147,7 +135,7 @@ public sealed class CourierRegistryActor : ReceivePersistentActor
     /// <summary>Checks, off the actor, that the credentials the configuration names exist and are of their kind.</summary>
     private void CheckCredentials(ConfigureCourier configure)
     {
-        _checkingCredentials = true;
+        _checking = true;
         var replyTo = Sender;
         var uses = configure.Config.CredentialUses().ToList();
         _services.Credentials.KindsAsync(uses.Select(u => u.CredentialId), CancellationToken.None).PipeTo(Self,
@@ -157,31 +145,32 @@ public sealed class CourierRegistryActor : ReceivePersistentActor
                     ? $"{u.Where}: credential '{u.CredentialId}' is a {kind} credential, not {u.Kind}"
                     : u.Kind == "pgp" ? $"PGP credential '{u.CredentialId}' does not exist" : $"credential '{u.CredentialId}' does not exist")
                 .Distinct().ToList()),
-            failure: e => new CredentialCheckEnded(replyTo, new Status.Failure(e)));
-    }
-
-    private void EndCredentialCheck()
-    {
-        _checkingCredentials = false;
-        Stash.UnstashAll();
+            failure: e => new CheckEnded(replyTo, new Status.Failure(e)));
     }
 
     /// <summary>
-    /// Asks every courier for its configuration and deletes the credential when none uses it. A courier that cannot
-    /// say (restarting after a failure, its history unreadable) fails the deletion with its reason until it can.
+    /// Runs a deletion off the actor, given every courier (its supervisor, which answers for it, or says that it is
+    /// restarting), and answers the sender; configurations and other deletions wait until it ends.
     /// </summary>
-    private static async Task<object> DeleteIfUnusedAsync(string credentialId, IReadOnlyList<(string Id, IActorRef Child)> couriers,
-        CredentialCatalog credentials)
+    private void DeleteIfUnused(Func<IReadOnlyList<(string Id, IActorRef Courier)>, Task<object>> delete)
     {
-        if (!(await credentials.KindsAsync([credentialId], CancellationToken.None)).ContainsKey(credentialId))
-            return new CredentialNotFound(credentialId);
-        var views = await Task.WhenAll(couriers.Select(c => c.Child.Ask<object>(new GetCourier(c.Id), CourierAskTimeout)));
-        var uses = views.OfType<CourierView>()
-            .SelectMany(view => view.Config.CredentialUses().Where(u => u.CredentialId == credentialId).Select(u => (view.Id, u.Where)))
-            .OrderBy(u => u.Id, StringComparer.Ordinal).ToList();
-        if (uses.Count > 0)
-            return new CredentialInUse(credentialId, uses.Select(u => u.Id).Distinct().ToList(), uses.Select(u => $"courier '{u.Id}' ({u.Where})").ToList());
-        return await credentials.DeleteAsync(credentialId, CancellationToken.None) ? new CredentialDeleted(credentialId) : new CredentialNotFound(credentialId);
+        if (_checking)
+        {
+            Stash.Stash();
+            return;
+        }
+        _checking = true;
+        var replyTo = Sender;
+        var couriers = _ids.Select(id => (id, Child(id))).ToList();
+        delete(couriers).PipeTo(Self,
+            success: reply => new CheckEnded(replyTo, reply),
+            failure: e => new CheckEnded(replyTo, new Status.Failure(e)));
+    }
+
+    private void EndCheck()
+    {
+        _checking = false;
+        Stash.UnstashAll();
     }
 
     /// <summary>

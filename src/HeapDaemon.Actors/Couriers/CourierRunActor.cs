@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Event;
 using Akka.Streams;
+using HeapDaemon.Actors.Failures;
 using HeapDaemon.Actors.Pipeline;
 using HeapDaemon.Actors.Retries;
 using HeapDaemon.Actors.Runs;
@@ -24,7 +25,8 @@ public sealed class CourierRunActor : ReceiveActor
     /// heapd.runs too) and the courier starts the next attempt after this delay.
     /// </param>
     /// <param name="Failures">With <paramref name="RetryAfter"/>: the failed attempts so far, this one included, for the next.</param>
-    public sealed record RunEnded(RunSummary Summary, TimeSpan? RetryAfter = null, FailedAttempts? Failures = null);
+    /// <param name="BlockedDump">A Heap run that ended failed at a dump: that dump, which the later dumps wait for.</param>
+    public sealed record RunEnded(RunSummary Summary, TimeSpan? RetryAfter = null, FailedAttempts? Failures = null, long? BlockedDump = null);
 
     /// <summary>Aborts the streams: the file in flight rolls back; files already committed stay.</summary>
     public sealed class Cancel
@@ -34,7 +36,7 @@ public sealed class CourierRunActor : ReceiveActor
     }
 
     /// <summary>The run's end is written to heapd.runs: the courier can be told.</summary>
-    private sealed record Concluded(RunSummary Summary, TimeSpan? RetryAfter, FailedAttempts? Failures);
+    private sealed record Concluded(RunSummary Summary, TimeSpan? RetryAfter, FailedAttempts? Failures, long? BlockedDump = null);
 
     private readonly RunPlan _plan;
     private readonly CourierServices _services;
@@ -55,10 +57,10 @@ public sealed class CourierRunActor : ReceiveActor
         {
             if (concluded.RetryAfter is null)
             {
-                _services.Metrics.RunFinished(concluded.Summary.Status, DateTime.UtcNow - _started);
+                _services.Metrics.RunFinished(_plan.CourierId, concluded.Summary.Status, DateTime.UtcNow - _started, DateTimeOffset.UtcNow);
                 _log.Info("Run {RunId} of courier {CourierId} {Status}: {Message}", _plan.RunId, _plan.CourierId, concluded.Summary.Status, concluded.Summary.Message);
             }
-            End(concluded.Summary, concluded.RetryAfter, concluded.Failures);
+            End(concluded.Summary, concluded.RetryAfter, concluded.Failures, concluded.BlockedDump);
         });
         Receive<Cancel>(_ =>
         {
@@ -69,7 +71,7 @@ public sealed class CourierRunActor : ReceiveActor
         {
             var (status, message, fault) = _cancelled
                 ? (RunStatus.Cancelled, "cancelled by request; files loaded before the cancel stay loaded, the file in flight was rolled back", FaultKind.Lasting)
-                : (RunStatus.Failed, $"the run failed: {failure.Cause.Message}", Faults.Classify(failure.Cause));
+                : (RunStatus.Failed, $"the run failed: {FailureText.Of(failure.Cause)}", Faults.Classify(failure.Cause));
             // Not an expected failure of a file (those are outcomes): a cancel, or a fault in the daemon or its database.
             if (!_cancelled) _log.Error(failure.Cause, "Run {RunId} of courier {CourierId} failed", _plan.RunId, _plan.CourierId);
             var now = DateTimeOffset.UtcNow;
@@ -119,13 +121,14 @@ public sealed class CourierRunActor : ReceiveActor
             return;
         }
         if (status == RunStatus.Failed && fault != FaultKind.Lasting) message = FailedAttempts.GaveUp(_plan.Failures, fault, now, outcome.Endpoint, message);
-        var ended = new Concluded(new RunSummary(_plan.RunId, _plan.Window.From, status, now, message), null, null);
+        // A dump blocks once the run gives up on it: an attempt still to come may apply it.
+        var ended = new Concluded(new RunSummary(_plan.RunId, _plan.Window.From, status, now, message), null, null, outcome.BlockedDump);
         _services.Runs.FinishAsync(_plan.RunId, status, message, CancellationToken.None).PipeTo(Self, success: () => ended);
     }
 
-    private void End(RunSummary summary, TimeSpan? retryAfter, FailedAttempts? failures)
+    private void End(RunSummary summary, TimeSpan? retryAfter, FailedAttempts? failures, long? blockedDump = null)
     {
-        Context.Parent.Tell(new RunEnded(summary, retryAfter, failures));
+        Context.Parent.Tell(new RunEnded(summary, retryAfter, failures, blockedDump));
         Context.Stop(Self);
     }
 

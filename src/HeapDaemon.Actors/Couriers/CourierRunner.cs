@@ -19,7 +19,7 @@ public sealed class CourierRunner(RunStore runs, CredentialCatalog credentials, 
     {
         var kind = kinds[plan.Config.Kind];
         var resumed = await runs.MarkRunningAsync(plan.RunId, ct);
-        log.Info("Run {RunId} of courier {CourierId} ({Kind}) started for {Window}", plan.RunId, plan.CourierId, kind.Kind, plan.Window);
+        log.Info("Run {RunId} of courier {CourierId} started for {Window} ({Kind})", plan.RunId, plan.CourierId, plan.Window, kind.Kind);
         // Files that an earlier attempt of this run committed (before a restart, or before a failure that may pass): the
         // ledger skips them now, and the run reports them as that attempt's loads, rows included.
         var earlier = resumed ? await runs.EarlierLoadsAsync(plan.RunId, ct) : NoEarlierLoads;

@@ -1,5 +1,7 @@
 using Akka.Event;
+using HeapDaemon.Actors.Feeds;
 using HeapDaemon.Actors.Loading;
+using HeapDaemon.Actors.Metrics;
 using HeapDaemon.Actors.Pipeline;
 using HeapDaemon.Actors.Runs;
 
@@ -26,6 +28,12 @@ public sealed class FilesCourier(FeedCatalog feeds, RunStore runs, FileLoadPipel
         for (var i = 0; i < config.Files.Length; i++)
             foreach (var error in config.Files[i].Validate(i))
                 yield return error;
+    }
+
+    public IEnumerable<string> FeedUses(CourierConfig config, FeedDefinition feed)
+    {
+        for (var i = 0; i < config.Files.Length; i++)
+            if (config.Files[i].FeedId == feed.Id) yield return $"files[{i}].feedId";
     }
 
     public async Task<RunOutcome> RunAsync(CourierRun run, CancellationToken ct)

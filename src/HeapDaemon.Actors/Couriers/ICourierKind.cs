@@ -1,9 +1,11 @@
 using Akka.Event;
 using Akka.Streams;
 using Amazon.S3;
+using HeapDaemon.Actors.Feeds;
 using HeapDaemon.Actors.Pipeline;
 using HeapDaemon.Actors.Retries;
 using HeapDaemon.Actors.Runs;
+using static HeapDaemon.Actors.Couriers.CourierReplies;
 
 namespace HeapDaemon.Actors.Couriers;
 
@@ -27,6 +29,19 @@ public interface ICourierKind
     /// fault; what it throws is a fault of the daemon or its database, or the cancel.
     /// </summary>
     Task<RunOutcome> RunAsync(CourierRun run, CancellationToken ct);
+
+    /// <summary>Where a configuration of this kind loads into the feed (e.g. <c>files[1].feedId</c>); nothing when it does not.</summary>
+    IEnumerable<string> FeedUses(CourierConfig config, FeedDefinition feed);
+
+    /// <summary>What a courier of this kind shows beyond its configuration and runs (a Heap courier: its dumps).</summary>
+    Task<CourierView> DescribeAsync(CourierView view, CancellationToken ct) => Task.FromResult(view);
+
+    /// <summary>
+    /// Drops a domain table of <paramref name="source"/> (<paramref name="drop"/>) with what this kind made on that
+    /// source's tables put aside around it (a Heap source's identity views read its tables: they go first and are made
+    /// again without the table).
+    /// </summary>
+    Task<T> AroundTableDropAsync<T>(string source, Func<Task<T>> drop, CancellationToken ct) => drop();
 }
 
 /// <summary>What one attempt of a run is asked to do.</summary>
@@ -66,7 +81,12 @@ public interface IRunReport
 /// <summary>How an attempt of a run ended.</summary>
 /// <param name="Fault">For a failure: whether another attempt may pass (the run actor retries while attempts remain).</param>
 /// <param name="Endpoint">The S3 endpoint the attempt used, named when the run gives up on one that refused connections.</param>
-public sealed record RunOutcome(RunStatus Status, string Message, FaultKind Fault = FaultKind.Lasting, string? Endpoint = null)
+/// <param name="BlockedDump">
+/// For a failure of a source that applies numbered dumps in order (Heap): the dump that could not apply, which the later
+/// ones wait for. Webhooks hear of it once the run gives up.
+/// </param>
+public sealed record RunOutcome(RunStatus Status, string Message, FaultKind Fault = FaultKind.Lasting, string? Endpoint = null,
+    long? BlockedDump = null)
 {
     public static RunOutcome Succeeded(string message) => new(RunStatus.Succeeded, message);
 

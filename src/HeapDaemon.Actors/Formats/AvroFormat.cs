@@ -10,6 +10,7 @@ using HeapDaemon.Actors.Feeds;
 using HeapDaemon.Actors.Streams;
 using ICSharpCode.SharpZipLib.Checksum;
 using Snappier;
+using HeapDaemon.Actors.Failures;
 
 namespace HeapDaemon.Actors.Formats;
 
@@ -35,7 +36,7 @@ public static class AvroFormat
         }
         catch (Exception e) when (IsDataError(e))
         {
-            throw new UnreadableFileException($"it is not an Avro object container file, or its header is damaged ({e.Message})", e);
+            throw new UnreadableFileException($"it is not an Avro object container file, or its header is damaged ({FailureText.Of(e)})", e);
         }
         using (reader)
         {
@@ -52,7 +53,7 @@ public static class AvroFormat
                 }
                 catch (Exception e) when (IsDataError(e))
                 {
-                    throw new UnreadableFileException($"damaged Avro data after record {number} ({e.Message})", e);
+                    throw new UnreadableFileException($"damaged Avro data after record {number} ({FailureText.Of(e)})", e);
                 }
                 yield return new SourceRecord(++number, values, null) { Names = names };
             }

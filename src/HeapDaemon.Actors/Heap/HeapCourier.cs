@@ -7,11 +7,13 @@ using HeapDaemon.Actors.Feeds;
 using HeapDaemon.Actors.Formats;
 using HeapDaemon.Actors.Ids;
 using HeapDaemon.Actors.Loading;
+using HeapDaemon.Actors.Metrics;
 using HeapDaemon.Actors.Pipeline;
 using HeapDaemon.Actors.Retries;
 using HeapDaemon.Actors.Runs;
 using HeapDaemon.Actors.Storage;
 using Npgsql;
+using static HeapDaemon.Actors.Couriers.CourierReplies;
 
 namespace HeapDaemon.Actors.Heap;
 
@@ -100,6 +102,34 @@ public sealed class HeapCourier(NpgsqlDataSource db, FeedCatalog feeds, RunStore
             : await feeds.ActivateAsync(feed.Id, ct) ?? throw new InvalidOperationException($"feed '{feed.Id}' vanished");
     }
 
+    /// <summary>Where a Heap courier loads into the feed: every table of its source goes to the feed made for it.</summary>
+    public IEnumerable<string> FeedUses(CourierConfig config, FeedDefinition feed)
+    {
+        if (feed.Source == config.HeapSource && feed.Id == HeapSchema.FeedId(config.HeapSource, feed.Name))
+            yield return $"Heap courier of source '{config.HeapSource}', table '{feed.Name}'";
+    }
+
+    /// <summary>A Heap courier shows its dumps: how many applied, and those that failed (blocking) or were skipped.</summary>
+    public async Task<CourierView> DescribeAsync(CourierView view, CancellationToken ct) =>
+        view with { HeapDumps = await _progress.DumpsAsync(view.Id, ct) };
+
+    /// <summary>The source's identity views and all_events read its tables: dropped before one of them is, and made again after.</summary>
+    public async Task<T> AroundTableDropAsync<T>(string source, Func<Task<T>> drop, CancellationToken ct)
+    {
+        var hadViews = await IdentityViews.DropAsync(db, source, ct);
+        try
+        {
+            return await drop();
+        }
+        finally
+        {
+            if (hadViews) await IdentityViews.RefreshAsync(db, feeds, source, ct);
+        }
+    }
+
+    /// <inheritdoc cref="HeapProgress.SkipDumpAsync"/>
+    public Task<(string? Refused, bool NotFound)> SkipDumpAsync(Guid runId, long dumpId, CancellationToken ct) => _progress.SkipDumpAsync(runId, dumpId, ct);
+
     public async Task<RunOutcome> RunAsync(CourierRun run, CancellationToken ct)
     {
         var (prefix, source) = (run.Config.Prefix ?? "", run.Config.HeapSource);
@@ -131,18 +161,22 @@ public sealed class HeapCourier(NpgsqlDataSource db, FeedCatalog feeds, RunStore
 
         foreach (var manifest in pending)
         {
-            var failure = await ApplyDumpAsync(run, manifest, manifests, progress, state, ct);
+            // A skipped dump changes nothing, so it replaces no table part of an earlier dump either.
+            var failure = await ApplyDumpAsync(run, manifest, manifests.Where(m => !progress.Skipped.Contains(m.DumpId)).ToList(), progress, state, ct);
             if (failure is not null)
             {
                 if (state.Changed) await IdentityViews.RefreshAsync(db, feeds, source, ct);
+                await _progress.DumpFailedAsync(run.CourierId, manifest, run.RunId, failure.Message, ct);
                 var waiting = pending.Count - state.Dumps.Count - 1;
                 return failure with
                 {
                     Message = $"{Applied(state)}. Dump {manifest.DumpId} ({manifest.ManifestKey}) failed: {failure.Message}" +
-                              (waiting > 0 ? $"; {waiting} later dump(s) wait for it" : ""),
+                              (waiting > 0 ? $"; {waiting} later dump(s) wait for it" : "") +
+                              $". Once it is fixed the next run applies it; or skip it: POST /api/runs/{run.RunId}/dumps/{manifest.DumpId}/skip",
+                    BlockedDump = manifest.DumpId,
                 };
             }
-            await _progress.DumpDoneAsync(run.CourierId, manifest, ct);
+            await _progress.DumpDoneAsync(run.CourierId, manifest, run.RunId, ct);
             state.Dumps.Add(manifest.DumpId);
         }
         if (state.Changed) await IdentityViews.RefreshAsync(db, feeds, source, ct);
@@ -186,7 +220,12 @@ public sealed class HeapCourier(NpgsqlDataSource db, FeedCatalog feeds, RunStore
             var missing = todo.SelectMany(t => t.Files.Where(f => t.ReplacesTable || Pending(t, f)).Select(f => (Table: t.Name, f.Key)))
                 .FirstOrDefault(f => !listed.ContainsKey(f.Key));
             if (missing.Key is not null)
-                return new(RunStatus.Failed, $"it names s3://{run.Bucket}/{missing.Key} ({missing.Table}), which does not exist; nothing of dump {manifest.DumpId} was applied");
+            {
+                var message = $"it names s3://{run.Bucket}/{missing.Key} ({missing.Table}), which does not exist; nothing of dump {manifest.DumpId} was applied";
+                await runs.RecordFileAsync(run.RunId, state.Ordinal++, run.Bucket, missing.Key, HeapSchema.FeedId(source, missing.Table),
+                    new FileOutcome(FileStatus.Missing, Message: $"s3://{run.Bucket}/{missing.Key}: no such object; dump {manifest.DumpId} names it"), ct);
+                return new(RunStatus.Failed, message);
+            }
             foreach (var table in todo) feedsOf[table.Name] = await EnsureFeedAsync(run.S3, run.Bucket, source, table, ct);
         }
         catch (HeapSchemaException e)

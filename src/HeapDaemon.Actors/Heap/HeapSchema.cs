@@ -4,6 +4,7 @@ using Amazon.S3.Model;
 using Avro;
 using Avro.File;
 using Avro.Generic;
+using HeapDaemon.Actors.Failures;
 using HeapDaemon.Actors.Feeds;
 using HeapDaemon.Actors.Formats;
 using HeapDaemon.Actors.Ids;
@@ -70,7 +71,7 @@ public static class HeapSchema
         }
         catch (Exception e) when (e is AvroException or IOException or InvalidDataException or ArgumentException)
         {
-            throw new HeapSchemaException($"s3://{bucket}/{key} is not an Avro object container file, or its header is damaged ({e.Message})");
+            throw new HeapSchemaException($"s3://{bucket}/{key} is not an Avro object container file, or its header is damaged ({FailureText.Of(e)})");
         }
         using (reader)
         {

@@ -4,6 +4,7 @@ using Amazon.Runtime;
 using Amazon.S3;
 using HeapDaemon.Actors.Credentials;
 using HeapDaemon.Actors.Endpoints;
+using HeapDaemon.Actors.Failures;
 
 namespace HeapDaemon.Actors.Storage;
 
@@ -72,7 +73,7 @@ public static class S3Errors
                 return new S3Failure(S3FailureCause.NoCredentials, null,
                     $"{target}: the daemon has no AWS credentials of its own (environment, profile or instance role): {client.Message}");
             default:
-                return new S3Failure(S3FailureCause.Other, (exception as AmazonServiceException)?.ErrorCode, $"{target}: {exception.Message}");
+                return new S3Failure(S3FailureCause.Other, (exception as AmazonServiceException)?.ErrorCode, $"{target}: {FailureText.Of(exception)}");
         }
     }
 

@@ -8,6 +8,7 @@ using HeapDaemon.Actors.Heap;
 using HeapDaemon.Actors.Loading;
 using HeapDaemon.Actors.Memory;
 using HeapDaemon.Actors.Pipeline;
+using HeapDaemon.Actors.Metrics;
 using HeapDaemon.Actors.Runs;
 using HeapDaemon.Actors.Storage;
 using HeapDaemon.Tests.Support;
@@ -47,8 +48,8 @@ public sealed class CourierActorSpecs() : Akka.TestKit.Xunit2.TestKit("""
         var s3 = new S3ClientFactory(new S3Settings(), new AwsCredentialsResolver(new AwsSettings(), TimeProvider.System, Guard), Guard);
         var kinds = new CourierKinds([new FilesCourier(feeds, runs, pipeline, metrics), new HeapCourier(_db, feeds, runs, pipeline, metrics)]);
         _memory = new IdleMemory(() => _trims.Enqueue(_memory.Running));
-        _services = new CourierServices(credentials, runs, new CourierRunner(runs, credentials, s3, kinds), metrics, _memory, new RunSettings(),
-            TimeProvider.System);
+        _services = new CourierServices(credentials, feeds, runs, kinds, new CourierRunner(runs, credentials, s3, kinds), metrics, _memory,
+            new RunSettings(), TimeProvider.System);
     }
 
     public async Task DisposeAsync()

@@ -5,12 +5,17 @@ using Xunit;
 
 namespace HeapDaemon.Tests.Couriers;
 
-/// <summary>A courier whose journal fails stops; the registry's backoff supervisor brings it back, and meanwhile it says so.</summary>
+/// <summary>
+/// A courier whose journal fails stops; the registry's backoff supervisor brings it back, and meanwhile it says so (to
+/// requests, and to webhooks of courierStopped).
+/// </summary>
 public sealed class CourierRestartSpecs : DaemonSpecs
 {
     [Fact]
     public async Task A_courier_whose_journal_cannot_be_read_answers_that_it_is_restarting_while_the_others_work_and_comes_back_once_it_can()
     {
+        await using var listener = await WebhookListener.StartAsync();
+        await Api.PostOkAsync("/api/notifications", new { id = "stops", url = listener.Url("/hooks/stops"), events = new[] { "courierStopped" } });
         await CreateCourierAsync("broken", "a.csv");
         await CreateCourierAsync("fine", "b.csv");
         await Daemon.DisposeAsync();
@@ -23,6 +28,10 @@ public sealed class CourierRestartSpecs : DaemonSpecs
         var answer = await PollAsync("/api/couriers/broken", (status, body) => status == HttpStatusCode.ServiceUnavailable && body.Contains("restarting"));
         Assert.Contains("courier 'broken' is restarting after a failure", answer);
         Assert.Equal(HttpStatusCode.OK, (await Api.GetAsync("/api/couriers/fine")).StatusCode);
+        var stopped = JsonDocument.Parse((await listener.WaitForAsync("/hooks/stops", 1))[0].Body).RootElement;
+        Assert.Equal("courierStopped", stopped.GetProperty("type").GetString());
+        Assert.Equal("broken", stopped.GetProperty("courierId").GetString());
+        Assert.StartsWith("courier 'broken' stopped unexpectedly (its journal failed", stopped.GetProperty("message").GetString());
 
         await QueryAsync($"UPDATE akka.journal SET message = '\\x{Convert.ToHexString((byte[])configured[0]["message"]!)}'::bytea WHERE persistence_id = 'courier-broken'");
         var view = JsonDocument.Parse(await PollAsync("/api/couriers/broken", (status, _) => status == HttpStatusCode.OK)).RootElement;
