@@ -10,10 +10,11 @@ namespace HeapDaemon.Actors.Couriers;
 /// <summary>
 /// A courier of file entries (<see cref="CourierKind.Files"/>): exact keys and dated filename patterns. A run finds
 /// every file of its days before it loads any (<see cref="FileResolver"/>), so a missing required file stops it with
-/// nothing half-loaded; then it loads them in order, each file on its own for upsert, and each feed's files together
-/// for truncate and upsert, since together they replace its table.
+/// nothing half-loaded; then it loads each feed's files in order, each file on its own for upsert, and all of them together
+/// for truncate and upsert, since together they replace its table; different feeds load at the same time
+/// (<see cref="TableLanes"/>).
 /// </summary>
-public sealed class FilesCourier(FeedCatalog feeds, RunStore runs, FileLoadPipeline pipeline, DaemonMetrics metrics) : ICourierKind
+public sealed class FilesCourier(FeedCatalog feeds, RunStore runs, FileLoadPipeline pipeline, DaemonMetrics metrics, LoadingSettings settings) : ICourierKind
 {
     public CourierKind Kind => CourierKind.Files;
 
@@ -48,9 +49,30 @@ public sealed class FilesCourier(FeedCatalog feeds, RunStore runs, FileLoadPipel
         }
         if (await RecordMissingAsync(run, found, ct) is { } blocking) return RunOutcome.Failed(blocking);
 
-        var outcomes = new List<FileOutcome>();
-        var loadedEarlier = 0;
-        foreach (var group in LoadGroups(found.Files, config.LoadType))
+        // Each feed's files load in the run's order; different feeds load at the same time.
+        var lanes = LoadGroups(found.Files, config.LoadType).GroupBy(g => g[0].File.File.FeedId).Select(l => l.ToList()).ToList();
+        var laneOutcomes = await TableLanes.RunAsync(lanes, settings.Parallelism, (lane, laneCt) => LoadLaneAsync(run, lane, laneCt), _ => false, ct);
+        var ended = laneOutcomes.SelectMany(l => l!).OrderBy(o => o.Ordinal).ToList();
+        var outcomes = ended.Select(o => o.Outcome).ToList();
+        var loadedEarlier = ended.Count(o => o.Earlier);
+
+        var failed = outcomes.Where(o => o.Status == FileStatus.Failed).ToList();
+        var summary = $"{outcomes.Count} files: {outcomes.Count(o => o.Status == FileStatus.Loaded)} loaded" +
+                      (loadedEarlier > 0 ? $" ({loadedEarlier} by an earlier attempt)" : "") +
+                      $", {outcomes.Count(o => o.Status == FileStatus.Skipped)} skipped (already loaded), {failed.Count} failed" +
+                      (found.Missing.Count > 0 ? $"; {found.Missing.Count} not found ({MissingSummary(found)})" : "");
+        return failed.Count == 0
+            ? RunOutcome.Succeeded(summary)
+            : RunOutcome.Failed($"{summary}. {failed[0].Message}", failed.Max(f => f.Fault));
+    }
+
+    /// <summary>One feed's load groups, one after another, each recorded as it ends.</summary>
+    private async Task<List<(int Ordinal, FileOutcome Outcome, bool Earlier)>> LoadLaneAsync(CourierRun run,
+        IReadOnlyList<List<(int Ordinal, PlannedFile File)>> lane, CancellationToken ct)
+    {
+        var (runId, bucket, config) = (run.RunId, run.Bucket, run.Config);
+        var outcomes = new List<(int, FileOutcome, bool)>();
+        foreach (var group in lane)
         {
             var feedId = group[0].File.File.FeedId;
             var feed = await feeds.GetAsync(feedId, ct);
@@ -78,27 +100,20 @@ public sealed class FilesCourier(FeedCatalog feeds, RunStore runs, FileLoadPipel
                 // count what this attempt did: an earlier attempt counted its own loads.
                 metrics.FileFinished(result, (DateTime.UtcNow - started) / group.Count);
                 var outcome = result;
+                var earlier = false;
                 if (result is { Status: FileStatus.Skipped, ETag: { } etag } && run.EarlierLoads.TryGetValue((bucket, file.Key, feedId, etag), out var load))
                 {
                     outcome = load.Outcome($"s3://{bucket}/{file.Key}");
-                    loadedEarlier++;
+                    earlier = true;
                 }
                 await runs.RecordFileAsync(runId, ordinal, bucket, file.Key, feedId, outcome, ct);
                 run.Report.FileEnded(ordinal);
                 if (outcome.Status == FileStatus.Failed)
                     run.Log.Warning("Run {RunId} of courier {CourierId}: {Message}", runId, run.CourierId, outcome.Message);
-                outcomes.Add(outcome);
+                outcomes.Add((ordinal, outcome, earlier));
             }
         }
-
-        var failed = outcomes.Where(o => o.Status == FileStatus.Failed).ToList();
-        var summary = $"{outcomes.Count} files: {outcomes.Count(o => o.Status == FileStatus.Loaded)} loaded" +
-                      (loadedEarlier > 0 ? $" ({loadedEarlier} by an earlier attempt)" : "") +
-                      $", {outcomes.Count(o => o.Status == FileStatus.Skipped)} skipped (already loaded), {failed.Count} failed" +
-                      (found.Missing.Count > 0 ? $"; {found.Missing.Count} not found ({MissingSummary(found)})" : "");
-        return failed.Count == 0
-            ? RunOutcome.Succeeded(summary)
-            : RunOutcome.Failed($"{summary}. {failed[0].Message}", failed.Max(f => f.Fault));
+        return outcomes;
     }
 
     /// <summary>

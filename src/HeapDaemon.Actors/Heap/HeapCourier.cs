@@ -27,7 +27,8 @@ namespace HeapDaemon.Actors.Heap;
 /// every table must have a feed that fits (made or widened here): otherwise the dump fails, naming the cause, with
 /// nothing of it applied, and later dumps wait. Only folders a manifest names are read.
 /// </summary>
-public sealed class HeapCourier(NpgsqlDataSource db, FeedCatalog feeds, RunStore runs, FileLoadPipeline pipeline, DaemonMetrics metrics)
+public sealed class HeapCourier(NpgsqlDataSource db, FeedCatalog feeds, RunStore runs, FileLoadPipeline pipeline, DaemonMetrics metrics,
+    LoadingSettings settings)
     : ICourierKind
 {
     public const string UserMigrations = "user_migrations";
@@ -154,7 +155,7 @@ public sealed class HeapCourier(NpgsqlDataSource db, FeedCatalog feeds, RunStore
         if (run.Resumed)
         {
             (state.Ordinal, state.Earlier) = await runs.KeepEarlierFilesAsync(run.RunId, ct);
-            state.LoadedEarlier = state.Earlier.Values.Count(s => s == FileStatus.Loaded);
+            state.Count(loadedEarlier: state.Earlier.Values.Count(s => s == FileStatus.Loaded));
         }
         if (pending.Count == 0 && state.LoadedEarlier == 0)
             return new(RunStatus.Succeeded, $"no new dump: {manifests.Count} manifest(s) under s3://{run.Bucket}/{prefix}manifests/, all applied");
@@ -237,6 +238,10 @@ public sealed class HeapCourier(NpgsqlDataSource db, FeedCatalog feeds, RunStore
             return new(RunStatus.Failed, S3Errors.Describe(e, run.Bucket, null), Faults.Classify(e));
         }
 
+        // Tables of a dump are independent: they load at the same time, each table's files in part order. The dump
+        // ends (and the next begins) once every table has, so a later dump's files of a table never commit before this
+        // one's. The run's ordinals follow the tables' order, whichever loads first.
+        var lanes = new List<(HeapTable Table, FeedDefinition Feed, bool Replace, IReadOnlyList<HeapFile> Files, IReadOnlyList<FileLoadJob> Jobs)>();
         foreach (var table in todo)
         {
             var feed = feedsOf[table.Name].Definition;
@@ -249,46 +254,61 @@ public sealed class HeapCourier(NpgsqlDataSource db, FeedCatalog feeds, RunStore
                     run.CourierId, run.Bucket, file.Key);
             var jobs = files.Select(f => new FileLoadJob(run.RunId, state.Ordinal++, run.S3, run.Bucket, f.Key, new FileSettings(FileFormat.Avro), null, feed,
                 run.Plan.Request.ForceReload, MissingColumnsAreNull: true)).ToList();
-            foreach (var job in jobs)
-            {
-                // A file an earlier attempt recorded but did not finish applying (a crash in between): this row replaces it.
-                if (state.Earlier.Remove(job.Key, out var earlier))
-                {
-                    await runs.DropFileAsync(run.RunId, job.Key, job.Ordinal, ct);
-                    if (earlier == FileStatus.Loaded) state.LoadedEarlier--;
-                }
-                await runs.RecordFileAsync(run.RunId, job.Ordinal, run.Bucket, job.Key, feed.Id, new FileOutcome(FileStatus.Running), ct);
-            }
-            var started = DateTime.UtcNow;
-            if (replace && jobs.Count == 0)
-            {
-                await EmptyAsync(feed, ct);
-            }
-            else if (replace)
-            {
-                var outcomes = await pipeline.ReplaceAsync(jobs, run.Materializer, run.Report.Progress, ct);
-                if (await RecordAsync(run, jobs, outcomes, started, state, ct) is { } failed) return failed;
-            }
-            else
-            {
-                foreach (var (job, file) in jobs.Zip(files))
-                {
-                    var outcome = await pipeline.RunAsync(job, run.Materializer, run.Report.Progress, ct);
-                    if (await RecordAsync(run, [job], [outcome], DateTime.UtcNow, state, ct) is { } failed) return failed;
-                    await _progress.FileAppliedAsync(run.CourierId, table.Name, file, run.RunId, outcome.ETag!, ct);
-                }
-            }
-            state.Changed = true;
-            await _progress.TableDoneAsync(run.CourierId, manifest.DumpId, table, "applied",
-                $"{(replace ? "replaced with" : table.ReplacesTable ? "a late full dump, upserted" : "upserted")} {table.Files.Count} file(s)", ct);
+            lanes.Add((table, feed, replace, files, jobs));
         }
-        return null;
+        var failures = await TableLanes.RunAsync(lanes, settings.Parallelism,
+            async (lane, laneCt) => await LoadTableAsync(run, manifest, lane.Table, lane.Feed, lane.Replace, lane.Files, lane.Jobs, state, laneCt) ?? TableApplied,
+            outcome => !ReferenceEquals(outcome, TableApplied), ct);
+        return failures.FirstOrDefault(f => f is not null && !ReferenceEquals(f, TableApplied));
 
         // A part file is still to load unless it was applied with the content the bucket has now; one delivered again
         // with other content (a newer delivery, or an earlier one's again) goes through the load ledger's rule.
         bool Pending(HeapTable table, HeapFile file) =>
             !progress.Files.TryGetValue((table.Name, file.Key), out var applied) ||
             applied is not null && listed.TryGetValue(file.Key, out var now) && now != applied;
+    }
+
+    /// <summary>What <see cref="LoadTableAsync"/> gives the lanes for a table applied.</summary>
+    private static readonly RunOutcome TableApplied = RunOutcome.Succeeded("applied");
+
+    /// <summary>One table of a dump: replaced with its files in one transaction, or upserted with them one by one, in part order.</summary>
+    /// <returns>null when the table is applied; otherwise why not.</returns>
+    private async Task<RunOutcome?> LoadTableAsync(CourierRun run, HeapManifest manifest, HeapTable table, FeedDefinition feed, bool replace,
+        IReadOnlyList<HeapFile> files, IReadOnlyList<FileLoadJob> jobs, RunState state, CancellationToken ct)
+    {
+        foreach (var job in jobs)
+        {
+            // A file an earlier attempt recorded but did not finish applying (a crash in between): this row replaces it.
+            if (state.TakeEarlier(job.Key) is { } earlier)
+            {
+                await runs.DropFileAsync(run.RunId, job.Key, job.Ordinal, ct);
+                if (earlier == FileStatus.Loaded) state.Count(loadedEarlier: -1);
+            }
+            await runs.RecordFileAsync(run.RunId, job.Ordinal, run.Bucket, job.Key, job.Feed.Id, new FileOutcome(FileStatus.Running), ct);
+        }
+        var started = DateTime.UtcNow;
+        if (replace && jobs.Count == 0)
+        {
+            await EmptyAsync(feed, ct);
+        }
+        else if (replace)
+        {
+            var outcomes = await pipeline.ReplaceAsync(jobs, run.Materializer, run.Report.Progress, ct);
+            if (await RecordAsync(run, jobs, outcomes, started, state, ct) is { } failed) return failed;
+        }
+        else
+        {
+            foreach (var (job, file) in jobs.Zip(files))
+            {
+                var outcome = await pipeline.RunAsync(job, run.Materializer, run.Report.Progress, ct);
+                if (await RecordAsync(run, [job], [outcome], DateTime.UtcNow, state, ct) is { } failed) return failed;
+                await _progress.FileAppliedAsync(run.CourierId, table.Name, file, run.RunId, outcome.ETag!, ct);
+            }
+        }
+        state.Changed = true;
+        await _progress.TableDoneAsync(run.CourierId, manifest.DumpId, table, "applied",
+            $"{(replace ? "replaced with" : table.ReplacesTable ? "a late full dump, upserted" : "upserted")} {table.Files.Count} file(s)", ct);
+        return null;
     }
 
     private async Task<RunOutcome?> RecordAsync(CourierRun run, IReadOnlyList<FileLoadJob> jobs, IReadOnlyList<FileOutcome> outcomes,
@@ -303,9 +323,9 @@ public sealed class HeapCourier(NpgsqlDataSource db, FeedCatalog feeds, RunStore
                                 run.EarlierLoads.TryGetValue((run.Bucket, job.Key, job.Feed.Id, etag), out load);
             await runs.RecordFileAsync(run.RunId, job.Ordinal, run.Bucket, job.Key, job.Feed.Id, loadedEarlier ? load!.Outcome(job.SourceFile) : result, ct);
             run.Report.FileEnded(job.Ordinal);
-            if (loadedEarlier) state.LoadedEarlier++;
-            else if (result.Status == FileStatus.Loaded) state.Loaded++;
-            else if (result.Status == FileStatus.Skipped) state.Skipped++;
+            if (loadedEarlier) state.Count(loadedEarlier: 1);
+            else if (result.Status == FileStatus.Loaded) state.Count(loaded: 1);
+            else if (result.Status == FileStatus.Skipped) state.Count(skipped: 1);
         }
         var failed = outcomes.Where(o => o.Status == FileStatus.Failed).ToList();
         if (failed.Count == 0) return null;
@@ -343,16 +363,33 @@ public sealed class HeapCourier(NpgsqlDataSource db, FeedCatalog feeds, RunStore
     private static IEnumerable<HeapTable> Ordered(IEnumerable<HeapTable> tables) =>
         tables.OrderBy(t => t.Name == "users" ? 0 : t.Name == UserMigrations ? 2 : 1).ThenBy(t => t.Name, StringComparer.Ordinal);
 
+    /// <summary>What the run has done so far; its tables' lanes count into it from several threads.</summary>
     private sealed class RunState
     {
+        private readonly Lock _lock = new();
+        private int _loaded, _loadedEarlier, _skipped;
+
         public List<long> Dumps { get; } = [];
         public List<string> Superseded { get; } = [];
         public int Ordinal { get; set; }
-        public int Loaded { get; set; }
-        public int LoadedEarlier { get; set; }
+        public int Loaded => Volatile.Read(ref _loaded);
+        public int LoadedEarlier => Volatile.Read(ref _loadedEarlier);
+        public int Skipped => Volatile.Read(ref _skipped);
         /// <summary>The run's files that earlier attempts recorded and this one keeps, by key.</summary>
         public Dictionary<string, FileStatus> Earlier { get; set; } = [];
-        public int Skipped { get; set; }
         public bool Changed { get; set; }
+
+        public void Count(int loaded = 0, int loadedEarlier = 0, int skipped = 0)
+        {
+            Interlocked.Add(ref _loaded, loaded);
+            Interlocked.Add(ref _loadedEarlier, loadedEarlier);
+            Interlocked.Add(ref _skipped, skipped);
+        }
+
+        /// <summary>Takes the earlier attempt's file of this key off the list, if it had one.</summary>
+        public FileStatus? TakeEarlier(string key)
+        {
+            lock (_lock) return Earlier.Remove(key, out var status) ? status : null;
+        }
     }
 }

@@ -53,6 +53,12 @@ public sealed class LoadingSettings
     /// <see cref="LoadOptions.MergeEveryRows"/>); as many rows wait in memory, in batches, for the merge to end.
     /// </summary>
     public int MergeEveryRows { get; init; } = 25_000;
+
+    /// <summary>
+    /// How many tables a run loads at once, each on its own connection: files of different domain tables overlap
+    /// (their S3 round trips, COPYs and commits); the files of one table still load one after another, in order.
+    /// </summary>
+    public int Parallelism { get; init; } = Environment.ProcessorCount;
 }
 
 /// <summary>

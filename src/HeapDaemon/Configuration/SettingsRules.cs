@@ -56,6 +56,7 @@ public static partial class SettingsRules
         services.AddOptions<LoadingSettings>().Bind(configuration.GetSection("Loading"))
             .Validate(l => l.BatchRows is >= 1 and <= 1_000_000, "Loading:BatchRows must be 1-1000000 (rows per COPY batch)")
             .Validate(l => l.MergeEveryRows >= 1, "Loading:MergeEveryRows must be at least 1")
+            .Validate(l => l.Parallelism is >= 1 and <= 64, "Loading:Parallelism must be 1-64 (tables loaded at once, each on its own connection)")
             .ValidateOnStart();
         services.AddSingleton<IValidateOptions<LoadingSettings>, MergeWorkMemRule>();
         services.AddOptions<PreviewSettings>().Bind(configuration.GetSection("Preview"))

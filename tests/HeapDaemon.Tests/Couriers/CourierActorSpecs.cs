@@ -46,7 +46,7 @@ public sealed class CourierActorSpecs() : Akka.TestKit.Xunit2.TestKit("""
         var credentials = new CredentialCatalog(_db, protector);
         var pipeline = new FileLoadPipeline(_db, feeds, new LoadingSettings(), new S3Settings(), new PgpKeyCatalog(_db, protector));
         var s3 = new S3ClientFactory(new S3Settings(), new AwsCredentialsResolver(new AwsSettings(), TimeProvider.System, Guard), Guard);
-        var kinds = new CourierKinds([new FilesCourier(feeds, runs, pipeline, metrics), new HeapCourier(_db, feeds, runs, pipeline, metrics)]);
+        var kinds = new CourierKinds([new FilesCourier(feeds, runs, pipeline, metrics, new LoadingSettings()), new HeapCourier(_db, feeds, runs, pipeline, metrics, new LoadingSettings())]);
         _memory = new IdleMemory(() => _trims.Enqueue(_memory.Running));
         _services = new CourierServices(credentials, feeds, runs, kinds, new CourierRunner(runs, credentials, s3, kinds), metrics, _memory,
             new RunSettings(), TimeProvider.System);
