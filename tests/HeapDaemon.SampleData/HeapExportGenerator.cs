@@ -94,6 +94,39 @@ public sealed class HeapExportGenerator(int seed, string bucket, string prefix =
             _expected.ToDictionary(t => t.Key, t => (IReadOnlyDictionary<long, Row>)t.Value, StringComparer.Ordinal), finalUser);
     }
 
+    /// <summary>
+    /// A wide export, as a large Heap account writes it: users, pageviews, sessions and <paramref name="eventTables"/>
+    /// event tables, in <paramref name="dumps"/> dumps of <paramref name="parts"/> part files per table, each part about
+    /// <paramref name="rowsPerPart"/> rows. The first dump is full; the later ones upsert new events, a few events
+    /// delivered again, and changed users. Many small files: what the per-file costs of a load show on.
+    /// </summary>
+    public HeapExport GenerateWide(int eventTables = 120, int dumps = 6, int parts = 2, int rowsPerPart = 40)
+    {
+        _users = Enumerable.Range(0, 200).Select(_ => NewId()).ToList();
+        var tables = new[] { ("pageviews", PageviewColumns), ("sessions", SessionColumns) }
+            .Concat(Enumerable.Range(0, eventTables).Select(i => ($"event_{i:D3}", ClickColumns))).ToList();
+        var rows = rowsPerPart * parts;
+        var earlier = new Dictionary<string, List<Row>>(StringComparer.Ordinal);
+        for (var d = 0; d < dumps; d++)
+        {
+            var dump = NewDump();
+            var incremental = d > 0;
+            var users = Enumerable.Range(0, rows).Select(i => User((d * rows / 2 + i) % _users.Count, plan: null, withPlan: false)).ToList();
+            dump.Table("users", UserColumns, incremental, users, parts);
+            foreach (var (name, columns) in tables)
+            {
+                // From the second dump on, a few events of the dump before are delivered again.
+                var again = earlier.TryGetValue(name, out var before) ? before.Take(2).Select(r => new Row(r)).ToList() : [];
+                var events = Events(rows - again.Count, 0, _users.Count, columns);
+                dump.Table(name, columns, incremental, [.. events, .. again], parts);
+                earlier[name] = events;
+            }
+            dump.Write();
+        }
+        return new HeapExport(_bucket, _prefix, _dumpIds, _objects,
+            _expected.ToDictionary(t => t.Key, t => (IReadOnlyDictionary<long, Row>)t.Value, StringComparer.Ordinal), new Dictionary<long, long>());
+    }
+
     /// <summary>Each merged user's final user: migrations followed to the end of their chain (the test's own resolution).</summary>
     private static Dictionary<long, long> FinalUsers(IEnumerable<Row> migrations)
     {

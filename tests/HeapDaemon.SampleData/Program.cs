@@ -4,6 +4,7 @@ using HeapDaemon.SampleData;
 
 // heap-sample <folder> [--seed N] [--bucket B] [--prefix P]          writes the export under <folder>
 // heap-sample --s3 <endpoint> --bucket B [--seed N] [--prefix P]     uploads it (keys from AWS_ACCESS_KEY_ID/..., or "test")
+// --wide N: the wide export instead (users, pageviews, sessions and N event tables; 6 dumps of 2 parts per table).
 // Prints the expected row count of every table afterwards.
 namespace HeapDaemon.SampleData;
 
@@ -21,7 +22,10 @@ public static class HeapSampleCli
         }
         var seed = int.Parse(options.GetValueOrDefault("seed", "1"), System.Globalization.CultureInfo.InvariantCulture);
         var bucket = options.GetValueOrDefault("bucket", "heap-rs3-sample");
-        var export = new HeapExportGenerator(seed, bucket, options.GetValueOrDefault("prefix", "")).Generate();
+        var generator = new HeapExportGenerator(seed, bucket, options.GetValueOrDefault("prefix", ""));
+        var export = options.TryGetValue("wide", out var eventTables)
+            ? generator.GenerateWide(int.Parse(eventTables, System.Globalization.CultureInfo.InvariantCulture))
+            : generator.Generate();
 
         if (options.TryGetValue("s3", out var endpoint))
         {
@@ -40,7 +44,7 @@ public static class HeapSampleCli
         }
         else
         {
-            Console.Error.WriteLine("usage: heap-sample <folder> | --s3 <endpoint> --bucket <bucket>  [--seed N] [--prefix P]");
+            Console.Error.WriteLine("usage: heap-sample <folder> | --s3 <endpoint> --bucket <bucket>  [--seed N] [--prefix P] [--wide N]");
             return 2;
         }
         foreach (var (table, rows) in export.Expected) Console.WriteLine($"expected {table}: {rows.Count} rows");

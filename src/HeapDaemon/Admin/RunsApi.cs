@@ -10,8 +10,9 @@ using static HeapDaemon.Actors.Couriers.CourierReplies;
 
 namespace HeapDaemon.Admin;
 
-/// <param name="Progress">While the run is running: the file being loaded and how far it has got.</param>
-public sealed record RunView(RunRecord Run, FileProgress? Progress);
+/// <param name="Progress">While the run is running: the file that reported last, and how far it has got.</param>
+/// <param name="InFlight">While the run is running: every file being loaded (files of different tables load at once).</param>
+public sealed record RunView(RunRecord Run, FileProgress? Progress, IReadOnlyList<FileProgress>? InFlight = null);
 
 /// <param name="Status">Always <c>cancelling</c>: the run ends as <c>cancelled</c> once the file in flight has rolled back.</param>
 public sealed record RunCancellingView(Guid RunId, string Status);
@@ -39,13 +40,10 @@ public static class RunsApi
         Guid id, RunStore runs, IRequiredActor<CourierRegistryActor> couriers, CancellationToken ct)
     {
         if (await runs.GetAsync(id, ct) is not { } run) return new NotFoundProblem($"no run '{id}'");
-        FileProgress? progress = null;
+        RunProgressReply? progress = null;
         if (run.Status == RunStatus.Running)
-        {
-            var reply = await (await couriers.GetAsync(ct)).Ask<object>(new GetRunProgress(run.CourierId, id), TimeSpan.FromSeconds(5), ct);
-            progress = (reply as RunProgressReply)?.Progress;
-        }
-        return TypedResults.Ok(new RunView(run, progress));
+            progress = await (await couriers.GetAsync(ct)).Ask<object>(new GetRunProgress(run.CourierId, id), TimeSpan.FromSeconds(5), ct) as RunProgressReply;
+        return TypedResults.Ok(new RunView(run, progress?.Progress, progress?.InFlight));
     }
 
     public static async Task<Results<Accepted<RunCancellingView>, NotFoundProblem, ConflictProblem, UnavailableProblem>> CancelAsync(
