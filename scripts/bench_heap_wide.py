@@ -29,23 +29,24 @@ class Daemon:
             env["Loading__Parallelism"] = parallelism
         self.log = open(f"{BENCH}/daemon-wide.log", "w")
         self.proc = subprocess.Popen(["dotnet", DLL], env=env, stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 180
         while time.monotonic() < deadline:
             try:
                 if urllib.request.urlopen(self.url + "/readyz", timeout=2).status == 200:
                     return
-            except (urllib.error.URLError, ConnectionError):
+            except (urllib.error.URLError, OSError):  # refused, reset, or timed out on a loaded machine
                 pass
             if self.proc.poll() is not None:
                 break
             time.sleep(0.3)
+        self.proc.kill()
         sys.exit(f"bench-heap-wide: the daemon did not become ready; see {BENCH}/daemon-wide.log")
 
     def api(self, method, path, body=None):
         req = urllib.request.Request(self.url + path, data=None if body is None else json.dumps(body).encode(), method=method,
                                      headers={"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"})
         try:
-            with urllib.request.urlopen(req, timeout=60) as resp:
+            with urllib.request.urlopen(req, timeout=120) as resp:
                 status, text = resp.status, resp.read().decode()
         except urllib.error.HTTPError as e:
             status, text = e.code, e.read().decode()
