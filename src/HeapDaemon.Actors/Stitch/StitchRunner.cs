@@ -1,0 +1,119 @@
+using System.Diagnostics;
+using HeapDaemon.Actors.Runs;
+using Npgsql;
+
+namespace HeapDaemon.Actors.Stitch;
+
+/// <param name="Previous">The last stitch's result, kept in memory: what an incremental stitch starts from.</param>
+public sealed record StitchPlan(Guid RunId, StitchKind Kind, StitchTrigger Trigger, StitchResult? Previous);
+
+/// <param name="Result">The new result (null when the run failed; the previous one stays).</param>
+public sealed record StitchOutcome(RunStatus Status, string Message, StitchResult? Result, Dictionary<string, object>? Statistics);
+
+/// <summary>
+/// One stitch: reads the tagged tables, matches, and writes the result, full or incremental. At most one runs per
+/// database at a time, across daemons (a session advisory lock).
+/// </summary>
+public sealed class StitchRunner(NpgsqlDataSource db, StitchInputs inputs, StitchWriter writer, StitchSettingsStore settingsStore)
+{
+    public async Task<StitchOutcome> RunAsync(StitchPlan plan, Action<StitchProgress> progress, CancellationToken ct)
+    {
+        await using var lockConnection = await db.OpenConnectionAsync(ct);
+        await using (var take = new NpgsqlCommand("SELECT pg_try_advisory_lock(hashtext('heapd.stitch-run'))", lockConnection))
+            if (!(bool)(await take.ExecuteScalarAsync(ct))!)
+                return new StitchOutcome(RunStatus.Failed, "another daemon is stitching this database; try again when it is done", null, null);
+        try
+        {
+            var clock = Stopwatch.StartNew();
+            var timings = new Dictionary<string, double>();
+            void Phase(string name)
+            {
+                timings[name] = Math.Round(clock.Elapsed.TotalSeconds, 3);
+                clock.Restart();
+            }
+            var settings = await settingsStore.GetAsync(ct);
+            var inputSet = await inputs.DiscoverAsync(ct);
+            var watermark = await WatermarkAsync(lockConnection, ct);
+            var fingerprint = StitchEngine.Fingerprint(inputSet, settings);
+            var why = plan.Kind == StitchKind.Full ? null : await WhyFullAsync(plan.Previous, fingerprint, ct);
+            StitchResult result;
+            string ran;
+            if (why is null)
+            {
+                (result, ran) = (await IncrementalAsync(plan, inputSet, watermark, progress, Phase, ct), "incremental");
+            }
+            else
+            {
+                result = await FullAsync(plan, settings, inputSet, watermark, progress, Phase, ct);
+                ran = plan.Kind == StitchKind.Full ? "full" : $"full ({why})";
+            }
+            var statistics = new Dictionary<string, object>(result.Statistics)
+            {
+                ["ran"] = ran,
+                ["seconds"] = timings,
+                ["notices"] = result.Notices.ToList(),
+            };
+            var message = $"{ran}: {result.Statistics["records"]} records, {result.Statistics["people"]} people, " +
+                          $"{result.Statistics["pairsCompared"]} pairs compared, {result.Statistics["pairsMatched"]} matched" +
+                          (result.Notices.Count > 0 ? $"; {result.Notices.Count} notice(s): {result.Notices[0]}" : "");
+            return new StitchOutcome(RunStatus.Succeeded, message, result, statistics);
+        }
+        finally
+        {
+            await using var release = new NpgsqlCommand("SELECT pg_advisory_unlock(hashtext('heapd.stitch-run'))", lockConnection);
+            await release.ExecuteNonQueryAsync(CancellationToken.None);
+        }
+    }
+
+    private async Task<StitchResult> FullAsync(StitchPlan plan, StitchSettings settings, StitchInputSet inputSet, DateTimeOffset watermark,
+        Action<StitchProgress> progress, Action<string> phase, CancellationToken ct)
+    {
+        var normalizer = new ProfileNormalizer(settings.DefaultPhoneRegion, settings.StripPlusAddressing);
+        var records = new ProfileRecords(inputSet.Tables);
+        var reader = new RecordReader(records, normalizer, new BadValues(settings.BadValues, normalizer));
+        foreach (var table in inputSet.Tables)
+        {
+            progress(new StitchProgress($"reading {table.Table}", records.Count));
+            await inputs.ReadAsync(table, reader, null, ct);
+        }
+        var order = Enumerable.Range(0, records.Count).ToArray();
+        Array.Sort(order, records.CompareKeys);
+        records.Permute(order);
+        var (previousIds, previousAll) = await writer.PreviousIdsAsync(records, ct);
+        phase("read");
+        var result = await Task.Run(() => StitchEngine.Full(records, settings, inputSet, previousIds, previousAll, progress, ct), ct);
+        result.RunId = plan.RunId;
+        phase("match");
+        progress(new StitchProgress("writing", 0, records.Count));
+        await writer.WriteFullAsync(result, new StitchState(plan.RunId, watermark, result.Fingerprint, result.Model.Describe()), ct);
+        phase("write");
+        return result;
+    }
+
+    private Task<StitchResult> IncrementalAsync(StitchPlan plan, StitchInputSet inputSet, DateTimeOffset watermark, Action<StitchProgress> progress,
+        Action<string> phase, CancellationToken ct) => throw new NotImplementedException();
+
+    /// <summary>Why an incremental stitch cannot be one, or null when it can.</summary>
+    private async Task<string?> WhyFullAsync(StitchResult? previous, string fingerprint, CancellationToken ct)
+    {
+        if (previous is null) return "no earlier result in this daemon's memory";
+        if (previous.Fingerprint != fingerprint) return "tags, tables or matching settings changed";
+        await using var cmd = db.CreateCommand("SELECT run_id FROM heapd.stitch_state WHERE id = 1");
+        return await cmd.ExecuteScalarAsync(ct) is Guid runId && runId == previous.RunId ? null : "the stored result is not the one in memory";
+    }
+
+    /// <summary>
+    /// The time from which rows count as new for the next stitch: now, or the start of the oldest transaction still open
+    /// (a load that began earlier and commits after this read stamps its rows with its own start).
+    /// </summary>
+    private static async Task<DateTimeOffset> WatermarkAsync(NpgsqlConnection connection, CancellationToken ct)
+    {
+        await using var cmd = new NpgsqlCommand("""
+            SELECT least(now(), coalesce(min(xact_start), now())) FROM pg_stat_activity
+            WHERE datname = current_database() AND pid <> pg_backend_pid() AND xact_start IS NOT NULL
+            """, connection);
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        await reader.ReadAsync(ct);
+        return reader.GetFieldValue<DateTimeOffset>(0);
+    }
+}

@@ -1,0 +1,128 @@
+using System.Collections.Immutable;
+using System.Security.Cryptography;
+using System.Text.Json;
+using HeapDaemon.Actors.Couriers;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace HeapDaemon.Actors.Stitch;
+
+/// <summary>
+/// How Stitch matches and when it runs; one set per daemon (<c>heapd.stitch_settings</c>), every value with a
+/// documented default, so tags are all a user must give.
+/// </summary>
+/// <param name="MatchThreshold">Pairs whose match probability reaches this are linked.</param>
+/// <param name="ComparedTags">Profile tags that are compared; the others are kept but not compared.</param>
+/// <param name="SourcePriority">Sources (<c>crm</c>) or tables (<c>crm.customers</c>) whose values win in the customer 360, first first.</param>
+/// <param name="BadValues">Placeholder values treated as missing (compared after the field's normalisation).</param>
+/// <param name="MaxRecordsPerValue">A value (an email, a phone, a key) shared by more records is not used to block or link.</param>
+/// <param name="MaxBlockSize">Records sharing a blocking key are compared pairwise up to this many; a larger block by a sliding window.</param>
+/// <param name="BlockWindow">How many neighbours each record of a large block is compared with, on each side.</param>
+/// <param name="MaxClusterSize">A person with more records than this is reported (a sign of over-merging).</param>
+/// <param name="DefaultPhoneRegion">The region (ISO 3166 code) of phone numbers written without a country code.</param>
+/// <param name="StripPlusAddressing">Compare <c>jane+news@example.com</c> as <c>jane@example.com</c> (and Gmail's dots away).</param>
+/// <param name="RunAfterLoads">Stitch after a run that changed a tagged table.</param>
+/// <param name="DebounceSeconds">Wait this long after such a run for more before stitching.</param>
+/// <param name="Schedule">Also stitch on this cron schedule (daysOlder does not apply).</param>
+public sealed record StitchSettings(
+    double MatchThreshold = StitchSettings.DefaultThreshold,
+    ImmutableArray<string> ComparedTags = default,
+    ImmutableArray<string> SourcePriority = default,
+    ImmutableArray<string> BadValues = default,
+    int MaxRecordsPerValue = 1000,
+    int MaxBlockSize = 50,
+    int BlockWindow = 10,
+    int MaxClusterSize = 1000,
+    string DefaultPhoneRegion = "US",
+    bool StripPlusAddressing = true,
+    bool RunAfterLoads = true,
+    int DebounceSeconds = 30,
+    CourierSchedule? Schedule = null)
+{
+    public const double DefaultThreshold = 0.95;
+
+    public static readonly ImmutableArray<string> DefaultBadValues =
+    [
+        "test@test.com", "test@example.com", "email@email.com", "noemail@noemail.com", "none@none.com", "no@email.com",
+        "na@na.com", "null@null.com", "unknown@unknown.com", "noreply@noreply.com", "555-555-5555", "000-000-0000",
+        "111-111-1111", "123-456-7890", "999-999-9999", "n/a", "none", "null", "unknown", "test", "tbd", "not provided",
+        "declined", "anonymous", "1900-01-01",
+    ];
+
+    public static readonly ImmutableArray<string> DefaultComparedTags =
+        [.. ProfileFields.All.Take(ProfileFields.Compared).Select(f => f.Tag()).Append(ProfileField.FullName.Tag())];
+
+    public ImmutableArray<string> ComparedTags { get; init; } = ComparedTags.IsDefault ? DefaultComparedTags : ComparedTags;
+
+    public ImmutableArray<string> SourcePriority { get; init; } = SourcePriority.IsDefault ? [] : SourcePriority;
+
+    public ImmutableArray<string> BadValues { get; init; } = BadValues.IsDefault ? DefaultBadValues : BadValues;
+
+    public IReadOnlyList<string> Validate()
+    {
+        var errors = new List<string>();
+        if (MatchThreshold is <= 0 or >= 1 || double.IsNaN(MatchThreshold)) errors.Add("matchThreshold must be a probability between 0 and 1 (exclusive)");
+        foreach (var tag in ComparedTags.Where(t => ProfileFields.FromTag(t) is not { } f || f == ProfileField.Country))
+            errors.Add($"comparedTags: '{tag}' is not a compared profile tag ({string.Join(", ", DefaultComparedTags)})");
+        if (MaxRecordsPerValue < 2) errors.Add("maxRecordsPerValue must be at least 2");
+        if (MaxBlockSize is < 2 or > 10_000) errors.Add("maxBlockSize must be 2-10000");
+        if (BlockWindow is < 1 or > 1000) errors.Add("blockWindow must be 1-1000");
+        if (MaxClusterSize < 2) errors.Add("maxClusterSize must be at least 2");
+        if (!PhoneNumbers.PhoneNumberUtil.GetInstance().GetSupportedRegions().Contains(DefaultPhoneRegion))
+            errors.Add($"defaultPhoneRegion '{DefaultPhoneRegion}' is not a region libphonenumber knows (an ISO 3166 code such as US, GB, FR)");
+        if (DebounceSeconds is < 0 or > 86_400) errors.Add("debounceSeconds must be 0-86400");
+        if (BadValues.Any(string.IsNullOrWhiteSpace)) errors.Add("badValues may not contain empty values");
+        if (Schedule is not null) errors.AddRange(Schedule.Validate());
+        return errors;
+    }
+
+    /// <summary>What decides a match: when it changes, the next stitch is a full one.</summary>
+    public string MatchingFingerprint => Convert.ToHexString(SHA256.HashData(JsonSerializer.SerializeToUtf8Bytes(
+        new { MatchThreshold, ComparedTags, BadValues, MaxRecordsPerValue, MaxBlockSize, BlockWindow, DefaultPhoneRegion, StripPlusAddressing },
+        HeapJson.Options)))[..16];
+
+    public bool Compares(ProfileField field) =>
+        ComparedTags.Contains(field.Tag()) || field.IsName() && ComparedTags.Contains(ProfileField.FullName.Tag());
+}
+
+/// <summary>The settings in <c>heapd.stitch_settings</c> (one row).</summary>
+public sealed class StitchSettingsStore(NpgsqlDataSource db)
+{
+    public async Task<StitchSettings> GetAsync(CancellationToken ct)
+    {
+        await using var cmd = db.CreateCommand("SELECT settings::text FROM heapd.stitch_settings WHERE id = 1");
+        return await cmd.ExecuteScalarAsync(ct) is string json
+            ? JsonSerializer.Deserialize<StitchSettings>(json, HeapJson.Options)!
+            : new StitchSettings();
+    }
+
+    public async Task SaveAsync(StitchSettings settings, CancellationToken ct)
+    {
+        await using var cmd = db.CreateCommand("""
+            INSERT INTO heapd.stitch_settings (id, settings, updated_at) VALUES (1, $1, now())
+            ON CONFLICT (id) DO UPDATE SET settings = EXCLUDED.settings, updated_at = now()
+            """);
+        cmd.Parameters.AddWithValue(NpgsqlDbType.Jsonb, JsonSerializer.Serialize(settings, HeapJson.Options));
+        await cmd.ExecuteNonQueryAsync(ct);
+    }
+}
+
+/// <summary>The bad-values list, normalised the way each field normalises its values.</summary>
+public sealed class BadValues
+{
+    private readonly HashSet<string>[] _keys = new HashSet<string>[ProfileFields.Count];
+    private readonly HashSet<string> _raw;
+
+    public BadValues(IEnumerable<string> values, ProfileNormalizer normalizer)
+    {
+        var list = values.ToList();
+        _raw = new HashSet<string>(list.Select(v => v.Trim()), StringComparer.OrdinalIgnoreCase);
+        foreach (var field in ProfileFields.All)
+            _keys[(int)field] = list.Select(v => normalizer.Normalize(field, v).Key).OfType<string>().ToHashSet(StringComparer.Ordinal);
+    }
+
+    public bool IsBad(ProfileField field, string key) => _keys[(int)field].Contains(key);
+
+    /// <summary>Customer and foreign keys are compared as written (trimmed, any case).</summary>
+    public bool IsBadKey(string value) => _raw.Contains(value);
+}
