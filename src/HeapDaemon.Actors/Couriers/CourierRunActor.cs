@@ -91,6 +91,7 @@ public sealed class CourierRunActor : ReceiveActor
     private void End(RunSummary summary, TimeSpan? retryAfter)
     {
         Context.Parent.Tell(new RunEnded(summary, retryAfter));
+        Context.System.EventStream.Publish(new CourierRunEnded(_plan.CourierId, _plan.RunId, summary.Status));
         Context.Stop(Self);
     }
 

@@ -8,9 +8,9 @@ namespace HeapDaemon.Actors.Stitch;
 /// </summary>
 public sealed class MatchModel
 {
-    /// <summary>Fields whose exact agreement is weighed by the agreed value's frequency (not state and gender: too few values).</summary>
+    /// <summary>Comparisons whose exact agreement is weighed by the agreed value's frequency (not gender: too few values).</summary>
     public static readonly bool[] TermFrequencyFields = ProfileFields.All.Take(ProfileFields.Compared)
-        .Select(f => f is not (ProfileField.State or ProfileField.Gender)).ToArray();
+        .Select(f => PairComparer.Levels[(int)f] > 0 && f != ProfileField.Gender).ToArray();
 
     private readonly double[][] _weights;
     private readonly double[] _logTopM;
@@ -25,6 +25,7 @@ public sealed class MatchModel
         for (var f = 0; f < ProfileFields.Compared; f++)
         {
             _weights[f] = new double[PairComparer.Levels[f] + 1];
+            if (PairComparer.Levels[f] == 0) continue;
             for (var l = 1; l <= PairComparer.Levels[f]; l++) _weights[f][l] = Math.Log2(m[f][l] / u[f][l]);
             _logTopM[f] = Math.Log2(m[f][PairComparer.Levels[f]]);
         }
@@ -72,15 +73,15 @@ public sealed class MatchModel
     public object Describe() => new
     {
         prior = Prior,
-        fields = ProfileFields.All.Take(ProfileFields.Compared).Select((field, f) => new
+        comparisons = PairComparer.Comparisons.Select(field => (field, f: (int)field)).Select(x => new
         {
-            field = field.Column(),
-            levels = Enumerable.Range(1, PairComparer.Levels[f]).Select(l => new
+            comparison = PairComparer.Name(x.field),
+            levels = Enumerable.Range(1, PairComparer.Levels[x.f]).Select(l => new
             {
-                level = PairComparer.Label(field, l),
-                m = Math.Round(M[f][l], 6),
-                u = Math.Round(U[f][l], 8),
-                weight = Math.Round(_weights[f][l], 2),
+                level = PairComparer.Label(x.field, l),
+                m = Math.Round(M[x.f][l], 6),
+                u = Math.Round(U[x.f][l], 8),
+                weight = Math.Round(_weights[x.f][l], 2),
             }),
         }),
     };

@@ -132,6 +132,20 @@ public sealed class StitchInputs(NpgsqlDataSource db, FeedCatalog feeds)
         return keys;
     }
 
+    /// <summary>Whether a courier run inserted or updated rows of a table Stitch reads.</summary>
+    public async Task<bool> RunChangedInputsAsync(Guid runId, CancellationToken ct)
+    {
+        await using var cmd = db.CreateCommand(
+            "SELECT DISTINCT feed_id FROM heapd.run_files WHERE run_id = $1 AND rows_inserted + rows_updated > 0");
+        cmd.Parameters.AddWithValue(runId);
+        var changed = new List<string>();
+        await using (var reader = await cmd.ExecuteReaderAsync(ct))
+            while (await reader.ReadAsync(ct)) changed.Add(reader.GetString(0));
+        if (changed.Count == 0) return false;
+        var inputs = await DiscoverAsync(ct);
+        return inputs.Tables.Any(t => changed.Contains(t.FeedId));
+    }
+
     public async Task<long> CountAsync(InputTable table, CancellationToken ct)
     {
         await using var cmd = db.CreateCommand($"SELECT count(*) FROM {table.Table.Qualified}");

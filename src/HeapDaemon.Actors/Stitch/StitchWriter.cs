@@ -167,12 +167,11 @@ public sealed class StitchWriter(NpgsqlDataSource db)
         exact.Clear();
         similar.Clear();
         different.Clear();
-        for (var f = 0; f < ProfileFields.Compared; f++)
+        foreach (var slot in PairComparer.Comparisons)
         {
-            var field = (ProfileField)f;
-            var level = PairComparer.Level(gamma, field);
+            var level = PairComparer.Level(gamma, slot);
             if (level == 0) continue;
-            (level == PairComparer.Levels[f] ? exact : level == 1 ? different : similar).Add(field.Column());
+            (level == PairComparer.Levels[(int)slot] ? exact : level == 1 ? different : similar).Add(PairComparer.Name(slot));
         }
     }
 

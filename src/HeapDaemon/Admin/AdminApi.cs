@@ -52,6 +52,7 @@ public static class AdminApi
         api.MapRunsApi();
         api.MapDomainTablesApi();
         api.MapPreviewApi();
+        api.MapStitchApi();
     }
 
     /// <summary>

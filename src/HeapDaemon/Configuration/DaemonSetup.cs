@@ -9,6 +9,7 @@ using HeapDaemon.Actors.Loading;
 using HeapDaemon.Actors.Pipeline;
 using HeapDaemon.Actors.Preview;
 using HeapDaemon.Actors.Runs;
+using HeapDaemon.Actors.Stitch;
 using HeapDaemon.Actors.Storage;
 using LinqToDB;
 using Npgsql;
@@ -49,6 +50,13 @@ public static class DaemonSetup
         services.AddSingleton(builder.Configuration.GetSection("Preview").Get<PreviewSettings>() ?? new PreviewSettings());
         services.AddSingleton<FilePreviewer>();
         services.AddSingleton<CourierServices>();
+        services.AddSingleton<StitchInputs>();
+        services.AddSingleton<StitchWriter>();
+        services.AddSingleton<StitchRunner>();
+        services.AddSingleton<StitchSettingsStore>();
+        services.AddSingleton<StitchRunStore>();
+        services.AddSingleton<StitchQueries>();
+        services.AddSingleton<StitchServices>();
 
         services.ConfigureHttpJsonOptions(options => HeapJson.Configure(options.SerializerOptions));
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = 1 << 20);
@@ -62,7 +70,8 @@ public static class DaemonSetup
                 providerName: ProviderName.PostgreSQL15,
                 schemaName: MetadataSchema.JournalSchema,
                 autoInitialize: true)
-            .AddCourierActors());
+            .AddCourierActors()
+            .AddStitchActors());
     }
 
     private sealed class MetadataInitializer(NpgsqlDataSource db, CredentialCatalog credentials, LoadingSettings loading, ILogger<MetadataInitializer> log)
@@ -71,6 +80,7 @@ public static class DaemonSetup
         public async Task StartAsync(CancellationToken cancellationToken)
         {
             await MetadataSchema.EnsureAsync(db, cancellationToken);
+            await StitchSchema.EnsureAsync(db, cancellationToken);
             await CheckMergeWorkMemAsync(cancellationToken);
             var (resealed, unreadable) = await credentials.ResealAsync(cancellationToken);
             if (resealed > 0) log.LogInformation("Sealed {Count} credential secrets anew under the current master key", resealed);
