@@ -48,7 +48,7 @@ public sealed class StitchQueries(NpgsqlDataSource db)
         var ids = members.Take(MaxRecords).Select(m => m.RecordId).ToArray();
         var pairs = new List<StitchedPair>();
         await using (var cmd = new NpgsqlCommand($"""
-            SELECT source1, feed1, pk1, source2, feed2, pk2, match_weight, match_probability, matched, exact, similar, different
+            SELECT source1, feed1, pk1, source2, feed2, pk2, match_weight, match_probability, matched, exact_fields, similar_fields, different_fields
             FROM stitch.unified_scores WHERE record1 = ANY($1) AND record2 = ANY($1)
             ORDER BY matched DESC, match_weight DESC LIMIT {MaxPairs}
             """, connection))

@@ -72,9 +72,9 @@ public static class StitchSchema
             match_weight       real NOT NULL,
             match_probability  real NOT NULL,
             matched            boolean NOT NULL,
-            exact              text[] NOT NULL,
-            similar            text[] NOT NULL,
-            different          text[] NOT NULL);
+            exact_fields       text[] NOT NULL,
+            similar_fields     text[] NOT NULL,
+            different_fields   text[] NOT NULL);
         CREATE TABLE {Schema}.merged_customers{suffix} (
             amperity_id   uuid NOT NULL,
             {ProfileColumns},

@@ -129,7 +129,7 @@ public sealed class StitchWriter(NpgsqlDataSource db)
         var r = result.Records;
         await using var writer = await connection.BeginBinaryImportAsync($"""
             COPY {StitchSchema.Schema}.unified_scores{suffix} (record1, record2, source1, feed1, pk1, source2, feed2, pk2, match_weight,
-                match_probability, matched, exact, similar, different) FROM STDIN (FORMAT BINARY)
+                match_probability, matched, exact_fields, similar_fields, different_fields) FROM STDIN (FORMAT BINARY)
             """, ct);
         var (exact, similar, different) = (new List<string>(), new List<string>(), new List<string>());
         foreach (var (chunk, start, end) in ranges)
