@@ -102,6 +102,7 @@ public sealed class BlockIndex
         _keys = new long[_rules.Length][];
         _starts = new int[_rules.Length][];
         _members = new int[_rules.Length][];
+        _added = _rules.Select(_ => new Dictionary<long, List<int>>()).ToArray();
         Parallel.For(0, _rules.Length, r => Build(r));
     }
 
@@ -165,6 +166,52 @@ public sealed class BlockIndex
     {
         var g = Array.BinarySearch(_keys[rule], key);
         return g < 0 ? [] : _members[rule].AsSpan(_starts[rule][g], _starts[rule][g + 1] - _starts[rule][g]);
+    }
+
+    /// <summary>Records added since the blocks were built (an incremental stitch's new and changed records), per rule and key.</summary>
+    private readonly Dictionary<long, List<int>>[] _added;
+
+    /// <summary>Adds a record to the blocks of its keys (its earlier version, deleted, drops out of its blocks by itself).</summary>
+    public void Add(int record)
+    {
+        for (var r = 0; r < _rules.Length; r++)
+        {
+            var key = _rules[r].Key(Usable, record);
+            if (key == BlockingRule.NoKey) continue;
+            if (!_added[r].TryGetValue(key, out var list)) _added[r][key] = list = [];
+            list.Add(record);
+        }
+    }
+
+    /// <summary>
+    /// Every live record that shares a block with <paramref name="record"/> (whatever its index), under the same rule
+    /// for large blocks (the window around it in the block's order), for an incremental stitch.
+    /// </summary>
+    public void Partners(int record, List<(int Partner, int Rules)> partners)
+    {
+        var members = new List<int>();
+        for (var r = 0; r < _rules.Length; r++)
+        {
+            var key = _rules[r].Key(Usable, record);
+            if (key == BlockingRule.NoKey) continue;
+            members.Clear();
+            foreach (var member in Block(r, key))
+                if (!Records.Deleted[member] && _rules[r].Key(Usable, member) == key) members.Add(member);
+            if (_added[r].TryGetValue(key, out var added))
+                foreach (var member in added)
+                    if (!Records.Deleted[member] && !members.Contains(member)) members.Add(member);
+            var bit = 1 << r;
+            if (members.Count <= MaxBlockSize)
+            {
+                foreach (var member in members)
+                    if (member != record) partners.Add((member, bit));
+                continue;
+            }
+            members.Sort(WindowOrder);
+            var p = members.IndexOf(record);
+            for (var i = Math.Max(0, p - Window); i < Math.Min(members.Count, p + Window + 1); i++)
+                if (i != p) partners.Add((members[i], bit));
+        }
     }
 
     private void Build(int r)

@@ -14,12 +14,14 @@ public sealed class ProfileRecords
 
     private readonly int[][] _key = new int[ProfileFields.Count][];
     private readonly int[][] _display = new int[ProfileFields.Count][];
+    private readonly int[][] _current;
     private int _capacity;
 
     public ProfileRecords(IReadOnlyList<InputTable> tables, int capacity = 1024)
     {
         Tables = tables;
         Pks = tables.Select(_ => new ValuePool()).ToArray();
+        _current = tables.Select(_ => Array.Empty<int>()).ToArray();
         var names = new ValuePool();
         for (var f = 0; f < ProfileFields.Count; f++)
         {
@@ -110,6 +112,31 @@ public sealed class ProfileRecords
     public long KeyOf(string ns, string value) => ((long)KeyNamespaces.Intern(ns) << 32) | (uint)KeyValues.Intern(value);
 
     public void MarkDeleted(int record) => Deleted[record] = true;
+
+    /// <summary>Forgets the last record added (a re-read row that did not change).</summary>
+    public void RemoveLast() => Count--;
+
+    /// <summary>The record now holding each primary key of a table (a changed record moves to a new index), -1 for none.</summary>
+    public int Current(int table, int pk) => pk < _current[table].Length ? _current[table][pk] : -1;
+
+    public void SetCurrent(int table, int pk, int record)
+    {
+        if (pk >= _current[table].Length)
+        {
+            var size = Math.Max(pk + 1, _current[table].Length * 2);
+            var old = _current[table].Length;
+            Array.Resize(ref _current[table], size);
+            Array.Fill(_current[table], -1, old, size - old);
+        }
+        _current[table][pk] = record;
+    }
+
+    /// <summary>Indexes every record by its primary key (once the records are in their final order).</summary>
+    public void IndexPks()
+    {
+        for (var t = 0; t < _current.Length; t++) _current[t] = Enumerable.Repeat(-1, Pks[t].Count).ToArray();
+        for (var r = 0; r < Count; r++) _current[Table[r]][Pk[r]] = r;
+    }
 
     /// <summary>Copies every column of <paramref name="from"/> over <paramref name="to"/> (an incremental change of a record).</summary>
     public void CopyRecord(int from, int to)

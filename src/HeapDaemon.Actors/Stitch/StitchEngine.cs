@@ -1,5 +1,13 @@
 namespace HeapDaemon.Actors.Stitch;
 
+/// <summary>What an incremental stitch changed, for the writer.</summary>
+/// <param name="Records">Records whose rows are replaced (deleted ones are only removed).</param>
+/// <param name="Removed">Records whose pairs are removed (replaced versions and deleted records).</param>
+/// <param name="RetiredIds">Ids of the people whose customer rows and keys are replaced.</param>
+/// <param name="Clusters">The people written anew.</param>
+public sealed record IncrementalChange(IReadOnlyCollection<int> Records, IReadOnlyCollection<int> Removed, IReadOnlyCollection<Guid> RetiredIds,
+    IReadOnlyList<int> Clusters, IReadOnlyList<(PairChunk Chunk, int Start, int End)> Pairs);
+
 /// <summary>How far a stitch has got: its phase and, where countable, how much of it is done.</summary>
 public sealed record StitchProgress(string Phase, long Done = 0, long Total = 0);
 
@@ -10,7 +18,8 @@ public sealed record StitchProgress(string Phase, long Done = 0, long Total = 0)
 public sealed class StitchResult
 {
     public required ProfileRecords Records { get; init; }
-    public required StitchSettings Settings { get; init; }
+    /// <summary>The settings it matched with; an incremental stitch takes the current ones (they match the same way, or it would be full).</summary>
+    public required StitchSettings Settings { get; set; }
     public required IReadOnlyList<ForeignKeyTable> ForeignKeyTables { get; init; }
     public required string Fingerprint { get; init; }
     public required Usable Usable { get; init; }
@@ -22,12 +31,14 @@ public sealed class StitchResult
     public required HashSet<long> SetAsideKeys { get; init; }
     /// <summary>Each person's records (deleted records are in none).</summary>
     public required List<List<int>> Clusters { get; init; }
-    public required Guid[] ClusterIds { get; init; }
+    public required List<Guid> ClusterIds { get; init; }
     /// <summary>Each record's person (index into <see cref="Clusters"/>), -1 for a deleted record.</summary>
-    public required int[] ClusterOf { get; init; }
-    public required Guid[] IdOf { get; init; }
+    public required int[] ClusterOf { get; set; }
+    public required Guid[] IdOf { get; set; }
     /// <summary>The run that made this result (what <c>heapd.stitch_state</c> names when the stored result is this one).</summary>
     public Guid RunId { get; set; }
+    /// <summary>Rows loaded from this time on are new to this result (see <see cref="StitchRunner"/>).</summary>
+    public DateTimeOffset Watermark { get; set; }
     public List<string> Notices { get; } = [];
     public Dictionary<string, object> Statistics { get; } = [];
 }
@@ -111,7 +122,7 @@ public static class StitchEngine
         {
             Records = records, Settings = settings, ForeignKeyTables = inputs.ForeignKeyTables, Fingerprint = Fingerprint(inputs, settings),
             Usable = usable, Frequencies = frequencies, Model = model, Blocks = blocks, Pairs = pairs, ThresholdWeight = threshold,
-            SetAsideKeys = setAsideKeys, Clusters = clusters, ClusterIds = ids, ClusterOf = clusterOf, IdOf = idOf,
+            SetAsideKeys = setAsideKeys, Clusters = clusters, ClusterIds = [.. ids], ClusterOf = clusterOf, IdOf = idOf,
         };
         result.Notices.AddRange(notices);
         result.Statistics["records"] = live;
@@ -122,6 +133,146 @@ public static class StitchEngine
         result.Statistics["blocks"] = blocks.Statistics().Select(s => new { rule = s.Rule, blocks = s.Blocks, largest = s.Largest, windowed = s.Windowed }).ToList();
         result.Statistics["threshold"] = settings.MatchThreshold;
         return result;
+    }
+
+    /// <summary>
+    /// An incremental stitch, on the result of the last one: <paramref name="added"/> are records read since (new, or
+    /// new versions of changed records, at new indices), <paramref name="removed"/> the versions they replace and records
+    /// deleted from their tables. Only the added records are compared, with the records of the blocks they fall in, by
+    /// the last full stitch's model; links are closed again and the people touched get their ids by the same rule.
+    /// </summary>
+    /// <returns>What the writer must replace; null when only a full stitch can be right (a value became too common or common no more).</returns>
+    public static IncrementalChange? Incremental(StitchResult result, IReadOnlyList<int> added, IReadOnlyList<int> removed,
+        IReadOnlyDictionary<int, int> previousVersion, Action<StitchProgress> progress, CancellationToken ct)
+    {
+        var records = result.Records;
+        var settings = result.Settings;
+        foreach (var r in removed) result.Frequencies.Add(records, r, -1);
+        foreach (var r in added) result.Frequencies.Add(records, r, +1);
+        if (SetAsideChanged(result, added, removed)) return null;
+        foreach (var r in added) result.Blocks.Add(r);
+        var comparer = new PairComparer(records, result.Usable);
+
+        progress(new StitchProgress("comparing", 0, added.Count));
+        var isAdded = new HashSet<int>(added);
+        var chunks = added.Chunk(1024).ToArray();
+        var compared = new PairChunk[chunks.Length];
+        Parallel.For(0, chunks.Length, new ParallelOptions { CancellationToken = ct }, c =>
+        {
+            var chunk = new PairChunk();
+            var partners = new List<(int Partner, int Rules)>();
+            foreach (var record in chunks[c])
+            {
+                partners.Clear();
+                result.Blocks.Partners(record, partners);
+                // A pair of two added records is compared once, from the larger index.
+                partners.RemoveAll(p => isAdded.Contains(p.Partner) && p.Partner > record);
+                CandidatePairs.AddMerged(chunk, record, partners, comparer);
+            }
+            compared[c] = chunk;
+        });
+        Score(compared, result.Model, records, result.Frequencies, ct);
+        result.Pairs.Chunks.AddRange(compared);
+
+        progress(new StitchProgress("clustering"));
+        var notices = new List<string>();
+        var links = new UnionFind(records.Count);
+        var setAsideKeys = LinkKeys(records, Enumerable.Range(0, records.Count), links, settings.MaxRecordsPerValue, notices);
+        result.SetAsideKeys.Clear();
+        result.SetAsideKeys.UnionWith(setAsideKeys);
+        foreach (var chunk in result.Pairs.Chunks)
+            for (var p = 0; p < chunk.Count; p++)
+                if (chunk.Weight[p] >= result.ThresholdWeight && !records.Deleted[chunk.A[p]] && !records.Deleted[chunk.B[p]])
+                    links.Union(chunk.A[p], chunk.B[p]);
+
+        // The people touched: those of the added records, and those the replaced records belonged to.
+        var clusterOf = result.ClusterOf;
+        var idOf = result.IdOf;
+        if (clusterOf.Length < records.Count)
+        {
+            var old = clusterOf.Length;
+            Array.Resize(ref clusterOf, records.Count);
+            Array.Fill(clusterOf, -1, old, records.Count - old);
+            var ids = idOf;
+            Array.Resize(ref ids, records.Count);
+            (result.ClusterOf, result.IdOf, idOf) = (clusterOf, ids, ids);
+        }
+        var roots = new HashSet<int>(added.Select(links.Find));
+        var retired = new HashSet<int>();
+        foreach (var r in removed)
+        {
+            if (clusterOf[r] < 0) continue;
+            retired.Add(clusterOf[r]);
+            foreach (var member in result.Clusters[clusterOf[r]])
+                if (!records.Deleted[member]) roots.Add(links.Find(member));
+        }
+        var components = new Dictionary<int, List<int>>();
+        for (var r = 0; r < records.Count; r++)
+        {
+            if (records.Deleted[r]) continue;
+            var root = links.Find(r);
+            if (!roots.Contains(root)) continue;
+            if (!components.TryGetValue(root, out var list)) components[root] = list = [];
+            list.Add(r);
+            if (clusterOf[r] >= 0) retired.Add(clusterOf[r]);
+        }
+        var touched = components.OrderBy(c => c.Key).Select(c => c.Value).ToList();
+        var assigned = StableIds.Assign(touched, r => previousVersion.TryGetValue(r, out var before) ? idOf[before] : idOf[r], records.CompareKeys);
+        var retiredIds = retired.Select(c => result.ClusterIds[c]).ToHashSet();
+        var taken = new HashSet<Guid>(result.ClusterIds);
+        foreach (var id in assigned) if (id != Guid.Empty) taken.Add(id);
+        StableIds.Fill(assigned, touched, records.CompareKeys, r => RecordName(records, r), taken);
+        var rewritten = new HashSet<int>(removed);
+        foreach (var c in retired)
+        {
+            foreach (var member in result.Clusters[c]) rewritten.Add(member);
+            result.Clusters[c] = [];
+        }
+        foreach (var r in removed) (clusterOf[r], idOf[r]) = (-1, Guid.Empty);
+        var created = new List<int>();
+        for (var c = 0; c < touched.Count; c++)
+        {
+            var index = result.Clusters.Count;
+            result.Clusters.Add(touched[c]);
+            result.ClusterIds.Add(assigned[c]);
+            created.Add(index);
+            foreach (var r in touched[c])
+            {
+                (clusterOf[r], idOf[r]) = (index, assigned[c]);
+                rewritten.Add(r);
+            }
+        }
+        ReportLargeClusters(touched, records, settings.MaxClusterSize, notices);
+
+        result.Notices.Clear();
+        result.Notices.AddRange(notices);
+        var pairs = compared.Sum(c => (long)c.Count);
+        result.Statistics["records"] = (long)Enumerable.Range(0, records.Count).Count(r => !records.Deleted[r]);
+        result.Statistics["recordsChanged"] = added.Count;
+        result.Statistics["recordsRemoved"] = removed.Count - previousVersion.Count;
+        result.Statistics["pairsCompared"] = pairs;
+        result.Statistics["pairsMatched"] = compared.Sum(c => Enumerable.Range(0, c.Count).LongCount(p => c.Weight[p] >= result.ThresholdWeight));
+        result.Statistics["people"] = result.Clusters.Count(c => c.Count > 0);
+        result.Statistics["peopleTouched"] = touched.Count;
+        result.Statistics["idsKept"] = assigned.Count(retiredIds.Contains);
+        return new IncrementalChange(rewritten, removed, retiredIds, created, compared.Select(c => (c, 0, c.Count)).ToList());
+    }
+
+    /// <summary>Whether an incremental change moved a value across maxRecordsPerValue (set aside, or no longer): blocks and links then differ everywhere.</summary>
+    private static bool SetAsideChanged(StitchResult result, IEnumerable<int> added, IEnumerable<int> removed)
+    {
+        var max = result.Settings.MaxRecordsPerValue;
+        foreach (var field in (ReadOnlySpan<ProfileField>)[ProfileField.Email, ProfileField.Phone, ProfileField.Address])
+        {
+            var f = (int)field;
+            if (!result.Usable.Compared[f]) continue;
+            foreach (var r in added.Concat(removed))
+            {
+                var value = result.Records.Key(field, r);
+                if (value >= 0 && result.Frequencies.Count(field, value) > max != result.Usable.SetAside[f].Contains(value)) return true;
+            }
+        }
+        return false;
     }
 
     public static string Fingerprint(StitchInputSet inputs, StitchSettings settings) => inputs.Fingerprint + settings.MatchingFingerprint;

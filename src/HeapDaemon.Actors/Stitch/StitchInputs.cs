@@ -180,12 +180,12 @@ public sealed class RecordReader(ProfileRecords records, ProfileNormalizer norma
 {
     private readonly StringBuilder _address = new();
 
-    /// <summary>Where each read row goes: a new record (full stitch), or a scratch record compared with the stored one.</summary>
-    public Func<InputTable, string, int> Place { get; set; } = (table, pk) => records.Add(table.Index, pk);
+    /// <summary>Called with each record once it is read (an incremental stitch compares it with the version it had).</summary>
+    public Action<int>? Placed { get; set; }
 
     public void Read(InputTable table, string pk, string?[] values, double updated, string?[] keys)
     {
-        var record = Place(table, pk);
+        var record = records.Add(table.Index, pk);
         var seen = new bool[ProfileFields.Count];
         _address.Clear();
         for (var i = 0; i < table.Fields.Count; i++)
@@ -226,6 +226,7 @@ public sealed class RecordReader(ProfileRecords records, ProfileNormalizer norma
         }
         if (found is not null) found.Sort();
         records.SetKeys(record, found?.ToArray());
+        Placed?.Invoke(record);
     }
 
     private Normalized Clean(ProfileField field, Normalized value) => value.Key is { } key && bad.IsBad(field, key) ? Normalized.None : value;

@@ -35,15 +35,13 @@ public sealed class StitchRunner(NpgsqlDataSource db, StitchInputs inputs, Stitc
             var inputSet = await inputs.DiscoverAsync(ct);
             var watermark = await WatermarkAsync(lockConnection, ct);
             var fingerprint = StitchEngine.Fingerprint(inputSet, settings);
-            var why = plan.Kind == StitchKind.Full ? null : await WhyFullAsync(plan.Previous, fingerprint, ct);
-            StitchResult result;
-            string ran;
-            if (why is null)
+            var why = plan.Kind == StitchKind.Full ? "asked for" : await WhyFullAsync(plan.Previous, fingerprint, ct);
+            StitchResult? result = null;
+            var ran = "incremental";
+            if (why is null) result = await IncrementalAsync(plan, settings, inputSet, watermark, progress, Phase, reason => why = reason, ct);
+            if (result is null)
             {
-                (result, ran) = (await IncrementalAsync(plan, inputSet, watermark, progress, Phase, ct), "incremental");
-            }
-            else
-            {
+                // An incremental stitch that turned out to need a full one leaves the result in memory half-changed: read again.
                 result = await FullAsync(plan, settings, inputSet, watermark, progress, Phase, ct);
                 ran = plan.Kind == StitchKind.Full ? "full" : $"full ({why})";
             }
@@ -79,10 +77,11 @@ public sealed class StitchRunner(NpgsqlDataSource db, StitchInputs inputs, Stitc
         var order = Enumerable.Range(0, records.Count).ToArray();
         Array.Sort(order, records.CompareKeys);
         records.Permute(order);
+        records.IndexPks();
         var (previousIds, previousAll) = await writer.PreviousIdsAsync(records, ct);
         phase("read");
         var result = await Task.Run(() => StitchEngine.Full(records, settings, inputSet, previousIds, previousAll, progress, ct), ct);
-        result.RunId = plan.RunId;
+        (result.RunId, result.Watermark) = (plan.RunId, watermark);
         phase("match");
         progress(new StitchProgress("writing", 0, records.Count));
         await writer.WriteFullAsync(result, new StitchState(plan.RunId, watermark, result.Fingerprint, result.Model.Describe()), ct);
@@ -90,8 +89,73 @@ public sealed class StitchRunner(NpgsqlDataSource db, StitchInputs inputs, Stitc
         return result;
     }
 
-    private Task<StitchResult> IncrementalAsync(StitchPlan plan, StitchInputSet inputSet, DateTimeOffset watermark, Action<StitchProgress> progress,
-        Action<string> phase, CancellationToken ct) => throw new NotImplementedException();
+    /// <summary>
+    /// Reads the rows loaded since the last stitch's watermark; a row that is the same as its record is dropped, a new
+    /// or changed one becomes a new record (the version it replaces is removed). Rows deleted from a table are found by
+    /// its row count, and then its keys. Then matches only what changed, and writes only the people it touched.
+    /// </summary>
+    /// <returns>null when it must be a full stitch after all (the reason is in <paramref name="why"/>).</returns>
+    private async Task<StitchResult?> IncrementalAsync(StitchPlan plan, StitchSettings settings, StitchInputSet inputSet, DateTimeOffset watermark,
+        Action<StitchProgress> progress, Action<string> phase, Action<string> why, CancellationToken ct)
+    {
+        var result = plan.Previous!;
+        result.Settings = settings;
+        var records = result.Records;
+        var normalizer = new ProfileNormalizer(result.Settings.DefaultPhoneRegion, result.Settings.StripPlusAddressing);
+        var reader = new RecordReader(records, normalizer, new BadValues(result.Settings.BadValues, normalizer));
+        var (added, removed, previousVersion) = (new List<int>(), new List<int>(), new Dictionary<int, int>());
+        reader.Placed = record =>
+        {
+            var (table, pk) = (records.Table[record], records.Pk[record]);
+            var current = records.Current(table, pk);
+            if (current >= 0 && !records.Deleted[current] && records.SameAs(current, record))
+            {
+                records.RemoveLast();
+                return;
+            }
+            if (current >= 0 && !records.Deleted[current])
+            {
+                records.MarkDeleted(current);
+                removed.Add(current);
+                previousVersion[record] = current;
+            }
+            records.SetCurrent(table, pk, record);
+            added.Add(record);
+        };
+        foreach (var table in inputSet.Tables)
+        {
+            progress(new StitchProgress($"reading {table.Table} (since {result.Watermark:u})", added.Count));
+            await inputs.ReadAsync(table, reader, result.Watermark, ct);
+            var live = Enumerable.Range(0, records.Count).Count(r => records.Table[r] == table.Index && !records.Deleted[r]);
+            var count = await inputs.CountAsync(table, ct);
+            if (count > live)
+            {
+                why($"{table.Table} has rows the last stitch did not see");
+                return null;
+            }
+            if (count == live) continue;
+            var keys = await inputs.KeysAsync(table, ct);
+            for (var r = 0; r < records.Count; r++)
+                if (records.Table[r] == table.Index && !records.Deleted[r] && !keys.Contains(records.PkText(r)))
+                {
+                    records.MarkDeleted(r);
+                    removed.Add(r);
+                }
+        }
+        phase("read");
+        var change = await Task.Run(() => StitchEngine.Incremental(result, added, removed, previousVersion, progress, ct), ct);
+        if (change is null)
+        {
+            why("a value became shared by more records than maxRecordsPerValue, or by fewer");
+            return null;
+        }
+        phase("match");
+        progress(new StitchProgress("writing", 0, change.Records.Count));
+        (result.RunId, result.Watermark) = (plan.RunId, watermark);
+        await writer.WriteIncrementalAsync(result, change, new StitchState(plan.RunId, watermark, result.Fingerprint, result.Model.Describe()), ct);
+        phase("write");
+        return result;
+    }
 
     /// <summary>Why an incremental stitch cannot be one, or null when it can.</summary>
     private async Task<string?> WhyFullAsync(StitchResult? previous, string fingerprint, CancellationToken ct)

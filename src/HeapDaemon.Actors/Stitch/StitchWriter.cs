@@ -68,33 +68,37 @@ public sealed class StitchWriter(NpgsqlDataSource db)
     }
 
     /// <summary>
-    /// Replaces the rows of the records in <paramref name="records"/> (the members, old and new, of every person an
-    /// incremental stitch touched), the pairs of <paramref name="changed"/> records, and the customers and keys of those people.
+    /// Replaces, in one transaction, the rows of an incremental stitch's records (the members, old and new, of every
+    /// person it touched), the pairs of the records it replaced, and the customers and keys of those people.
     /// </summary>
-    public async Task WriteIncrementalAsync(StitchResult result, IReadOnlyCollection<int> records, IReadOnlyCollection<int> changed,
-        IReadOnlyCollection<Guid> retiredIds, IReadOnlyList<int> clusters, IReadOnlyList<(PairChunk Chunk, int Start, int End)> pairs,
-        StitchState state, CancellationToken ct)
+    public async Task WriteIncrementalAsync(StitchResult result, IncrementalChange change, StitchState state, CancellationToken ct)
     {
         await using var connection = await db.OpenConnectionAsync(ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
         await ExecuteAsync(connection, transaction, "SELECT pg_advisory_xact_lock(hashtext('heapd.stitch-write'))", ct);
         var s = StitchSchema.Schema;
-        await using (var cmd = new NpgsqlCommand($"""
-            DELETE FROM {s}.unified_coalesced WHERE record_id = ANY($1);
-            DELETE FROM {s}.unified_scores WHERE record1 = ANY($2) OR record2 = ANY($2);
-            DELETE FROM {s}.merged_customers WHERE amperity_id = ANY($3);
-            DELETE FROM {s}.unified_keys WHERE amperity_id = ANY($3);
-            """, connection, transaction))
+        var records = change.Records.Select(r => (long)r).ToArray();
+        var removed = change.Removed.Select(r => (long)r).ToArray();
+        var retired = change.RetiredIds.ToArray();
+        await using (var batch = new NpgsqlBatch(connection, transaction)
         {
-            cmd.Parameters.AddWithValue(records.Select(r => (long)r).ToArray());
-            cmd.Parameters.AddWithValue(changed.Select(r => (long)r).ToArray());
-            cmd.Parameters.AddWithValue(retiredIds.ToArray());
-            await cmd.ExecuteNonQueryAsync(ct);
+            BatchCommands =
+            {
+                new NpgsqlBatchCommand($"DELETE FROM {s}.unified_coalesced WHERE record_id = ANY($1)") { Parameters = { new() { Value = records } } },
+                new NpgsqlBatchCommand($"DELETE FROM {s}.unified_scores WHERE record1 = ANY($1) OR record2 = ANY($1)") { Parameters = { new() { Value = removed } } },
+                new NpgsqlBatchCommand($"DELETE FROM {s}.merged_customers WHERE amperity_id = ANY($1)") { Parameters = { new() { Value = retired } } },
+                new NpgsqlBatchCommand($"DELETE FROM {s}.unified_keys WHERE amperity_id = ANY($1)") { Parameters = { new() { Value = retired } } },
+            },
+        })
+        {
+            batch.Timeout = 0;
+            await batch.ExecuteNonQueryAsync(ct);
         }
-        await CopyCoalescedAsync(connection, result, records.Where(r => !result.Records.Deleted[r]), "", ct);
-        await CopyScoresAsync(connection, result, pairs, "", ct);
-        await CopyCustomersAsync(connection, result, clusters, "", ct);
-        await CopyKeysAsync(connection, result, records.Where(r => !result.Records.Deleted[r]), "", ct);
+        var live = change.Records.Where(r => !result.Records.Deleted[r]).Order().ToList();
+        await CopyCoalescedAsync(connection, result, live, "", ct);
+        await CopyScoresAsync(connection, result, change.Pairs, "", ct);
+        await CopyCustomersAsync(connection, result, change.Clusters, "", ct);
+        await CopyKeysAsync(connection, result, live, "", ct);
         await SaveStateAsync(connection, transaction, state, ct);
         await transaction.CommitAsync(ct);
     }
