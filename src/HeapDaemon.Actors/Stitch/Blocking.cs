@@ -131,6 +131,19 @@ public sealed class BlockIndex
             return (rule.Name, starts.Length - 1, largest, windowed);
         });
 
+    /// <summary>How many pairs of records share a key under the rule (every pair of each block, windowed or not).</summary>
+    public double AgreeingPairs(int rule)
+    {
+        var starts = _starts[rule];
+        double pairs = 0;
+        for (var g = 0; g + 1 < starts.Length; g++)
+        {
+            double size = starts[g + 1] - starts[g];
+            pairs += size * (size - 1) / 2;
+        }
+        return pairs;
+    }
+
     /// <summary>
     /// The candidates of record <paramref name="record"/> with a larger index (each pair is found from its smaller
     /// record), with the rules that found them as bits, appended to <paramref name="partners"/>.

@@ -8,9 +8,15 @@ namespace HeapDaemon.Actors.Stitch;
 /// </summary>
 public sealed class MatchModel
 {
-    /// <summary>Comparisons whose exact agreement is weighed by the agreed value's frequency (not gender: too few values).</summary>
+    /// <summary>
+    /// Comparisons whose exact agreement is weighed by the agreed value's frequency: names, birthdates and places, which
+    /// many people share. Not identifiers (email, phone, address line: see <see cref="ModelTrainer.IdentifierU"/>), nor
+    /// gender (too few values).
+    /// </summary>
     public static readonly bool[] TermFrequencyFields = ProfileFields.All.Take(ProfileFields.Compared)
-        .Select(f => PairComparer.Levels[(int)f] > 0 && f != ProfileField.Gender).ToArray();
+        .Select(f => PairComparer.Levels[(int)f] > 0 && !IsIdentifier(f) && f != ProfileField.Gender).ToArray();
+
+    public static bool IsIdentifier(ProfileField field) => field is ProfileField.Email or ProfileField.Phone or ProfileField.Address;
 
     private readonly double[][] _weights;
     private readonly double[] _logTopM;

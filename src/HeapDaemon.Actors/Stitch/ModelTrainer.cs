@@ -39,13 +39,15 @@ public static class ModelTrainer
     }
 
     /// <summary>m per field and level, by EM over each rule's candidate pairs (<paramref name="patterns"/>: rule → gamma → pairs).</summary>
-    public static double[][] EstimateM(IReadOnlyList<BlockingRule> rules, IReadOnlyList<Dictionary<long, long>> patterns, double[][] u)
+    /// <param name="shares">Filled with each rule's share of matches among its pairs (NaN for a rule with too few pairs).</param>
+    public static double[][] EstimateM(IReadOnlyList<BlockingRule> rules, IReadOnlyList<Dictionary<long, long>> patterns, double[][] u, double[] shares)
     {
         var sum = NewDoubleTable();
         var weights = new double[ProfileFields.Compared];
         for (var r = 0; r < rules.Count; r++)
         {
             var pairs = patterns[r].Values.Sum();
+            shares[r] = double.NaN;
             if (pairs < 50) continue;
             var excluded = new bool[ProfileFields.Compared];
             foreach (var field in rules[r].Fields) excluded[(int)field] = true;
@@ -57,13 +59,51 @@ public static class ModelTrainer
                 for (var l = 1; l < m[f].Length; l++) sum[f][l] += weight * m[f][l];
                 weights[f] += weight;
             }
-            _ = matches;
+            shares[r] = matches / pairs;
         }
         var result = NewDoubleTable();
         for (var f = 0; f < ProfileFields.Compared; f++)
             for (var l = 1; l < result[f].Length; l++)
                 result[f][l] = weights[f] > 0 ? sum[f][l] / weights[f] : DefaultM(f, l);
         return result;
+    }
+
+    /// <summary>
+    /// u of an exact agreement on an identifier (email, phone, address line), which random pairs cannot estimate: two
+    /// random records that share an email are nearly always one person, so counting them as two people overstates u,
+    /// and term frequencies count one person's records as if they were several people. The rule that blocks on the
+    /// field alone holds every pair that shares a value; EM over it (on the other fields) says which share of those are
+    /// two people. u is those pairs over every pair of records with a value (at least half a pair).
+    /// </summary>
+    public static double IdentifierU(double shareOfMatches, double agreeingPairs, long recordsWithValue)
+    {
+        var possible = recordsWithValue * (double)(recordsWithValue - 1) / 2;
+        if (possible < 1) return 1;
+        var others = double.IsNaN(shareOfMatches) ? agreeingPairs : (1 - shareOfMatches) * agreeingPairs;
+        return Math.Clamp(Math.Max(others, 0.5) / possible, 1e-15, 1);
+    }
+
+    /// <summary>
+    /// The share of matches among one rule's pairs, judged by the fields the rule does not block on, with m and u fixed
+    /// (works with a handful of pairs, where a rule's own EM does not run).
+    /// </summary>
+    public static double ShareOfMatches(BlockingRule rule, Dictionary<long, long> patterns, double[][] m, double[][] u)
+    {
+        long pairs = patterns.Values.Sum();
+        if (pairs == 0) return double.NaN;
+        var excluded = new bool[ProfileFields.Compared];
+        foreach (var field in rule.Fields) excluded[(int)field] = true;
+        var share = 0.5;
+        for (var iteration = 0; iteration < MaxIterations; iteration++)
+        {
+            double matches = 0;
+            foreach (var (gamma, count) in patterns) matches += count * Posterior(gamma, m, u, share, excluded);
+            var next = Math.Clamp(matches / pairs, 1e-6, 1 - 1e-6);
+            var done = Math.Abs(next - share) < Converged;
+            share = next;
+            if (done) break;
+        }
+        return share;
     }
 
     /// <summary>The prior λ: the share of matches among the candidates (EM with m and u fixed), over all possible pairs.</summary>

@@ -82,7 +82,15 @@ public static class StitchEngine
                 all[key] = all.GetValueOrDefault(key) + 1;
             }
         var u = ModelTrainer.EstimateU(records, comparer, RandomPairs(live));
-        var m = ModelTrainer.EstimateM(rules, patterns, u);
+        var shares = new double[rules.Count];
+        var m = ModelTrainer.EstimateM(rules, patterns, u, shares);
+        foreach (var rule in rules.Where(r => r.Fields is [var only] && MatchModel.IsIdentifier(only)))
+        {
+            var field = rule.Fields[0];
+            var withValue = Enumerable.Range(0, records.Count).LongCount(r => !records.Deleted[r] && usable.Key(field, r) >= 0);
+            var share = ModelTrainer.ShareOfMatches(rule, patterns[rule.Index], m, u);
+            u[(int)field][PairComparer.Levels[(int)field]] = ModelTrainer.IdentifierU(share, blocks.AgreeingPairs(rule.Index), withValue);
+        }
         var model = new MatchModel(m, u, ModelTrainer.EstimatePrior(all, m, u, live));
         ct.ThrowIfCancellationRequested();
 

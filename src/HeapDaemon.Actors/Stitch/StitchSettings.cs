@@ -39,7 +39,7 @@ public sealed record StitchSettings(
     int DebounceSeconds = 30,
     CourierSchedule? Schedule = null)
 {
-    public const double DefaultThreshold = 0.95;
+    public const double DefaultThreshold = 0.9;
 
     public static readonly ImmutableArray<string> DefaultBadValues =
     [
