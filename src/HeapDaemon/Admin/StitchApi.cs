@@ -87,14 +87,14 @@ public static class StitchApi
             return TypedResults.Ok(new StitchRunView(run, progress));
         }).WithSummary("A stitch's status, statistics (records, pairs, people, notices, timings) and progress while it runs");
 
-        group.MapPost("/runs/{id:guid}/cancel", async Task<Results<Accepted, ProblemHttpResult>> (
+        group.MapPost("/runs/{id:guid}/cancel", async Task<Results<Accepted<StitchRunAccepted>, ProblemHttpResult>> (
             Guid id, StitchRunStore runs, IRequiredActor<StitchActor> stitch, CancellationToken ct) =>
         {
             if (await runs.GetAsync(id, ct) is not { } run) return NotFound($"no stitch run '{id}'");
             var reply = await (await stitch.GetAsync(ct)).Ask<object>(new CancelStitch(id), AskTimeout, ct);
             return reply switch
             {
-                StitchCancelling => TypedResults.Accepted($"/api/stitch/runs/{id}"),
+                StitchCancelling => TypedResults.Accepted($"/api/stitch/runs/{id}", new StitchRunAccepted(id, "cancelling", $"/api/stitch/runs/{id}")),
                 StitchNotActive => Problem(StatusCodes.Status409Conflict, "Conflict",
                     $"stitch {id} is {run.Status.ToString().ToLowerInvariant()}; only a queued or running stitch can be cancelled"),
                 _ => Unexpected(reply),

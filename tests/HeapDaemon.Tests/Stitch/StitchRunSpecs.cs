@@ -1,0 +1,141 @@
+using System.Text.Json;
+using HeapDaemon.SampleData;
+using HeapDaemon.Tests.Support;
+using Npgsql;
+using Xunit;
+
+namespace HeapDaemon.Tests.Stitch;
+
+/// <summary>A stitch as a run: one at a time, cancel, a crash mid-swap, and stitching by itself after a load.</summary>
+public sealed class StitchRunSpecs : DaemonSpecs
+{
+    private async Task LoadAsync(int seed = 2) => await StitchSources.LoadAsync(Api, S3, Bucket, new PeopleGenerator(seed).Generate(150).Files);
+
+    /// <summary>
+    /// A reader's transaction on the result: a stitch can write its new tables, but its swap (DROP TABLE) waits for it,
+    /// so the stitch is held in its last step for as long as the test needs.
+    /// </summary>
+    private async Task<NpgsqlConnection> HoldResultAsync()
+    {
+        var reader = new NpgsqlConnection(ConnectionString);
+        await reader.OpenAsync();
+        await using var cmd = new NpgsqlCommand("BEGIN; SELECT count(*) FROM stitch.unified_coalesced", reader);
+        await cmd.ExecuteNonQueryAsync();
+        return reader;
+    }
+
+    /// <summary>The backend of the stitch waiting to swap its tables in (it waits on the reader's lock).</summary>
+    private async Task<int> WaitForSwapAsync()
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(120);
+        while (DateTime.UtcNow < deadline)
+        {
+            var waiting = await QueryAsync("""
+                SELECT pid FROM pg_stat_activity
+                WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'DROP TABLE IF EXISTS stitch.unified_coalesced CASCADE%'
+                """);
+            if (waiting.Count > 0) return (int)waiting[0]["pid"]!;
+            await Task.Delay(50);
+        }
+        throw new TimeoutException("no stitch reached its swap within 120 s");
+    }
+
+    private async Task<List<Dictionary<string, object?>>> ResultAsync() =>
+        await QueryAsync("SELECT source, feed, pk, amperity_id, given_name, email FROM stitch.unified_coalesced ORDER BY source, feed, pk");
+
+    [Fact]
+    public async Task A_stitch_killed_while_swapping_its_result_in_leaves_the_previous_result_whole_and_the_next_one_succeeds()
+    {
+        await EnsureMotoCredentialAsync();
+        await LoadAsync();
+        await Api.StitchAsync(full: true);
+        var before = await ResultAsync();
+        var customers = (await QueryAsync("SELECT count(*) AS n FROM stitch.merged_customers")).Single()["n"];
+
+        await using (var reader = await HoldResultAsync())
+        {
+            var accepted = await Api.PostOkAsync("/api/stitch/runs", new { full = true });
+            var pid = await WaitForSwapAsync();
+            await QueryAsync($"SELECT pg_terminate_backend({pid})");
+            var killed = await Api.WaitForStitchAsync(accepted.GetProperty("runId").GetGuid());
+            Assert.Equal("failed", killed.GetProperty("status").GetString());
+            Assert.Contains("the previous result stays in place", killed.GetProperty("message").GetString());
+        }
+
+        Assert.Equal(JsonSerializer.Serialize(before), JsonSerializer.Serialize(await ResultAsync()));
+        Assert.Equal(customers, (await QueryAsync("SELECT count(*) AS n FROM stitch.merged_customers")).Single()["n"]);
+        Assert.Empty(await QueryAsync("SELECT relname FROM pg_class WHERE relname LIKE '%\\_next' AND relkind = 'r'"));
+
+        var after = await Api.StitchAsync();
+        Assert.StartsWith("full", after.GetProperty("statistics").GetProperty("ran").GetString());
+        Assert.Equal(JsonSerializer.Serialize(before), JsonSerializer.Serialize(await ResultAsync()));
+    }
+
+    [Fact]
+    public async Task One_stitch_runs_at_a_time_requests_meanwhile_join_the_one_waiting_and_queued_or_running_ones_can_be_cancelled()
+    {
+        await EnsureMotoCredentialAsync();
+        await LoadAsync();
+        await Api.StitchAsync(full: true);
+        var before = await ResultAsync();
+
+        await using (var reader = await HoldResultAsync())
+        {
+            var running = (await Api.PostOkAsync("/api/stitch/runs", new { full = true })).GetProperty("runId").GetGuid();
+            await WaitForSwapAsync();
+            var waiting = await Api.PostOkAsync("/api/stitch/runs", new { });
+            var joined = await Api.PostOkAsync("/api/stitch/runs", new { full = true });
+            Assert.Equal(waiting.GetProperty("runId").GetGuid(), joined.GetProperty("runId").GetGuid());
+            Assert.Equal("queued behind the running stitch", joined.GetProperty("status").GetString());
+            var progress = await Api.GetOkAsync($"/api/stitch/runs/{running}");
+            Assert.Equal("writing", progress.GetProperty("progress").GetProperty("phase").GetString());
+
+            await Api.PostOkAsync($"/api/stitch/runs/{joined.GetProperty("runId").GetGuid()}/cancel");
+            await Api.PostOkAsync($"/api/stitch/runs/{running}/cancel");
+            // The cancel reaches the stitch while PostgreSQL holds it; the reader lets go afterwards.
+            await Task.Delay(200);
+            await reader.CloseAsync();
+            var cancelled = await Api.WaitForStitchAsync(running);
+            Assert.Equal("cancelled", cancelled.GetProperty("status").GetString());
+            var neverRan = await Api.WaitForStitchAsync(joined.GetProperty("runId").GetGuid());
+            Assert.Equal("cancelled", neverRan.GetProperty("status").GetString());
+            Assert.Equal("cancelled by request before it ran", neverRan.GetProperty("message").GetString());
+        }
+        Assert.Equal(JsonSerializer.Serialize(before), JsonSerializer.Serialize(await ResultAsync()));
+        var conflict = await Api.PostAsync($"/api/stitch/runs/{Guid.NewGuid()}/cancel", null);
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, conflict.StatusCode);
+
+        var runs = await Api.GetOkAsync("/api/stitch/runs");
+        Assert.Equal(3, runs.GetArrayLength());
+    }
+
+    [Fact]
+    public async Task A_courier_run_that_changes_a_tagged_table_starts_an_incremental_stitch_after_the_debounce()
+    {
+        await Api.PostOkAsync("/api/stitch/settings", new { debounceSeconds = 1 });
+        await EnsureMotoCredentialAsync();
+
+        await LoadAsync();
+
+        var deadline = DateTime.UtcNow.AddSeconds(120);
+        JsonElement? stitched = null;
+        while (stitched is null && DateTime.UtcNow < deadline)
+        {
+            foreach (var run in (await Api.GetOkAsync("/api/stitch/runs")).EnumerateArray())
+                if (run.GetProperty("trigger").GetString() == "load" && run.GetProperty("status").GetString() is "succeeded") stitched = run;
+            if (stitched is null) await Task.Delay(200);
+        }
+        Assert.True(stitched is not null, "no stitch followed the loads");
+        Assert.NotEmpty(await QueryAsync("SELECT 1 FROM stitch.merged_customers"));
+        // Three loads within the debounce made no more stitches than the debounce allows (one per window).
+        var byLoads = (await Api.GetOkAsync("/api/stitch/runs")).EnumerateArray().Count(r => r.GetProperty("trigger").GetString() == "load");
+        Assert.InRange(byLoads, 1, 3);
+
+        // A run that loads nothing new starts no stitch.
+        await Api.PostOkAsync("/api/stitch/settings", new { debounceSeconds = 0 });
+        var again = await Api.RunAsync("crm-customers");
+        Assert.Equal("succeeded", again.GetProperty("status").GetString());
+        await Task.Delay(1500);
+        Assert.Equal(byLoads, (await Api.GetOkAsync("/api/stitch/runs")).EnumerateArray().Count(r => r.GetProperty("trigger").GetString() == "load"));
+    }
+}
