@@ -164,6 +164,64 @@ public sealed class PeopleGenerator(int seed)
         return (persons, [crm, orders, loyalty]);
     }
 
+    /// <summary>
+    /// The same file with a share of its rows changed as a person's data changes: a new email, a moved address, a typo
+    /// fixed or made; each with a later update time, so an upsert takes it. The rows keep their keys and their person.
+    /// </summary>
+    public static SourceFile Changed(SourceFile file, double share, int seed)
+    {
+        var random = new Random(seed);
+        var changed = new SourceFile(file.Source, file.Table, file.Header);
+        for (var i = 0; i < file.Rows.Count; i++)
+        {
+            if (random.NextDouble() >= share) continue;
+            var fields = SplitCsv(file.Rows[i]);
+            switch (file.Table)
+            {
+                case "customers":
+                    fields[3] = $"{fields[1].ToLowerInvariant()}.{fields[2].ToLowerInvariant()}{random.Next(100, 999)}@newmail.example";
+                    fields[11] = "2026-06-01 00:00:00";
+                    break;
+                case "orders":
+                    fields[4] = $"{random.Next(1, 9999)} {fields[4].Split(' ', 2).ElementAtOrDefault(1) ?? "main st"}";
+                    fields[9] = "2026-06-01 00:00:00";
+                    break;
+                default:
+                    fields[6] = $"{random.Next(201, 989)}{random.Next(200, 999)}{random.Next(0, 10000):D4}";
+                    break;
+            }
+            changed.Rows.Add(Csv(fields));
+            changed.Truth.Add(file.Truth[i]);
+        }
+        return changed;
+    }
+
+    private static string[] SplitCsv(string line)
+    {
+        var values = new List<string>();
+        var value = new StringBuilder();
+        var quoted = false;
+        for (var i = 0; i < line.Length; i++)
+        {
+            var c = line[i];
+            if (quoted)
+            {
+                if (c != '"') value.Append(c);
+                else if (i + 1 < line.Length && line[i + 1] == '"') value.Append(line[++i]);
+                else quoted = false;
+            }
+            else if (c == '"') quoted = true;
+            else if (c == ',')
+            {
+                values.Add(value.ToString());
+                value.Clear();
+            }
+            else value.Append(c);
+        }
+        values.Add(value.ToString());
+        return [.. values];
+    }
+
     private Person NewPerson(int id)
     {
         var given = Given[Skewed(Given.Length)];

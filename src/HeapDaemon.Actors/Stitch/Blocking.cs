@@ -23,11 +23,14 @@ public static class BlockingRules
         {
             ("email", [ProfileField.Email], (u, r) => One(u.Key(ProfileField.Email, r))),
             ("phone", [ProfileField.Phone], (u, r) => One(u.Key(ProfileField.Phone, r))),
-            // Given name and surname in either order, so swapped names still meet.
-            ("given-name+surname", [ProfileField.GivenName, ProfileField.Surname], (u, r) =>
+            // Given name and surname in either order (so swapped names still meet), within the first letter of the city
+            // (or of the postal code): a common name alone makes blocks that grow with the data.
+            ("given-name+surname+place initial", [ProfileField.GivenName, ProfileField.Surname], (u, r) =>
             {
                 var (g, s) = (u.Key(ProfileField.GivenName, r), u.Key(ProfileField.Surname, r));
-                return g < 0 || s < 0 ? BlockingRule.NoKey : Two(Math.Min(g, s), Math.Max(g, s));
+                if (g < 0 || s < 0) return BlockingRule.NoKey;
+                var (low, high) = (Math.Min(g, s), Math.Max(g, s));
+                return ((long)high << 40) ^ ((long)PlaceInitial(u, r) << 32) ^ (uint)low;
             }),
             // Birthdate with the first or the last of the name initials (in either order, so swapped names still meet, and
             // a typo in one initial leaves the other).
@@ -50,6 +53,15 @@ public static class BlockingRules
     private static long One(int key) => key < 0 ? BlockingRule.NoKey : key;
 
     private static long Two(int a, int b) => a < 0 || b < 0 ? BlockingRule.NoKey : ((long)a << 32) | (uint)b;
+
+    /// <summary>The first letter of the city, else of the postal code; 0 without either.</summary>
+    private static int PlaceInitial(Usable usable, int record)
+    {
+        var city = usable.Key(ProfileField.City, record);
+        if (city >= 0) return usable.Records.KeyPools[(int)ProfileField.City][city][0] & 0xFF;
+        var postal = usable.Key(ProfileField.Postal, record);
+        return postal >= 0 ? usable.Records.KeyPools[(int)ProfileField.Postal][postal][0] & 0xFF : 0;
+    }
 
     /// <summary>The smaller (or larger) of the given name's and surname's first letters; the one there when only one is.</summary>
     private static int Initials(Usable usable, int record, bool first)

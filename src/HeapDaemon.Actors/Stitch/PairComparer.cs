@@ -78,8 +78,7 @@ public sealed class PairComparer
             (ProfileField.Address, _) => "same street, another number",
             (ProfileField.Birthdate, 3) => "1 edit",
             (ProfileField.Birthdate, _) => "2 edits",
-            (ProfileField.Email, 3) => "1 edit",
-            (ProfileField.Email, _) => "same user",
+            (ProfileField.Email, _) => "1 edit",
             (ProfileField.Postal, 3) => "postal code 1 edit, same city",
             (ProfileField.Postal, _) => "same city",
             (ProfileField.Phone, _) => "1 edit",
@@ -174,14 +173,13 @@ public sealed class PairComparer
     {
         var (x, y) = (_usable.Key(ProfileField.Email, a), _usable.Key(ProfileField.Email, b));
         if (x < 0 || y < 0) return 0;
-        if (x == y) return 4;
+        if (x == y) return 3;
         var pool = _records.KeyPools[(int)ProfileField.Email];
         var sx = pool[x];
         var sy = pool[y];
-        if (Math.Abs(sx.Length - sy.Length) <= 1 && Levenshtein.GetDistance(sx, sy) <= 1) return 3;
-        var ux = sx[..sx.IndexOf('@')];
-        var uy = sy[..sy.IndexOf('@')];
-        return ux.Length >= 3 && ux.SequenceEqual(uy) ? 2 : 1;
+        // The same user at another domain is not a level of its own: john.smith@ at two providers is as often two
+        // John Smiths as one, and it says no more than the names already do.
+        return Math.Abs(sx.Length - sy.Length) <= 1 && Levenshtein.GetDistance(sx, sy) <= 1 ? 2 : 1;
     }
 
     /// <summary>
@@ -258,9 +256,8 @@ public sealed class PairComparer
         foreach (var field in ProfileFields.All.Take(ProfileFields.Compared))
             levels[(int)field] = field switch
             {
-                ProfileField.GivenName or ProfileField.Surname or ProfileField.Birthdate or ProfileField.Email or ProfileField.Address
-                    or ProfileField.Postal => 4,
-                ProfileField.Phone or ProfileField.Address2 => 3,
+                ProfileField.GivenName or ProfileField.Surname or ProfileField.Birthdate or ProfileField.Address or ProfileField.Postal => 4,
+                ProfileField.Email or ProfileField.Phone or ProfileField.Address2 => 3,
                 ProfileField.Gender => 2,
                 _ => 0,
             };

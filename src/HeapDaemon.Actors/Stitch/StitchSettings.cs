@@ -19,6 +19,7 @@ namespace HeapDaemon.Actors.Stitch;
 /// <param name="MaxBlockSize">Records sharing a blocking key are compared pairwise up to this many; a larger block by a sliding window.</param>
 /// <param name="BlockWindow">How many neighbours each record of a large block is compared with, on each side.</param>
 /// <param name="MaxClusterSize">A person with more records than this is reported (a sign of over-merging).</param>
+/// <param name="KeepPairsAbove">Compared pairs with at least this match probability are kept in <c>unified_scores</c> (0 keeps all).</param>
 /// <param name="DefaultPhoneRegion">The region (ISO 3166 code) of phone numbers written without a country code.</param>
 /// <param name="StripPlusAddressing">Compare <c>jane+news@example.com</c> as <c>jane@example.com</c> (and Gmail's dots away).</param>
 /// <param name="RunAfterLoads">Stitch after a run that changed a tagged table.</param>
@@ -30,9 +31,10 @@ public sealed record StitchSettings(
     ImmutableArray<string> SourcePriority = default,
     ImmutableArray<string> BadValues = default,
     int MaxRecordsPerValue = 1000,
-    int MaxBlockSize = 50,
-    int BlockWindow = 10,
+    int MaxBlockSize = 20,
+    int BlockWindow = 5,
     int MaxClusterSize = 1000,
+    double KeepPairsAbove = 0.01,
     string DefaultPhoneRegion = "US",
     bool StripPlusAddressing = true,
     bool RunAfterLoads = true,
@@ -68,6 +70,7 @@ public sealed record StitchSettings(
         if (MaxBlockSize is < 2 or > 10_000) errors.Add("maxBlockSize must be 2-10000");
         if (BlockWindow is < 1 or > 1000) errors.Add("blockWindow must be 1-1000");
         if (MaxClusterSize < 2) errors.Add("maxClusterSize must be at least 2");
+        if (KeepPairsAbove is < 0 or >= 1 || double.IsNaN(KeepPairsAbove)) errors.Add("keepPairsAbove must be a probability from 0 up to (not including) 1");
         if (!PhoneNumbers.PhoneNumberUtil.GetInstance().GetSupportedRegions().Contains(DefaultPhoneRegion))
             errors.Add($"defaultPhoneRegion '{DefaultPhoneRegion}' is not a region libphonenumber knows (an ISO 3166 code such as US, GB, FR)");
         if (DebounceSeconds is < 0 or > 86_400) errors.Add("debounceSeconds must be 0-86400");

@@ -136,12 +136,13 @@ public sealed class StitchWriter(NpgsqlDataSource db)
                 match_probability, matched, exact_fields, similar_fields, different_fields) FROM STDIN (FORMAT BINARY)
             """, ct);
         var (exact, similar, different) = (new List<string>(), new List<string>(), new List<string>());
+        var floor = result.Settings.KeepPairsAbove > 0 ? (float)MatchModel.WeightOf(result.Settings.KeepPairsAbove) : float.NegativeInfinity;
         foreach (var (chunk, start, end) in ranges)
         {
             for (var p = start; p < end; p++)
             {
                 var (a, b) = (chunk.A[p], chunk.B[p]);
-                if (r.Deleted[a] || r.Deleted[b]) continue;
+                if (r.Deleted[a] || r.Deleted[b] || chunk.Weight[p] < floor) continue;
                 var (ta, tb) = (r.Tables[r.Table[a]], r.Tables[r.Table[b]]);
                 await writer.StartRowAsync(ct);
                 await writer.WriteAsync((long)a, NpgsqlDbType.Bigint, ct);
