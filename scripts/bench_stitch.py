@@ -30,7 +30,7 @@ SYNTHETIC_FEEDS = {
         {"name": "email", "type": "string"}, {"name": "phone", "type": "string"},
         {"name": "ship_address", "type": "string", "tags": ["address"]}, {"name": "ship_city", "type": "string", "tags": ["city"]},
         {"name": "ship_state", "type": "string", "tags": ["state"]}, {"name": "ship_zip", "type": "string", "tags": ["postal"]},
-        {"name": "amount", "type": "decimal", "precision": 10, "scale": 2}, {"name": "ordered_at", "type": "datetime"}]},
+        {"name": "birthdate", "type": "date"}, {"name": "amount", "type": "decimal", "precision": 10, "scale": 2}, {"name": "ordered_at", "type": "datetime"}]},
     "loyalty_members": {"source": "loyalty", "name": "members", "fields": [
         {"name": "member_id", "type": "string", "primaryKey": True}, {"name": "given", "type": "string", "tags": ["given-name"]},
         {"name": "surname", "type": "string"}, {"name": "email", "type": "string"},

@@ -31,7 +31,7 @@ public sealed class SourceFile(string source, string table, string header)
 /// <item><c>crm.customers</c> (customer_id, first_name, last_name, email, phone, address, city, state, zip, birthdate,
 /// gender, updated_at): most people once, some twice (a duplicate account with typos).</item>
 /// <item><c>shop.orders</c> (order_id, customer_name, email, phone, ship_address, ship_city, ship_state, ship_zip,
-/// amount, ordered_at): zero to three orders a person, the name as one field, often no phone.</item>
+/// birthdate, amount, ordered_at): zero to three orders a person, the name as one field, often no phone or birthdate.</item>
 /// <item><c>loyalty.members</c> (member_id, given, surname, email, dob, zip, phone): some people, sometimes with
 /// another email.</item>
 /// </list>
@@ -128,7 +128,7 @@ public sealed class PeopleGenerator(int seed)
     {
         var persons = Enumerable.Range(0, people).Select(NewPerson).ToList();
         var crm = new SourceFile("crm", "customers", "customer_id,first_name,last_name,email,phone,address,city,state,zip,birthdate,gender,updated_at");
-        var orders = new SourceFile("shop", "orders", "order_id,customer_name,email,phone,ship_address,ship_city,ship_state,ship_zip,amount,ordered_at");
+        var orders = new SourceFile("shop", "orders", "order_id,customer_name,email,phone,ship_address,ship_city,ship_state,ship_zip,birthdate,amount,ordered_at");
         var loyalty = new SourceFile("loyalty", "members", "member_id,given,surname,email,dob,zip,phone");
         var (customerId, orderId, memberId) = (100000, 5000000, 900000);
         foreach (var p in persons)
@@ -149,6 +149,7 @@ public sealed class PeopleGenerator(int seed)
                 var pk = "o" + (orderId++).ToString(CultureInfo.InvariantCulture);
                 var fullName = _random.NextDouble() < 0.1 ? $"{Title(Typo(p.Surname, 0.05))}, {Title(Name(p.Given, false))}" : $"{Title(Name(p.Given, true))} {Title(Typo(p.Surname, 0.05))}";
                 orders.Rows.Add(Csv(pk, fullName, Email(p, 0.15), Phone(p, 0.5), Address(p, 0.15), Maybe(p.City, 0.05), p.State, Maybe(p.Zip, 0.05),
+                    Maybe(p.Birthdate.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture), 0.6),
                     (_random.Next(500, 50000) / 100.0).ToString("0.00", CultureInfo.InvariantCulture), Time(2025)));
                 orders.Truth.Add((pk, p.Id));
             }
@@ -184,7 +185,7 @@ public sealed class PeopleGenerator(int seed)
                     break;
                 case "orders":
                     fields[4] = $"{random.Next(1, 9999)} {fields[4].Split(' ', 2).ElementAtOrDefault(1) ?? "main st"}";
-                    fields[9] = "2026-06-01 00:00:00";
+                    fields[10] = "2026-06-01 00:00:00";
                     break;
                 default:
                     fields[6] = $"{random.Next(201, 989)}{random.Next(200, 999)}{random.Next(0, 10000):D4}";

@@ -57,8 +57,15 @@ public static class StitchEngine
         HashSet<Guid> previousAll, Action<StitchProgress> progress, CancellationToken ct)
     {
         var notices = new List<string>();
+        var timings = new Dictionary<string, double>();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        void Progress(StitchProgress next)
+        {
+            timings[next.Phase] = Math.Round(clock.Elapsed.TotalSeconds, 3);
+            progress(next);
+        }
         var live = Enumerable.Range(0, records.Count).Count(r => !records.Deleted[r]);
-        progress(new StitchProgress("blocking", 0, live));
+        Progress(new StitchProgress("blocking", 0, live));
         var frequencies = new TermFrequencies(records);
         var compared = ProfileFields.All.Take(ProfileFields.Compared).Select(settings.Compares).ToArray();
         var setAside = SetAside(records, frequencies, compared, settings.MaxRecordsPerValue, notices);
@@ -67,10 +74,10 @@ public static class StitchEngine
         var blocks = new BlockIndex(records, usable, settings.MaxBlockSize, settings.BlockWindow);
         ct.ThrowIfCancellationRequested();
 
-        progress(new StitchProgress("comparing", 0, records.Count));
+        Progress(new StitchProgress("comparing", 0, records.Count));
         var pairs = CandidatePairs.Compare(blocks, comparer, done => progress(new StitchProgress("comparing", done, records.Count)), ct);
 
-        progress(new StitchProgress("training"));
+        Progress(new StitchProgress("training"));
         var rules = blocks.Rules;
         var patterns = rules.Select(_ => new Dictionary<long, long>()).ToArray();
         var all = new Dictionary<long, long>();
@@ -94,10 +101,10 @@ public static class StitchEngine
         var model = new MatchModel(m, u, ModelTrainer.EstimatePrior(all, m, u, live));
         ct.ThrowIfCancellationRequested();
 
-        progress(new StitchProgress("scoring", 0, pairs.Count));
+        Progress(new StitchProgress("scoring", 0, pairs.Count));
         Score(pairs.Chunks, model, records, frequencies, ct);
 
-        progress(new StitchProgress("clustering"));
+        Progress(new StitchProgress("clustering"));
         var links = new UnionFind(records.Count);
         var setAsideKeys = LinkKeys(records, Enumerable.Range(0, records.Count), links, settings.MaxRecordsPerValue, notices);
         var threshold = MatchModel.WeightOf(settings.MatchThreshold);
@@ -140,6 +147,8 @@ public static class StitchEngine
         result.Statistics["idsKept"] = ids.Count(id => previousAll.Contains(id));
         result.Statistics["blocks"] = blocks.Statistics().Select(s => new { rule = s.Rule, blocks = s.Blocks, largest = s.Largest, windowed = s.Windowed }).ToList();
         result.Statistics["threshold"] = settings.MatchThreshold;
+        timings["done"] = Math.Round(clock.Elapsed.TotalSeconds, 3);
+        result.Statistics["matchPhasesStartedAt"] = timings;
         return result;
     }
 

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using System.Threading.Channels;
 using HeapDaemon.Actors.Feeds;
 using HeapDaemon.Actors.Heap;
 using Npgsql;
@@ -85,12 +86,40 @@ public sealed class StitchInputs(NpgsqlDataSource db, FeedCatalog feeds)
     }
 
     /// <summary>
-    /// Reads the records of <paramref name="table"/> (those loaded since <paramref name="since"/>, or all) by a binary
-    /// COPY, normalising each as it arrives; <paramref name="add"/> places each one and returns its record.
+    /// Reads the records of <paramref name="tables"/> (the rows loaded since <paramref name="since"/>, or all) by binary
+    /// COPY, every table on a connection of its own at once, each normalising its rows as they arrive; the normalised rows
+    /// are placed by <paramref name="reader"/> on the caller's task, one at a time, in batches.
     /// </summary>
     /// <returns>How many rows were read.</returns>
-    public async Task<long> ReadAsync(InputTable table, RecordReader reader, DateTimeOffset? since, CancellationToken ct)
+    public async Task<long> ReadAsync(IReadOnlyList<InputTable> tables, RecordReader reader, DateTimeOffset? since, Action<long>? progress,
+        CancellationToken ct)
     {
+        using var failed = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var channel = Channel.CreateBounded<NormalizedRow[]>(new BoundedChannelOptions(16) { SingleReader = true });
+        var producers = tables.Select(table => Task.Run(() => ProduceAsync(table, reader, since, channel.Writer, failed.Token), failed.Token)).ToArray();
+        _ = Task.WhenAll(producers).ContinueWith(t => channel.Writer.TryComplete(t.Exception?.GetBaseException()), TaskScheduler.Default);
+        long rows = 0;
+        try
+        {
+            await foreach (var batch in channel.Reader.ReadAllAsync(failed.Token))
+            {
+                foreach (var row in batch) reader.Place(row);
+                rows += batch.Length;
+                progress?.Invoke(rows);
+            }
+        }
+        catch
+        {
+            await failed.CancelAsync();
+            throw;
+        }
+        await Task.WhenAll(producers);
+        return rows;
+    }
+
+    private async Task ProduceAsync(InputTable table, RecordReader reader, DateTimeOffset? since, ChannelWriter<NormalizedRow[]> output, CancellationToken ct)
+    {
+        const int BatchRows = 2000;
         await using var connection = await db.OpenConnectionAsync(ct);
         var resolve = table.ResolvedUserNamespace is not null && await ExistsAsync(connection, $"{table.Source}.{HeapCourier.UserMigrations}_resolved", ct);
         var select = new List<string> { "t.\"_pk\"" };
@@ -104,22 +133,27 @@ public sealed class StitchInputs(NpgsqlDataSource db, FeedCatalog feeds)
         var from = $"{table.Table.Qualified} t" + (resolve ? $" LEFT JOIN {migrations} m ON m.from_user_id = t.user_id" : "");
         var where = since is { } watermark
             ? $" WHERE t.\"_loaded_at\" >= '{watermark.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss.ffffff", CultureInfo.InvariantCulture)}+00'" +
-              (resolve ? $" OR m.from_user_id IS NOT NULL" : "")
+              (resolve ? " OR m.from_user_id IS NOT NULL" : "")
             : "";
-        var values = new string?[table.Fields.Count];
-        var keys = new string?[table.Keys.Count + (resolve ? 1 : 0)];
-        long rows = 0;
-        await using var export = await connection.BeginBinaryExportAsync($"COPY (SELECT {string.Join(", ", select)} FROM {from}{where}) TO STDOUT (FORMAT BINARY)", ct);
-        while (await export.StartRowAsync(ct) != -1)
+        var keyCount = table.Keys.Count + (resolve ? 1 : 0);
+        var batch = new List<NormalizedRow>(BatchRows);
+        await using (var export = await connection.BeginBinaryExportAsync($"COPY (SELECT {string.Join(", ", select)} FROM {from}{where}) TO STDOUT (FORMAT BINARY)", ct))
         {
-            var pk = await export.ReadAsync<string>(ct);
-            for (var i = 0; i < values.Length; i++) values[i] = export.IsNull ? Skip(export) : await export.ReadAsync<string>(ct);
-            double updated = export.IsNull ? Skip(export, double.NaN) : await export.ReadAsync<double>(ct);
-            for (var i = 0; i < keys.Length; i++) keys[i] = export.IsNull ? Skip(export) : await export.ReadAsync<string>(ct);
-            reader.Read(table, pk, values, updated, keys);
-            rows++;
+            while (await export.StartRowAsync(ct) != -1)
+            {
+                var pk = await export.ReadAsync<string>(ct);
+                var values = new string?[table.Fields.Count];
+                for (var i = 0; i < values.Length; i++) values[i] = export.IsNull ? Skip(export) : await export.ReadAsync<string>(ct);
+                double updated = export.IsNull ? Skip(export, double.NaN) : await export.ReadAsync<double>(ct);
+                var keys = new string?[keyCount];
+                for (var i = 0; i < keys.Length; i++) keys[i] = export.IsNull ? Skip(export) : await export.ReadAsync<string>(ct);
+                batch.Add(reader.Normalize(table, pk, values, updated, keys));
+                if (batch.Count < BatchRows) continue;
+                await output.WriteAsync([.. batch], ct);
+                batch.Clear();
+            }
         }
-        return rows;
+        if (batch.Count > 0) await output.WriteAsync([.. batch], ct);
     }
 
     /// <summary>Every primary key of a table now (to find records deleted since the last stitch).</summary>
@@ -178,16 +212,14 @@ public sealed class StitchInputs(NpgsqlDataSource db, FeedCatalog feeds)
 /// </summary>
 public sealed class RecordReader(ProfileRecords records, ProfileNormalizer normalizer, BadValues bad)
 {
-    private readonly StringBuilder _address = new();
-
-    /// <summary>Called with each record once it is read (an incremental stitch compares it with the version it had).</summary>
+    /// <summary>Called with each record once it is placed (an incremental stitch compares it with the version it had).</summary>
     public Action<int>? Placed { get; set; }
 
-    public void Read(InputTable table, string pk, string?[] values, double updated, string?[] keys)
+    /// <summary>Normalises one row (safe on any thread: it touches no shared state).</summary>
+    public NormalizedRow Normalize(InputTable table, string pk, string?[] values, double updated, string?[] keys)
     {
-        var record = records.Add(table.Index, pk);
-        var seen = new bool[ProfileFields.Count];
-        _address.Clear();
+        var fields = new Normalized[ProfileFields.Count];
+        StringBuilder? address = null;
         for (var i = 0; i < table.Fields.Count; i++)
         {
             var (field, _, _) = table.Fields[i];
@@ -196,38 +228,56 @@ public sealed class RecordReader(ProfileRecords records, ProfileNormalizer norma
             if (field == ProfileField.Address)
             {
                 // Several address fields are parts of one line, in field order (street number, then street).
-                if (_address.Length > 0) _address.Append(' ');
-                _address.Append(raw.Trim());
+                address ??= new StringBuilder();
+                if (address.Length > 0) address.Append(' ');
+                address.Append(raw.Trim());
                 continue;
             }
-            if (seen[(int)field]) continue;
-            var value = Clean(field, normalizer.Normalize(field, raw));
-            if (value.IsEmpty) continue;
-            records.Set(record, field, value);
-            seen[(int)field] = true;
+            if (!fields[(int)field].IsEmpty) continue;
+            fields[(int)field] = Clean(field, normalizer.Normalize(field, raw));
         }
-        if (_address.Length > 0) records.Set(record, ProfileField.Address, Clean(ProfileField.Address, normalizer.Normalize(ProfileField.Address, _address.ToString())));
-        if (seen[(int)ProfileField.FullName] && !(seen[(int)ProfileField.GivenName] && seen[(int)ProfileField.Surname]))
+        if (address is not null) fields[(int)ProfileField.Address] = Clean(ProfileField.Address, normalizer.Normalize(ProfileField.Address, address.ToString()));
+        var (givenSeen, surnameSeen) = (!fields[(int)ProfileField.GivenName].IsEmpty, !fields[(int)ProfileField.Surname].IsEmpty);
+        if (!fields[(int)ProfileField.FullName].IsEmpty && !(givenSeen && surnameSeen))
         {
-            var (given, surname) = normalizer.SplitFullName(records.Display(ProfileField.FullName, record));
-            if (!seen[(int)ProfileField.GivenName]) records.Set(record, ProfileField.GivenName, Clean(ProfileField.GivenName, given));
-            if (!seen[(int)ProfileField.Surname]) records.Set(record, ProfileField.Surname, Clean(ProfileField.Surname, surname));
+            var (given, surname) = normalizer.SplitFullName(fields[(int)ProfileField.FullName].Display);
+            if (!givenSeen) fields[(int)ProfileField.GivenName] = Clean(ProfileField.GivenName, given);
+            if (!surnameSeen) fields[(int)ProfileField.Surname] = Clean(ProfileField.Surname, surname);
         }
-        records.Updated[record] = updated;
-        List<long>? found = null;
+        List<(string Namespace, string Value)>? found = null;
         for (var i = 0; i < keys.Length; i++)
         {
             var value = keys[i]?.Trim();
             if (string.IsNullOrEmpty(value) || bad.IsBadKey(value)) continue;
             var ns = i < table.Keys.Count ? table.Keys[i].Namespace : table.ResolvedUserNamespace!;
-            var key = records.KeyOf(ns, value);
             found ??= [];
-            if (!found.Contains(key)) found.Add(key);
+            if (!found.Contains((ns, value))) found.Add((ns, value));
         }
-        if (found is not null) found.Sort();
-        records.SetKeys(record, found?.ToArray());
-        Placed?.Invoke(record);
+        return new NormalizedRow(table.Index, pk, fields, updated, found);
     }
+
+    /// <summary>Adds a normalised row as a record (on one thread at a time: it interns into the shared pools).</summary>
+    public int Place(NormalizedRow row)
+    {
+        var record = records.Add(row.Table, row.Pk);
+        for (var f = 0; f < ProfileFields.Count; f++)
+            if (!row.Fields[f].IsEmpty) records.Set(record, (ProfileField)f, row.Fields[f]);
+        records.Updated[record] = row.Updated;
+        if (row.Keys is { } keys)
+        {
+            var ids = keys.Select(k => records.KeyOf(k.Namespace, k.Value)).Distinct().Order().ToArray();
+            records.SetKeys(record, ids);
+        }
+        Placed?.Invoke(record);
+        return record;
+    }
+
+    /// <summary>Normalises and places one row.</summary>
+    public int Read(InputTable table, string pk, string?[] values, double updated, string?[] keys) =>
+        Place(Normalize(table, pk, values, updated, keys));
 
     private Normalized Clean(ProfileField field, Normalized value) => value.Key is { } key && bad.IsBad(field, key) ? Normalized.None : value;
 }
+
+/// <summary>A row as Stitch compares it, before its values are interned: each field's value (by <see cref="ProfileField"/>) and its keys.</summary>
+public sealed record NormalizedRow(int Table, string Pk, Normalized[] Fields, double Updated, List<(string Namespace, string Value)>? Keys);

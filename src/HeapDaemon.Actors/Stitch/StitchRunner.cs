@@ -4,8 +4,23 @@ using Npgsql;
 
 namespace HeapDaemon.Actors.Stitch;
 
-/// <param name="Previous">The last stitch's result, kept in memory: what an incremental stitch starts from.</param>
-public sealed record StitchPlan(Guid RunId, StitchKind Kind, StitchTrigger Trigger, StitchResult? Previous);
+/// <summary>One stitch to run.</summary>
+/// <param name="previous">The last stitch's result, kept in memory: what an incremental stitch starts from.</param>
+public sealed class StitchPlan(Guid runId, StitchKind kind, StitchTrigger trigger, StitchResult? previous)
+{
+    private StitchResult? _previous = previous;
+
+    public Guid RunId { get; } = runId;
+
+    public StitchKind Kind { get; } = kind;
+
+    public StitchTrigger Trigger { get; } = trigger;
+
+    public StitchResult? Previous => _previous;
+
+    /// <summary>Lets go of the previous result, so a full stitch does not hold two results in memory.</summary>
+    public void ForgetPrevious() => _previous = null;
+}
 
 /// <param name="Result">The new result (null when the run failed; the previous one stays).</param>
 public sealed record StitchOutcome(RunStatus Status, string Message, StitchResult? Result, Dictionary<string, object>? Statistics);
@@ -42,6 +57,7 @@ public sealed class StitchRunner(NpgsqlDataSource db, StitchInputs inputs, Stitc
             if (result is null)
             {
                 // An incremental stitch that turned out to need a full one leaves the result in memory half-changed: read again.
+                plan.ForgetPrevious();
                 result = await FullAsync(plan, settings, inputSet, watermark, progress, Phase, ct);
                 ran = plan.Kind == StitchKind.Full ? "full" : $"full ({why})";
             }
@@ -69,11 +85,8 @@ public sealed class StitchRunner(NpgsqlDataSource db, StitchInputs inputs, Stitc
         var normalizer = new ProfileNormalizer(settings.DefaultPhoneRegion, settings.StripPlusAddressing);
         var records = new ProfileRecords(inputSet.Tables);
         var reader = new RecordReader(records, normalizer, new BadValues(settings.BadValues, normalizer));
-        foreach (var table in inputSet.Tables)
-        {
-            progress(new StitchProgress($"reading {table.Table}", records.Count));
-            await inputs.ReadAsync(table, reader, null, ct);
-        }
+        progress(new StitchProgress("reading"));
+        await inputs.ReadAsync(inputSet.Tables, reader, null, rows => progress(new StitchProgress("reading", rows)), ct);
         var order = Enumerable.Range(0, records.Count).ToArray();
         Array.Sort(order, records.CompareKeys);
         records.Permute(order);
@@ -122,10 +135,10 @@ public sealed class StitchRunner(NpgsqlDataSource db, StitchInputs inputs, Stitc
             records.SetCurrent(table, pk, record);
             added.Add(record);
         };
+        progress(new StitchProgress($"reading rows loaded since {result.Watermark:u}"));
+        await inputs.ReadAsync(inputSet.Tables, reader, result.Watermark, null, ct);
         foreach (var table in inputSet.Tables)
         {
-            progress(new StitchProgress($"reading {table.Table} (since {result.Watermark:u})", added.Count));
-            await inputs.ReadAsync(table, reader, result.Watermark, ct);
             var live = Enumerable.Range(0, records.Count).Count(r => records.Table[r] == table.Index && !records.Deleted[r]);
             var count = await inputs.CountAsync(table, ct);
             if (count > live)

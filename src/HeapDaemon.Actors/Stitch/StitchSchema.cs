@@ -86,16 +86,21 @@ public static class StitchSchema
             amperity_id  uuid NOT NULL);
         """;
 
-    /// <summary>Indexes, built on the new tables before they are swapped in (named after the final tables).</summary>
-    public static string CreateIndexes(string suffix, string generation) => $"""
-        CREATE UNIQUE INDEX unified_coalesced_record_{generation} ON {Schema}.unified_coalesced{suffix} (record_id);
-        CREATE UNIQUE INDEX unified_coalesced_pk_{generation} ON {Schema}.unified_coalesced{suffix} (source, feed, pk);
-        CREATE INDEX unified_coalesced_amperity_id_{generation} ON {Schema}.unified_coalesced{suffix} (amperity_id);
-        CREATE INDEX unified_scores_record1_{generation} ON {Schema}.unified_scores{suffix} (record1);
-        CREATE INDEX unified_scores_record2_{generation} ON {Schema}.unified_scores{suffix} (record2);
-        ALTER TABLE {Schema}.merged_customers{suffix} ADD CONSTRAINT merged_customers_pkey_{generation} PRIMARY KEY (amperity_id);
-        ALTER TABLE {Schema}.unified_keys{suffix} ADD CONSTRAINT unified_keys_pkey_{generation} PRIMARY KEY (key, value);
-        """;
+    /// <summary>Each result table's indexes, built on the new table before it is swapped in (named after the final tables).</summary>
+    public static IReadOnlyDictionary<string, string> CreateIndexes(string suffix, string generation) => new Dictionary<string, string>
+    {
+        ["unified_coalesced"] = $"""
+            CREATE UNIQUE INDEX unified_coalesced_record_{generation} ON {Schema}.unified_coalesced{suffix} (record_id);
+            CREATE UNIQUE INDEX unified_coalesced_pk_{generation} ON {Schema}.unified_coalesced{suffix} (source, feed, pk);
+            CREATE INDEX unified_coalesced_amperity_id_{generation} ON {Schema}.unified_coalesced{suffix} (amperity_id);
+            """,
+        ["unified_scores"] = $"""
+            CREATE INDEX unified_scores_record1_{generation} ON {Schema}.unified_scores{suffix} (record1);
+            CREATE INDEX unified_scores_record2_{generation} ON {Schema}.unified_scores{suffix} (record2);
+            """,
+        ["merged_customers"] = $"ALTER TABLE {Schema}.merged_customers{suffix} ADD CONSTRAINT merged_customers_pkey_{generation} PRIMARY KEY (amperity_id);",
+        ["unified_keys"] = $"ALTER TABLE {Schema}.unified_keys{suffix} ADD CONSTRAINT unified_keys_pkey_{generation} PRIMARY KEY (key, value);",
+    };
 
     public static readonly string[] Tables = ["unified_coalesced", "unified_scores", "merged_customers", "unified_keys"];
 }

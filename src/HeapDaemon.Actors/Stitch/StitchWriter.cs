@@ -45,26 +45,56 @@ public sealed class StitchWriter(NpgsqlDataSource db)
         return (ids, all);
     }
 
+    /// <summary>
+    /// Writes a full result: each new table filled and indexed on a connection of its own, all at once (they are not
+    /// read by anyone under their _next names), then swapped for the old ones in one short transaction, with the views.
+    /// A crash before the swap leaves the old tables in place (and _next tables, dropped by the next full stitch).
+    /// </summary>
     public async Task WriteFullAsync(StitchResult result, StitchState state, CancellationToken ct)
     {
         var generation = state.RunId.ToString("N")[..12];
-        await using var connection = await db.OpenConnectionAsync(ct);
-        await using var transaction = await connection.BeginTransactionAsync(ct);
-        await ExecuteAsync(connection, transaction, "SELECT pg_advisory_xact_lock(hashtext('heapd.stitch-write'))", ct);
-        await ExecuteAsync(connection, transaction, string.Join("\n", StitchSchema.Tables.Select(t => $"DROP TABLE IF EXISTS {StitchSchema.Schema}.{t}{Next};")), ct);
-        await ExecuteAsync(connection, transaction, StitchSchema.CreateTables(Next), ct);
-        await CopyCoalescedAsync(connection, result, Enumerable.Range(0, result.Records.Count), Next, ct);
-        await CopyScoresAsync(connection, result, result.Pairs.Chunks.Select(c => (c, 0, c.Count)), Next, ct);
-        await CopyCustomersAsync(connection, result, Enumerable.Range(0, result.Clusters.Count), Next, ct);
-        await CopyKeysAsync(connection, result, Enumerable.Range(0, result.Records.Count), Next, ct);
-        await ExecuteAsync(connection, transaction, StitchSchema.CreateIndexes(Next, generation), ct);
-        await ExecuteAsync(connection, transaction,
-            string.Join("\n", StitchSchema.Tables.Select(t => $"DROP TABLE IF EXISTS {StitchSchema.Schema}.{t} CASCADE;")) +
-            string.Join("\n", StitchSchema.Tables.Select(t => $"ALTER TABLE {StitchSchema.Schema}.{t}{Next} RENAME TO {t};")), ct);
-        await CreateViewsAsync(connection, transaction, result, ct);
-        await SaveStateAsync(connection, transaction, state, ct);
-        await ExecuteAsync(connection, transaction, $"ANALYZE {StitchSchema.Schema}.unified_coalesced; ANALYZE {StitchSchema.Schema}.merged_customers", ct);
-        await transaction.CommitAsync(ct);
+        var s = StitchSchema.Schema;
+        await using (var connection = await db.OpenConnectionAsync(ct))
+        await using (var transaction = await connection.BeginTransactionAsync(ct))
+        {
+            await ExecuteAsync(connection, transaction, string.Join("\n", StitchSchema.Tables.Select(t => $"DROP TABLE IF EXISTS {s}.{t}{Next};")), ct);
+            await ExecuteAsync(connection, transaction, StitchSchema.CreateTables(Next), ct);
+            await transaction.CommitAsync(ct);
+        }
+        var indexes = StitchSchema.CreateIndexes(Next, generation);
+        await Task.WhenAll(
+            FillAsync("unified_coalesced", connection => CopyCoalescedAsync(connection, result, Enumerable.Range(0, result.Records.Count), Next, ct)),
+            FillAsync("unified_scores", connection => CopyScoresAsync(connection, result, result.Pairs.Chunks.Select(c => (c, 0, c.Count)), Next, ct)),
+            FillAsync("merged_customers", connection => CopyCustomersAsync(connection, result, Enumerable.Range(0, result.Clusters.Count), Next, ct)),
+            FillAsync("unified_keys", connection => CopyKeysAsync(connection, result, Enumerable.Range(0, result.Records.Count), Next, ct)));
+
+        await using (var connection = await db.OpenConnectionAsync(ct))
+        await using (var transaction = await connection.BeginTransactionAsync(ct))
+        {
+            await ExecuteAsync(connection, transaction, "SELECT pg_advisory_xact_lock(hashtext('heapd.stitch-write'))", ct);
+            await ExecuteAsync(connection, transaction,
+                string.Join("\n", StitchSchema.Tables.Select(t => $"DROP TABLE IF EXISTS {s}.{t} CASCADE;")) +
+                string.Join("\n", StitchSchema.Tables.Select(t => $"ALTER TABLE {s}.{t}{Next} RENAME TO {t};")), ct);
+            await CreateViewsAsync(connection, transaction, result, ct);
+            await SaveStateAsync(connection, transaction, state, ct);
+            await transaction.CommitAsync(ct);
+        }
+        await using (var connection = await db.OpenConnectionAsync(ct))
+        await using (var analyze = new NpgsqlCommand($"ANALYZE {s}.unified_coalesced, {s}.merged_customers, {s}.unified_scores", connection))
+        {
+            analyze.CommandTimeout = 0;
+            await analyze.ExecuteNonQueryAsync(ct);
+        }
+
+        async Task FillAsync(string table, Func<NpgsqlConnection, Task> copy)
+        {
+            await using var connection = await db.OpenConnectionAsync(ct);
+            await using var transaction = await connection.BeginTransactionAsync(ct);
+            await ExecuteAsync(connection, transaction, "SET LOCAL maintenance_work_mem = '256MB'", ct);
+            await copy(connection);
+            await ExecuteAsync(connection, transaction, indexes[table], ct);
+            await transaction.CommitAsync(ct);
+        }
     }
 
     /// <summary>
@@ -85,7 +115,8 @@ public sealed class StitchWriter(NpgsqlDataSource db)
             BatchCommands =
             {
                 new NpgsqlBatchCommand($"DELETE FROM {s}.unified_coalesced WHERE record_id = ANY($1)") { Parameters = { new() { Value = records } } },
-                new NpgsqlBatchCommand($"DELETE FROM {s}.unified_scores WHERE record1 = ANY($1) OR record2 = ANY($1)") { Parameters = { new() { Value = removed } } },
+                new NpgsqlBatchCommand($"DELETE FROM {s}.unified_scores WHERE record1 = ANY($1)") { Parameters = { new() { Value = removed } } },
+                new NpgsqlBatchCommand($"DELETE FROM {s}.unified_scores WHERE record2 = ANY($1)") { Parameters = { new() { Value = removed } } },
                 new NpgsqlBatchCommand($"DELETE FROM {s}.merged_customers WHERE amperity_id = ANY($1)") { Parameters = { new() { Value = retired } } },
                 new NpgsqlBatchCommand($"DELETE FROM {s}.unified_keys WHERE amperity_id = ANY($1)") { Parameters = { new() { Value = retired } } },
             },

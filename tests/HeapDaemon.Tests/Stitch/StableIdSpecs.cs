@@ -13,12 +13,12 @@ namespace HeapDaemon.Tests.Stitch;
 public sealed class StableIdSpecs : DaemonSpecs
 {
     private const string QuentinCrm = "900001,Quentin,Blackwood,quentin.blackwood@example.org,(206) 201-3344,17 Larkspur Lane,Fernhill,WA,98765,1979-03-14,M,2024-05-01 10:00:00";
-    private const string QuentinOrder = "o900001,Quentin Blackwood,quentin.blackwood@example.org,,17 Larkspur Ln,Fernhill,WA,98765,12.50,2025-02-01 09:00:00";
+    private const string QuentinOrder = "o900001,Quentin Blackwood,quentin.blackwood@example.org,,17 Larkspur Ln,Fernhill,WA,98765,,12.50,2025-02-01 09:00:00";
     private const string QuentinMember = "m990001,Quentin,Blackwood,quentin.blackwood@example.org,03/14/1979,98765,2062013344";
     private const string OpheliaMember = "m990001,Ophelia,Marchetti,ophelia.m@example.net,07/22/1990,10001,3125550199";
     private const string RosalindCrm = "900002,Rosalind,Thackeray,rosalind.t@example.org,(312) 440-1187,8 Quarry Road,Millbrook,IL,60601,1985-11-02,F,2024-05-01 10:00:00";
-    private const string MarcusOrder = "o900002,Marcus Ellingham,marcus.e@example.com,,44 Birchwood Ave,Stonebridge,OH,44101,30.00,2025-02-01 09:00:00";
-    private const string RosalindOrder = "o900002,Rosalind Thackeray,rosalind.t@example.org,(312) 440-1187,8 Quarry Rd,Millbrook,IL,60601,30.00,2025-03-01 09:00:00";
+    private const string MarcusOrder = "o900002,Marcus Ellingham,marcus.e@example.com,,44 Birchwood Ave,Stonebridge,OH,44101,1971-06-30,30.00,2025-02-01 09:00:00";
+    private const string RosalindOrder = "o900002,Rosalind Thackeray,rosalind.t@example.org,(312) 440-1187,8 Quarry Rd,Millbrook,IL,60601,,30.00,2025-03-01 09:00:00";
 
     private static readonly (string Source, string Feed, string Pk) Crm1 = ("crm", "customers", "900001"), Order1 = ("shop", "orders", "o900001"),
         Member1 = ("loyalty", "members", "m990001"), Crm2 = ("crm", "customers", "900002"), Order2 = ("shop", "orders", "o900002");

@@ -32,6 +32,7 @@ public static class StitchSources
                 new { name = "email", type = "string" }, new { name = "phone", type = "string" },
                 new { name = "ship_address", type = "string", tags = new[] { "address" } }, new { name = "ship_city", type = "string", tags = new[] { "city" } },
                 new { name = "ship_state", type = "string", tags = new[] { "state" } }, new { name = "ship_zip", type = "string", tags = new[] { "postal" } },
+                new { name = "birthdate", type = "date" },
                 new { name = "amount", type = "decimal", precision = 10, scale = 2 }, new { name = "ordered_at", type = "datetime" },
             },
         },
