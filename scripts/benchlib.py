@@ -47,7 +47,7 @@ class Daemon:
             try:
                 if urllib.request.urlopen(self.url + "/readyz", timeout=2).status == 200:
                     return
-            except (urllib.error.URLError, ConnectionError):
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
                 pass
             if self.proc.poll() is not None:
                 break

@@ -275,9 +275,10 @@ def api(method, path, body=None, ok=(200,)):
         sys.exit(f"demo: {method} {path} {json.dumps(body) if body else ''}\n  -> HTTP {status}: {text}")
     return status, (json.loads(text) if text else None)
 
-# The Heap users' emails go to the first generated people, so the CRM and the orders share them.
-_, users = api("GET", "/api/domain-tables/heap.users/rows?limit=1000")
-emails = sorted({u["email"] for u in users["rows"] if u.get("email")})
+# One email of each Heap person (users merged by user_migrations are one person) goes to one generated person, so the
+# CRM and the orders share them with Heap.
+emails = subprocess.run(["psql", "-XqtA", "-c", "SELECT max(email) FROM heap.users_resolved WHERE email IS NOT NULL GROUP BY user_id ORDER BY 1"],
+                        check=True, capture_output=True, text=True).stdout.split()
 subprocess.run(["dotnet", "run", "--project", f"{os.environ['ROOT']}/tests/HeapDaemon.SampleData", "-c", "Release", "--", "people",
                 "--people", "300", "--out", folder, "--seed", "5", "--emails", ",".join(emails)], check=True, capture_output=True)
 s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="demo", aws_secret_access_key="demo-secret")

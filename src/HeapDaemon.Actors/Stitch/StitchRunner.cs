@@ -66,6 +66,7 @@ public sealed class StitchRunner(NpgsqlDataSource db, StitchInputs inputs, Stitc
                 ["ran"] = ran,
                 ["seconds"] = timings,
                 ["notices"] = result.Notices.ToList(),
+                ["model"] = result.Model.Describe(),
             };
             var message = $"{ran}: {result.Statistics["records"]} records, {result.Statistics["people"]} people, " +
                           $"{result.Statistics["pairsCompared"]} pairs compared, {result.Statistics["pairsMatched"]} matched" +
