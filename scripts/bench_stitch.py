@@ -18,24 +18,9 @@ FEBRL_FIELDS = [
     ("date_of_birth", "birthdate"), ("soc_sec_id", None),
 ]
 
-SYNTHETIC_FEEDS = {
-    "crm_customers": {"source": "crm", "name": "customers", "lastUpdatedField": "updated_at", "fields": [
-        {"name": "customer_id", "type": "string", "primaryKey": True}, {"name": "first_name", "type": "string"},
-        {"name": "last_name", "type": "string"}, {"name": "email", "type": "string"}, {"name": "phone", "type": "string"},
-        {"name": "address", "type": "string"}, {"name": "city", "type": "string"}, {"name": "state", "type": "string"},
-        {"name": "zip", "type": "string"}, {"name": "birthdate", "type": "date"}, {"name": "gender", "type": "string"},
-        {"name": "updated_at", "type": "datetime"}]},
-    "shop_orders": {"source": "shop", "name": "orders", "lastUpdatedField": "ordered_at", "fields": [
-        {"name": "order_id", "type": "string", "primaryKey": True}, {"name": "customer_name", "type": "string", "tags": ["full-name"]},
-        {"name": "email", "type": "string"}, {"name": "phone", "type": "string"},
-        {"name": "ship_address", "type": "string", "tags": ["address"]}, {"name": "ship_city", "type": "string", "tags": ["city"]},
-        {"name": "ship_state", "type": "string", "tags": ["state"]}, {"name": "ship_zip", "type": "string", "tags": ["postal"]},
-        {"name": "birthdate", "type": "date"}, {"name": "amount", "type": "decimal", "precision": 10, "scale": 2}, {"name": "ordered_at", "type": "datetime"}]},
-    "loyalty_members": {"source": "loyalty", "name": "members", "fields": [
-        {"name": "member_id", "type": "string", "primaryKey": True}, {"name": "given", "type": "string", "tags": ["given-name"]},
-        {"name": "surname", "type": "string"}, {"name": "email", "type": "string"},
-        {"name": "dob", "type": "date", "format": "MM/dd/yyyy"}, {"name": "zip", "type": "string"}, {"name": "phone", "type": "string"}]},
-}
+# The feeds of the generator's three files (tests/HeapDaemon.SampleData/people-feeds.json, shared with demo.sh).
+with open(os.path.join(os.path.dirname(__file__), "..", "tests", "HeapDaemon.SampleData", "people-feeds.json")) as f:
+    SYNTHETIC_FEEDS = json.load(f)
 
 
 def s3():

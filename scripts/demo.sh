@@ -166,19 +166,20 @@ wait_for /healthz
 wait_for /readyz
 echo "daemon: ready after ${SECONDS}s"
 
-# --- 4 and 5. a Heap Connect export into moto, a Heap source, its first run -------
+# --- 4, 5 and 6. a Heap Connect export into moto, a Heap source, its first run; a CRM and
+# an orders file sharing people with it, and Stitch ----------------------------------------
 # The sample generator writes three dumps (manifests + snappy Avro parts) as
 # Heap does; the same seed gives the same objects, so a rerun changes nothing.
 echo "sample: generating a Heap Connect export into s3://$BUCKET"
 dotnet run --project "$ROOT/tests/HeapDaemon.SampleData" -c Release -- --s3 "$S3_ENDPOINT" --bucket "$BUCKET" --seed 1 |
   sed 's/^/sample: /'
-HEAPD_URL=$URL HEAPD_TOKEN=$TOKEN S3_ENDPOINT=$S3_ENDPOINT S3_BUCKET=$BUCKET \
+HEAPD_URL=$URL HEAPD_TOKEN=$TOKEN S3_ENDPOINT=$S3_ENDPOINT S3_BUCKET=$BUCKET PEOPLE_DIR=$LOCAL/demo/people ROOT=$ROOT \
   python3 - <<'PY'
-import json, os, sys, time, urllib.error, urllib.request
+import json, os, subprocess, sys, time, urllib.error, urllib.request
 import boto3
 
 url, token = os.environ["HEAPD_URL"], os.environ["HEAPD_TOKEN"]
-endpoint, bucket = os.environ["S3_ENDPOINT"], os.environ["S3_BUCKET"]
+endpoint, bucket, folder = os.environ["S3_ENDPOINT"], os.environ["S3_BUCKET"], os.environ["PEOPLE_DIR"]
 
 def api(method, path, body=None, ok=(200,)):
     """One admin API call; anything but an expected status ends the demo with the full exchange."""
@@ -250,31 +251,8 @@ print("  {:<16} {:<16} {:>6}".format("name", "table", "rows"))
 for t in tables:
     print("  {:<16} {:<16} {:>6}".format(t["name"], t["table"], t["rowCount"]))
 print("\nidentity: heap.users_resolved, heap.<table>_resolved (resolved_user_id), heap.user_migrations_resolved")
-PY
 
-# --- 6. a CRM and an orders file sharing people with Heap, and Stitch ---------------
-PEOPLE_DIR=$LOCAL/demo/people
-HEAPD_URL=$URL HEAPD_TOKEN=$TOKEN S3_ENDPOINT=$S3_ENDPOINT S3_BUCKET=$BUCKET PEOPLE_DIR=$PEOPLE_DIR ROOT=$ROOT \
-  python3 - <<'PY'
-import json, os, subprocess, sys, time, urllib.error, urllib.request
-import boto3
-
-url, token = os.environ["HEAPD_URL"], os.environ["HEAPD_TOKEN"]
-endpoint, bucket, folder = os.environ["S3_ENDPOINT"], os.environ["S3_BUCKET"], os.environ["PEOPLE_DIR"]
-
-def api(method, path, body=None, ok=(200,)):
-    data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(url + path, data=data, method=method, headers={
-        "Authorization": f"Bearer {token}", "Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(req, timeout=30) as resp:
-            status, text = resp.status, resp.read().decode()
-    except urllib.error.HTTPError as e:
-        status, text = e.code, e.read().decode()
-    if status not in ok:
-        sys.exit(f"demo: {method} {path} {json.dumps(body) if body else ''}\n  -> HTTP {status}: {text}")
-    return status, (json.loads(text) if text else None)
-
+# A CRM customers file and an orders file (generated people) in the same bucket, tagged feeds, couriers, and a stitch.
 # One email of each Heap person (users merged by user_migrations are one person) goes to one generated person, so the
 # CRM and the orders share them with Heap.
 emails = subprocess.run(["psql", "-XqtA", "-c", "SELECT max(email) FROM heap.users_resolved WHERE email IS NOT NULL GROUP BY user_id ORDER BY 1"],
@@ -282,21 +260,8 @@ emails = subprocess.run(["psql", "-XqtA", "-c", "SELECT max(email) FROM heap.use
 subprocess.run(["dotnet", "run", "--project", f"{os.environ['ROOT']}/tests/HeapDaemon.SampleData", "-c", "Release", "--", "people",
                 "--people", "300", "--out", folder, "--seed", "5", "--emails", ",".join(emails)], check=True, capture_output=True)
 s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="demo", aws_secret_access_key="demo-secret")
-feeds = {
-    "crm_customers": {"source": "crm", "name": "customers", "lastUpdatedField": "updated_at", "fields": [
-        {"name": "customer_id", "type": "string", "primaryKey": True}, {"name": "first_name", "type": "string"},
-        {"name": "last_name", "type": "string"}, {"name": "email", "type": "string"}, {"name": "phone", "type": "string"},
-        {"name": "address", "type": "string"}, {"name": "city", "type": "string"}, {"name": "state", "type": "string"},
-        {"name": "zip", "type": "string"}, {"name": "birthdate", "type": "date"}, {"name": "gender", "type": "string"},
-        {"name": "updated_at", "type": "datetime"}]},
-    "shop_orders": {"source": "shop", "name": "orders", "lastUpdatedField": "ordered_at", "fields": [
-        {"name": "order_id", "type": "string", "primaryKey": True}, {"name": "customer_name", "type": "string", "tags": ["full-name"]},
-        {"name": "email", "type": "string"}, {"name": "phone", "type": "string"},
-        {"name": "ship_address", "type": "string", "tags": ["address"]}, {"name": "ship_city", "type": "string", "tags": ["city"]},
-        {"name": "ship_state", "type": "string", "tags": ["state"]}, {"name": "ship_zip", "type": "string", "tags": ["postal"]},
-        {"name": "birthdate", "type": "date"}, {"name": "amount", "type": "decimal", "precision": 10, "scale": 2},
-        {"name": "ordered_at", "type": "datetime"}]},
-}
+with open(os.path.join(os.environ["ROOT"], "tests", "HeapDaemon.SampleData", "people-feeds.json")) as f:
+    feeds = {name: feed for name, feed in json.load(f).items() if name != "loyalty_members"}
 for name, feed in feeds.items():
     key = f"{feed['source']}/{name}.csv"
     s3.upload_file(os.path.join(folder, f"{name}.csv"), bucket, key)
@@ -320,6 +285,7 @@ print(f"\nstitch {run['id']}: {run['status'].upper()}: {run.get('message', '')}"
 if run["status"] != "succeeded":
     sys.exit("demo: the stitch failed")
 PY
+
 echo
 echo "people across sources (stitch.unified_coalesced; their customer 360 row is in stitch.merged_customers):"
 psql -X -v ON_ERROR_STOP=1 -P pager=off <<'SQL'

@@ -139,4 +139,33 @@ public sealed class StitchRunSpecs : DaemonSpecs
         await Task.Delay(1500);
         Assert.Equal(byLoads, (await Api.GetOkAsync("/api/stitch/runs")).EnumerateArray().Count(r => r.GetProperty("trigger").GetString() == "load"));
     }
+
+    [Fact]
+    public async Task A_scheduled_stitch_runs_at_its_tick_in_its_time_zone()
+    {
+        await EnsureMotoCredentialAsync();
+        await Api.PostOkAsync("/api/stitch/settings", new { runAfterLoads = false });
+        await LoadAsync();
+        // 05:59:56 in Paris; the stitch runs every day at 06:00 Paris time.
+        Clock = ShiftedClock.At(DateTimeOffset.Parse("2026-11-27T04:59:56Z"));
+        await RestartDaemonAsync();
+
+        await Api.PostOkAsync("/api/stitch/settings", new { schedule = new { cron = "0 6 * * *", timeZone = "Europe/Paris" } });
+
+        var deadline = DateTime.UtcNow.AddSeconds(120);
+        JsonElement? scheduled = null;
+        while (scheduled is null && DateTime.UtcNow < deadline)
+        {
+            scheduled = (await Api.GetOkAsync("/api/stitch/runs")).EnumerateArray().Cast<JsonElement?>()
+                .FirstOrDefault(r => r!.Value.GetProperty("trigger").GetString() == "schedule");
+            if (scheduled is null) await Task.Delay(200);
+        }
+        Assert.True(scheduled is not null, "no scheduled stitch within 120 s of its tick");
+        var run = await Api.WaitForStitchAsync(scheduled.Value.GetProperty("id").GetGuid());
+        Assert.Equal("succeeded", run.GetProperty("status").GetString());
+        Assert.NotEmpty(await QueryAsync("SELECT 1 FROM stitch.merged_customers"));
+
+        var cleared = await Api.PostOkAsync("/api/stitch/settings", new { clearSchedule = true });
+        Assert.False(cleared.TryGetProperty("schedule", out _));
+    }
 }
