@@ -295,8 +295,8 @@ WITH shown AS (
     UNION ALL
     (SELECT DISTINCT c.amperity_id, 'name, address and birth date only (with typos)' FROM stitch.unified_scores s
      JOIN stitch.unified_coalesced c ON c.record_id = s.record1
-     WHERE s.matched AND s.source1 <> s.source2 AND NOT s.exact_fields && '{email,phone}'
-       AND s.exact_fields @> '{birthdate}' AND s.similar_fields && '{given_name,surname,address}'
+     WHERE s.matched AND s.source1 <> s.source2 AND s.email <> 3 AND s.phone <> 3 AND s.birthdate = 4
+       AND (s.given_name IN (2, 3) OR s.surname IN (2, 3) OR s.address IN (2, 3))
      ORDER BY c.amperity_id LIMIT 2))
 SELECT left(u.amperity_id::text, 8) AS person, shown.why, u.source || '.' || u.feed AS record_of, u.pk,
        coalesce(u.full_name, concat_ws(' ', u.given_name, u.surname)) AS name, u.email, u.address, u.birthdate

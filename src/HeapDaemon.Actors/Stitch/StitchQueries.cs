@@ -5,7 +5,7 @@ namespace HeapDaemon.Actors.Stitch;
 /// <summary>A profile record as Stitch read it: its place, its person and its normalised fields (null ones left out).</summary>
 public sealed record StitchedRecord(string Source, string Feed, string Pk, Guid AmperityId, IReadOnlyDictionary<string, object> Fields);
 
-/// <summary>A compared pair of a person's records: its score and how each field agreed.</summary>
+/// <summary>A compared pair of a person's records: its score and how each comparison agreed ("given_name: exact").</summary>
 public sealed record StitchedPair(
     string Source1, string Feed1, string Pk1, string Source2, string Feed2, string Pk2, double MatchWeight, double MatchProbability,
     bool Matched, IReadOnlyList<string> Exact, IReadOnlyList<string> Similar, IReadOnlyList<string> Different);
@@ -47,8 +47,10 @@ public sealed class StitchQueries(NpgsqlDataSource db)
         var truncated = members.Count > MaxRecords;
         var ids = members.Take(MaxRecords).Select(m => m.RecordId).ToArray();
         var pairs = new List<StitchedPair>();
+        var comparisons = PairComparer.Comparisons;
         await using (var cmd = new NpgsqlCommand($"""
-            SELECT source1, feed1, pk1, source2, feed2, pk2, match_weight, match_probability, matched, exact_fields, similar_fields, different_fields
+            SELECT source1, feed1, pk1, source2, feed2, pk2, match_weight, match_probability, matched,
+                   {string.Join(", ", comparisons.Select(PairComparer.Name))}
             FROM stitch.unified_scores WHERE record1 = ANY($1) AND record2 = ANY($1)
             ORDER BY matched DESC, match_weight DESC LIMIT {MaxPairs}
             """, connection))
@@ -56,9 +58,16 @@ public sealed class StitchQueries(NpgsqlDataSource db)
             cmd.Parameters.AddWithValue(ids);
             await using var reader = await cmd.ExecuteReaderAsync(ct);
             while (await reader.ReadAsync(ct))
+            {
+                var levels = comparisons.Select((slot, i) => (Slot: slot, Level: (int)reader.GetInt16(9 + i))).Where(c => c.Level > 0).ToList();
+                string[] With(Func<ProfileField, int, bool> which) =>
+                    [.. levels.Where(c => which(c.Slot, c.Level)).Select(c => $"{PairComparer.Name(c.Slot)}: {PairComparer.Label(c.Slot, c.Level)}")];
                 pairs.Add(new StitchedPair(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetString(4),
                     reader.GetString(5), Math.Round(reader.GetFloat(6), 3), Math.Round(reader.GetFloat(7), 6), reader.GetBoolean(8),
-                    reader.GetFieldValue<string[]>(9), reader.GetFieldValue<string[]>(10), reader.GetFieldValue<string[]>(11)));
+                    With((slot, level) => level == PairComparer.Levels[(int)slot]),
+                    With((slot, level) => level > 1 && level < PairComparer.Levels[(int)slot]),
+                    With((_, level) => level == 1)));
+            }
         }
         var keys = new List<StitchedKey>();
         await using (var cmd = new NpgsqlCommand("SELECT key, value FROM stitch.unified_keys WHERE amperity_id = $1 ORDER BY key, value LIMIT 1000", connection))

@@ -72,9 +72,7 @@ public static class StitchSchema
             match_weight       real NOT NULL,
             match_probability  real NOT NULL,
             matched            boolean NOT NULL,
-            exact_fields       text[] NOT NULL,
-            similar_fields     text[] NOT NULL,
-            different_fields   text[] NOT NULL);
+            {ComparisonColumns});
         CREATE TABLE {Schema}.merged_customers{suffix} (
             amperity_id   uuid NOT NULL,
             {ProfileColumns},
@@ -84,7 +82,20 @@ public static class StitchSchema
             key          text NOT NULL,
             value        text NOT NULL,
             amperity_id  uuid NOT NULL);
+        CREATE TABLE {Schema}.comparison_levels{suffix} (
+            comparison   text NOT NULL,
+            level        smallint NOT NULL,
+            label        text NOT NULL,
+            PRIMARY KEY (comparison, level));
+        {LevelRows(suffix)}
         """;
+
+    /// <summary>A smallint per comparison in <c>unified_scores</c>: the level the pair reached (see <c>comparison_levels</c>).</summary>
+    public static string ComparisonColumns => string.Join(", ", PairComparer.Comparisons.Select(c => $"{PairComparer.Name(c)} smallint NOT NULL"));
+
+    private static string LevelRows(string suffix) =>
+        $"INSERT INTO {Schema}.comparison_levels{suffix} VALUES " + string.Join(", ", PairComparer.Comparisons.SelectMany(c =>
+            Enumerable.Range(0, PairComparer.Levels[(int)c] + 1).Select(l => $"('{PairComparer.Name(c)}', {l}, '{PairComparer.Label(c, l).Replace("'", "''")}')"))) + ";";
 
     /// <summary>Each result table's indexes, built on the new table before it is swapped in (named after the final tables).</summary>
     public static IReadOnlyDictionary<string, string> CreateIndexes(string suffix, string generation) => new Dictionary<string, string>
@@ -100,7 +111,8 @@ public static class StitchSchema
             """,
         ["merged_customers"] = $"ALTER TABLE {Schema}.merged_customers{suffix} ADD CONSTRAINT merged_customers_pkey_{generation} PRIMARY KEY (amperity_id);",
         ["unified_keys"] = $"ALTER TABLE {Schema}.unified_keys{suffix} ADD CONSTRAINT unified_keys_pkey_{generation} PRIMARY KEY (key, value);",
+        ["comparison_levels"] = "",
     };
 
-    public static readonly string[] Tables = ["unified_coalesced", "unified_scores", "merged_customers", "unified_keys"];
+    public static readonly string[] Tables = ["unified_coalesced", "unified_scores", "merged_customers", "unified_keys", "comparison_levels"];
 }

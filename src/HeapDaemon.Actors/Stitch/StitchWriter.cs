@@ -162,11 +162,11 @@ public sealed class StitchWriter(NpgsqlDataSource db)
         string suffix, CancellationToken ct)
     {
         var r = result.Records;
+        var comparisons = string.Join(", ", PairComparer.Comparisons.Select(PairComparer.Name));
         await using var writer = await connection.BeginBinaryImportAsync($"""
             COPY {StitchSchema.Schema}.unified_scores{suffix} (record1, record2, source1, feed1, pk1, source2, feed2, pk2, match_weight,
-                match_probability, matched, exact_fields, similar_fields, different_fields) FROM STDIN (FORMAT BINARY)
+                match_probability, matched, {comparisons}) FROM STDIN (FORMAT BINARY)
             """, ct);
-        var (exact, similar, different) = (new List<string>(), new List<string>(), new List<string>());
         var floor = result.Settings.KeepPairsAbove > 0 ? (float)MatchModel.WeightOf(result.Settings.KeepPairsAbove) : float.NegativeInfinity;
         foreach (var (chunk, start, end) in ranges)
         {
@@ -188,27 +188,11 @@ public sealed class StitchWriter(NpgsqlDataSource db)
                 await writer.WriteAsync(weight, NpgsqlDbType.Real, ct);
                 await writer.WriteAsync((float)MatchModel.Probability(weight), NpgsqlDbType.Real, ct);
                 await writer.WriteAsync(weight >= result.ThresholdWeight, NpgsqlDbType.Boolean, ct);
-                Describe(chunk.Gamma[p], exact, similar, different);
-                await writer.WriteAsync(exact, NpgsqlDbType.Array | NpgsqlDbType.Text, ct);
-                await writer.WriteAsync(similar, NpgsqlDbType.Array | NpgsqlDbType.Text, ct);
-                await writer.WriteAsync(different, NpgsqlDbType.Array | NpgsqlDbType.Text, ct);
+                foreach (var slot in PairComparer.Comparisons)
+                    await writer.WriteAsync((short)PairComparer.Level(chunk.Gamma[p], slot), NpgsqlDbType.Smallint, ct);
             }
         }
         await writer.CompleteAsync(ct);
-    }
-
-    /// <summary>Sorts a pair's compared fields by how they agreed (fields missing on either side are in none).</summary>
-    public static void Describe(long gamma, List<string> exact, List<string> similar, List<string> different)
-    {
-        exact.Clear();
-        similar.Clear();
-        different.Clear();
-        foreach (var slot in PairComparer.Comparisons)
-        {
-            var level = PairComparer.Level(gamma, slot);
-            if (level == 0) continue;
-            (level == PairComparer.Levels[(int)slot] ? exact : level == 1 ? different : similar).Add(PairComparer.Name(slot));
-        }
     }
 
     private static async Task CopyCustomersAsync(NpgsqlConnection connection, StitchResult result, IEnumerable<int> clusters, string suffix, CancellationToken ct)
