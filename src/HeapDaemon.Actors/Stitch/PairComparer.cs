@@ -45,15 +45,6 @@ public sealed class PairComparer
     private readonly Usable _usable;
     private readonly Dictionary<int, int> _formalName = new();
 
-    /// <summary>
-    /// Jaro-Winkler of pairs of values that recur (names, cities: a few thousand values meet again and again), per
-    /// thread; keyed by the two values' ids. Unique values (addresses) are not cached.
-    /// </summary>
-    private readonly ThreadLocal<Dictionary<long, float>> _names = new(() => new Dictionary<long, float>());
-    private readonly ThreadLocal<Dictionary<long, float>> _cities = new(() => new Dictionary<long, float>());
-
-    private const int MaxCached = 1 << 18;
-
     public PairComparer(ProfileRecords records, Usable usable)
     {
         _records = records;
@@ -103,8 +94,8 @@ public sealed class PairComparer
         var names = _records.KeyPools[(int)ProfileField.GivenName];
         double given = Similarity(names, ga, gb), surname = Similarity(names, sa, sb);
         // Names better read crosswise (given name written as surname and back, with or without typos): exactly
-        // swapped, or clearly closer swapped than as written.
-        if (ga >= 0 && gb >= 0 && sa >= 0 && sb >= 0 && given + surname < 1.7)
+        // swapped, or clearly closer swapped than as written. Only tried when a given name starts as the other's surname.
+        if (ga >= 0 && gb >= 0 && sa >= 0 && sb >= 0 && given + surname < 1.7 && (names[ga][0] == names[sb][0] || names[sa][0] == names[gb][0]))
         {
             var (crossGiven, crossSurname) = (Similarity(names, ga, sb), Similarity(names, sa, gb));
             if (crossGiven + crossSurname > given + surname + 0.15)
@@ -125,19 +116,9 @@ public sealed class PairComparer
         return gamma;
     }
 
-    /// <summary>Jaro-Winkler similarity of two names (1 for the same value, 0 when either is missing).</summary>
-    private double Similarity(ValuePool pool, int a, int b) =>
-        a < 0 || b < 0 ? 0 : a == b ? 1 : Cached(_names.Value!, pool, a, b);
-
-    private static double Cached(Dictionary<long, float> cache, ValuePool pool, int a, int b)
-    {
-        var key = a < b ? ((long)a << 32) | (uint)b : ((long)b << 32) | (uint)a;
-        if (cache.TryGetValue(key, out var known)) return known;
-        var similarity = (float)JaroWinkler.Similarity(pool[a], pool[b]);
-        if (cache.Count >= MaxCached) cache.Clear();
-        cache[key] = similarity;
-        return similarity;
-    }
+    /// <summary>Jaro-Winkler similarity of two values of a pool (1 for the same value, 0 when either is missing).</summary>
+    private static double Similarity(ValuePool pool, int a, int b) =>
+        a < 0 || b < 0 ? 0 : a == b ? 1 : JaroWinkler.Similarity(pool[a], pool[b]);
 
     private static long Set(ProfileField field, int level) => (long)level << ((int)field * Bits);
 
@@ -261,8 +242,8 @@ public sealed class PairComparer
         var city = ca >= 0 && cb >= 0;
         if (!postal && !city) return 0;
         if (postal && pa == pb) return 4;
-        var sameCity = city && (ca == cb || Cached(_cities.Value!, _records.KeyPools[(int)ProfileField.City], ca, cb) >= 0.90)
-            && (ta < 0 || tb < 0 || ta == tb);
+        var sameCity = city && (ca == cb || JaroWinkler.Similarity(_records.KeyPools[(int)ProfileField.City][ca],
+            _records.KeyPools[(int)ProfileField.City][cb]) >= 0.90) && (ta < 0 || tb < 0 || ta == tb);
         var postalTypo = postal && Levenshtein.GetDistance(_records.KeyPools[(int)ProfileField.Postal][pa], _records.KeyPools[(int)ProfileField.Postal][pb]) <= 1;
         if (postalTypo && (sameCity || !city)) return 3;
         if (sameCity) return 2;

@@ -50,8 +50,8 @@ public sealed class StitchResult
 /// </summary>
 public static class StitchEngine
 {
-    /// <summary>Random pairs for u: twenty per record, at least 200 000 and at most a million (steady estimates of rare levels).</summary>
-    public static int RandomPairs(int records) => Math.Clamp(records * 20, 200_000, 1_000_000);
+    /// <summary>Random pairs for u: twenty per record, at least 200 000 and at most 600 000 (steady estimates of rare levels).</summary>
+    public static int RandomPairs(int records) => Math.Clamp(records * 20, 200_000, 600_000);
 
     public static StitchResult Full(ProfileRecords records, StitchSettings settings, StitchInputSet inputs, Guid[] previousIds,
         HashSet<Guid> previousAll, Action<StitchProgress> progress, CancellationToken ct)
