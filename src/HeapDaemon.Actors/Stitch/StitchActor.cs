@@ -145,8 +145,9 @@ public sealed class StitchActor : ReceiveActor, IWithTimers
     {
         if (_active is not null || _waiting is not { Recorded: true } next) return;
         _waiting = null;
-        var plan = new StitchPlan(next.RunId, next.Kind, next.Trigger, _last);
-        // The previous result goes to the run: a full stitch replaces it, so memory holds one result, not two.
+        // The previous result goes to an incremental run, which changes it; a full stitch replaces it, so it lets go of it
+        // first and memory holds one result, not two.
+        var plan = new StitchPlan(next.RunId, next.Kind, next.Trigger, next.Kind == StitchKind.Incremental ? _last : null);
         _last = null;
         var actor = Context.ActorOf(StitchRunActor.Props(plan, _services), $"stitch-{next.RunId:N}");
         Context.Watch(actor);

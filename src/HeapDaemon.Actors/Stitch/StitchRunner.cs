@@ -99,6 +99,7 @@ public sealed class StitchRunner(NpgsqlDataSource db, StitchInputs inputs, Stitc
         phase("match");
         progress(new StitchProgress("writing", 0, records.Count));
         await writer.WriteFullAsync(result, new StitchState(plan.RunId, watermark, result.Fingerprint, result.Model.Describe()), ct);
+        result.Pairs.KeepMatched((float)result.ThresholdWeight);
         phase("write");
         return result;
     }
@@ -167,6 +168,7 @@ public sealed class StitchRunner(NpgsqlDataSource db, StitchInputs inputs, Stitc
         progress(new StitchProgress("writing", 0, change.Records.Count));
         (result.RunId, result.Watermark) = (plan.RunId, watermark);
         await writer.WriteIncrementalAsync(result, change, new StitchState(plan.RunId, watermark, result.Fingerprint, result.Model.Describe()), ct);
+        result.Pairs.KeepMatched((float)result.ThresholdWeight);
         phase("write");
         return result;
     }
