@@ -13,6 +13,15 @@ public sealed class PairChunk
     public float[] Weight = [];
     public int Count;
 
+    /// <summary>Gives back the room the arrays grew into beyond the pairs they hold.</summary>
+    public void Trim()
+    {
+        Array.Resize(ref A, Count);
+        Array.Resize(ref B, Count);
+        Array.Resize(ref Gamma, Count);
+        Array.Resize(ref Rules, Count);
+    }
+
     public void Add(int a, int b, long gamma, int rules)
     {
         if (Count == A.Length)
@@ -78,6 +87,7 @@ public sealed class CandidatePairs
                 blocks.PartnersAfter(i, partners);
                 AddMerged(chunk, i, partners, comparer);
             }
+            chunk.Trim();
             chunks[c] = chunk;
             progress?.Invoke(Interlocked.Add(ref done, end - c * RecordsPerChunk));
             return partners;

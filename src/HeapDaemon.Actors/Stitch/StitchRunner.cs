@@ -83,6 +83,9 @@ public sealed class StitchRunner(NpgsqlDataSource db, StitchInputs inputs, Stitc
     private async Task<StitchResult> FullAsync(StitchPlan plan, StitchSettings settings, StitchInputSet inputSet, DateTimeOffset watermark,
         Action<StitchProgress> progress, Action<string> phase, CancellationToken ct)
     {
+        // The previous result was let go of just now; collected before the next is built, the two are never resident
+        // together (the collector would otherwise wait for the new one's pressure).
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
         var normalizer = new ProfileNormalizer(settings.DefaultPhoneRegion, settings.StripPlusAddressing);
         var records = new ProfileRecords(inputSet.Tables);
         var reader = new RecordReader(records, normalizer, new BadValues(settings.BadValues, normalizer));
