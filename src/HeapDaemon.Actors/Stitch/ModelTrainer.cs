@@ -39,19 +39,17 @@ public static class ModelTrainer
     }
 
     /// <summary>m per field and level, by EM over each rule's candidate pairs (<paramref name="patterns"/>: rule → gamma → pairs).</summary>
-    /// <param name="shares">Filled with each rule's share of matches among its pairs (NaN for a rule with too few pairs).</param>
-    public static double[][] EstimateM(IReadOnlyList<BlockingRule> rules, IReadOnlyList<Dictionary<long, long>> patterns, double[][] u, double[] shares)
+    public static double[][] EstimateM(IReadOnlyList<BlockingRule> rules, IReadOnlyList<Dictionary<long, long>> patterns, double[][] u)
     {
         var sum = NewDoubleTable();
         var weights = new double[ProfileFields.Compared];
         for (var r = 0; r < rules.Count; r++)
         {
             var pairs = patterns[r].Values.Sum();
-            shares[r] = double.NaN;
             if (pairs < 50) continue;
             var excluded = new bool[ProfileFields.Compared];
             foreach (var field in rules[r].Fields) excluded[(int)field] = true;
-            var (m, matches, observed) = Em(patterns[r], u, excluded);
+            var (m, observed) = Em(patterns[r], u, excluded);
             for (var f = 0; f < ProfileFields.Compared; f++)
             {
                 if (excluded[f] || observed[f] < 1) continue;
@@ -59,7 +57,6 @@ public static class ModelTrainer
                 for (var l = 1; l < m[f].Length; l++) sum[f][l] += weight * m[f][l];
                 weights[f] += weight;
             }
-            shares[r] = matches / pairs;
         }
         var result = NewDoubleTable();
         for (var f = 0; f < ProfileFields.Compared; f++)
@@ -133,18 +130,18 @@ public static class ModelTrainer
             if ((rules & (1 << r)) != 0) patterns[r][key] = patterns[r].GetValueOrDefault(key) + 1;
     }
 
-    private static (double[][] M, double Matches, double[] Observed) Em(Dictionary<long, long> patterns, double[][] u, bool[] excluded)
+    private static (double[][] M, double[] Observed) Em(Dictionary<long, long> patterns, double[][] u, bool[] excluded)
     {
         var m = NewDoubleTable();
         for (var f = 0; f < m.Length; f++)
             for (var l = 1; l < m[f].Length; l++) m[f][l] = DefaultM(f, l);
-        double share = 0.5, matches = 0;
+        var share = 0.5;
         var observed = new double[ProfileFields.Compared];
         for (var iteration = 0; iteration < MaxIterations; iteration++)
         {
             var numerator = NewDoubleTable();
             Array.Clear(observed);
-            matches = 0;
+            double matches = 0;
             long total = 0;
             foreach (var (gamma, count) in patterns)
             {
@@ -175,7 +172,7 @@ public static class ModelTrainer
             }
             if (change < Converged) break;
         }
-        return (m, matches, observed);
+        return (m, observed);
     }
 
     private static double Posterior(long gamma, double[][] m, double[][] u, double share, bool[]? excluded)

@@ -39,9 +39,6 @@ public static class ProfileFields
         return null;
     }
 
-    /// <summary>Tags that make a domain table an input of Stitch: profile tags and the customer key.</summary>
-    public static bool IsProfileTag(string tag) => FromTag(tag) is not null;
-
     /// <summary>Given name and surname share one pool (their values are compared crosswise, for swapped names).</summary>
     public static bool IsName(this ProfileField field) => field is ProfileField.GivenName or ProfileField.Surname;
 }

@@ -105,8 +105,6 @@ public sealed class ProfileRecords
             : DisplayPools[f].Intern(value.Display);
     }
 
-    public void Clear(int record, ProfileField field) => Set(record, field, Normalized.None);
-
     public void SetKeys(int record, long[]? keys) => Keys[record] = keys;
 
     public long KeyOf(string ns, string value) => ((long)KeyNamespaces.Intern(ns) << 32) | (uint)KeyValues.Intern(value);
@@ -136,19 +134,6 @@ public sealed class ProfileRecords
     {
         for (var t = 0; t < _current.Length; t++) _current[t] = Enumerable.Repeat(-1, Pks[t].Count).ToArray();
         for (var r = 0; r < Count; r++) _current[Table[r]][Pk[r]] = r;
-    }
-
-    /// <summary>Copies every column of <paramref name="from"/> over <paramref name="to"/> (an incremental change of a record).</summary>
-    public void CopyRecord(int from, int to)
-    {
-        for (var f = 0; f < ProfileFields.Count; f++)
-        {
-            _key[f][to] = _key[f][from];
-            _display[f][to] = _display[f][from];
-        }
-        Updated[to] = Updated[from];
-        Keys[to] = Keys[from];
-        Deleted[to] = Deleted[from];
     }
 
     /// <summary>Whether two records carry the same values, keys and update time (an unchanged re-read).</summary>

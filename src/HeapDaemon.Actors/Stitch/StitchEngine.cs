@@ -89,8 +89,7 @@ public static class StitchEngine
                 all[key] = all.GetValueOrDefault(key) + 1;
             }
         var u = ModelTrainer.EstimateU(records, comparer, RandomPairs(live));
-        var shares = new double[rules.Count];
-        var m = ModelTrainer.EstimateM(rules, patterns, u, shares);
+        var m = ModelTrainer.EstimateM(rules, patterns, u);
         foreach (var rule in rules.Where(r => r.Fields is [var only] && MatchModel.IsIdentifier(only)))
         {
             var field = rule.Fields[0];
