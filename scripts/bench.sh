@@ -37,6 +37,9 @@ dotnet build "$ROOT/src/HeapDaemon/HeapDaemon.csproj" -c Release -nologo -v q >"
 # A throwaway key, made once: the PGP set is encrypted to it and the daemon gets its private half.
 GNUPGHOME=$BENCH/gnupg
 export GNUPGHOME
+# gpg starts an agent for this home (the key below, and bench.py's shell pipeline decrypting): stop it when the
+# benchmark ends, however it ends, so no gpg-agent outlives the run.
+trap 'gpgconf --homedir "$GNUPGHOME" --kill gpg-agent >/dev/null 2>&1 || true' EXIT
 PASSPHRASE=heapd-bench-passphrase
 if [[ ! -f $GNUPGHOME/bench.asc ]]; then
   mkdir -p -m 700 "$GNUPGHOME"
@@ -63,4 +66,4 @@ done
 
 export BENCH DATA ROWS PASSPHRASE GNUPGHOME
 export HEAPD_DLL=$ROOT/src/HeapDaemon/bin/Release/net10.0/HeapDaemon.dll
-exec python3 "$ROOT/scripts/bench.py" "$@"
+python3 "$ROOT/scripts/bench.py" "$@" # not exec: the trap above runs when it ends

@@ -1,6 +1,12 @@
 using HeapDaemon.Admin;
 using HeapDaemon.Configuration;
 
+// A start that fails on a setting says so in one line and exits 1, instead of a stack trace.
+AppDomain.CurrentDomain.UnhandledException += (_, e) =>
+{
+    if (e.ExceptionObject is Exception exception && StartFailure.Describe(exception) is { } reason) Environment.Exit(StartFailure.Report(reason));
+};
+
 // First, before Parquet reads allocate large native blocks (see GlibcMalloc).
 GlibcMalloc.FixMmapThreshold();
 
@@ -11,6 +17,13 @@ builder.Configuration.AddEnvironmentVariables("HEAPD__");
 builder.AddHeapDaemon();
 
 var app = builder.Build();
+app.UseExceptionHandler();
+// Every error answer carries a ProblemDetails: exceptions through AdminProblems, and answers that have a status but no
+// body (a method the route does not take) through the status-code pages.
+app.UseStatusCodePages();
+app.UseKeptRequestBodies();
+app.UseAuthentication();
+app.UseAuthorization();
 app.MapOperationsEndpoints();
 app.MapAdminApi();
 app.Run();

@@ -2,6 +2,7 @@ using Akka;
 using Akka.Actor;
 using Akka.Event;
 using Akka.Persistence;
+using HeapDaemon.Actors.Notifications;
 using HeapDaemon.Actors.Pipeline;
 using HeapDaemon.Actors.Runs;
 using static HeapDaemon.Actors.Couriers.CourierCommands;
@@ -10,13 +11,14 @@ using static HeapDaemon.Actors.Couriers.CourierReplies;
 namespace HeapDaemon.Actors.Couriers;
 
 /// <summary>
-/// One courier: its configuration, last run date and recent runs, persisted. Runs one run at a time, each in a
-/// <see cref="CourierRunActor"/> child; runs asked for meanwhile wait in a queue. The queue's truth is
-/// <c>heapd.runs</c> (status queued or running), so runs that a stop or crash interrupted start again on recovery,
-/// and the load ledger makes the files already loaded skip. A run that fails for a transient reason is run again
-/// after an exponential backoff, up to <see cref="RunSettings.MaxAttempts"/>. A courier with a schedule keeps one
-/// single timer to its next tick, set again after each; the last tick it ran is journalled, so after downtime it
-/// runs once, for the latest tick it missed.
+/// One courier: its configuration and how far its schedule has run, persisted. Runs one run at a time, each in a
+/// <see cref="CourierRunActor"/> child; runs asked for meanwhile wait in a queue. Runs themselves live in
+/// <c>heapd.runs</c>: the queue's truth is there (status queued or running), so runs that a stop or crash interrupted
+/// start again on recovery, and the load ledger makes the files already loaded skip; and the courier's recent runs
+/// and last run date are read from there whenever it is shown, so they always match the runs. A run that fails for a
+/// transient reason is run again after an exponential backoff, up to <see cref="RunSettings.MaxAttempts"/>. A courier
+/// with a schedule keeps one single timer to its next tick, set again after each; the last tick it ran is journalled,
+/// so after downtime it runs once, for the latest tick it missed.
 /// </summary>
 public sealed class CourierActor : ReceivePersistentActor, IWithTimers
 {
@@ -49,10 +51,14 @@ public sealed class CourierActor : ReceivePersistentActor, IWithTimers
         Command<ConfigureCourier>(configure => Persist(new CourierConfigured(configure.Config, _services.Clock.GetUtcNow()), e =>
         {
             Apply(e);
-            Sender.Tell(View());
+            ReplyWithView(Sender);
             CheckSchedule();
         }));
-        Command<GetCourier>(_ => Sender.Tell(_state.Exists ? View() : new CourierNotFound(_state.Id)));
+        Command<GetCourier>(_ =>
+        {
+            if (_state.Exists) ReplyWithView(Sender);
+            else Sender.Tell(new CourierNotFound(_state.Id));
+        });
         Command<DeleteCourier>(_ => Delete());
         Command<StartRun>(RecordRun);
         Command<RunRecorded>(recorded =>
@@ -73,7 +79,7 @@ public sealed class CourierActor : ReceivePersistentActor, IWithTimers
         Command<CancelRun>(Cancel);
         Command<RetryRun>(retry =>
         {
-            if (_active?.RunId == retry.RunId && _active.Actor is null) StartRunActor(_active.Run, _active.Attempt + 1);
+            if (_active?.RunId == retry.RunId && _active.Actor is null) StartRunActor(_active.Run, _active.Attempt + 1, _active.Failures);
         });
         Command<CourierRunActor.RunProgressed>(progressed =>
         {
@@ -82,18 +88,24 @@ public sealed class CourierActor : ReceivePersistentActor, IWithTimers
         Command<CourierRunActor.RunEnded>(ended =>
         {
             if (_active?.RunId != ended.Summary.RunId) return;
-            if (ended.RetryAfter is { } delay) RetryLater(ended.Summary, delay);
-            else Finish(ended.Summary);
+            if (ended.RetryAfter is { } delay)
+            {
+                RetryLater(ended, delay);
+                return;
+            }
+            Notify(ended, _active.Attempt);
+            Finish(ended.Summary.RunId);
         });
         // Plain Watch, not WatchWith: a Terminated stashed while persisting is redelivered as a Terminated.
         Command<Terminated>(terminated =>
         {
             // The run actor reports before it stops, so reaching here with its run still active means it crashed.
             if (_active?.Actor is null || !_active.Actor.Equals(terminated.ActorRef)) return;
-            var message = "the run stopped unexpectedly; see the daemon log";
-            _services.Runs.FinishAsync(_active.RunId, RunStatus.Failed, message, CancellationToken.None)
+            const string crashed = "the run stopped unexpectedly; see the daemon log";
+            _services.Runs.FinishAsync(_active.RunId, RunStatus.Failed, crashed, CancellationToken.None)
                 .PipeTo(Self, success: () => Done.Instance, failure: e => new Status.Failure(e));
-            Finish(new RunSummary(_active.RunId, _active.Run.Window.From, RunStatus.Failed, DateTimeOffset.UtcNow, message));
+            Context.System.EventStream.Publish(new Notification(NotificationEvent.RunFailed, _state.Id, _active.RunId, crashed, _services.Clock.GetUtcNow()));
+            Finish(_active.RunId);
         });
         Command<CheckScheduleNow>(_ => CheckSchedule());
         Command<ScheduledRunRecorded>(recorded => Persist(new ScheduledRunStarted(recorded.Tick, recorded.Run.RunId), e =>
@@ -165,7 +177,7 @@ public sealed class CourierActor : ReceivePersistentActor, IWithTimers
         _schedulingTick = tick;
         var window = RunWindow.Day(schedule.RunDateFor(tick));
         var run = new QueuedRun(Guid.NewGuid(), window, new RunRequest(window.From));
-        _services.Runs.CreateAsync(run.RunId, _state.Id, window, run.Request, RunTrigger.Schedule, CancellationToken.None).PipeTo(Self,
+        _services.Runs.CreateAsync(run.RunId, _state.Id, window, run.Request, RunTrigger.Schedule, null, CancellationToken.None).PipeTo(Self,
             success: () => new ScheduledRunRecorded(run, tick),
             failure: e => new ScheduledRunNotRecorded(e));
     }
@@ -201,33 +213,35 @@ public sealed class CourierActor : ReceivePersistentActor, IWithTimers
         var run = new QueuedRun(Guid.NewGuid(), window, start.Request);
         var replyTo = Sender;
         // The run's row exists before the caller hears its id, so a status request never finds nothing.
-        _services.Runs.CreateAsync(run.RunId, _state.Id, window, run.Request, RunTrigger.Api, CancellationToken.None).PipeTo(Self,
+        var trigger = start.RetryOf is null ? RunTrigger.Api : RunTrigger.Retry;
+        _services.Runs.CreateAsync(run.RunId, _state.Id, window, run.Request, trigger, start.RetryOf, CancellationToken.None).PipeTo(Self,
             success: () => new RunRecorded(run, replyTo),
             failure: e => new RunNotRecorded(replyTo, e));
     }
 
     private void StartNextRun()
     {
-        if (_active is not null || _queue.Count == 0 || !_state.Exists) return;
-        StartRunActor(_queue.Dequeue(), attempt: 1);
+        if (_active is null && _queue.Count > 0 && _state.Exists) StartRunActor(_queue.Dequeue(), attempt: 1, failures: null);
+        // Every change of the queue passes here (or through Cancel), so the gauge follows it.
+        _services.Metrics.QueueLength(_state.Id, _queue.Count);
     }
 
-    private void StartRunActor(QueuedRun run, int attempt)
+    private void StartRunActor(QueuedRun run, int attempt, FailedAttempts? failures)
     {
-        var plan = new CourierRunActor.RunPlan(run.RunId, _state.Id, run.Window, run.Request, _state.Config!, attempt);
+        var plan = new CourierRunActor.RunPlan(run.RunId, _state.Id, run.Window, run.Request, _state.Config!, attempt, failures);
         // The attempt is in the name: the previous attempt's actor may still be stopping.
         var actor = Context.ActorOf(CourierRunActor.Props(plan, _services), $"run-{run.RunId:N}-{attempt}");
         Context.Watch(actor);
-        _active = new ActiveRun(run, attempt, actor, null);
+        _active = new ActiveRun(run, attempt, actor, null, failures);
     }
 
     /// <summary>The run stays this courier's active run while it waits, so runs queued behind it keep their order.</summary>
-    private void RetryLater(RunSummary failed, TimeSpan delay)
+    private void RetryLater(CourierRunActor.RunEnded failed, TimeSpan delay)
     {
         _log.Warning("Courier {CourierId}: run {RunId} attempt {Attempt} failed for a reason that may pass; retrying in {Delay}. {Message}",
-            _state.Id, failed.RunId, _active!.Attempt, delay, failed.Message);
-        _active = _active with { Actor = null, Progress = null };
-        Timers.StartSingleTimer(RetryTimer(failed.RunId), new RetryRun(failed.RunId), delay);
+            _state.Id, failed.Summary.RunId, _active!.Attempt, delay, failed.Summary.Message);
+        _active = _active with { Actor = null, Progress = null, Failures = failed.Failures };
+        Timers.StartSingleTimer(RetryTimer(failed.Summary.RunId), new RetryRun(failed.Summary.RunId), delay);
     }
 
     private void Cancel(CancelRun cancel)
@@ -249,24 +263,37 @@ public sealed class CourierActor : ReceivePersistentActor, IWithTimers
         var remaining = _queue.Where(q => q.RunId != run.RunId).ToList();
         _queue.Clear();
         foreach (var q in remaining) _queue.Enqueue(q);
+        _services.Metrics.QueueLength(_state.Id, _queue.Count);
         const string message = "cancelled by request before it ran";
         _services.Runs.FinishAsync(run.RunId, RunStatus.Cancelled, message, CancellationToken.None)
             .PipeTo(Self, success: () => Done.Instance, failure: e => new Status.Failure(e));
         Sender.Tell(new RunCancelling(run.RunId));
-        if (_active?.RunId == run.RunId) Finish(new RunSummary(run.RunId, run.Window.From, RunStatus.Cancelled, DateTimeOffset.UtcNow, message));
+        if (_active?.RunId == run.RunId) Finish(run.RunId);
     }
 
     private static string RetryTimer(Guid runId) => $"retry-{runId:N}";
 
-    private void Finish(RunSummary summary)
+    /// <summary>Tells webhooks (through the event stream, without waiting) that a run failed, or succeeded after failed attempts.</summary>
+    private void Notify(CourierRunActor.RunEnded ended, int attempt)
     {
-        if (_active?.RunId != summary.RunId) return;
+        var (summary, now) = (ended.Summary, _services.Clock.GetUtcNow());
+        var events = Context.System.EventStream;
+        if (summary.Status == RunStatus.Failed)
+            events.Publish(new Notification(NotificationEvent.RunFailed, _state.Id, summary.RunId, summary.Message ?? "the run failed", now));
+        else if (summary.Status == RunStatus.Succeeded && attempt > 1)
+            events.Publish(new Notification(NotificationEvent.RunSucceededAfterRetries, _state.Id, summary.RunId,
+                $"succeeded on attempt {attempt} of {_services.RunSettings.MaxAttempts}, after {attempt - 1} failed: {summary.Message}", now));
+        if (ended.BlockedDump is { } dump)
+            events.Publish(new Notification(NotificationEvent.HeapDumpBlocked, _state.Id, summary.RunId,
+                $"Heap dump {dump} cannot apply, and the dumps after it wait for it: {summary.Message}", now, dump));
+    }
+
+    /// <summary>The run has ended and says so in heapd.runs, where the courier's history is read from: nothing to journal.</summary>
+    private void Finish(Guid runId)
+    {
+        if (_active?.RunId != runId) return;
         _active = null;
-        Persist(new RunFinished(summary), e =>
-        {
-            Apply(e);
-            StartNextRun();
-        });
+        StartNextRun();
     }
 
     private void Delete()
@@ -286,6 +313,7 @@ public sealed class CourierActor : ReceivePersistentActor, IWithTimers
             Apply(e);
             Timers.Cancel(ScheduleTimer);
             Sender.Tell(new CourierRemoved(_state.Id));
+            _services.Metrics.CourierGone(_state.Id);
             Context.Parent.Tell(new CourierRegistryActor.CourierRetired(_state.Id));
         });
     }
@@ -296,14 +324,26 @@ public sealed class CourierActor : ReceivePersistentActor, IWithTimers
         if (LastSequenceNr % SnapshotEvery == 0) SaveSnapshot(_state);
     }
 
-    private CourierView View() =>
-        new(_state.Id, _state.Config!, _state.LastRunDate, _state.History, _active?.RunId, _queue.Count,
-            _state.Config!.Schedule is { Active: true } schedule ? schedule.NextAfter(_services.Clock.GetUtcNow()) : null);
+    /// <summary>The courier as it is now, with its recent runs as heapd.runs has them; a database failure is the answer's failure.</summary>
+    private void ReplyWithView(IActorRef replyTo)
+    {
+        var (id, config, current, queued) = (_state.Id, _state.Config!, _active?.RunId, _queue.Count);
+        var next = config.Schedule is { Active: true } schedule ? schedule.NextAfter(_services.Clock.GetUtcNow()) : null;
+        ViewAsync().PipeTo(replyTo, success: view => view, failure: e => new Status.Failure(e));
+
+        async Task<CourierView> ViewAsync()
+        {
+            var history = await _services.Runs.HistoryAsync(id, CourierState.RecentRunsShown, CancellationToken.None);
+            var dumps = config.Kind == CourierKind.Heap ? await _services.Heap.DumpsAsync(id, CancellationToken.None) : null;
+            return new CourierView(id, config, history.LastRunDate, [.. history.Recent], current, queued, next, dumps);
+        }
+    }
 
     private sealed record QueuedRun(Guid RunId, RunWindow Window, RunRequest Request);
 
     /// <param name="Actor">The run actor of the current attempt; null while the run waits to be retried.</param>
-    private sealed record ActiveRun(QueuedRun Run, int Attempt, IActorRef? Actor, FileProgress? Progress)
+    /// <param name="Failures">How its earlier attempts failed, for the attempt that gives up to say.</param>
+    private sealed record ActiveRun(QueuedRun Run, int Attempt, IActorRef? Actor, FileProgress? Progress, FailedAttempts? Failures)
     {
         public Guid RunId => Run.RunId;
     }

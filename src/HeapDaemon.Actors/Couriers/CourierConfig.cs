@@ -18,13 +18,18 @@ public enum LoadType
 /// the file is written, the feed it loads into, and the PGP credential that decrypts it when it is encrypted. A
 /// required entry that finds nothing fails the run.
 /// </summary>
+/// <param name="AllowEmpty">
+/// The source sends an empty object when it has no data: such a file loads as 0 rows, with a message saying it was
+/// empty, instead of failing (an empty object is otherwise taken for a failed export).
+/// </param>
 public sealed record CourierFile(
     string? Key,
     string FeedId,
     FileSettings? Settings = null,
     string? PgpCredentialId = null,
     string? Pattern = null,
-    bool Optional = false)
+    bool Optional = false,
+    bool AllowEmpty = false)
 {
     [JsonIgnore] public FileSettings SettingsOrDefault => Settings ?? FileSettings.Default;
 
@@ -43,6 +48,11 @@ public sealed record CourierConfig(string CredentialId, ImmutableArray<CourierFi
     CourierSchedule? Schedule = null, CourierKind Kind = CourierKind.Files, string? Prefix = null, string? Source = null)
 {
     [JsonIgnore] public string HeapSource => Source ?? "heap";
+
+    /// <summary>Where this configuration names a credential: its S3 credential, and each file's PGP credential.</summary>
+    public IEnumerable<(string CredentialId, string Kind, string Where)> CredentialUses() =>
+        new[] { (CredentialId, "s3", "credentialId") }.Concat((Files.IsDefault ? [] : Files)
+            .Select((f, i) => (f.PgpCredentialId!, "pgp", $"files[{i}].pgpCredentialId")).Where(u => u.Item1 is not null));
 
 
     /// <summary>The checks that need no database; the admin API checks that the credential and feeds exist.</summary>

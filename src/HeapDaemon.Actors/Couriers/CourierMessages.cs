@@ -1,4 +1,6 @@
 using System.Collections.Immutable;
+using HeapDaemon.Actors.Feeds;
+using HeapDaemon.Actors.Heap;
 using HeapDaemon.Actors.Pipeline;
 using HeapDaemon.Actors.Runs;
 
@@ -19,12 +21,23 @@ public static class CourierCommands
 
     public sealed record GetCourier(string CourierId) : ICourierMessage;
 
-    public sealed record StartRun(string CourierId, RunRequest Request) : ICourierMessage;
+    /// <param name="RetryOf">Set when this run asks an ended run's request again (a retry).</param>
+    public sealed record StartRun(string CourierId, RunRequest Request, Guid? RetryOf = null) : ICourierMessage;
 
     public sealed record GetRunProgress(string CourierId, Guid RunId) : ICourierMessage;
 
     /// <summary>Stops a queued or running run; files committed before it stay loaded, the file in flight rolls back.</summary>
     public sealed record CancelRun(string CourierId, Guid RunId) : ICourierMessage;
+
+    /// <summary>
+    /// Deletes a credential (S3 or PGP) unless a courier uses it. Handled by the registry, through which every courier
+    /// configuration passes, so no courier can start using the credential between the check and the delete.
+    /// </summary>
+    public sealed record DeleteCredential(string CredentialId);
+
+    /// <summary>Deletes a feed unless a courier uses it; handled by the registry as <see cref="DeleteCredential"/> is.</summary>
+    /// <param name="DropTable">Drop its domain table too; otherwise the table and its rows stay.</param>
+    public sealed record DeleteFeed(string FeedId, bool DropTable);
 
     public sealed record ListCouriers
     {
@@ -35,6 +48,7 @@ public static class CourierCommands
 public static class CourierReplies
 {
     /// <param name="NextRunAt">The schedule's next tick; null without an active schedule.</param>
+    /// <param name="HeapDumps">A Heap courier's dumps: how many applied, and those that failed (blocking) or were skipped.</param>
     public sealed record CourierView(
         string Id,
         CourierConfig Config,
@@ -42,7 +56,8 @@ public static class CourierReplies
         ImmutableList<RunSummary> RecentRuns,
         Guid? CurrentRunId,
         int QueuedRuns,
-        DateTimeOffset? NextRunAt = null);
+        DateTimeOffset? NextRunAt = null,
+        HeapDumps? HeapDumps = null);
 
     public sealed record CourierNotFound(string CourierId);
 
@@ -64,4 +79,24 @@ public static class CourierReplies
     public sealed record RunNotActive(Guid RunId);
 
     public sealed record CourierIds(ImmutableSortedSet<string> Ids);
+
+    /// <summary>The configuration names credentials that do not exist (or are of the wrong kind); nothing changed.</summary>
+    public sealed record ConfigurationRefused(IReadOnlyList<string> Errors);
+
+    public sealed record CredentialDeleted(string CredentialId);
+
+    public sealed record CredentialNotFound(string CredentialId);
+
+    /// <param name="Uses">Each use, e.g. <c>courier 'a' (files[1].pgpCredentialId)</c>.</param>
+    public sealed record CredentialInUse(string CredentialId, IReadOnlyList<string> Couriers, IReadOnlyList<string> Uses);
+
+    public sealed record FeedDeleted(FeedRemoved Removed);
+
+    public sealed record FeedNotFound(string FeedId);
+
+    /// <param name="Uses">Each use, e.g. <c>courier 'a' (files[1].feedId)</c>.</param>
+    public sealed record FeedInUse(string FeedId, IReadOnlyList<string> Couriers, IReadOnlyList<string> Uses);
+
+    /// <summary>The feed could not be deleted as asked (its table has dependent views); nothing changed.</summary>
+    public sealed record FeedNotDeleted(string FeedId, string Reason);
 }

@@ -3,6 +3,7 @@ using Akka.Actor;
 using Akka.Event;
 using Akka.Hosting;
 using Akka.Persistence;
+using HeapDaemon.Actors.Notifications;
 using Microsoft.Extensions.DependencyInjection;
 using static HeapDaemon.Actors.Couriers.CourierCommands;
 using static HeapDaemon.Actors.Couriers.CourierReplies;
@@ -14,6 +15,12 @@ namespace HeapDaemon.Actors.Couriers;
 /// <see cref="ICourierMessage"/>s to it. Starts every courier on recovery, so interrupted runs resume without
 /// waiting for a request.
 /// </summary>
+/// <remarks>
+/// Every courier configuration passes through here, so here the credentials a configuration names are checked to
+/// exist, and a credential or a feed is deleted only when no courier uses it. One such check runs at a time, and
+/// configurations and deletions that arrive meanwhile wait (stashed): a courier cannot take up a credential or a feed
+/// between the check that it is unused and its deletion.
+/// </remarks>
 public sealed class CourierRegistryActor : ReceivePersistentActor, IWithTimers
 {
     private static readonly TimeSpan FirstRestartDelay = TimeSpan.FromSeconds(1);
@@ -31,12 +38,20 @@ public sealed class CourierRegistryActor : ReceivePersistentActor, IWithTimers
 
     private sealed record RestartCourier(string CourierId);
 
+    private sealed record ReferencesChecked(ConfigureCourier Configure, IActorRef ReplyTo, IReadOnlyList<string> Errors);
+
+    /// <summary>A check or deletion ended: its answer, sent before the waiting messages are taken up.</summary>
+    private sealed record CheckEnded(IActorRef ReplyTo, object Reply);
+
     private readonly CourierServices _services;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Dictionary<string, IActorRef> _children = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (int Count, DateTime Last)> _crashes = new(StringComparer.Ordinal);
     private ImmutableSortedSet<string> _ids = ImmutableSortedSet<string>.Empty.WithComparer(StringComparer.Ordinal);
     private long _incarnation;
+
+    /// <summary>A configuration's credential check, or a credential or feed deletion, is in flight: configurations and deletions wait in the stash.</summary>
+    private bool _checking;
 
     public CourierRegistryActor(CourierServices services)
     {
@@ -47,16 +62,40 @@ public sealed class CourierRegistryActor : ReceivePersistentActor, IWithTimers
 
         Command<ConfigureCourier>(configure =>
         {
+            if (_checking)
+            {
+                Stash.Stash();
+                return;
+            }
             var exists = _ids.Contains(configure.CourierId);
             if (configure.Create && exists) Sender.Tell(new CourierExists(configure.CourierId));
             else if (!configure.Create && !exists) Sender.Tell(new CourierNotFound(configure.CourierId));
-            else if (exists) Child(configure.CourierId).Forward(configure);
+            else CheckCredentials(configure);
+        });
+        Command<ReferencesChecked>(checkedRefs =>
+        {
+            var (configure, replyTo, errors) = checkedRefs;
+            if (errors.Count > 0) replyTo.Tell(new ConfigurationRefused(errors));
+            // Asked again: another configuration of this id may have been handled while this one was checked.
+            else if (configure.Create && _ids.Contains(configure.CourierId)) replyTo.Tell(new CourierExists(configure.CourierId));
+            else if (!configure.Create && !_ids.Contains(configure.CourierId)) replyTo.Tell(new CourierNotFound(configure.CourierId));
+            else if (_ids.Contains(configure.CourierId)) Child(configure.CourierId).Tell(configure, replyTo);
             else
                 Persist(new CourierRegistered(configure.CourierId), e =>
                 {
                     _ids = _ids.Add(e.CourierId);
-                    Child(e.CourierId).Forward(configure);
+                    Child(e.CourierId).Tell(configure, replyTo);
                 });
+            EndCheck();
+        });
+        Command<DeleteCredential>(delete =>
+            DeleteIfUnused(couriers => ReferenceRemoval.DeleteCredentialIfUnusedAsync(delete.CredentialId, couriers, _services)));
+        Command<DeleteFeed>(delete =>
+            DeleteIfUnused(couriers => ReferenceRemoval.DeleteFeedIfUnusedAsync(delete, couriers, _services)));
+        Command<CheckEnded>(ended =>
+        {
+            ended.ReplyTo.Tell(ended.Reply);
+            EndCheck();
         });
         Command<ListCouriers>(_ => Sender.Tell(new CourierIds(_ids)));
         Command<CourierRetired>(retired => Persist(new CourierUnregistered(retired.CourierId), e =>
@@ -82,6 +121,9 @@ public sealed class CourierRegistryActor : ReceivePersistentActor, IWithTimers
             var delay = TimeSpan.FromMilliseconds(Math.Min(MaxRestartDelay.TotalMilliseconds,
                 FirstRestartDelay.TotalMilliseconds * Math.Pow(2, crashes - 1)) * (0.8 + 0.4 * Random.Shared.NextDouble()));
             _log.Warning("Courier {CourierId} stopped unexpectedly (crash {Crashes} in a row); restarting it in {Delay}", id, crashes, delay);
+            Context.System.EventStream.Publish(new Notification(NotificationEvent.CourierStopped, id, null,
+                $"courier '{id}' stopped unexpectedly (its journal failed; crash {crashes} in a row); it is restarted in {delay.TotalSeconds:0.#} s",
+                DateTimeOffset.UtcNow));
             Timers.StartSingleTimer("restart-" + id, new RestartCourier(id), delay);
         });
         Command<RestartCourier>(restart =>
@@ -104,6 +146,47 @@ public sealed class CourierRegistryActor : ReceivePersistentActor, IWithTimers
     protected override void OnReplaySuccess()
     {
         foreach (var id in _ids) Child(id);
+    }
+
+    /// <summary>Checks, off the actor, that the credentials the configuration names exist and are of their kind.</summary>
+    private void CheckCredentials(ConfigureCourier configure)
+    {
+        _checking = true;
+        var replyTo = Sender;
+        var uses = configure.Config.CredentialUses().ToList();
+        _services.Credentials.KindsAsync(uses.Select(u => u.CredentialId), CancellationToken.None).PipeTo(Self,
+            success: kinds => new ReferencesChecked(configure, replyTo, uses
+                .Where(u => kinds.GetValueOrDefault(u.CredentialId) != u.Kind)
+                .Select(u => kinds.TryGetValue(u.CredentialId, out var kind)
+                    ? $"{u.Where}: credential '{u.CredentialId}' is a {kind} credential, not {u.Kind}"
+                    : u.Kind == "pgp" ? $"PGP credential '{u.CredentialId}' does not exist" : $"credential '{u.CredentialId}' does not exist")
+                .Distinct().ToList()),
+            failure: e => new CheckEnded(replyTo, new Status.Failure(e)));
+    }
+
+    /// <summary>
+    /// Runs a deletion off the actor, given every courier (its child, or null while it restarts), and answers the
+    /// sender; configurations and other deletions wait until it ends.
+    /// </summary>
+    private void DeleteIfUnused(Func<IReadOnlyList<(string Id, IActorRef? Child)>, Task<object>> delete)
+    {
+        if (_checking)
+        {
+            Stash.Stash();
+            return;
+        }
+        _checking = true;
+        var replyTo = Sender;
+        var couriers = _ids.Select(id => (id, _children.GetValueOrDefault(id))).ToList();
+        delete(couriers).PipeTo(Self,
+            success: reply => new CheckEnded(replyTo, reply),
+            failure: e => new CheckEnded(replyTo, new Status.Failure(e)));
+    }
+
+    private void EndCheck()
+    {
+        _checking = false;
+        Stash.UnstashAll();
     }
 
     /// <summary>

@@ -4,6 +4,7 @@ using Akka.Streams;
 using HeapDaemon.Actors.Heap;
 using HeapDaemon.Actors.Pipeline;
 using HeapDaemon.Actors.Runs;
+using HeapDaemon.Actors.Failures;
 
 namespace HeapDaemon.Actors.Couriers;
 
@@ -15,7 +16,9 @@ namespace HeapDaemon.Actors.Couriers;
 public sealed class CourierRunActor : ReceiveActor
 {
     /// <param name="Attempt">1 for the first attempt; retries of a transient failure count up.</param>
-    public sealed record RunPlan(Guid RunId, string CourierId, RunWindow Window, RunRequest Request, CourierConfig Config, int Attempt = 1);
+    /// <param name="Failures">How the earlier attempts failed; null for the first.</param>
+    public sealed record RunPlan(Guid RunId, string CourierId, RunWindow Window, RunRequest Request, CourierConfig Config, int Attempt = 1,
+        FailedAttempts? Failures = null);
 
     public sealed record RunProgressed(Guid RunId, FileProgress Progress);
 
@@ -23,7 +26,9 @@ public sealed class CourierRunActor : ReceiveActor
     /// Set when the run failed for a reason that may pass and attempts remain: the run is queued again (in
     /// heapd.runs too) and the courier starts the next attempt after this delay.
     /// </param>
-    public sealed record RunEnded(RunSummary Summary, TimeSpan? RetryAfter = null);
+    /// <param name="Failures">With <paramref name="RetryAfter"/>: the failed attempts so far, this one included, for the next.</param>
+    /// <param name="BlockedDump">A Heap run that ended failed at a dump: that dump, which the later dumps wait for.</param>
+    public sealed record RunEnded(RunSummary Summary, TimeSpan? RetryAfter = null, FailedAttempts? Failures = null, long? BlockedDump = null);
 
     /// <summary>Aborts the stream: the file in flight rolls back; files already committed stay.</summary>
     public sealed class Cancel
@@ -33,7 +38,7 @@ public sealed class CourierRunActor : ReceiveActor
     }
 
     /// <summary>The result of the run's task.</summary>
-    private sealed record Outcome(RunSummary Summary, TimeSpan? RetryAfter);
+    private sealed record Outcome(RunSummary Summary, TimeSpan? RetryAfter, FailedAttempts? Failures, long? BlockedDump = null);
 
     private readonly RunPlan _plan;
     private readonly CourierServices _services;
@@ -48,7 +53,7 @@ public sealed class CourierRunActor : ReceiveActor
         _plan = plan;
         _services = services;
         Receive<FileProgress>(progress => Context.Parent.Tell(new RunProgressed(_plan.RunId, progress)));
-        Receive<Outcome>(outcome => End(outcome.Summary, outcome.RetryAfter));
+        Receive<Outcome>(outcome => End(outcome.Summary, outcome.RetryAfter, outcome.Failures, outcome.BlockedDump));
         Receive<Cancel>(_ =>
         {
             _cancelled = true;
@@ -56,18 +61,22 @@ public sealed class CourierRunActor : ReceiveActor
         });
         Receive<Status.Failure>(failure =>
         {
-            var (status, message, transient) = _cancelled
-                ? (RunStatus.Cancelled, "cancelled by request; files loaded before the cancel stay loaded, the file in flight was rolled back", false)
-                : (RunStatus.Failed, $"the run failed: {failure.Cause.Message}", Faults.IsTransient(failure.Cause));
+            var (status, message, fault) = _cancelled
+                ? (RunStatus.Cancelled, "cancelled by request; files loaded before the cancel stay loaded, the file in flight was rolled back", FaultKind.Lasting)
+                : (RunStatus.Failed, $"the run failed: {FailureText.Of(failure.Cause)}", Faults.Classify(failure.Cause));
             // Not an expected failure of a file (those are outcomes): a cancel, or a fault in the daemon or its database.
             if (!_cancelled) _log.Error(failure.Cause, "Run {RunId} of courier {CourierId} failed", _plan.RunId, _plan.CourierId);
-            var retryAfter = RetryAfter(status, transient);
+            var now = DateTimeOffset.UtcNow;
+            var retryAfter = RetryAfter(status, fault);
+            if (retryAfter is null && status == RunStatus.Failed && fault != FaultKind.Lasting)
+                message = FailedAttempts.GaveUp(_plan.Failures, fault, now, null, message);
             // Best effort: if the database is what failed, this fails too, and recovery finds the run unfinished.
             (retryAfter is { } delay
                     ? _services.Runs.MarkRetryingAsync(_plan.RunId, RetryMessage(delay, message), CancellationToken.None)
                     : _services.Runs.FinishAsync(_plan.RunId, status, message, CancellationToken.None))
                 .ContinueWith(t => _ = t.Exception, TaskContinuationOptions.OnlyOnFaulted);
-            End(new RunSummary(_plan.RunId, _plan.Window.From, status, DateTimeOffset.UtcNow, message), retryAfter);
+            End(new RunSummary(_plan.RunId, _plan.Window.From, status, now, message), retryAfter,
+                retryAfter is null ? null : FailedAttempts.After(_plan.Failures, fault, now));
         });
     }
 
@@ -88,16 +97,16 @@ public sealed class CourierRunActor : ReceiveActor
         _services.Memory.RunEnded();
     }
 
-    private void End(RunSummary summary, TimeSpan? retryAfter)
+    private void End(RunSummary summary, TimeSpan? retryAfter, FailedAttempts? failures, long? blockedDump = null)
     {
-        Context.Parent.Tell(new RunEnded(summary, retryAfter));
+        Context.Parent.Tell(new RunEnded(summary, retryAfter, failures, blockedDump));
         Context.System.EventStream.Publish(new CourierRunEnded(_plan.CourierId, _plan.RunId, summary.Status));
         Context.Stop(Self);
     }
 
     /// <summary>The delay before the next attempt, when this failure is worth one and attempts remain.</summary>
-    private TimeSpan? RetryAfter(RunStatus status, bool transient) =>
-        status == RunStatus.Failed && transient && _plan.Attempt < _services.RunSettings.MaxAttempts
+    private TimeSpan? RetryAfter(RunStatus status, FaultKind fault) =>
+        status == RunStatus.Failed && fault != FaultKind.Lasting && _plan.Attempt < _services.RunSettings.MaxAttempts
             ? _services.RunSettings.RetryDelay(_plan.Attempt)
             : null;
 
@@ -107,9 +116,12 @@ public sealed class CourierRunActor : ReceiveActor
 
     private async Task<Outcome> ExecuteAsync(Action<FileProgress> report, CancellationToken ct)
     {
-        var (runId, courierId, window, request, config, _) = _plan;
-        await _services.Runs.MarkRunningAsync(runId, ct);
+        var (runId, courierId, window, request, config, _, _) = _plan;
+        var resumed = await _services.Runs.MarkRunningAsync(runId, ct);
         _log.Info("Run {RunId} of courier {CourierId} started for {Window} ({EntryCount} file entries)", runId, courierId, window, config.Files.Length);
+        // Files that an earlier attempt of this run committed (before a restart, or before a failure that may pass): the
+        // ledger skips them now, and the run reports them as that attempt's loads, rows included.
+        var earlier = resumed ? await _services.Runs.EarlierLoadsAsync(runId, ct) : NoEarlierLoads;
 
         var access = await _services.Credentials.GetAccessAsync(config.CredentialId, ct);
         if (access is null)
@@ -117,22 +129,29 @@ public sealed class CourierRunActor : ReceiveActor
 
         using var s3 = _services.S3.Create(access);
         var bucket = access.Credential.Bucket;
+        var endpoint = access.Credential.EndpointUrl ?? $"https://s3.{access.Credential.Region}.amazonaws.com";
         if (config.Kind == CourierKind.Heap)
         {
-            var heap = await _services.Heap.RunAsync(new HeapRunContext(runId, courierId, config, request, s3, bucket, _materializer, report, _log), ct);
-            return await FinishAsync(heap.Status, heap.Message, ct, heap.Transient);
+            var heap = await _services.Heap.RunAsync(
+                new HeapRunContext(runId, courierId, config, request, s3, bucket, _materializer, report, _log, resumed, earlier), ct);
+            var finished = await FinishAsync(heap.Status, heap.Message, ct, heap.Fault, endpoint);
+            // The dump blocks once the run gives up on it; an attempt still to come may apply it.
+            return finished.RetryAfter is null ? finished with { BlockedDump = heap.BlockedDump?.DumpId } : finished;
         }
         // Every file is found before any loads, so a missing required file stops the run with nothing half-loaded.
         var found = await FileResolver.ResolveAsync(s3, bucket, config.Files, window, ct);
         if (found.Failure is { } listing)
         {
-            await _services.Runs.RecordFileAsync(runId, 0, bucket, listing.Expected, listing.File.FeedId, FileOutcome.Failed(listing.Message), ct);
-            return await FinishAsync(RunStatus.Failed, $"could not list the courier's files, so nothing was loaded: {listing.Message}", ct);
+            await _services.Runs.RecordFileAsync(runId, 0, bucket, listing.Expected, listing.File.FeedId,
+                FileOutcome.Failed(listing.Message) with { Fault = listing.Fault }, ct);
+            return await FinishAsync(RunStatus.Failed, $"could not list the courier's files, so nothing was loaded: {listing.Message}", ct,
+                listing.Fault, endpoint);
         }
         var blocking = await RecordMissingAsync(found, bucket, ct);
         if (blocking is not null) return await FinishAsync(RunStatus.Failed, blocking, ct);
 
         var outcomes = new List<FileOutcome>();
+        var loadedEarlier = 0;
         foreach (var group in LoadGroups(found.Files, config.LoadType))
         {
             var feedId = group[0].File.File.FeedId;
@@ -148,17 +167,24 @@ public sealed class CourierRunActor : ReceiveActor
             {
                 var jobs = group.Select(g =>
                     new FileLoadJob(runId, g.Ordinal, s3, bucket, g.File.Key, g.File.File.SettingsOrDefault, g.File.File.PgpCredentialId,
-                        feed.Definition, request.ForceReload)).ToList();
+                        feed.Definition, request.ForceReload, AllowEmpty: g.File.File.AllowEmpty)).ToList();
                 foreach (var job in jobs)
                     await _services.Runs.RecordFileAsync(runId, job.Ordinal, bucket, job.Key, feedId, new FileOutcome(FileStatus.Running), ct);
                 results = config.LoadType == LoadType.TruncateAndUpsert
                     ? await _services.Pipeline.ReplaceAsync(jobs, _materializer, report, ct)
                     : [await _services.Pipeline.RunAsync(jobs[0], _materializer, report, ct)];
             }
-            foreach (var ((ordinal, file), outcome) in group.Zip(results))
+            foreach (var ((ordinal, file), result) in group.Zip(results))
             {
-                // A truncate load's files share one transaction; their time is split evenly between them.
-                _services.Metrics.FileFinished(outcome, (DateTime.UtcNow - started) / group.Count);
+                // A truncate load's files share one transaction; their time is split evenly between them. The metrics
+                // count what this attempt did: an earlier attempt counted its own loads.
+                _services.Metrics.FileFinished(result, (DateTime.UtcNow - started) / group.Count);
+                var outcome = result;
+                if (result is { Status: FileStatus.Skipped, ETag: { } etag } && earlier.TryGetValue((bucket, file.Key, feedId, etag), out var load))
+                {
+                    outcome = load.Outcome($"s3://{bucket}/{file.Key}");
+                    loadedEarlier++;
+                }
                 await _services.Runs.RecordFileAsync(runId, ordinal, bucket, file.Key, feedId, outcome, ct);
                 if (outcome.Status == FileStatus.Failed)
                     _log.Warning("Run {RunId} of courier {CourierId}: {Message}", runId, courierId, outcome.Message);
@@ -167,13 +193,17 @@ public sealed class CourierRunActor : ReceiveActor
         }
 
         var failed = outcomes.Where(o => o.Status == FileStatus.Failed).ToList();
-        var summary = $"{outcomes.Count} files: {outcomes.Count(o => o.Status == FileStatus.Loaded)} loaded, " +
-                      $"{outcomes.Count(o => o.Status == FileStatus.Skipped)} skipped (already loaded), {failed.Count} failed" +
+        var summary = $"{outcomes.Count} files: {outcomes.Count(o => o.Status == FileStatus.Loaded)} loaded" +
+                      (loadedEarlier > 0 ? $" ({loadedEarlier} by an earlier attempt)" : "") +
+                      $", {outcomes.Count(o => o.Status == FileStatus.Skipped)} skipped (already loaded), {failed.Count} failed" +
                       (found.Missing.Count > 0 ? $"; {found.Missing.Count} not found ({MissingSummary(found)})" : "");
         return failed.Count == 0
             ? await FinishAsync(RunStatus.Succeeded, summary, ct)
-            : await FinishAsync(RunStatus.Failed, $"{summary}. {failed[0].Message}", ct, transient: failed.Any(f => f.Transient));
+            : await FinishAsync(RunStatus.Failed, $"{summary}. {failed[0].Message}", ct, failed.Max(f => f.Fault), endpoint);
     }
+
+    private static readonly IReadOnlyDictionary<(string Bucket, string Key, string FeedId, string ETag), EarlierLoad> NoEarlierLoads =
+        new Dictionary<(string, string, string, string), EarlierLoad>();
 
     /// <summary>
     /// The files loaded together, in the run's order: each file on its own for upsert; for truncate and upsert, every
@@ -195,7 +225,7 @@ public sealed class CourierRunActor : ReceiveActor
     /// <returns>The run's failure message, or null to go on loading.</returns>
     private async Task<string?> RecordMissingAsync(FileSet found, string bucket, CancellationToken ct)
     {
-        var (runId, _, window, request, config, _) = _plan;
+        var (runId, _, window, request, config, _, _) = _plan;
         var missingRequired = found.Missing.Where(m => !m.File.Optional).ToList();
         var noneOfAllOptional = found.Files.Count == 0 && config.Files.All(f => f.Optional);
         var stops = !request.SkipMissingFiles && (missingRequired.Count > 0 || noneOfAllOptional);
@@ -223,17 +253,22 @@ public sealed class CourierRunActor : ReceiveActor
     private static string MissingSummary(FileSet found) =>
         $"{found.Missing.Count(m => m.File.Optional)} optional, {found.Missing.Count(m => !m.File.Optional)} required skipped";
 
-    private async Task<Outcome> FinishAsync(RunStatus status, string message, CancellationToken ct, bool transient = false)
+    /// <param name="fault">For a failure: whether another attempt may pass (then one is made, while attempts remain).</param>
+    /// <param name="endpoint">The S3 endpoint, named when the run gives up on one that refused connections.</param>
+    private async Task<Outcome> FinishAsync(RunStatus status, string message, CancellationToken ct, FaultKind fault = FaultKind.Lasting,
+        string? endpoint = null)
     {
-        if (RetryAfter(status, transient) is { } delay)
+        var now = DateTimeOffset.UtcNow;
+        if (RetryAfter(status, fault) is { } delay)
         {
             // Queued again, not failed: a status request must not see a failure that is about to be retried.
             await _services.Runs.MarkRetryingAsync(_plan.RunId, RetryMessage(delay, message), ct);
-            return new Outcome(new RunSummary(_plan.RunId, _plan.Window.From, status, DateTimeOffset.UtcNow, message), delay);
+            return new Outcome(new RunSummary(_plan.RunId, _plan.Window.From, status, now, message), delay, FailedAttempts.After(_plan.Failures, fault, now));
         }
+        if (status == RunStatus.Failed && fault != FaultKind.Lasting) message = FailedAttempts.GaveUp(_plan.Failures, fault, now, endpoint, message);
         await _services.Runs.FinishAsync(_plan.RunId, status, message, ct);
-        _services.Metrics.RunFinished(status, DateTime.UtcNow - _started);
+        _services.Metrics.RunFinished(_plan.CourierId, status, DateTime.UtcNow - _started, DateTimeOffset.UtcNow);
         _log.Info("Run {RunId} of courier {CourierId} {Status}: {Message}", _plan.RunId, _plan.CourierId, status, message);
-        return new Outcome(new RunSummary(_plan.RunId, _plan.Window.From, status, DateTimeOffset.UtcNow, message), null);
+        return new Outcome(new RunSummary(_plan.RunId, _plan.Window.From, status, now, message), null, null);
     }
 }

@@ -1,6 +1,7 @@
 using HeapDaemon.Actors.Credentials;
 using HeapDaemon.Actors.Feeds;
 using HeapDaemon.Actors.Heap;
+using HeapDaemon.Actors.Metrics;
 using HeapDaemon.Actors.Pipeline;
 using HeapDaemon.Actors.Runs;
 using HeapDaemon.Actors.Storage;

@@ -1,4 +1,3 @@
-using System.Collections.Immutable;
 using System.Text.Json.Serialization;
 using HeapDaemon.Actors.Runs;
 
@@ -13,31 +12,31 @@ public sealed record CourierConfigured(CourierConfig Config, DateTimeOffset At) 
 
 public sealed record CourierDeleted(DateTimeOffset At) : ICourierEvent;
 
+/// <summary>
+/// In journals written before a courier's run history was read from <c>heapd.runs</c>: replayed, it changes nothing.
+/// The journal kept a copy of the history that could fall behind the runs (a write lost to a database restart).
+/// </summary>
 public sealed record RunFinished(RunSummary Summary) : ICourierEvent;
 
 /// <summary>The schedule's tick <paramref name="Tick"/> started run <paramref name="RunId"/>; earlier ticks are done with.</summary>
 public sealed record ScheduledRunStarted(DateTimeOffset Tick, Guid RunId) : ICourierEvent;
 
-public sealed record RunSummary(Guid RunId, DateOnly RunDate, RunStatus Status, DateTimeOffset FinishedAt, string? Message);
-
 /// <summary>
-/// A courier's durable state. Small on purpose: rows never come here, and run details live in
-/// <c>heapd.runs</c>; this keeps the last run date and a short history so a restarted courier knows where it was.
+/// A courier's durable state: its configuration and how far its schedule has run. Small on purpose: rows never come
+/// here, and runs live in <c>heapd.runs</c>, which is where the courier reads its recent runs from.
 /// </summary>
-/// <param name="LastRunDate">The run date of the last run that succeeded.</param>
 /// <param name="ScheduledThrough">Schedule ticks up to this instant are done with: run, or before the schedule was set.</param>
+/// <remarks>Snapshots from before carry the run history this state no longer keeps; those properties are passed over.</remarks>
+[JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Skip)]
 public sealed record CourierState(
     string Id,
     CourierConfig? Config = null,
-    DateOnly? LastRunDate = null,
-    ImmutableList<RunSummary>? RecentRuns = null,
     DateTimeOffset? ScheduledThrough = null) : IPersisted
 {
-    public const int RecentRunsKept = 20;
+    /// <summary>How many of its latest runs a courier shows.</summary>
+    public const int RecentRunsShown = 20;
 
     [JsonIgnore] public bool Exists => Config is not null;
-
-    [JsonIgnore] public ImmutableList<RunSummary> History => RecentRuns ?? [];
 
     public CourierState Apply(ICourierEvent e) => e switch
     {
@@ -50,11 +49,7 @@ public sealed record CourierState(
         },
         ScheduledRunStarted started => this with { ScheduledThrough = started.Tick },
         CourierDeleted => new CourierState(Id),
-        RunFinished { Summary: var run } => this with
-        {
-            LastRunDate = run.Status == RunStatus.Succeeded && (LastRunDate is null || run.RunDate > LastRunDate) ? run.RunDate : LastRunDate,
-            RecentRuns = History.Insert(0, run).Take(RecentRunsKept).ToImmutableList(),
-        },
+        RunFinished => this,
         _ => throw new ArgumentOutOfRangeException(nameof(e), e.GetType().Name, "unknown courier event"),
     };
 }

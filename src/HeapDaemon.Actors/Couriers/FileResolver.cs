@@ -14,7 +14,8 @@ public sealed record PlannedFile(int Entry, CourierFile File, DateOnly? Day, str
 public sealed record MissingFile(int Entry, CourierFile File, DateOnly? Day, string Expected);
 
 /// <summary>An entry whose objects could not be listed; <see cref="Message"/> is the S3 cause, naming the prefix.</summary>
-public sealed record ListingFailure(CourierFile File, string Expected, string Message);
+/// <param name="Fault">Whether another attempt may list it (throttling, a 5xx, a refused connection).</param>
+public sealed record ListingFailure(CourierFile File, string Expected, string Message, FaultKind Fault);
 
 /// <param name="Failure">When set, listing stopped there and the other lists are incomplete.</param>
 public sealed record FileSet(IReadOnlyList<PlannedFile> Files, IReadOnlyList<MissingFile> Missing, ListingFailure? Failure = null);
@@ -61,7 +62,8 @@ public static class FileResolver
         }
         catch (Exception e) when (e is AmazonServiceException or AmazonClientException or HttpRequestException or IOException && !ct.IsCancellationRequested)
         {
-            return new FileSet(files, missing, new ListingFailure(current, expected, S3Errors.Describe(e, bucket, prefix.Length == 0 ? null : prefix)));
+            return new FileSet(files, missing,
+                new ListingFailure(current, expected, S3Errors.Describe(e, bucket, prefix.Length == 0 ? null : prefix), Faults.Classify(e)));
         }
         return new FileSet(files, missing);
     }

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Amazon;
 using Amazon.Runtime;
 using Amazon.SecurityToken;
+using HeapDaemon.Actors.Endpoints;
 
 namespace HeapDaemon.Actors.Credentials;
 
@@ -45,7 +46,8 @@ public sealed class AwsSettings
 /// Turns a credential into what signs its requests. Role sessions are kept per credential (keyed by everything that
 /// shapes them), so every client of a credential shares one session and its refreshes.
 /// </summary>
-public sealed class AwsCredentialsResolver(AwsSettings settings, TimeProvider clock)
+/// <remarks>STS is called through <paramref name="http"/>: an endpoint the policy blocks for S3 is blocked for STS too.</remarks>
+public sealed class AwsCredentialsResolver(AwsSettings settings, TimeProvider clock, GuardedHttpClientFactory http)
 {
     private readonly ConcurrentDictionary<S3Credential, AssumedRoleCredentials> _roles = new();
 
@@ -64,7 +66,10 @@ public sealed class AwsCredentialsResolver(AwsSettings settings, TimeProvider cl
 
     private AssumedRoleCredentials AssumeRole(S3Credential credential)
     {
-        var config = new AmazonSecurityTokenServiceConfig { MaxErrorRetry = 2, Timeout = TimeSpan.FromSeconds(30) };
+        var config = new AmazonSecurityTokenServiceConfig
+        {
+            MaxErrorRetry = 2, Timeout = TimeSpan.FromSeconds(30), HttpClientFactory = http, AllowAutoRedirect = true, // see S3ClientFactory
+        };
         // An S3-compatible store serves STS at its own endpoint; AWS has a regional STS endpoint per region.
         if ((credential.EndpointUrl ?? settings.StsEndpoint) is { } endpoint)
         {

@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using System.Text.Json;
 using Npgsql;
 using NpgsqlTypes;
@@ -47,37 +46,21 @@ public sealed class CredentialCatalog(NpgsqlDataSource db, SecretProtector prote
     /// one. Secrets no configured key opens are left as they are and named, not lost.
     /// </summary>
     /// <returns>How many were sealed anew, and the ids of those no key opens.</returns>
-    public async Task<(int Resealed, IReadOnlyList<string> Unreadable)> ResealAsync(CancellationToken ct)
-    {
-        var sealedSecrets = new List<(string Id, byte[] Secret)>();
-        await using (var select = db.CreateCommand("SELECT id, secret FROM heapd.credentials WHERE secret IS NOT NULL"))
-        await using (var reader = await select.ExecuteReaderAsync(ct))
-            while (await reader.ReadAsync(ct)) sealedSecrets.Add((reader.GetString(0), reader.GetFieldValue<byte[]>(1)));
+    public Task<(int Resealed, IReadOnlyList<string> Unreadable)> ResealAsync(CancellationToken ct) =>
+        SealedSecrets.ResealAsync(db, protector, "heapd.credentials", id => id, ct);
 
-        var resealed = 0;
-        var unreadable = new List<string>();
-        foreach (var (id, secret) in sealedSecrets)
-        {
-            string plain;
-            try
-            {
-                plain = protector.Unprotect(secret, id, out var underPreviousKey);
-                if (!underPreviousKey) continue;
-            }
-            catch (CryptographicException)
-            {
-                unreadable.Add(id);
-                continue;
-            }
-            await using var update = db.CreateCommand("UPDATE heapd.credentials SET secret = $2 WHERE id = $1 AND secret = $3");
-            update.Parameters.AddWithValue(id);
-            update.Parameters.AddWithValue(NpgsqlDbType.Bytea, protector.Protect(plain, id));
-            update.Parameters.AddWithValue(NpgsqlDbType.Bytea, secret);
-            resealed += await update.ExecuteNonQueryAsync(ct);
-        }
-        return (resealed, unreadable);
+    /// <summary>The kind (<c>s3</c>, <c>pgp</c>) of each of these ids that is a credential.</summary>
+    public async Task<IReadOnlyDictionary<string, string>> KindsAsync(IEnumerable<string> ids, CancellationToken ct)
+    {
+        await using var cmd = db.CreateCommand("SELECT id, kind FROM heapd.credentials WHERE id = ANY($1)");
+        cmd.Parameters.AddWithValue(ids.Distinct().ToArray());
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        var kinds = new Dictionary<string, string>(StringComparer.Ordinal);
+        while (await reader.ReadAsync(ct)) kinds[reader.GetString(0)] = reader.GetString(1);
+        return kinds;
     }
 
+    /// <summary>Deletes an S3 or PGP credential; callers check first that nothing uses it (the courier registry does).</summary>
     public async Task<bool> DeleteAsync(string id, CancellationToken ct)
     {
         await using var cmd = db.CreateCommand("DELETE FROM heapd.credentials WHERE id = $1");

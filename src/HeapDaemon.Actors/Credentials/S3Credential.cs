@@ -61,16 +61,16 @@ public sealed partial record S3Credential(
             ? "externalId must be 2-1224 characters: letters, digits and + = , . @ : / - (no spaces)"
             : null;
 
-    [GeneratedRegex(@"^[A-Za-z0-9+=,.@:/-]{2,1224}$")]
+    [GeneratedRegex(@"^[A-Za-z0-9+=,.@:/-]{2,1224}\z")]
     private static partial Regex ExternalIdPattern();
 
-    [GeneratedRegex(@"^arn:aws(-[a-z]+)*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")]
+    [GeneratedRegex(@"^arn:aws(-[a-z]+)*:iam::\d{12}:role/[\w+=,.@/-]{1,512}\z")]
     private static partial Regex RoleArnPattern();
 
-    [GeneratedRegex(@"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")]
+    [GeneratedRegex(@"^[a-z]{2}(-[a-z]+)+-\d{1,2}\z")]
     private static partial Regex AwsRegionPattern();
 
-    [GeneratedRegex(@"^[a-z0-9][a-z0-9-]{0,31}$")]
+    [GeneratedRegex(@"^[a-z0-9][a-z0-9-]{0,31}\z")]
     private static partial Regex AnyRegionPattern();
 }
 

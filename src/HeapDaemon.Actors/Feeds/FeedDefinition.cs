@@ -94,6 +94,7 @@ public sealed record FeedDefinition(
             else if (lastUpdated.Type is not (FieldType.Datetime or FieldType.Integer))
                 errors.Add($"last-updated field '{LastUpdatedField}' must be a Datetime or an Integer, not {lastUpdated.Type}");
         }
+        errors.AddRange(PostgresLimits.Problems(this));
         if (ErrorThresholdPercent is < 0 or > 100) errors.Add("errorThresholdPercent must be between 0 and 100");
         if (DatetimeFormat is not null && DateFormats.Translate(DatetimeFormat) is { Error: { } feedFormatError })
             errors.Add($"datetimeFormat: {feedFormatError}");
@@ -121,6 +122,7 @@ public readonly record struct DomainTableName(string Schema, string Table)
 /// </summary>
 public static partial class Identifiers
 {
+    // \z, not $: in .NET, $ also matches before a final newline, and "name\n" would pass as a name.
     private static readonly HashSet<string> ReservedSchemas = new(StringComparer.Ordinal)
     {
         "heapd", "akka", "public", "information_schema", "pg_catalog", "pg_toast",
@@ -128,13 +130,13 @@ public static partial class Identifiers
 
     public static readonly ImmutableArray<string> SystemColumns = ["_pk", "_uuid_pk", "_updated", "_source_file", "_loaded_at"];
 
-    [GeneratedRegex("^[a-z][a-z0-9_]{0,62}$")]
+    [GeneratedRegex(@"^[a-z][a-z0-9_]{0,62}\z")]
     private static partial Regex SchemaOrTablePattern();
 
-    [GeneratedRegex("^[A-Za-z][A-Za-z0-9_]{0,62}$")]
+    [GeneratedRegex(@"^[A-Za-z][A-Za-z0-9_]{0,62}\z")]
     private static partial Regex ColumnPattern();
 
-    [GeneratedRegex("^[a-z0-9][a-z0-9_-]{0,62}$")]
+    [GeneratedRegex(@"^[a-z0-9][a-z0-9_-]{0,62}\z")]
     private static partial Regex IdPattern();
 
     public static bool IsSchemaOrTableName(string? name) => name is not null && SchemaOrTablePattern().IsMatch(name);

@@ -16,6 +16,12 @@ public sealed record SourceRecord(long Line, object?[] Fields, string? Raw)
     /// <summary>Set when the parser could read the record but found it malformed; the record becomes a reject.</summary>
     public string? Problem { get; init; }
 
+    /// <summary>
+    /// The record's last physical line, where it spans several: a quoted field with line breaks, or a stray quote
+    /// that folded the lines up to the next quote into one record. <see cref="Line"/> is its first.
+    /// </summary>
+    public long LineEnd { get => field == 0 ? Line : field; init; }
+
     public string? Raw { get => field ?? (JoinedBy is { } delimiter ? string.Join(delimiter, Fields) : null); init; } = Raw;
 
     /// <summary>
@@ -42,7 +48,21 @@ public abstract record ValidatedRow(long Line);
 /// <param name="Values">Typed values in the order of the feed's fields.</param>
 public sealed record AcceptedRow(long Line, string Pk, Guid UuidPk, object?[] Values) : ValidatedRow(Line);
 
-public sealed record RejectedRow(long Line, string Raw, string Reason) : ValidatedRow(Line);
+public sealed record RejectedRow(long Line, string Raw, string Reason) : ValidatedRow(Line)
+{
+    /// <summary>The last physical line of the record; every line from <see cref="ValidatedRow.Line"/> to it counts against the error threshold.</summary>
+    public long LineEnd { get; init; } = Line;
+
+    public long Lines => LineEnd - Line + 1;
+
+    /// <summary>Where and why, for a message: the reason of a record over several lines names them already.</summary>
+    public string Described => LineEnd > Line ? Reason : $"line {Line}: {Reason}";
+
+    /// <summary>A reject of the whole record; one over several lines says which, since it may hide rows a stray quote folded in.</summary>
+    public static RejectedRow Of(SourceRecord record, string raw, string reason) => record.LineEnd > record.Line
+        ? new(record.Line, raw, $"lines {record.Line}-{record.LineEnd}, read as one record: {reason}") { LineEnd = record.LineEnd }
+        : new(record.Line, raw, reason);
+}
 
 /// <summary>A file whose columns cannot be matched to its feed: the whole file fails, nothing loads.</summary>
 public sealed class SchemaMismatchException(string message) : Exception(message);
@@ -150,7 +170,7 @@ public sealed class RowValidator
         return new AcceptedRow(record.Line, pk, StableUuid(pk), values);
     }
 
-    private RejectedRow Reject(SourceRecord record, string reason) => new(record.Line, record.Raw ?? RawOf(record), reason);
+    private RejectedRow Reject(SourceRecord record, string reason) => RejectedRow.Of(record, record.Raw ?? RawOf(record), reason);
 
     /// <summary>A typed record as one JSON object, so a reject shows what the file held.</summary>
     private string RawOf(SourceRecord record)

@@ -9,6 +9,7 @@ using Avro.IO;
 using HeapDaemon.Actors.Feeds;
 using ICSharpCode.SharpZipLib.Checksum;
 using Snappier;
+using HeapDaemon.Actors.Failures;
 
 namespace HeapDaemon.Actors.Formats;
 
@@ -34,7 +35,7 @@ public static class AvroFormat
         }
         catch (Exception e) when (IsDataError(e))
         {
-            throw new UnreadableFileException($"it is not an Avro object container file, or its header is damaged ({e.Message})", e);
+            throw new UnreadableFileException($"it is not an Avro object container file, or its header is damaged ({FailureText.Of(e)})", e);
         }
         using (reader)
         {
@@ -51,7 +52,7 @@ public static class AvroFormat
                 }
                 catch (Exception e) when (IsDataError(e))
                 {
-                    throw new UnreadableFileException($"damaged Avro data after record {number} ({e.Message})", e);
+                    throw new UnreadableFileException($"damaged Avro data after record {number} ({FailureText.Of(e)})", e);
                 }
                 yield return new SourceRecord(++number, values, null) { Names = names };
             }

@@ -12,10 +12,16 @@ public static class FileRecords
     /// gzip CRC, no second matching archive member) have passed; otherwise it throws
     /// <see cref="UnreadableFileException"/>, so a caller that commits after the last record never commits a bad file.
     /// </summary>
+    /// <exception cref="EmptyFileException">the file has no content, before or after unwrapping (its checks passed).</exception>
     public static async IAsyncEnumerable<SourceRecord> ReadAsync(Stream body, FileSettings settings, PgpKeyring? keyring,
         [EnumeratorCancellation] CancellationToken ct = default)
     {
         await using var file = await FileUnwrapper.OpenAsync(body, settings, keyring, ct);
+        if (file.IsEmpty)
+        {
+            await file.FinishAsync(ct);
+            throw new EmptyFileException(file.IsWrapped ? $"nothing once unwrapped: {file.Description}" : "0 bytes");
+        }
         await foreach (var record in Parse(file.Content, settings, ct)) yield return record;
         await file.FinishAsync(ct);
     }

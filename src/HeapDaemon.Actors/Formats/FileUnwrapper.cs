@@ -26,6 +26,9 @@ public sealed class UnwrappedFile(Stream content, IReadOnlyList<Stream> layers, 
     /// <summary>How the file was unwrapped, e.g. "PGP, gzip, tar member 'data/users.csv'".</summary>
     public string Description { get; } = description;
 
+    /// <summary>The object has no bytes, or its content has none once unwrapped (gzip of nothing, PGP of nothing, an empty member).</summary>
+    public bool IsEmpty { get; init; }
+
     /// <summary>
     /// Reads what the parser left of every layer, so the PGP integrity check and gzip's CRC cover every byte, and
     /// checks that no second archive member matches. Call it before committing what was read.
@@ -69,6 +72,10 @@ public static class FileUnwrapper
             var peek = new PeekStream(body);
             Stream stream = peek;
             var magic = await peek.PeekAsync(MagicLength, ct);
+            // Content with no bytes, at any layer, is empty whatever the settings say it is wrapped in.
+            UnwrappedFile Empty() =>
+                new(stream, layers, null, Describe(steps), steps.Contains("gzip") ? Compression.Gzip : Compression.None) { IsEmpty = true };
+            if (magic.IsEmpty) return Empty();
             if (keyring is not null)
             {
                 if (!PgpDecryption.LooksEncrypted(magic.Span))
@@ -79,6 +86,7 @@ public static class FileUnwrapper
                 peek = new PeekStream(stream);
                 stream = peek;
                 magic = await peek.PeekAsync(MagicLength, ct);
+                if (magic.IsEmpty) return Empty();
             }
             else if (PgpDecryption.LooksEncrypted(magic.Span))
                 throw new UnreadableFileException("it is PGP-encrypted; set the file's pgpCredentialId to a PGP credential that holds its key");
@@ -91,6 +99,7 @@ public static class FileUnwrapper
                 peek = new PeekStream(stream);
                 stream = peek;
                 magic = await peek.PeekAsync(MagicLength, ct);
+                if (magic.IsEmpty) return Empty();
             }
             else if (settings.Compression is Compression.Gzip or Compression.Tgz)
             {
@@ -157,7 +166,7 @@ public static class FileUnwrapper
         steps.Add($"zip member '{entry.FullName}'");
         try
         {
-            return new UnwrappedFile(await entry.OpenAsync(ct), layers, null, Describe(steps), Compression.Zip);
+            return new UnwrappedFile(await entry.OpenAsync(ct), layers, null, Describe(steps), Compression.Zip) { IsEmpty = entry.Length == 0 };
         }
         catch (InvalidDataException e)
         {
@@ -214,7 +223,7 @@ public static class FileUnwrapper
             }
         }
         return new UnwrappedFile(new TruncationCheckingStream(chosen.DataStream!, chosen.Length, first), [stream, .. layers], CheckRestAsync,
-            Describe(steps), compression);
+            Describe(steps), compression) { IsEmpty = chosen.Length == 0 };
     }
 
     /// <summary>The one file a member setting (or its absence) picks.</summary>

@@ -3,6 +3,7 @@ using System.Runtime.CompilerServices;
 using HeapDaemon.Actors.Feeds;
 using ParquetSharp;
 using ParquetSharp.Schema;
+using HeapDaemon.Actors.Failures;
 
 namespace HeapDaemon.Actors.Formats;
 
@@ -55,7 +56,7 @@ public static class ParquetFormat
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            throw new UnreadableFileException($"it is not a Parquet file, or its footer is missing or damaged ({e.Message})", e);
+            throw new UnreadableFileException($"it is not a Parquet file, or its footer is missing or damaged ({FailureText.Of(e)})", e);
         }
 
         using (reader)
@@ -97,7 +98,7 @@ public static class ParquetFormat
     }
 
     private static UnreadableFileException Damaged(string where, long before, Exception e) =>
-        e as UnreadableFileException ?? new UnreadableFileException($"damaged Parquet data in {where}, after record {before} ({e.Message})", e);
+        e as UnreadableFileException ?? new UnreadableFileException($"damaged Parquet data in {where}, after record {before} ({FailureText.Of(e)})", e);
 
     /// <summary>A top-level field of the schema: a flat value in one column, or a nested one over several.</summary>
     private sealed record Field(string Name, int FirstColumn, string? NestedKind, bool Optional)

@@ -6,6 +6,7 @@ using Amazon.S3.Model;
 using HeapDaemon.Actors.Couriers;
 using HeapDaemon.Actors.Feeds;
 using HeapDaemon.Actors.Formats;
+using HeapDaemon.Actors.Metrics;
 using HeapDaemon.Actors.Pipeline;
 using HeapDaemon.Actors.Runs;
 using HeapDaemon.Actors.Storage;
@@ -14,10 +15,15 @@ using Npgsql;
 namespace HeapDaemon.Actors.Heap;
 
 /// <summary>What a Heap run works with; the run actor owns the materializer, so stopping it tears the load down.</summary>
+/// <param name="Resumed">An earlier attempt of this run started it (before a restart, or a failure that may pass).</param>
+/// <param name="EarlierLoads">The files earlier attempts committed, by bucket, key, feed and ETag.</param>
 public sealed record HeapRunContext(Guid RunId, string CourierId, CourierConfig Config, RunRequest Request, IAmazonS3 S3, string Bucket,
-    IMaterializer Materializer, Action<FileProgress> Report, ILoggingAdapter Log);
+    IMaterializer Materializer, Action<FileProgress> Report, ILoggingAdapter Log, bool Resumed,
+    IReadOnlyDictionary<(string Bucket, string Key, string FeedId, string ETag), EarlierLoad> EarlierLoads);
 
-public sealed record HeapRunResult(RunStatus Status, string Message, bool Transient = false);
+/// <param name="Fault">For a failure: whether another attempt may pass.</param>
+/// <param name="BlockedDump">For a failure: the dump that could not apply, which later dumps wait for.</param>
+public sealed record HeapRunResult(RunStatus Status, string Message, FaultKind Fault = FaultKind.Lasting, HeapManifest? BlockedDump = null);
 
 /// <summary>
 /// A Heap Connect courier's run: lists <c>manifests/*.json</c> under its prefix, and applies every dump not yet
@@ -101,6 +107,17 @@ public sealed class HeapCourier(NpgsqlDataSource db, FeedCatalog feeds, RunStore
             : await feeds.ActivateAsync(feed.Id, ct) ?? throw new InvalidOperationException($"feed '{feed.Id}' vanished");
     }
 
+    /// <summary>Drops the source's identity views and all_events (before one of its tables is dropped); whether it had them.</summary>
+    public Task<bool> DropIdentityViewsAsync(string source, CancellationToken ct) => IdentityViews.DropAsync(db, source, ct);
+
+    public Task RefreshIdentityViewsAsync(string source, CancellationToken ct) => IdentityViews.RefreshAsync(db, feeds, source, ct);
+
+    /// <inheritdoc cref="HeapProgress.SkipDumpAsync"/>
+    public Task<(string? Refused, bool NotFound)> SkipDumpAsync(Guid runId, long dumpId, CancellationToken ct) => _progress.SkipDumpAsync(runId, dumpId, ct);
+
+    /// <inheritdoc cref="HeapProgress.DumpsAsync"/>
+    public Task<HeapDumps> DumpsAsync(string courierId, CancellationToken ct) => _progress.DumpsAsync(courierId, ct);
+
     public async Task<HeapRunResult> RunAsync(HeapRunContext run, CancellationToken ct)
     {
         var (prefix, source) = (run.Config.Prefix ?? "", run.Config.HeapSource);
@@ -115,29 +132,39 @@ public sealed class HeapCourier(NpgsqlDataSource db, FeedCatalog feeds, RunStore
         }
         catch (Exception e) when (e is AmazonServiceException or AmazonClientException or HttpRequestException or IOException && !ct.IsCancellationRequested)
         {
-            return new(RunStatus.Failed, $"could not read the manifests: {S3Errors.Describe(e, run.Bucket, prefix + "manifests/")}", Faults.IsTransient(e));
+            return new(RunStatus.Failed, $"could not read the manifests: {S3Errors.Describe(e, run.Bucket, prefix + "manifests/")}", Faults.Classify(e));
         }
 
         var progress = await _progress.LoadAsync(run.CourierId, ct);
         var pending = manifests.Where(m => !progress.Dumps.Contains(m.DumpId)).ToList();
-        if (pending.Count == 0)
+        var state = new RunState();
+        // An earlier attempt's files stay the run's: this attempt goes on after the files they applied.
+        if (run.Resumed)
+        {
+            (state.Ordinal, state.Earlier) = await runs.KeepEarlierFilesAsync(run.RunId, ct);
+            state.LoadedEarlier = state.Earlier.Values.Count(s => s == FileStatus.Loaded);
+        }
+        if (pending.Count == 0 && state.LoadedEarlier == 0)
             return new(RunStatus.Succeeded, $"no new dump: {manifests.Count} manifest(s) under s3://{run.Bucket}/{prefix}manifests/, all applied");
 
-        var state = new RunState();
         foreach (var manifest in pending)
         {
-            var failure = await ApplyDumpAsync(run, manifest, manifests, progress, state, ct);
+            // A skipped dump changes nothing, so it replaces no table part of an earlier dump either.
+            var failure = await ApplyDumpAsync(run, manifest, manifests.Where(m => !progress.Skipped.Contains(m.DumpId)).ToList(), progress, state, ct);
             if (failure is not null)
             {
                 if (state.Changed) await IdentityViews.RefreshAsync(db, feeds, source, ct);
+                await _progress.DumpFailedAsync(run.CourierId, manifest, run.RunId, failure.Message, ct);
                 var waiting = pending.Count - state.Dumps.Count - 1;
                 return failure with
                 {
                     Message = $"{Applied(state)}. Dump {manifest.DumpId} ({manifest.ManifestKey}) failed: {failure.Message}" +
-                              (waiting > 0 ? $"; {waiting} later dump(s) wait for it" : ""),
+                              (waiting > 0 ? $"; {waiting} later dump(s) wait for it" : "") +
+                              $". Once it is fixed the next run applies it; or skip it: POST /api/runs/{run.RunId}/dumps/{manifest.DumpId}/skip",
+                    BlockedDump = manifest,
                 };
             }
-            await _progress.DumpDoneAsync(run.CourierId, manifest, ct);
+            await _progress.DumpDoneAsync(run.CourierId, manifest, run.RunId, ct);
             state.Dumps.Add(manifest.DumpId);
         }
         if (state.Changed) await IdentityViews.RefreshAsync(db, feeds, source, ct);
@@ -146,7 +173,8 @@ public sealed class HeapCourier(NpgsqlDataSource db, FeedCatalog feeds, RunStore
 
     private static string Applied(RunState state) =>
         $"{state.Dumps.Count} dump(s) applied{(state.Dumps.Count > 0 ? $" ({string.Join(", ", state.Dumps)})" : "")}: " +
-        $"{state.Loaded} file(s) loaded, {state.Skipped} already loaded, {state.Superseded.Count} table part(s) superseded by a newer full dump" +
+        $"{state.Loaded + state.LoadedEarlier} file(s) loaded{(state.LoadedEarlier > 0 ? $" ({state.LoadedEarlier} by an earlier attempt)" : "")}, " +
+        $"{state.Skipped} already loaded, {state.Superseded.Count} table part(s) superseded by a newer full dump" +
         (state.Superseded.Count > 0 ? $" ({string.Join(", ", state.Superseded)})" : "");
 
     /// <returns>null when the dump is applied; otherwise why not.</returns>
@@ -170,12 +198,22 @@ public sealed class HeapCourier(NpgsqlDataSource db, FeedCatalog feeds, RunStore
             todo.Add(table);
         }
 
-        // Nothing of the dump loads unless all of it can: every file is there and every table has a feed that fits.
+        // Nothing of the dump loads unless all of it can: every file it still needs is there and every table has a
+        // feed that fits.
         var feedsOf = new Dictionary<string, FeedRecord>(StringComparer.Ordinal);
+        Dictionary<string, string> listed;
         try
         {
-            if (await FirstMissingAsync(run, todo, progress, ct) is { } missing)
-                return new(RunStatus.Failed, $"it names s3://{run.Bucket}/{missing.Key} ({missing.Table}), which does not exist; nothing of dump {manifest.DumpId} was applied");
+            listed = await ListAsync(run, todo, ct);
+            var missing = todo.SelectMany(t => t.Files.Where(f => t.ReplacesTable || Pending(t, f)).Select(f => (Table: t.Name, f.Key)))
+                .FirstOrDefault(f => !listed.ContainsKey(f.Key));
+            if (missing.Key is not null)
+            {
+                var message = $"it names s3://{run.Bucket}/{missing.Key} ({missing.Table}), which does not exist; nothing of dump {manifest.DumpId} was applied";
+                await runs.RecordFileAsync(run.RunId, state.Ordinal++, run.Bucket, missing.Key, HeapSchema.FeedId(source, missing.Table),
+                    new FileOutcome(FileStatus.Missing, Message: $"s3://{run.Bucket}/{missing.Key}: no such object; dump {manifest.DumpId} names it"), ct);
+                return new(RunStatus.Failed, message);
+            }
             foreach (var table in todo) feedsOf[table.Name] = await EnsureFeedAsync(run.S3, run.Bucket, source, table, ct);
         }
         catch (HeapSchemaException e)
@@ -184,7 +222,7 @@ public sealed class HeapCourier(NpgsqlDataSource db, FeedCatalog feeds, RunStore
         }
         catch (Exception e) when (e is AmazonServiceException or AmazonClientException or HttpRequestException or IOException && !ct.IsCancellationRequested)
         {
-            return new(RunStatus.Failed, S3Errors.Describe(e, run.Bucket, null), Faults.IsTransient(e));
+            return new(RunStatus.Failed, S3Errors.Describe(e, run.Bucket, null), Faults.Classify(e));
         }
 
         foreach (var table in todo)
@@ -193,11 +231,22 @@ public sealed class HeapCourier(NpgsqlDataSource db, FeedCatalog feeds, RunStore
             // A late full dump (newer dumps of the table are applied already) must not wipe their rows: it upserts, and
             // the feed's last-updated column keeps the newer rows.
             var replace = table.ReplacesTable && progress.LastApplied.GetValueOrDefault(table.Name, -1) < manifest.DumpId;
-            var files = replace ? table.Files : table.Files.Where(f => !progress.Files.Contains((table.Name, f.Key))).ToList();
+            var files = replace ? table.Files : table.Files.Where(f => Pending(table, f)).ToList();
+            foreach (var file in files.Where(f => progress.Files.ContainsKey((table.Name, f.Key))))
+                run.Log.Info("Heap courier {CourierId}: s3://{Bucket}/{Key} was delivered again with other content since it was applied; it is applied again",
+                    run.CourierId, run.Bucket, file.Key);
             var jobs = files.Select(f => new FileLoadJob(run.RunId, state.Ordinal++, run.S3, run.Bucket, f.Key, new FileSettings(FileFormat.Avro), null, feed,
                 run.Request.ForceReload, MissingColumnsAreNull: true)).ToList();
             foreach (var job in jobs)
+            {
+                // A file an earlier attempt recorded but did not finish applying (a crash in between): this row replaces it.
+                if (state.Earlier.Remove(job.Key, out var earlier))
+                {
+                    await runs.DropFileAsync(run.RunId, job.Key, job.Ordinal, ct);
+                    if (earlier == FileStatus.Loaded) state.LoadedEarlier--;
+                }
                 await runs.RecordFileAsync(run.RunId, job.Ordinal, run.Bucket, job.Key, feed.Id, new FileOutcome(FileStatus.Running), ct);
+            }
             var started = DateTime.UtcNow;
             if (replace && jobs.Count == 0)
             {
@@ -214,7 +263,7 @@ public sealed class HeapCourier(NpgsqlDataSource db, FeedCatalog feeds, RunStore
                 {
                     var outcome = await pipeline.RunAsync(job, run.Materializer, run.Report, ct);
                     if (await RecordAsync(run, [job], [outcome], DateTime.UtcNow, state, ct) is { } failed) return failed;
-                    await _progress.FileAppliedAsync(run.CourierId, table.Name, file, run.RunId, ct);
+                    await _progress.FileAppliedAsync(run.CourierId, table.Name, file, run.RunId, outcome.ETag!, ct);
                 }
             }
             state.Changed = true;
@@ -222,22 +271,33 @@ public sealed class HeapCourier(NpgsqlDataSource db, FeedCatalog feeds, RunStore
                 $"{(replace ? "replaced with" : table.ReplacesTable ? "a late full dump, upserted" : "upserted")} {table.Files.Count} file(s)", ct);
         }
         return null;
+
+        // A part file is still to load unless it was applied with the content the bucket has now; one delivered again
+        // with other content (a newer delivery, or an earlier one's again) goes through the load ledger's rule.
+        bool Pending(HeapTable table, HeapFile file) =>
+            !progress.Files.TryGetValue((table.Name, file.Key), out var applied) ||
+            applied is not null && listed.TryGetValue(file.Key, out var now) && now != applied;
     }
 
     private async Task<HeapRunResult?> RecordAsync(HeapRunContext run, IReadOnlyList<FileLoadJob> jobs, IReadOnlyList<FileOutcome> outcomes,
         DateTime started, RunState state, CancellationToken ct)
     {
-        foreach (var (job, outcome) in jobs.Zip(outcomes))
+        foreach (var (job, result) in jobs.Zip(outcomes))
         {
-            metrics.FileFinished(outcome, (DateTime.UtcNow - started) / jobs.Count);
-            await runs.RecordFileAsync(run.RunId, job.Ordinal, run.Bucket, job.Key, job.Feed.Id, outcome, ct);
-            if (outcome.Status == FileStatus.Loaded) state.Loaded++;
-            else if (outcome.Status == FileStatus.Skipped) state.Skipped++;
+            // The metrics count what this attempt did: an earlier attempt counted its own loads.
+            metrics.FileFinished(result, (DateTime.UtcNow - started) / jobs.Count);
+            EarlierLoad? load = null;
+            var loadedEarlier = result is { Status: FileStatus.Skipped, ETag: { } etag } &&
+                                run.EarlierLoads.TryGetValue((run.Bucket, job.Key, job.Feed.Id, etag), out load);
+            await runs.RecordFileAsync(run.RunId, job.Ordinal, run.Bucket, job.Key, job.Feed.Id, loadedEarlier ? load!.Outcome(job.SourceFile) : result, ct);
+            if (loadedEarlier) state.LoadedEarlier++;
+            else if (result.Status == FileStatus.Loaded) state.Loaded++;
+            else if (result.Status == FileStatus.Skipped) state.Skipped++;
         }
-        var failed = outcomes.FirstOrDefault(o => o.Status == FileStatus.Failed);
-        if (failed is null) return null;
-        run.Log.Warning("Heap courier {CourierId}: {Message}", run.CourierId, failed.Message);
-        return new(RunStatus.Failed, failed.Message ?? "a file failed", outcomes.Any(o => o.Transient));
+        var failed = outcomes.Where(o => o.Status == FileStatus.Failed).ToList();
+        if (failed.Count == 0) return null;
+        run.Log.Warning("Heap courier {CourierId}: {Message}", run.CourierId, failed[0].Message);
+        return new(RunStatus.Failed, failed[0].Message ?? "a file failed", failed.Max(o => o.Fault));
     }
 
     /// <summary>A full dump with no files: the table is empty now.</summary>
@@ -248,32 +308,22 @@ public sealed class HeapCourier(NpgsqlDataSource db, FeedCatalog feeds, RunStore
         await cmd.ExecuteNonQueryAsync(ct);
     }
 
-    /// <summary>The first file a table still needs that is not in the bucket, found by listing each folder once.</summary>
-    private static async Task<(string Table, string Key)?> FirstMissingAsync(HeapRunContext run, IReadOnlyList<HeapTable> tables,
-        HeapProgressState progress, CancellationToken ct)
+    /// <summary>Every object, with its ETag, in the folders the tables' files are in; each folder is listed once.</summary>
+    private static async Task<Dictionary<string, string>> ListAsync(HeapRunContext run, IReadOnlyList<HeapTable> tables, CancellationToken ct)
     {
-        var listed = new Dictionary<string, HashSet<string>>(StringComparer.Ordinal);
-        foreach (var table in tables)
+        var listed = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var folder in tables.SelectMany(t => t.Files).Select(f => f.Key[..(f.Key.LastIndexOf('/') + 1)]).Distinct())
         {
-            foreach (var file in table.Files.Where(f => table.ReplacesTable || !progress.Files.Contains((table.Name, f.Key))))
+            var request = new ListObjectsV2Request { BucketName = run.Bucket, Prefix = folder, Delimiter = "/" };
+            while (true)
             {
-                var folder = file.Key[..(file.Key.LastIndexOf('/') + 1)];
-                if (!listed.TryGetValue(folder, out var keys))
-                {
-                    keys = listed[folder] = new HashSet<string>(StringComparer.Ordinal);
-                    var request = new ListObjectsV2Request { BucketName = run.Bucket, Prefix = folder, Delimiter = "/" };
-                    while (true)
-                    {
-                        var page = await run.S3.ListObjectsV2Async(request, ct);
-                        keys.UnionWith((page.S3Objects ?? []).Select(o => o.Key));
-                        if (page.IsTruncated != true) break;
-                        request.ContinuationToken = page.NextContinuationToken;
-                    }
-                }
-                if (!keys.Contains(file.Key)) return (table.Name, file.Key);
+                var page = await run.S3.ListObjectsV2Async(request, ct);
+                foreach (var o in page.S3Objects ?? []) listed[o.Key] = o.ETag.Trim('"');
+                if (page.IsTruncated != true) break;
+                request.ContinuationToken = page.NextContinuationToken;
             }
         }
-        return null;
+        return listed;
     }
 
     /// <summary>users first (events refer to them), user_migrations last, the others by name.</summary>
@@ -286,6 +336,9 @@ public sealed class HeapCourier(NpgsqlDataSource db, FeedCatalog feeds, RunStore
         public List<string> Superseded { get; } = [];
         public int Ordinal { get; set; }
         public int Loaded { get; set; }
+        public int LoadedEarlier { get; set; }
+        /// <summary>The run's files that earlier attempts recorded and this one keeps, by key.</summary>
+        public Dictionary<string, FileStatus> Earlier { get; set; } = [];
         public int Skipped { get; set; }
         public bool Changed { get; set; }
     }

@@ -6,6 +6,7 @@ using Avro.File;
 using Avro.Generic;
 using HeapDaemon.Actors.Feeds;
 using HeapDaemon.Actors.Formats;
+using HeapDaemon.Actors.Failures;
 
 namespace HeapDaemon.Actors.Heap;
 
@@ -69,7 +70,7 @@ public static class HeapSchema
         }
         catch (Exception e) when (e is AvroException or IOException or InvalidDataException or ArgumentException)
         {
-            throw new HeapSchemaException($"s3://{bucket}/{key} is not an Avro object container file, or its header is damaged ({e.Message})");
+            throw new HeapSchemaException($"s3://{bucket}/{key} is not an Avro object container file, or its header is damaged ({FailureText.Of(e)})");
         }
         using (reader)
         {

@@ -9,7 +9,13 @@ public readonly record struct MergeCounts(long Inserted, long Updated);
 
 /// <summary>The object version a load came from: what the ledger keys on.</summary>
 /// <param name="VersionId">S3's version id when the bucket is versioned; null otherwise, and the ETag identifies the content.</param>
-public sealed record LoadedObject(string Bucket, string Key, string ETag, string FeedId, Guid RunId, string? VersionId = null);
+public sealed record LoadedObject(string Bucket, string Key, string ETag, string FeedId, Guid RunId, string? VersionId = null)
+{
+    /// <summary>The object as the rows' <c>_source_file</c> names it.</summary>
+    public string SourceFile => SourceFileOf(Bucket, Key);
+
+    public static string SourceFileOf(string bucket, string key) => $"s3://{bucket}/{key}";
+}
 
 /// <summary>How a load treats its domain table.</summary>
 /// <param name="Replace">Truncate and upsert: the table's rows are deleted first, in the load's transaction.</param>
@@ -46,6 +52,9 @@ public sealed class DomainTableLoad : IAsyncDisposable
     private NpgsqlDbType[] _types = [];
     private string _columns = "";
     private long _fileSequence;
+    // Each file's number in the load order, and the first one's, which the ledger keeps (LoadLedger.RecordAsync).
+    private readonly Dictionary<string, long> _fileSequences = new(StringComparer.Ordinal);
+    private long? _loadId;
     private string _sourceFile = "";
     private bool _fileTargetChosen;
     private bool _copiesIntoTable; // the current file's rows go straight into the domain table, not the staging table
@@ -112,6 +121,8 @@ public sealed class DomainTableLoad : IAsyncDisposable
     {
         await using var cmd = new NpgsqlCommand("SELECT nextval('heapd.file_load_seq')", _connection, _transaction);
         _fileSequence = (long)(await cmd.ExecuteScalarAsync(ct))!;
+        _fileSequences[sourceFile] = _fileSequence;
+        _loadId ??= _fileSequence;
         _sourceFile = sourceFile;
         _fileTargetChosen = false;
         _copiesIntoTable = false;
@@ -300,11 +311,14 @@ public sealed class DomainTableLoad : IAsyncDisposable
         _counts[sourceFile] = new MergeCounts(counts.Inserted + more.Inserted, counts.Updated + more.Updated);
     }
 
-    /// <summary>Writes the files' ledger rows and commits them together with the rows: all or nothing.</summary>
+    /// <summary>
+    /// Writes the files' ledger rows, with each file's place in the load order, and commits them together with the
+    /// rows: all or nothing.
+    /// </summary>
     public async Task CommitAsync(IEnumerable<(LoadedObject Loaded, long RowsLoaded, long RowsRejected)> files, CancellationToken ct)
     {
         foreach (var (loaded, rowsLoaded, rowsRejected) in files)
-            await LoadLedger.RecordAsync(_connection, _transaction, loaded, rowsLoaded, rowsRejected, ct);
+            await LoadLedger.RecordAsync(_connection, _transaction, loaded, rowsLoaded, rowsRejected, _fileSequences[loaded.SourceFile], _loadId!.Value, ct);
         await _transaction.CommitAsync(ct);
     }
 

@@ -46,6 +46,11 @@ public static class MetadataSchema
         ALTER TABLE heapd.runs ADD COLUMN IF NOT EXISTS run_date_to date;
         ALTER TABLE heapd.runs ADD COLUMN IF NOT EXISTS request jsonb;
         ALTER TABLE heapd.runs ADD COLUMN IF NOT EXISTS trigger text NOT NULL DEFAULT 'api';
+        -- A retry (trigger 'retry') names the run it asks again; earlier rows have none.
+        ALTER TABLE heapd.runs ADD COLUMN IF NOT EXISTS retry_of uuid;
+        -- A courier's recent runs and its last successful run date are read from here (RunStore.HistoryAsync).
+        CREATE INDEX IF NOT EXISTS runs_courier_finished ON heapd.runs (courier_id, finished_at DESC) WHERE finished_at IS NOT NULL;
+        CREATE INDEX IF NOT EXISTS runs_courier_succeeded ON heapd.runs (courier_id, run_date DESC) WHERE status = 'succeeded';
         CREATE TABLE IF NOT EXISTS heapd.run_files (
             run_id         uuid NOT NULL REFERENCES heapd.runs (id) ON DELETE CASCADE,
             ordinal        int NOT NULL,
@@ -86,6 +91,23 @@ public static class MetadataSchema
         END $$;
         -- A version a user chose to skip (a failed file resolved as "skip"): later runs pass over it as if loaded.
         ALTER TABLE heapd.load_ledger ADD COLUMN IF NOT EXISTS skipped boolean NOT NULL DEFAULT false;
+        -- Which version of a key was loaded last (Loading/LoadLedger.cs): load_seq is the file's number in
+        -- heapd.file_load_seq (the one in _updated), so it orders loads as the table's rows do; load_id is the
+        -- first file's number of the load (one transaction), which a truncate load's files share. Ledgers from
+        -- before get numbers in the order their rows were loaded, below every later load's.
+        DO $$ BEGIN
+            IF NOT EXISTS (SELECT 1 FROM information_schema.columns
+                           WHERE table_schema = 'heapd' AND table_name = 'load_ledger' AND column_name = 'load_seq') THEN
+                ALTER TABLE heapd.load_ledger ADD COLUMN load_seq bigint, ADD COLUMN load_id bigint;
+                UPDATE heapd.load_ledger l SET load_seq = o.n, load_id = o.n
+                FROM (SELECT ctid, (SELECT last_value FROM heapd.file_load_seq) + row_number() OVER (ORDER BY loaded_at) AS n
+                      FROM heapd.load_ledger) o
+                WHERE l.ctid = o.ctid;
+                PERFORM setval('heapd.file_load_seq', greatest((SELECT max(load_seq) FROM heapd.load_ledger), (SELECT last_value FROM heapd.file_load_seq)));
+                ALTER TABLE heapd.load_ledger ALTER COLUMN load_seq SET DEFAULT nextval('heapd.file_load_seq'), ALTER COLUMN load_seq SET NOT NULL;
+            END IF;
+        END $$;
+        CREATE INDEX IF NOT EXISTS load_ledger_feed_seq ON heapd.load_ledger (feed_id, load_seq);
         CREATE TABLE IF NOT EXISTS heapd.rejects (
             run_id      uuid NOT NULL,
             object_key  text NOT NULL,
@@ -93,6 +115,9 @@ public static class MetadataSchema
             raw         text NOT NULL,
             reason      text NOT NULL);
         CREATE INDEX IF NOT EXISTS rejects_run ON heapd.rejects (run_id, object_key, line);
+        -- The last physical line of a reject over several (a quoted field with line breaks, a stray quote's fold);
+        -- null in rows from before, which were one line each.
+        ALTER TABLE heapd.rejects ADD COLUMN IF NOT EXISTS line_end bigint;
         -- Heap couriers: the dumps, tables of a dump and files they have applied (Heap/HeapProgress.cs).
         CREATE TABLE IF NOT EXISTS heapd.heap_dumps (
             courier_id    text NOT NULL,
@@ -118,6 +143,29 @@ public static class MetadataSchema
             run_id      uuid NOT NULL,
             applied_at  timestamptz NOT NULL DEFAULT now(),
             PRIMARY KEY (courier_id, table_name, object_key));
+        -- The ETag of the content applied, so a part file delivered again with other content is applied again
+        -- (null in rows from before: taken as unchanged).
+        ALTER TABLE heapd.heap_files ADD COLUMN IF NOT EXISTS etag text;
+        -- A dump that failed (and blocks later dumps until it applies or is skipped by request), with the run that last
+        -- failed on it; rows from before are dumps applied.
+        ALTER TABLE heapd.heap_dumps ADD COLUMN IF NOT EXISTS status text NOT NULL DEFAULT 'applied';
+        ALTER TABLE heapd.heap_dumps ADD COLUMN IF NOT EXISTS run_id uuid;
+        ALTER TABLE heapd.heap_dumps ADD COLUMN IF NOT EXISTS message text;
+        -- Webhooks (Notifications/WebhookCatalog.cs): the secret sealed like credentials' (bound to 'webhook:<id>'), and
+        -- how the latest delivery ended.
+        CREATE TABLE IF NOT EXISTS heapd.webhooks (
+            id              text PRIMARY KEY,
+            url             text NOT NULL,
+            events          text[] NOT NULL,
+            description     text,
+            secret          bytea NOT NULL,
+            created_at      timestamptz NOT NULL DEFAULT now(),
+            last_event_id   uuid,
+            last_event      text,
+            last_delivered  boolean,
+            last_attempts   int,
+            last_error      text,
+            last_at         timestamptz);
         """;
 
     public static async Task EnsureAsync(NpgsqlDataSource db, CancellationToken ct)

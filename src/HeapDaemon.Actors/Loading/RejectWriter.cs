@@ -17,13 +17,14 @@ public sealed class RejectWriter(NpgsqlDataSource db, Guid runId, string objectK
         if (rejects.Count == 0) return;
         _connection ??= await db.OpenConnectionAsync(ct);
         await using var importer = await _connection.BeginBinaryImportAsync(
-            "COPY heapd.rejects (run_id, object_key, line, raw, reason) FROM STDIN (FORMAT BINARY)", ct);
+            "COPY heapd.rejects (run_id, object_key, line, line_end, raw, reason) FROM STDIN (FORMAT BINARY)", ct);
         foreach (var reject in rejects)
         {
             await importer.StartRowAsync(ct);
             await importer.WriteAsync(runId, NpgsqlDbType.Uuid, ct);
             await importer.WriteAsync(objectKey, NpgsqlDbType.Text, ct);
             await importer.WriteAsync(reject.Line, NpgsqlDbType.Bigint, ct);
+            await importer.WriteAsync(reject.LineEnd, NpgsqlDbType.Bigint, ct);
             // PostgreSQL text cannot hold NUL; a hostile row must still be stored, so the NUL is made visible instead.
             await importer.WriteAsync(reject.Raw.Replace("\0", "\\0"), NpgsqlDbType.Text, ct);
             await importer.WriteAsync(reject.Reason.Replace("\0", "\\0"), NpgsqlDbType.Text, ct);

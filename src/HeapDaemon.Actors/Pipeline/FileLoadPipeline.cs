@@ -19,10 +19,14 @@ namespace HeapDaemon.Actors.Pipeline;
 
 /// <summary>One file of a run: where it is, how it is written, which feed it loads into.</summary>
 /// <param name="MissingColumnsAreNull">A typed file may lack feed fields (Heap drops archived properties from its files).</param>
+/// <param name="AllowEmpty">
+/// Its courier file entry's <c>allowEmpty</c>: an empty file loads as 0 rows instead of failing. Null for files no
+/// entry names (Heap's), which always fail when empty.
+/// </param>
 public sealed record FileLoadJob(Guid RunId, int Ordinal, IAmazonS3 S3, string Bucket, string Key, FileSettings Settings, string? PgpCredentialId, FeedDefinition Feed, bool ForceReload,
-    bool MissingColumnsAreNull = false)
+    bool MissingColumnsAreNull = false, bool? AllowEmpty = null)
 {
-    public string SourceFile => $"s3://{Bucket}/{Key}";
+    public string SourceFile => LoadedObject.SourceFileOf(Bucket, Key);
 }
 
 /// <summary>Where a file's load has got to; sent after every batch.</summary>
@@ -83,13 +87,14 @@ public sealed class FileLoadPipeline(NpgsqlDataSource db, FeedCatalog feeds, Loa
 
     /// <summary>
     /// Truncate and upsert: the files of one feed replace its domain table, all in one transaction, so readers see
-    /// the old rows or the new ones. If any file fails, nothing changes. If every file is a version the ledger
-    /// already has, the table already holds exactly them and the load is skipped.
+    /// the old rows or the new ones. If any file fails, nothing changes. If the table holds exactly the versions now
+    /// in the bucket (the feed's last load was these files, each the version of its key loaded last), the load is
+    /// skipped.
     /// </summary>
     public async Task<IReadOnlyList<FileOutcome>> ReplaceAsync(IReadOnlyList<FileLoadJob> jobs, IMaterializer materializer,
         Action<FileProgress> report, CancellationToken ct)
     {
-        if (!jobs[0].ForceReload && await AllLoadedAsync(jobs, ct) is { } skipped) return skipped;
+        if (!jobs[0].ForceReload && await TableHoldsAsync(jobs, ct) is { } skipped) return skipped;
         try
         {
             // Only a single file: the rows of several are merged all together (below).
@@ -124,7 +129,8 @@ public sealed class FileLoadPipeline(NpgsqlDataSource db, FeedCatalog feeds, Loa
 
     /// <summary>
     /// Streams one object into the load. Returns the object's version and counts, or an outcome when the file
-    /// ends here: skipped (already loaded) or failed (PGP key, S3, schema, corrupt file, threshold).
+    /// ends here: skipped (the version of its key loaded last, when <paramref name="skipIfLoaded"/>) or failed (PGP
+    /// key, S3, schema, corrupt file, threshold).
     /// </summary>
     private async Task<StagedObject> StageAsync(FileLoadJob job, StagedLoad load, bool skipIfLoaded, IMaterializer materializer,
         Action<FileProgress> report, CancellationToken ct)
@@ -151,15 +157,21 @@ public sealed class FileLoadPipeline(NpgsqlDataSource db, FeedCatalog feeds, Loa
         }
         catch (Exception e) when (e is AmazonServiceException or HttpRequestException or IOException && !ct.IsCancellationRequested)
         {
-            return Ended(job, FileOutcome.Failed(S3Errors.Describe(e, job.Bucket, job.Key)) with { Transient = Faults.IsTransient(e) });
+            return Ended(job, FileOutcome.Failed(S3Errors.Describe(e, job.Bucket, job.Key)) with { Fault = Faults.Classify(e) });
         }
 
         using (response)
         {
             var etag = response.ETag.Trim('"');
             var version = VersionOf(response.VersionId);
-            if (skipIfLoaded && await LoadLedger.FindAsync(db, job.Bucket, job.Key, etag, version, job.Feed.Id, ct) is { } loaded)
-                return new StagedObject(job, etag, version, new FileTotals(), Skipped(job, etag, version, loaded));
+            // Content loaded before, but followed by another version of the key since, loads again: the table holds
+            // the later version's rows, and the bucket this one's.
+            string? again = null;
+            if (!job.ForceReload && await LoadLedger.FindAsync(db, job.Bucket, job.Key, etag, version, job.Feed.Id, ct) is { } loaded)
+            {
+                if (loaded.LoadedSince is { } since) again = LoadedAgain(job, etag, version, loaded, since);
+                else if (skipIfLoaded) return new StagedObject(job, etag, version, new FileTotals(), Skipped(job, etag, version, loaded));
+            }
 
             await using var body = new ResumableObjectStream(job.S3, request, response, s3Settings.ReadStallTimeout, s3Settings.MaxResumes);
             long? totalBytes = response.ContentLength >= 0 ? response.ContentLength : null;
@@ -168,42 +180,56 @@ public sealed class FileLoadPipeline(NpgsqlDataSource db, FeedCatalog feeds, Loa
             {
                 await using var rejects = new RejectWriter(db, job.RunId, job.Key);
                 var validation = new FileValidation(load, job);
-                // Records are checked and encoded a tenth of a batch at a time, so few are alive when the GC runs;
-                // the encoded parts are gathered again to be written as one batch.
-                var checkRows = Math.Max(1, settings.BatchRows / 10);
-                totals = await Source.From(() => FileRecords.ReadAsync(body, job.Settings, keyring, ct))
-                    .Grouped(checkRows)
-                    .SelectAsync(1, validation.ValidateAsync)
-                    .Grouped((settings.BatchRows + checkRows - 1) / checkRows)
-                    .Buffer(Math.Max(1, settings.MergeEveryRows / settings.BatchRows), OverflowStrategy.Backpressure)
-                    .SelectAsync(1, parts => WriteBatchAsync(parts, load, rejects, ct))
-                    // A stage buffers 16 elements by default: 16 batches of rows each, hundreds of MB for wide rows.
-                    // The buffer above is sized for what is read while a merge runs.
-                    .WithAttributes(Attributes.CreateInputBuffer(1, 1))
-                    .RunAggregate(new FileTotals(), (sum, batch) =>
-                    {
-                        sum = sum.Add(batch) with { BytesRead = body.BytesRead };
-                        report(new FileProgress(job.Ordinal, job.Key, body.BytesRead, totalBytes, sum.Read, sum.Rejected));
-                        return sum;
-                    }, materializer);
-                await validation.EnsureBegunAsync();
+                try
+                {
+                    // Records are checked and encoded a tenth of a batch at a time, so few are alive when the GC runs;
+                    // the encoded parts are gathered again to be written as one batch.
+                    var checkRows = Math.Max(1, settings.BatchRows / 10);
+                    totals = await Source.From(() => FileRecords.ReadAsync(body, job.Settings, keyring, ct))
+                        .Grouped(checkRows)
+                        .SelectAsync(1, validation.ValidateAsync)
+                        .Grouped((settings.BatchRows + checkRows - 1) / checkRows)
+                        .Buffer(Math.Max(1, settings.MergeEveryRows / settings.BatchRows), OverflowStrategy.Backpressure)
+                        .SelectAsync(1, parts => WriteBatchAsync(parts, load, rejects, ct))
+                        // A stage buffers 16 elements by default: 16 batches of rows each, hundreds of MB for wide rows.
+                        // The buffer above is sized for what is read while a merge runs.
+                        .WithAttributes(Attributes.CreateInputBuffer(1, 1))
+                        .RunAggregate(new FileTotals(), (sum, batch) =>
+                        {
+                            sum = sum.Add(batch) with { BytesRead = body.BytesRead };
+                            report(new FileProgress(job.Ordinal, job.Key, body.BytesRead, totalBytes, sum.Read, sum.Rejected));
+                            return sum;
+                        }, materializer);
+                    await validation.FinishAsync();
+                }
+                catch (Exception e) when (job.AllowEmpty == true && Inner(e) is EmptyFileException empty)
+                {
+                    await validation.BeginIfNotBegunAsync();
+                    totals = new FileTotals { Empty = empty.Detail };
+                }
                 totals = totals with { BytesRead = body.BytesRead, Resumes = body.Resumes };
 
+                // Each physical line of a rejected record counts, so a stray quote that folds rows into one reject
+                // cannot hide them under the threshold; the measure is the lines of every record (not the header).
                 var feed = load.Feed;
-                if (totals.Rejected > 0 && totals.Rejected * 100m > feed.ErrorThresholdPercent * totals.Read)
+                if (totals.RejectedLines > 0 && totals.RejectedLines * 100m > feed.ErrorThresholdPercent * totals.Lines)
                 {
+                    var share = $"{100m * totals.RejectedLines / totals.Lines:0.##}%";
                     return new StagedObject(job, etag, version, totals, FileOutcome.Failed(
-                        $"{job.SourceFile}: {totals.Rejected} of {totals.Read} rows rejected ({100m * totals.Rejected / totals.Read:0.##}%), above feed " +
-                        $"'{feed.Id}' error threshold of {feed.ErrorThresholdPercent}%; nothing from this file was loaded. " +
-                        $"First: line {totals.FirstReject!.Line}: {totals.FirstReject.Reason}",
+                        $"{job.SourceFile}: {totals.Rejected} of {totals.Read} rows rejected" +
+                        (totals.RejectedLines == totals.Rejected && totals.Lines == totals.Read
+                            ? $" ({share})"
+                            : $", spanning {totals.RejectedLines} of the file's {totals.Lines} lines ({share})") +
+                        $", above feed '{feed.Id}' error threshold of {feed.ErrorThresholdPercent}%; nothing from this file was loaded. " +
+                        $"First: {totals.FirstReject!.Described}",
                         totals.BytesRead, totals.Read, totals.Rejected, etag));
                 }
-                return new StagedObject(job, etag, version, totals, null);
+                return new StagedObject(job, etag, version, totals, null, again);
             }
             catch (Exception e) when (!ct.IsCancellationRequested && Describe(e, job) is { } message)
             {
                 return new StagedObject(job, etag, version, totals,
-                    FileOutcome.Failed(message, body.BytesRead, totals.Read, totals.Rejected, etag) with { Transient = Faults.IsTransient(e) });
+                    FileOutcome.Failed(message, body.BytesRead, totals.Read, totals.Rejected, etag) with { Fault = Faults.Classify(e) });
             }
         }
     }
@@ -227,7 +253,7 @@ public sealed class FileLoadPipeline(NpgsqlDataSource db, FeedCatalog feeds, Loa
         {
             return files.Select(f => FileOutcome.Failed(message, f.Totals.BytesRead, f.Totals.Read, f.Totals.Rejected, f.ETag) with
             {
-                Transient = Faults.IsTransient(e),
+                Fault = Faults.Classify(e),
             }).ToList();
         }
         return files.Select(f =>
@@ -235,16 +261,24 @@ public sealed class FileLoadPipeline(NpgsqlDataSource db, FeedCatalog feeds, Loa
             var (inserted, updated) = merged.GetValueOrDefault(f.Job.SourceFile);
             var t = f.Totals;
             return new FileOutcome(FileStatus.Loaded, f.ETag, t.BytesRead, t.Read, inserted, updated, t.Rejected,
-                $"{f.Job.SourceFile}: {t.Read} rows read, {inserted} inserted, {updated} updated, " +
-                $"{t.Accepted - inserted - updated} {(replace ? "superseded by newer rows" : "unchanged or older")}, {t.Rejected} rejected" +
-                (t.Resumes > 0 ? $"; the download was resumed {t.Resumes} time(s) where a broken read left it" : ""));
+                (t.Empty is { } empty
+                    ? $"{f.Job.SourceFile}: the file is empty ({empty}); recorded as loaded with 0 rows, as its courier file entry allows (allowEmpty)"
+                    : $"{f.Job.SourceFile}: {t.Read} rows read, {inserted} inserted, {updated} updated, " +
+                      $"{t.Accepted - inserted - updated} {(replace ? "superseded by newer rows" : "unchanged or older")}, {t.Rejected} rejected") +
+                (t.Resumes > 0 ? $"; the download was resumed {t.Resumes} time(s) where a broken read left it" : "") +
+                (f.LoadedAgain is { } again ? $"; {again}" : ""));
         }).ToList();
     }
 
-    /// <returns>Skipped outcomes when the ledger has every object's current version; otherwise null.</returns>
-    private async Task<IReadOnlyList<FileOutcome>?> AllLoadedAsync(IReadOnlyList<FileLoadJob> jobs, CancellationToken ct)
+    /// <returns>
+    /// Skipped outcomes when the table holds exactly the versions now in the bucket: each file is the version of its
+    /// key loaded last, and together they are the feed's last load (not fewer files, nor more); otherwise null.
+    /// </returns>
+    private async Task<IReadOnlyList<FileOutcome>?> TableHoldsAsync(IReadOnlyList<FileLoadJob> jobs, CancellationToken ct)
     {
+        var lastLoad = await LoadLedger.LastLoadAsync(db, jobs[0].Feed.Id, ct);
         var outcomes = new List<FileOutcome>();
+        var anyLoaded = false;
         foreach (var job in jobs)
         {
             string etag;
@@ -258,20 +292,30 @@ public sealed class FileLoadPipeline(NpgsqlDataSource db, FeedCatalog feeds, Loa
             {
                 return null; // the load itself reports the failure, with GetObject's fuller error
             }
-            if (await LoadLedger.FindAsync(db, job.Bucket, job.Key, etag, version, job.Feed.Id, ct) is not { } loaded) return null;
+            if (await LoadLedger.FindAsync(db, job.Bucket, job.Key, etag, version, job.Feed.Id, ct) is not { LoadedSince: null } loaded) return null;
+            // A version skipped by request was never loaded: passing over it again is what the user asked for.
+            if (!loaded.Skipped && lastLoad.RemoveAll(v => v.Is(job.Bucket, job.Key, etag, version)) == 0) return null;
+            anyLoaded |= !loaded.Skipped;
             outcomes.Add(Skipped(job, etag, version, loaded));
         }
-        return outcomes;
+        return lastLoad.Count == 0 || !anyLoaded ? outcomes : null;
     }
 
     private static FileOutcome Skipped(FileLoadJob job, string etag, string? version, LedgerEntry loaded)
     {
-        var which = $"{job.SourceFile} ({(version is null ? $"ETag {etag}" : $"version {version}")})";
+        var which = $"{job.SourceFile} ({Version(etag, version)})";
         return new(FileStatus.Skipped, etag, Message: loaded.Skipped
             ? $"{which} failed in run {loaded.RunId} and was skipped by request at {loaded.LoadedAt:u}; use forceReload to load it again."
             : $"{which} was loaded into feed '{job.Feed.Id}' by run {loaded.RunId} at {loaded.LoadedAt:u} ({loaded.RowsLoaded} rows); " +
               "nothing new to load. Use forceReload to load it again.");
     }
+
+    private static string LoadedAgain(FileLoadJob job, string etag, string? version, LedgerEntry earlier, LedgerEntry since) =>
+        $"content of an earlier version, loaded again because a later version was {(since.Skipped ? "skipped by request" : "loaded")} since: " +
+        $"{Version(etag, version)} was loaded by run {earlier.RunId} at {earlier.LoadedAt:u}, and another version of {job.Key} " +
+        $"{(since.Skipped ? "skipped" : "loaded")} by run {since.RunId} at {since.LoadedAt:u}";
+
+    private static string Version(string etag, string? version) => version is null ? $"ETag {etag}" : $"version {version}";
 
     private static StagedObject Ended(FileLoadJob job, FileOutcome outcome) => new(job, "", null, new FileTotals(), outcome);
 
@@ -291,14 +335,18 @@ public sealed class FileLoadPipeline(NpgsqlDataSource db, FeedCatalog feeds, Loa
             foreach (var rows in accepted) rows.Release();
         }
         await rejects.WriteAsync(rejected, ct);
-        return new BatchCounts(accepted.Sum(rows => rows.Rows), rejected.Count, rejected.FirstOrDefault());
+        return new BatchCounts(accepted.Sum(rows => rows.Rows), rejected.Count, rejected.FirstOrDefault(), parts.Sum(p => p.Lines), rejected.Sum(r => r.Lines));
     }
+
+    /// <summary>The exception a stage threw: a stage's task that faults reaches the graph's result wrapped.</summary>
+    private static Exception Inner(Exception e) => e is AggregateException { InnerExceptions.Count: 1 } wrapped ? Inner(wrapped.InnerException!) : e;
 
     /// <summary>Expected failures of a file, as the message the run shows; null for anything else, which propagates.</summary>
     private static string? Describe(Exception e, FileLoadJob job) => e switch
     {
-        // A stage's task that faults reaches the graph's result wrapped.
         AggregateException { InnerExceptions.Count: 1 } wrapped => Describe(wrapped.InnerException!, job),
+        EmptyFileException empty => $"{job.SourceFile}: {empty.Message}; {WhyNotZeroRows(job)}" +
+            (job.AllowEmpty is null ? "" : " If the source sends an empty file when it has no data, set \"allowEmpty\": true on the courier's file entry."),
         SchemaMismatchException or UnreadableFileException => $"{job.SourceFile}: {e.Message}",
         CsvHelperException => $"{job.SourceFile}: malformed CSV: {e.Message.Split('\n')[0]}",
         AmazonServiceException or HttpRequestException or IOException => S3Errors.Describe(e, job.Bucket, job.Key),
@@ -307,16 +355,33 @@ public sealed class FileLoadPipeline(NpgsqlDataSource db, FeedCatalog feeds, Loa
         _ => null,
     };
 
+    /// <summary>Why an empty object is not taken for a file of 0 rows: what such a file of its format still has.</summary>
+    private static string WhyNotZeroRows(FileLoadJob job) => job.Settings.Format switch
+    {
+        _ when job.Settings.IsDelimited && job.Settings.HasHeader => $"feed '{job.Feed.Id}' expects a header row, which a file without rows still has.",
+        FileFormat.Avro => "an Avro file without rows still has its header and schema.",
+        FileFormat.Parquet => "a Parquet file without rows still has its schema.",
+        FileFormat.Json => "a JSON file without rows is an empty array, [].",
+        _ => "an empty object is as likely a failed export as a day without data.",
+    };
+
     /// <summary>An object staged into a load, or ended early with <see cref="Outcome"/>.</summary>
-    private sealed record StagedObject(FileLoadJob Job, string ETag, string? Version, FileTotals Totals, FileOutcome? Outcome);
+    /// <param name="LoadedAgain">Why content the ledger has loads again (see <see cref="LoadedAgain(FileLoadJob, string, string?, LedgerEntry, LedgerEntry)"/>).</param>
+    private sealed record StagedObject(FileLoadJob Job, string ETag, string? Version, FileTotals Totals, FileOutcome? Outcome, string? LoadedAgain = null);
 
-    private sealed record BatchCounts(long Accepted, long Rejected, RejectedRow? FirstReject);
+    private sealed record BatchCounts(long Accepted, long Rejected, RejectedRow? FirstReject, long Lines, long RejectedLines);
 
-    private sealed record FileTotals(long Accepted = 0, long Rejected = 0, RejectedRow? FirstReject = null, long BytesRead = 0, int Resumes = 0)
+    /// <param name="Lines">The physical lines of the file's records, and of its rejected ones: what the error threshold compares.</param>
+    /// <param name="Empty">Set when the file was empty and its courier entry allows that: what was empty.</param>
+    private sealed record FileTotals(long Accepted = 0, long Rejected = 0, RejectedRow? FirstReject = null, long BytesRead = 0, int Resumes = 0,
+        long Lines = 0, long RejectedLines = 0, string? Empty = null)
     {
         public long Read => Accepted + Rejected;
 
-        public FileTotals Add(BatchCounts batch) =>
-            this with { Accepted = Accepted + batch.Accepted, Rejected = Rejected + batch.Rejected, FirstReject = FirstReject ?? batch.FirstReject };
+        public FileTotals Add(BatchCounts batch) => this with
+        {
+            Accepted = Accepted + batch.Accepted, Rejected = Rejected + batch.Rejected, FirstReject = FirstReject ?? batch.FirstReject,
+            Lines = Lines + batch.Lines, RejectedLines = RejectedLines + batch.RejectedLines,
+        };
     }
 }

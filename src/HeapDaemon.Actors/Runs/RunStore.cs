@@ -10,11 +10,13 @@ namespace HeapDaemon.Actors.Runs;
 /// </summary>
 public sealed class RunStore(NpgsqlDataSource db)
 {
-    public async Task CreateAsync(Guid runId, string courierId, RunWindow window, RunRequest request, RunTrigger trigger, CancellationToken ct)
+    /// <param name="retryOf">The run this one retries (trigger <see cref="RunTrigger.Retry"/>); null otherwise.</param>
+    public async Task CreateAsync(Guid runId, string courierId, RunWindow window, RunRequest request, RunTrigger trigger, Guid? retryOf,
+        CancellationToken ct)
     {
         await using var cmd = db.CreateCommand("""
-            INSERT INTO heapd.runs (id, courier_id, status, run_date, run_date_to, force_reload, request, trigger)
-            VALUES ($1, $2, 'queued', $3, $4, $5, $6, $7)
+            INSERT INTO heapd.runs (id, courier_id, status, run_date, run_date_to, force_reload, request, trigger, retry_of)
+            VALUES ($1, $2, 'queued', $3, $4, $5, $6, $7, $8)
             """);
         cmd.Parameters.AddWithValue(runId);
         cmd.Parameters.AddWithValue(courierId);
@@ -23,17 +25,80 @@ public sealed class RunStore(NpgsqlDataSource db)
         cmd.Parameters.AddWithValue(request.ForceReload);
         cmd.Parameters.AddWithValue(NpgsqlDbType.Jsonb, JsonSerializer.Serialize(request, HeapJson.Options));
         cmd.Parameters.AddWithValue(ToText(trigger));
+        cmd.Parameters.AddWithValue(NpgsqlDbType.Uuid, (object?)retryOf ?? DBNull.Value);
         await cmd.ExecuteNonQueryAsync(ct);
     }
 
-    public async Task MarkRunningAsync(Guid runId, CancellationToken ct)
+    /// <returns>true when the run had started before: this attempt resumes it (after a restart, or a failure that may pass).</returns>
+    public async Task<bool> MarkRunningAsync(Guid runId, CancellationToken ct)
     {
         await using var cmd = db.CreateCommand("""
-            UPDATE heapd.runs SET status = 'running', started_at = coalesce(started_at, now()), finished_at = NULL
-            WHERE id = $1
+            UPDATE heapd.runs r SET status = 'running', started_at = coalesce(r.started_at, now()), finished_at = NULL
+            FROM (SELECT started_at FROM heapd.runs WHERE id = $1) before
+            WHERE r.id = $1
+            RETURNING before.started_at IS NOT NULL
             """);
         cmd.Parameters.AddWithValue(runId);
-        await cmd.ExecuteNonQueryAsync(ct);
+        return await cmd.ExecuteScalarAsync(ct) is true;
+    }
+
+    /// <summary>
+    /// The files that earlier attempts of a run committed (its ledger rows), with what those attempts recorded of them,
+    /// keyed by bucket, key, feed and ETag. Read when an attempt starts, before it records anything itself.
+    /// </summary>
+    public async Task<IReadOnlyDictionary<(string Bucket, string Key, string FeedId, string ETag), EarlierLoad>> EarlierLoadsAsync(Guid runId,
+        CancellationToken ct)
+    {
+        await using var cmd = db.CreateCommand("""
+            SELECT DISTINCT ON (l.bucket, l.object_key, l.feed_id, l.etag)
+                   l.bucket, l.object_key, l.feed_id, l.etag, l.rows_loaded, l.rows_rejected, l.loaded_at,
+                   f.bytes_read, f.rows_read, f.rows_inserted, f.rows_updated, f.message
+            FROM heapd.load_ledger l
+            LEFT JOIN heapd.run_files f ON f.run_id = l.run_id AND f.bucket = l.bucket AND f.object_key = l.object_key
+                 AND f.feed_id = l.feed_id AND f.etag = l.etag AND f.status = 'loaded'
+            WHERE l.run_id = $1 AND NOT l.skipped
+            ORDER BY l.bucket, l.object_key, l.feed_id, l.etag, f.finished_at DESC NULLS LAST
+            """);
+        cmd.Parameters.AddWithValue(runId);
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        var loads = new Dictionary<(string, string, string, string), EarlierLoad>();
+        while (await reader.ReadAsync(ct))
+        {
+            var (loaded, rejected) = (reader.GetInt64(4), reader.GetInt64(5));
+            // No row of its own when the attempt stopped between the commit and recording the file: the ledger's counts.
+            var recorded = reader.IsDBNull(8)
+                ? new FileOutcome(FileStatus.Loaded, reader.GetString(3), RowsRead: loaded + rejected, RowsRejected: rejected)
+                : new FileOutcome(FileStatus.Loaded, reader.GetString(3), reader.GetInt64(7), reader.GetInt64(8), reader.GetInt64(9),
+                    reader.GetInt64(10), rejected, reader.IsDBNull(11) ? null : reader.GetString(11));
+            loads[(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3))] =
+                new EarlierLoad(recorded, loaded, reader.GetFieldValue<DateTimeOffset>(6));
+        }
+        return loads;
+    }
+
+    /// <summary>
+    /// A courier's recent ended runs, newest first, and the run date of its latest successful run: what the courier
+    /// shows, read from here (the truth about runs) so it always matches the runs themselves.
+    /// </summary>
+    public async Task<(DateOnly? LastRunDate, IReadOnlyList<RunSummary> Recent)> HistoryAsync(string courierId, int limit, CancellationToken ct)
+    {
+        await using var batch = db.CreateBatch();
+        batch.BatchCommands.Add(new NpgsqlBatchCommand("""
+            SELECT id, run_date, status, finished_at, message FROM heapd.runs
+            WHERE courier_id = $1 AND finished_at IS NOT NULL AND status IN ('succeeded', 'failed', 'cancelled')
+            ORDER BY finished_at DESC, id LIMIT $2
+            """) { Parameters = { new NpgsqlParameter { Value = courierId }, new NpgsqlParameter { Value = limit } } });
+        batch.BatchCommands.Add(new NpgsqlBatchCommand("""
+            SELECT max(run_date) FROM heapd.runs WHERE courier_id = $1 AND status = 'succeeded'
+            """) { Parameters = { new NpgsqlParameter { Value = courierId } } });
+        await using var reader = await batch.ExecuteReaderAsync(ct);
+        var recent = new List<RunSummary>();
+        while (await reader.ReadAsync(ct))
+            recent.Add(new RunSummary(reader.GetGuid(0), reader.GetFieldValue<DateOnly>(1), Enum.Parse<RunStatus>(reader.GetString(2), true),
+                reader.GetFieldValue<DateTimeOffset>(3), reader.IsDBNull(4) ? null : reader.GetString(4)));
+        await reader.NextResultAsync(ct);
+        await reader.ReadAsync(ct);
+        return (reader.IsDBNull(0) ? null : reader.GetFieldValue<DateOnly>(0), recent);
     }
 
     public async Task RecordFileAsync(Guid runId, int ordinal, string bucket, string key, string feedId, FileOutcome outcome, CancellationToken ct)
@@ -42,7 +107,8 @@ public sealed class RunStore(NpgsqlDataSource db)
             INSERT INTO heapd.run_files (run_id, ordinal, bucket, object_key, feed_id, status, etag, bytes_read, rows_read,
                 rows_inserted, rows_updated, rows_rejected, message, started_at, finished_at)
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, now(), CASE WHEN $6 = 'running' THEN NULL ELSE now() END)
-            ON CONFLICT (run_id, ordinal) DO UPDATE SET status = EXCLUDED.status, etag = EXCLUDED.etag,
+            ON CONFLICT (run_id, ordinal) DO UPDATE SET bucket = EXCLUDED.bucket, object_key = EXCLUDED.object_key,
+                feed_id = EXCLUDED.feed_id, status = EXCLUDED.status, etag = EXCLUDED.etag,
                 bytes_read = EXCLUDED.bytes_read, rows_read = EXCLUDED.rows_read, rows_inserted = EXCLUDED.rows_inserted,
                 rows_updated = EXCLUDED.rows_updated, rows_rejected = EXCLUDED.rows_rejected, message = EXCLUDED.message,
                 finished_at = EXCLUDED.finished_at
@@ -60,6 +126,39 @@ public sealed class RunStore(NpgsqlDataSource db)
         cmd.Parameters.AddWithValue(outcome.RowsUpdated);
         cmd.Parameters.AddWithValue(outcome.RowsRejected);
         cmd.Parameters.AddWithValue((object?)outcome.Message ?? DBNull.Value);
+        await cmd.ExecuteNonQueryAsync(ct);
+    }
+
+    /// <summary>
+    /// Before an attempt that resumes a Heap run, which goes on after the files earlier attempts applied rather than
+    /// doing them again: the files they loaded or skipped stay the run's; those they left running, failed or found
+    /// missing go, since this attempt does them again.
+    /// </summary>
+    /// <returns>The ordinal this attempt's files start at, and the files kept, by key.</returns>
+    public async Task<(int NextOrdinal, Dictionary<string, FileStatus> Kept)> KeepEarlierFilesAsync(Guid runId, CancellationToken ct)
+    {
+        await using var batch = db.CreateBatch();
+        batch.BatchCommands.Add(new NpgsqlBatchCommand("DELETE FROM heapd.run_files WHERE run_id = $1 AND status IN ('running', 'failed', 'missing')")
+            { Parameters = { new NpgsqlParameter { Value = runId } } });
+        batch.BatchCommands.Add(new NpgsqlBatchCommand("SELECT object_key, status, ordinal FROM heapd.run_files WHERE run_id = $1")
+            { Parameters = { new NpgsqlParameter { Value = runId } } });
+        await using var reader = await batch.ExecuteReaderAsync(ct);
+        var (next, kept) = (0, new Dictionary<string, FileStatus>(StringComparer.Ordinal));
+        while (await reader.ReadAsync(ct))
+        {
+            kept[reader.GetString(0)] = Enum.Parse<FileStatus>(reader.GetString(1), true);
+            next = Math.Max(next, reader.GetInt32(2) + 1);
+        }
+        return (next, kept);
+    }
+
+    /// <summary>Removes the rows of a run's file other than the one at <paramref name="ordinal"/>.</summary>
+    public async Task DropFileAsync(Guid runId, string key, int ordinal, CancellationToken ct)
+    {
+        await using var cmd = db.CreateCommand("DELETE FROM heapd.run_files WHERE run_id = $1 AND object_key = $2 AND ordinal <> $3");
+        cmd.Parameters.AddWithValue(runId);
+        cmd.Parameters.AddWithValue(key);
+        cmd.Parameters.AddWithValue(ordinal);
         await cmd.ExecuteNonQueryAsync(ct);
     }
 
@@ -170,7 +269,7 @@ public sealed class RunStore(NpgsqlDataSource db)
     public async Task<IReadOnlyList<RejectRecord>> RejectsAsync(Guid runId, int limit, int offset, CancellationToken ct)
     {
         await using var cmd = db.CreateCommand("""
-            SELECT object_key, line, raw, reason FROM heapd.rejects WHERE run_id = $1
+            SELECT object_key, line, coalesce(line_end, line), raw, reason FROM heapd.rejects WHERE run_id = $1
             ORDER BY object_key, line LIMIT $2 OFFSET $3
             """);
         cmd.Parameters.AddWithValue(runId);
@@ -179,7 +278,7 @@ public sealed class RunStore(NpgsqlDataSource db)
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         var rejects = new List<RejectRecord>();
         while (await reader.ReadAsync(ct))
-            rejects.Add(new RejectRecord(reader.GetString(0), reader.GetInt64(1), reader.GetString(2), reader.GetString(3)));
+            rejects.Add(new RejectRecord(reader.GetString(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetString(3), reader.GetString(4)));
         return rejects;
     }
 
@@ -189,7 +288,7 @@ public sealed class RunStore(NpgsqlDataSource db)
         var runs = new List<RunRecord>();
         await using (var cmd = new NpgsqlCommand($"""
             SELECT r.id, r.courier_id, r.status, r.force_reload, r.requested_at, r.started_at, r.finished_at, r.message, r.trigger,
-                   {WindowAndRequest}
+                   r.retry_of, {WindowAndRequest}
             FROM heapd.runs r {where}
             """, connection))
         {
@@ -197,11 +296,11 @@ public sealed class RunStore(NpgsqlDataSource db)
             await using var reader = await cmd.ExecuteReaderAsync(ct);
             while (await reader.ReadAsync(ct))
             {
-                var (window, request) = ReadWindowAndRequest(reader, 9);
+                var (window, request) = ReadWindowAndRequest(reader, 10);
                 runs.Add(new RunRecord(reader.GetGuid(0), reader.GetString(1), Enum.Parse<RunStatus>(reader.GetString(2), true),
                     window.From, window.To, Enum.Parse<RunTrigger>(reader.GetString(8), true), request, reader.GetBoolean(3),
                     reader.GetFieldValue<DateTimeOffset>(4), NullableTime(reader, 5), NullableTime(reader, 6),
-                    reader.IsDBNull(7) ? null : reader.GetString(7), []));
+                    reader.IsDBNull(7) ? null : reader.GetString(7), [], reader.IsDBNull(9) ? null : reader.GetGuid(9)));
             }
         }
         if (runs.Count == 0) return runs;

@@ -1,11 +1,15 @@
 using Amazon;
 using Amazon.S3;
 using HeapDaemon.Actors.Credentials;
+using HeapDaemon.Actors.Endpoints;
 
 namespace HeapDaemon.Actors.Storage;
 
-/// <summary>Builds an S3 client for one credential; a run owns its client and disposes it when it ends.</summary>
-public sealed class S3ClientFactory(S3Settings settings, AwsCredentialsResolver credentials)
+/// <summary>
+/// Builds an S3 client for one credential; a run owns its client and disposes it when it ends. Every client connects
+/// through <paramref name="http"/>, so only where the endpoint policy allows.
+/// </summary>
+public sealed class S3ClientFactory(S3Settings settings, AwsCredentialsResolver credentials, GuardedHttpClientFactory http)
 {
     /// <param name="interactive">For a person waiting on an API answer (connection test, browser): fail fast, fewer retries.</param>
     public IAmazonS3 Create(S3Access access, bool interactive = false)
@@ -15,6 +19,10 @@ public sealed class S3ClientFactory(S3Settings settings, AwsCredentialsResolver 
         {
             MaxErrorRetry = interactive ? Math.Min(settings.MaxErrorRetry, 1) : settings.MaxErrorRetry,
             Timeout = interactive ? settings.InteractiveTimeout : settings.RequestTimeout,
+            HttpClientFactory = http,
+            // True leaves redirects to the HTTP client, which follows none (GuardedHttpClientFactory): a 30x is an error
+            // answer, and nothing is fetched from where it points. False would have the SDK follow S3's 307 itself.
+            AllowAutoRedirect = true,
         };
         if (credential.EndpointUrl is { } endpoint)
         {

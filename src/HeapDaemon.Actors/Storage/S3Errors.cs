@@ -3,6 +3,8 @@ using System.Net.Sockets;
 using Amazon.Runtime;
 using Amazon.S3;
 using HeapDaemon.Actors.Credentials;
+using HeapDaemon.Actors.Endpoints;
+using HeapDaemon.Actors.Failures;
 
 namespace HeapDaemon.Actors.Storage;
 
@@ -17,6 +19,8 @@ public enum S3FailureCause
     RoleNotAssumed,
     NoCredentials,
     EndpointUnreachable,
+    /// <summary>The endpoint is, or resolves to, an address the endpoint policy blocks; no connection was made.</summary>
+    EndpointBlocked,
     Other,
 }
 
@@ -31,10 +35,16 @@ public static class S3Errors
     public static S3Failure Classify(Exception exception, string bucket, string? key)
     {
         var target = key is null ? $"s3://{bucket}" : $"s3://{bucket}/{key}";
+        if (Find<EndpointBlockedException>(exception) is { } blocked)
+            return new S3Failure(S3FailureCause.EndpointBlocked, null, $"{target}: {blocked.Message}");
         if (Find<RoleNotAssumedException>(exception) is { } role)
             return new S3Failure(S3FailureCause.RoleNotAssumed, role.ErrorCode, $"{target}: {role.Message}");
         switch (exception)
         {
+            case AmazonS3Exception { StatusCode: var status } redirect when (int)status is >= 300 and < 400:
+                return new(S3FailureCause.Other, redirect.ErrorCode, $"{target}: the endpoint answered {(int)status} (a redirect" +
+                    (redirect.ErrorCode is { } c && c != status.ToString() ? $", {c}: {redirect.Message}" : "") +
+                    "); the daemon follows no redirects, so set endpointUrl and region to where the bucket is served");
             case AmazonS3Exception s3:
                 var code = s3.ErrorCode ?? (s3.StatusCode == HttpStatusCode.NotFound ? "NotFound" : s3.StatusCode.ToString());
                 return code switch
@@ -63,7 +73,7 @@ public static class S3Errors
                 return new S3Failure(S3FailureCause.NoCredentials, null,
                     $"{target}: the daemon has no AWS credentials of its own (environment, profile or instance role): {client.Message}");
             default:
-                return new S3Failure(S3FailureCause.Other, (exception as AmazonServiceException)?.ErrorCode, $"{target}: {exception.Message}");
+                return new S3Failure(S3FailureCause.Other, (exception as AmazonServiceException)?.ErrorCode, $"{target}: {FailureText.Of(exception)}");
         }
     }
 

@@ -1,55 +1,39 @@
-using System.Text.Json;
-using HeapDaemon.Actors;
 using HeapDaemon.Actors.Credentials;
 using HeapDaemon.Actors.Feeds;
 using HeapDaemon.Actors.Formats.Pgp;
-using static HeapDaemon.Admin.AdminApi;
+using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace HeapDaemon.Admin;
 
-/// <param name="PrivateKey">Write-only: an armored private key, or several (a keyring during rotation); stored sealed, never returned.</param>
-/// <param name="Passphrase">Write-only: unlocks every decryption key of the keyring.</param>
-public sealed record PgpCredentialRequest(string Id, string Kind, string PrivateKey, string Passphrase);
-
-public sealed record PgpCredentialView(string Id, string Kind, IReadOnlyList<PgpKeyInfo> Keys)
-{
-    public static PgpCredentialView Of(PgpCredential c) => new(c.Id, "pgp", c.Keys);
-}
-
-/// <summary>The <c>kind: "pgp"</c> side of <c>/api/credentials</c>.</summary>
+/// <summary>The <c>kind: "pgp"</c> side of <c>POST /api/credentials</c>.</summary>
 public static class PgpCredentialsApi
 {
-    public static async Task<IResult> AddAsync(JsonElement body, PgpKeyCatalog catalog, CancellationToken ct)
+    public static async Task<Results<Created<CredentialView>, InvalidProblem, ConflictProblem>> AddAsync(
+        CredentialRequest request, PgpKeyCatalog catalog, CancellationToken ct)
     {
-        PgpCredentialRequest? request;
-        try
-        {
-            request = body.Deserialize<PgpCredentialRequest>(HeapJson.Options);
-        }
-        catch (JsonException e)
-        {
-            // The message names the property, never its value: no key material in a response.
-            return Invalid($"the request body is not valid: {e.Message}");
-        }
-        if (request is null) return Invalid("the request body is empty");
         var errors = new List<string>();
         if (!Identifiers.IsId(request.Id)) errors.Add($"id '{request.Id}' must be 1-63 lowercase letters, digits, '-' or '_'");
         if (string.IsNullOrWhiteSpace(request.PrivateKey)) errors.Add("privateKey is required");
         if (request.Passphrase is null) errors.Add("passphrase is required (empty for a key without one)");
-        if (errors.Count > 0) return Invalid(errors);
+        var s3Only = new[] { ("bucket", request.Bucket), ("region", request.Region), ("endpointUrl", request.EndpointUrl), ("accessKeyId", request.AccessKeyId),
+            ("secretAccessKey", request.SecretAccessKey), ("roleArn", request.RoleArn), ("externalId", request.ExternalId) }
+            .Where(f => f.Item2 is not null).Select(f => f.Item1).ToList();
+        if (request.AuthMode is not null) s3Only.Add("authMode");
+        if (s3Only.Count > 0) errors.Add($"{string.Join(", ", s3Only)} are for kind 's3'");
+        if (errors.Count > 0) return new InvalidProblem(errors);
 
         PgpKeyring keyring;
         try
         {
-            keyring = PgpKeyring.Parse(request.PrivateKey, request.Passphrase!);
+            keyring = PgpKeyring.Parse(request.PrivateKey!, request.Passphrase!, request.SignerPublicKey, request.RequireSignature ?? false);
         }
         catch (PgpKeyException e)
         {
-            return Invalid(e.Message);
+            return new InvalidProblem(e.Message);
         }
-        var credential = new PgpCredential(request.Id, keyring.Keys);
-        return await catalog.AddAsync(credential, request.PrivateKey, request.Passphrase!, ct)
-            ? TypedResults.Created($"/api/credentials/{credential.Id}", PgpCredentialView.Of(credential))
-            : Conflict($"a credential with id '{credential.Id}' exists already");
+        var credential = new PgpCredential(request.Id, keyring.Keys, keyring.Signers, keyring.RequireSignature);
+        return await catalog.AddAsync(credential, request.PrivateKey!, request.Passphrase!, request.SignerPublicKey, ct)
+            ? TypedResults.Created($"/api/credentials/{credential.Id}", CredentialView.Of(credential))
+            : new ConflictProblem($"a credential with id '{credential.Id}' exists already");
     }
 }

@@ -29,6 +29,65 @@ public sealed class AdminApiSpecs : DaemonSpecs
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/healthz")).StatusCode);
     }
 
+    [Theory]
+    [InlineData("Bearer")]
+    [InlineData("bearer")]
+    [InlineData("BEARER")]
+    [InlineData("bEaReR")]
+    public async Task The_bearer_scheme_is_case_insensitive_and_the_token_is_not(string scheme)
+    {
+        using var right = Daemon.CreateClient();
+        right.DefaultRequestHeaders.TryAddWithoutValidation("Authorization", $"{scheme} {DaemonHost.Token}");
+        using var wrong = Daemon.CreateClient();
+        wrong.DefaultRequestHeaders.TryAddWithoutValidation("Authorization", $"{scheme} {DaemonHost.Token.ToUpperInvariant()}");
+
+        Assert.Equal(HttpStatusCode.OK, (await right.GetAsync("/api/feeds")).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await wrong.GetAsync("/api/feeds")).StatusCode);
+    }
+
+    /// <summary>Every route with a typed query or route value: a value that does not parse says which, what it was and what is expected.</summary>
+    [Theory]
+    [InlineData("GET", "/api/credentials/moto/browse?pageSize=ten", "pageSize", "ten", "a whole number")]
+    [InlineData("GET", "/api/credentials/moto/browse?pageSize=99999999999", "pageSize", "99999999999", "a whole number")]
+    [InlineData("PUT", "/api/feeds/heap-users?purge=maybe", "purge", "maybe", "true or false")]
+    [InlineData("GET", "/api/couriers/users/runs?limit=abc", "limit", "abc", "a whole number")]
+    [InlineData("GET", "/api/domain-tables/Heap:Users/rows?limit=abc", "limit", "abc", "a whole number")]
+    [InlineData("GET", "/api/runs/not-a-run", "id", "not-a-run", "a UUID")]
+    [InlineData("POST", "/api/runs/not-a-run/cancel", "id", "not-a-run", "a UUID")]
+    [InlineData("POST", "/api/runs/not-a-run/retry", "id", "not-a-run", "a UUID")]
+    [InlineData("POST", "/api/runs/not-a-run/files/0/skip", "id", "not-a-run", "a UUID")]
+    [InlineData("POST", "/api/runs/3f2b8e0c-1d2a-4c5b-9e8f-0a1b2c3d4e5f/files/first/skip", "ordinal", "first", "a whole number")]
+    [InlineData("GET", "/api/runs/not-a-run/rejects", "id", "not-a-run", "a UUID")]
+    [InlineData("GET", "/api/runs/3f2b8e0c-1d2a-4c5b-9e8f-0a1b2c3d4e5f/rejects?limit=abc", "limit", "abc", "a whole number")]
+    [InlineData("GET", "/api/runs/3f2b8e0c-1d2a-4c5b-9e8f-0a1b2c3d4e5f/rejects?offset=1.5", "offset", "1.5", "a whole number")]
+    public async Task A_query_or_route_value_that_does_not_parse_answers_a_problem_naming_it(string method, string path, string name, string value, string expected)
+    {
+        // A body that binds, so the value under test is the one refused (a route reads its body first).
+        var body = path.StartsWith("/api/feeds", StringComparison.Ordinal) ? System.Text.Json.JsonSerializer.Serialize(UsersFeed(), DaemonHost.Json) : "{}";
+        var response = await Api.SendAsync(new HttpRequestMessage(new HttpMethod(method), path)
+        {
+            Content = method == "GET" ? null : new StringContent(body, Encoding.UTF8, "application/json"),
+        });
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var detail = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("detail").GetString();
+        Assert.Contains($"{name} '{value}'", detail);
+        Assert.Contains(expected, detail);
+    }
+
+    [Fact]
+    public async Task Routes_and_methods_that_do_not_exist_answer_a_problem_too()
+    {
+        var unknown = await Api.GetAsync("/api/nothing-here");
+        var method = await Api.DeleteAsync("/api/feeds");
+
+        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+        Assert.Equal("application/problem+json", unknown.Content.Headers.ContentType?.MediaType);
+        Assert.Equal(HttpStatusCode.MethodNotAllowed, method.StatusCode);
+        Assert.Equal("application/problem+json", method.Content.Headers.ContentType?.MediaType);
+    }
+
     [Fact]
     public async Task Secrets_are_write_only()
     {
@@ -44,9 +103,9 @@ public sealed class AdminApiSpecs : DaemonSpecs
     }
 
     [Theory]
-    [InlineData("http://169.254.169.254/latest/meta-data/", "instance-metadata or link-local")]
-    [InlineData("http://[fd00:ec2::254]/", "instance-metadata or link-local")]
-    [InlineData("http://localhost:{pg}/", "the daemon's own database")]
+    [InlineData("http://169.254.169.254/latest/meta-data/", "points at 169.254.169.254, an instance-metadata address, which is blocked")]
+    [InlineData("http://[fd00:ec2::254]/", "points at fd00:ec2::254, an instance-metadata address, which is blocked")]
+    [InlineData("http://localhost:{pg}/", "resolves to 127.0.0.1, the daemon's own PostgreSQL (127.0.0.1:{pg}), which is blocked")]
     public async Task A_credential_endpoint_cannot_point_at_metadata_services_or_the_daemons_database(string endpoint, string reason)
     {
         var port = new Npgsql.NpgsqlConnectionStringBuilder(ConnectionString).Port;
@@ -57,11 +116,11 @@ public sealed class AdminApiSpecs : DaemonSpecs
         });
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        Assert.Contains(reason, await response.Content.ReadAsStringAsync());
+        Assert.Contains(reason.Replace("{pg}", port.ToString()), await response.Content.ReadAsStringAsync());
     }
 
     [Theory]
-    [InlineData("""{"source":"heap","name":"users","fields":[{"name":"id","type":"integer","primaryKey":true}],"lastUpdated":"id"}""", "could not be mapped")]
+    [InlineData("""{"source":"heap","name":"users","fields":[{"name":"id","type":"integer","primaryKey":true}],"lastUpdated":"id"}""", "lastUpdated: not a property the daemon knows; the body takes: source, name, fields")]
     [InlineData("""{"source":"heap","name":"users","fields":[{"name":"x\"; DROP TABLE t; --","type":"string","primaryKey":true}]}""", "must be letters, digits and underscores")]
     [InlineData("""{"source":"heapd","name":"feeds","fields":[{"name":"id","type":"integer","primaryKey":true}]}""", "source 'heapd' is reserved")]
     [InlineData("""{"source":"Heap Data","name":"users","fields":[{"name":"id","type":"integer","primaryKey":true}]}""", "source 'Heap Data' must be a lowercase name")]

@@ -202,6 +202,61 @@ public sealed class FileFormatRunSpecs(PgpKeys keys) : DaemonSpecs, IClassFixtur
     }
 
     [Fact]
+    public async Task With_a_signer_key_and_require_signature_a_signed_file_loads_and_an_unsigned_one_fails_before_its_commit()
+    {
+        var plain = System.Text.Encoding.UTF8.GetBytes(UsersCsv);
+        await PutBytesAsync("signed.csv.gpg", keys.Gpg.Encrypt(plain, keys.Current, signer: keys.Old));
+        await PutBytesAsync("unsigned.csv.gpg", keys.Gpg.Encrypt(plain, keys.Current));
+        var created = await Api.PostOkAsync("/api/credentials", new
+        {
+            id = "pgp-signed", kind = "pgp", privateKey = keys.Gpg.ExportSecretKeys(keys.Current), passphrase = Gpg.Passphrase,
+            signerPublicKey = keys.Gpg.ExportPublicKey(keys.Old), requireSignature = true,
+        });
+        Assert.True(created.GetProperty("requireSignature").GetBoolean());
+        Assert.Equal("old <old@example.com>", created.GetProperty("signers")[0].GetProperty("userIds")[0].GetString());
+        Assert.True((await Api.GetOkAsync("/api/credentials/pgp-signed")).GetProperty("requireSignature").GetBoolean());
+
+        var unsigned = await RunFileAsync("unsigned.csv.gpg", """{"format":"csv"}""", "pgp-signed");
+        Assert.Equal("failed", unsigned.GetProperty("status").GetString());
+        Assert.StartsWith($"s3://{Bucket}/unsigned.csv.gpg: the PGP message is not signed, and its credential requires a signature (requireSignature)",
+            unsigned.GetProperty("files")[0].GetProperty("message").GetString());
+        Assert.Empty(await QueryAsync("SELECT * FROM heap.users"));
+        Assert.Empty(await QueryAsync("SELECT * FROM heapd.load_ledger"));
+
+        AssertLoaded(await RunFileAsync("signed.csv.gpg", """{"format":"csv"}""", "pgp-signed"), 3);
+        Assert.Equal(Expected, await UsersAsync());
+    }
+
+    [Fact]
+    public async Task A_pgp_credential_with_require_signature_but_no_signer_key_or_a_signer_key_that_is_not_public_is_refused()
+    {
+        var privateKey = keys.Gpg.ExportSecretKeys(keys.Current);
+
+        var noSigner = await Api.PostAsJsonAsync("/api/credentials", new { id = "pgp-a", kind = "pgp", privateKey, passphrase = Gpg.Passphrase, requireSignature = true });
+        var secretSigner = await Api.PostAsJsonAsync("/api/credentials", new
+            { id = "pgp-b", kind = "pgp", privateKey, passphrase = Gpg.Passphrase, signerPublicKey = privateKey });
+
+        Assert.Equal(HttpStatusCode.BadRequest, noSigner.StatusCode);
+        Assert.Contains("requireSignature needs signerPublicKey", await noSigner.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.BadRequest, secretSigner.StatusCode);
+        var refusal = await secretSigner.Content.ReadAsStringAsync();
+        Assert.Contains("signerPublicKey holds a private key", refusal);
+        Assert.DoesNotContain("PRIVATE KEY BLOCK-----\n", refusal);
+        Assert.Empty(await QueryAsync("SELECT * FROM heapd.credentials WHERE kind = 'pgp'"));
+    }
+
+    [Fact]
+    public async Task Signature_settings_on_an_s3_credential_are_refused_as_the_pgp_kinds()
+    {
+        var refused = await Api.PostAsJsonAsync("/api/credentials", new
+            { id = "s3-signed", kind = "s3", bucket = Bucket, accessKeyId = "a", secretAccessKey = "b", signerPublicKey = "key", requireSignature = true });
+
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        Assert.Contains("signerPublicKey, requireSignature are for kind 'pgp'", await refused.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.NotFound, (await Api.GetAsync("/api/credentials/s3-signed")).StatusCode);
+    }
+
+    [Fact]
     public async Task A_file_encrypted_to_another_key_fails_naming_its_key_and_the_daemon_carries_on()
     {
         await PutBytesAsync("stranger.csv.gpg", keys.Gpg.Encrypt(System.Text.Encoding.UTF8.GetBytes(UsersCsv), keys.Stranger));
@@ -270,17 +325,171 @@ public sealed class FileFormatRunSpecs(PgpKeys keys) : DaemonSpecs, IClassFixtur
         Assert.Empty(await QueryAsync("SELECT * FROM heap.users"));
     }
 
+    [Theory]
+    [InlineData(793)] // its fold ends on the file's last line
+    [InlineData(790)] // more rows follow its fold
+    public async Task A_stray_quote_that_folds_lines_into_one_reject_counts_every_line_it_spans_against_the_threshold(int strayLine)
+    {
+        // 800 data lines (the header is line 1); a quote opened at the start of a field closes at the next quote, 8
+        // lines further down, so 9 lines are one record: 1 rejected record of 792 (0.13%), but 9 of 800 lines (1.13%)
+        // over the feed's 1%.
+        var lines = Enumerable.Range(1, 800).Select(i => $"{i},u{i}@example.com,2026-11-01T00:00:00Z,1").ToList();
+        lines[strayLine - 2] = $"{strayLine - 1},\"u{strayLine - 1}@example.com,2026-11-01T00:00:00Z,1";
+        lines[strayLine + 6] = $"{strayLine + 7},\"u{strayLine + 7}@example.com\",2026-11-01T00:00:00Z,1";
+        await TestEnvironment.PutAsync(S3, Bucket, "folded.csv", "user_id,email,joined_at,score\n" + string.Join("\n", lines) + "\n");
+
+        var run = await RunFileAsync("folded.csv", """{"format":"csv"}""");
+
+        Assert.Equal("failed", run.GetProperty("status").GetString());
+        var message = run.GetProperty("files")[0].GetProperty("message").GetString();
+        Assert.StartsWith($"s3://{Bucket}/folded.csv: 1 of 792 rows rejected, spanning 9 of the file's 800 lines (1.13%), above feed 'heap-users' error threshold of 1%; nothing from this file was loaded. " +
+            $"First: lines {strayLine}-{strayLine + 8}, read as one record: malformed quoting", message);
+        Assert.Empty(await QueryAsync("SELECT * FROM heap.users"));
+        Assert.Empty(await QueryAsync("SELECT * FROM heapd.load_ledger"));
+        var reject = Assert.Single((await Api.GetOkAsync($"/api/runs/{run.GetProperty("id").GetGuid()}/rejects")).EnumerateArray());
+        Assert.Equal(strayLine, reject.GetProperty("line").GetInt64());
+        Assert.Equal(strayLine + 8, reject.GetProperty("lineEnd").GetInt64());
+        Assert.Equal(9, reject.GetProperty("raw").GetString()!.Split('\n').Length);
+    }
+
+    [Fact]
+    public async Task A_reject_over_several_lines_under_the_threshold_shows_its_line_range_and_later_lines_keep_their_numbers()
+    {
+        var lines = Enumerable.Range(1, 2_000).Select(i => $"{i},u{i}@example.com,2026-11-01T00:00:00Z,1").ToList();
+        lines[99] = "100,\"u100@example.com,2026-11-01T00:00:00Z,1";
+        lines[101] = "102,\"u102@example.com\",2026-11-01T00:00:00Z,1";
+        lines[1_499] = "1500,u1500@example.com,not-a-date,1";
+        await TestEnvironment.PutAsync(S3, Bucket, "fold-small.csv", "user_id,email,joined_at,score\n" + string.Join("\n", lines) + "\n");
+
+        var run = await RunFileAsync("fold-small.csv", """{"format":"csv"}""");
+
+        Assert.True("succeeded" == run.GetProperty("status").GetString(), run.ToString());
+        var file = run.GetProperty("files")[0];
+        Assert.Equal(1_996, file.GetProperty("rowsInserted").GetInt64());
+        Assert.Equal(2, file.GetProperty("rowsRejected").GetInt64());
+        Assert.Equal(1_996L, (await QueryAsync("SELECT count(*) AS n FROM heap.users"))[0]["n"]);
+        var rejects = (await Api.GetOkAsync($"/api/runs/{run.GetProperty("id").GetGuid()}/rejects")).EnumerateArray().ToList();
+        Assert.Equal([(101L, 103L), (1_501L, 1_501L)], rejects.Select(r => (r.GetProperty("line").GetInt64(), r.GetProperty("lineEnd").GetInt64())));
+        Assert.StartsWith("lines 101-103, read as one record: malformed quoting", rejects[0].GetProperty("reason").GetString());
+        Assert.StartsWith("field 'joined_at'", rejects[1].GetProperty("reason").GetString());
+        Assert.Equal(
+            (await QueryAsync("SELECT count(*) AS n FROM heapd.rejects WHERE line = 101 AND line_end = 103"))[0]["n"], 1L);
+    }
+
+    [Theory]
+    [InlineData("empty.csv", false)]
+    [InlineData("blank.csv", false)]
+    [InlineData("empty.csv.gz", false)]
+    [InlineData("empty.csv.pgp", false)]
+    [InlineData("empty.ndjson", false)]
+    [InlineData("empty.avro", false)]
+    [InlineData("empty.parquet", false)]
+    [InlineData("empty.csv", true)]
+    [InlineData("blank.csv", true)]
+    [InlineData("empty.csv.gz", true)]
+    [InlineData("empty.csv.pgp", true)]
+    [InlineData("empty.ndjson", true)]
+    [InlineData("empty.avro", true)]
+    [InlineData("empty.parquet", true)]
+    public async Task An_empty_object_fails_naming_the_file_unless_its_entry_allows_empty_files(string key, bool allowEmpty)
+    {
+        using var scratch = new Scratch();
+        scratch.Write("empty", "");
+        var (bytes, settings) = key switch
+        {
+            "blank.csv" => ("\n\r\n\n"u8.ToArray(), """{"format":"csv"}"""),
+            "empty.csv.gz" => (scratch.Run("gzip", "-c", "empty"), """{"format":"csv"}"""),
+            "empty.csv.pgp" => (keys.Gpg.Encrypt([], keys.Current), """{"format":"csv"}"""),
+            "empty.ndjson" => ([], """{"format":"ndjson"}"""),
+            "empty.avro" => ([], """{"format":"avro"}"""),
+            "empty.parquet" => ([], """{"format":"parquet"}"""),
+            _ => (Array.Empty<byte>(), """{"format":"csv"}"""),
+        };
+        Assert.Equal(key is "empty.csv.gz" or "empty.csv.pgp" or "blank.csv", bytes.Length > 0);
+        await PutBytesAsync(key, bytes);
+        var pgp = key.EndsWith(".pgp") ? "pgp-key" : null;
+        if (pgp is not null)
+            await EnsureCredentialAsync(pgp, new { id = pgp, kind = "pgp", privateKey = keys.Gpg.ExportSecretKeys(keys.Current), passphrase = Gpg.Passphrase });
+
+        var run = await RunFileAsync(key, settings, pgp, allowEmpty: allowEmpty);
+
+        var file = run.GetProperty("files")[0];
+        var message = file.GetProperty("message").GetString()!;
+        if (allowEmpty)
+        {
+            Assert.True("succeeded" == run.GetProperty("status").GetString(), run.ToString());
+            Assert.Equal("loaded", file.GetProperty("status").GetString());
+            Assert.Equal(0, file.GetProperty("rowsRead").GetInt64());
+            Assert.StartsWith($"s3://{Bucket}/{key}: the file is empty", message);
+            Assert.Contains("recorded as loaded with 0 rows, as its courier file entry allows (allowEmpty)", message);
+            Assert.Single(await QueryAsync($"SELECT * FROM heapd.load_ledger WHERE object_key = '{key}'"));
+        }
+        else
+        {
+            Assert.Equal("failed", run.GetProperty("status").GetString());
+            Assert.Equal("failed", file.GetProperty("status").GetString());
+            Assert.StartsWith($"s3://{Bucket}/{key}: the file is empty", message);
+            Assert.Contains("set \"allowEmpty\": true on the courier's file entry", message);
+            Assert.Empty(await QueryAsync($"SELECT * FROM heapd.load_ledger WHERE object_key = '{key}'"));
+        }
+    }
+
+    [Fact]
+    public async Task A_csv_of_only_its_header_and_avro_and_parquet_files_with_their_schema_and_no_rows_load_as_zero_rows()
+    {
+        await TestEnvironment.PutAsync(S3, Bucket, "header-only.csv", "user_id,email,joined_at,score\n");
+        await PutBytesAsync("no-rows.avro", SampleFiles.Avro("snappy", []));
+        await PutBytesAsync("no-rows.parquet", await SampleFiles.ParquetAsync(users: []));
+
+        foreach (var (key, format) in new[] { ("header-only.csv", "csv"), ("no-rows.avro", "avro"), ("no-rows.parquet", "parquet") })
+        {
+            var run = await RunFileAsync(key, $$"""{"format":"{{format}}"}""");
+            Assert.True("succeeded" == run.GetProperty("status").GetString(), run.ToString());
+            Assert.Equal("loaded", run.GetProperty("files")[0].GetProperty("status").GetString());
+            Assert.Equal(0, run.GetProperty("files")[0].GetProperty("rowsRead").GetInt64());
+            Assert.DoesNotContain("empty", run.GetProperty("files")[0].GetProperty("message").GetString());
+        }
+    }
+
+    [Fact]
+    public async Task AllowEmpty_is_checked_shown_and_kept_with_the_courier_across_a_restart()
+    {
+        await EnsureMotoAsync();
+        await EnsureUsersFeedAsync();
+
+        var wrongType = await Api.PostAsJsonAsync("/api/couriers", new
+        {
+            id = "allow-empty", credentialId = "moto",
+            files = new object[] { new { key = "a.csv", feedId = "heap-users", allowEmpty = "yes" } },
+        });
+        var created = await Api.PostOkAsync("/api/couriers", new
+        {
+            id = "allow-empty", credentialId = "moto",
+            files = new object[] { new { key = "a.csv", feedId = "heap-users", allowEmpty = true }, new { key = "b.csv", feedId = "heap-users" } },
+        });
+        await RestartDaemonAsync();
+        var shown = await Api.GetOkAsync("/api/couriers/allow-empty");
+
+        Assert.Equal(HttpStatusCode.BadRequest, wrongType.StatusCode);
+        Assert.Contains("allowEmpty", await wrongType.Content.ReadAsStringAsync());
+        Assert.True(created.GetProperty("config").GetProperty("files")[0].GetProperty("allowEmpty").GetBoolean());
+        Assert.True(shown.GetProperty("config").GetProperty("files")[0].GetProperty("allowEmpty").GetBoolean());
+        Assert.False(shown.GetProperty("config").GetProperty("files")[1].GetProperty("allowEmpty").GetBoolean());
+    }
+
     private async Task EnsureMotoAsync() =>
         await EnsureMotoCredentialAsync();
 
     /// <summary>A courier of one file with the given settings (JSON) and optional PGP credential, run once.</summary>
-    private async Task<JsonElement> RunFileAsync(string key, string settings, string? pgpCredentialId = null, string feedId = "heap-users")
+    private async Task<JsonElement> RunFileAsync(string key, string settings, string? pgpCredentialId = null, string feedId = "heap-users",
+        bool allowEmpty = false)
     {
         await EnsureMotoAsync();
         await EnsureUsersFeedAsync();
         var courierId = $"c-{Guid.NewGuid():N}"[..20];
         var file = new Dictionary<string, object?> { ["key"] = key, ["feedId"] = feedId, ["settings"] = JsonDocument.Parse(settings).RootElement };
         if (pgpCredentialId is not null) file["pgpCredentialId"] = pgpCredentialId;
+        if (allowEmpty) file["allowEmpty"] = true;
         await Api.PostOkAsync("/api/couriers", new { id = courierId, credentialId = "moto", files = new[] { file } });
         return await Api.RunAsync(courierId);
     }

@@ -1,3 +1,4 @@
+using System.Net.Http.Json;
 using System.Text;
 using HeapDaemon.Tests.Support;
 using Npgsql;
@@ -79,6 +80,86 @@ public sealed class TruncateAndUpsertSpecs : DaemonSpecs
         Assert.Subset(new HashSet<long> { oldRows, newRows }, seen);
         Assert.Contains((long)newRows, seen);
     }
+
+    [Fact]
+    public async Task A_file_re_sent_with_the_content_of_an_earlier_version_replaces_the_table_again()
+    {
+        const string a = Header + "1,alice@example.com,2026-11-01T00:00:00Z,1\n2,bob@example.com,2026-11-01T00:00:00Z,2\n";
+        const string b = Header + "1,alice2@example.com,2026-11-01T00:00:00Z,1\n3,carol@example.com,2026-11-01T00:00:00Z,3\n";
+        await CreateTruncateCourierAsync("people", "people.csv");
+
+        await TestEnvironment.PutAsync(S3, Bucket, "people.csv", a);
+        Assert.Equal("loaded", FileStatus(await Api.RunAsync("people")));
+        Assert.Equal("1:alice@example.com 2:bob@example.com", await PeopleAsync());
+
+        await TestEnvironment.PutAsync(S3, Bucket, "people.csv", b);
+        Assert.Equal("loaded", FileStatus(await Api.RunAsync("people")));
+        Assert.Equal("1:alice2@example.com 3:carol@example.com", await PeopleAsync());
+
+        await TestEnvironment.PutAsync(S3, Bucket, "people.csv", a);
+        var reverted = await Api.RunAsync("people");
+        Assert.Equal("succeeded", reverted.GetProperty("status").GetString());
+        Assert.Equal("loaded", FileStatus(reverted));
+        Assert.Contains("content of an earlier version, loaded again because a later version was loaded since",
+            reverted.GetProperty("files")[0].GetProperty("message").GetString());
+        Assert.Equal("1:alice@example.com 2:bob@example.com", await PeopleAsync());
+
+        Assert.Equal("skipped", FileStatus(await Api.RunAsync("people")));
+        Assert.Equal("1:alice@example.com 2:bob@example.com", await PeopleAsync());
+    }
+
+    [Fact]
+    public async Task A_run_with_fewer_files_than_the_last_load_replaces_the_table_though_each_file_was_loaded()
+    {
+        await TestEnvironment.PutAsync(S3, Bucket, "part-a.csv", Header + Rows(1, 2));
+        await TestEnvironment.PutAsync(S3, Bucket, "part-b.csv", Header + Rows(3));
+        await CreateTruncateCourierAsync("parts", "part-a.csv", "part-b.csv");
+        Assert.Equal("succeeded", (await Api.RunAsync("parts")).GetProperty("status").GetString());
+        Assert.Equal([1L, 2L, 3L], await UserIdsAsync());
+
+        var changed = await Api.PutAsJsonAsync("/api/couriers/parts", new
+        {
+            credentialId = "moto", loadType = "truncateAndUpsert", files = new[] { new { key = "part-a.csv", feedId = "heap-users" } },
+        });
+        Assert.True(changed.IsSuccessStatusCode, await changed.Content.ReadAsStringAsync());
+        var fewer = await Api.RunAsync("parts");
+
+        Assert.Equal("loaded", FileStatus(fewer));
+        Assert.Equal([1L, 2L], await UserIdsAsync());
+        Assert.Equal("skipped", FileStatus(await Api.RunAsync("parts")));
+        Assert.Equal([1L, 2L], await UserIdsAsync());
+    }
+
+    [Fact]
+    public async Task An_empty_file_fails_the_truncate_load_unless_its_entry_allows_it_and_then_adds_no_rows()
+    {
+        await TestEnvironment.PutAsync(S3, Bucket, "rows.csv", Header + Rows(1, 2));
+        await TestEnvironment.PutAsync(S3, Bucket, "none.csv", "");
+        await EnsureMotoCredentialAsync();
+        await EnsureUsersFeedAsync();
+        object Courier(string id, bool allowEmpty) => new
+        {
+            id, credentialId = "moto", loadType = "truncateAndUpsert",
+            files = new object[] { new { key = "rows.csv", feedId = "heap-users" }, new { key = "none.csv", feedId = "heap-users", allowEmpty } },
+        };
+        await Api.PostOkAsync("/api/couriers", Courier("strict", allowEmpty: false));
+        await Api.PostOkAsync("/api/couriers", Courier("lenient", allowEmpty: true));
+
+        var strict = await Api.RunAsync("strict");
+        Assert.Equal("failed", strict.GetProperty("status").GetString());
+        Assert.StartsWith($"s3://{Bucket}/none.csv: the file is empty (0 bytes)", strict.GetProperty("files")[1].GetProperty("message").GetString());
+        Assert.Empty(await UserIdsAsync());
+
+        var lenient = await Api.RunAsync("lenient");
+        Assert.Equal("succeeded", lenient.GetProperty("status").GetString());
+        Assert.Equal(["loaded", "loaded"], lenient.GetProperty("files").EnumerateArray().Select(f => f.GetProperty("status").GetString()));
+        Assert.Equal([1L, 2L], await UserIdsAsync());
+    }
+
+    private static string FileStatus(System.Text.Json.JsonElement run) => run.GetProperty("files")[0].GetProperty("status").GetString()!;
+
+    private async Task<string> PeopleAsync() =>
+        string.Join(' ', (await QueryAsync("SELECT user_id, email FROM heap.users ORDER BY user_id")).Select(r => $"{r["user_id"]}:{r["email"]}"));
 
     private async Task CreateTruncateCourierAsync(string id, params string[] keys)
     {

@@ -3,10 +3,12 @@ using System.Security.Cryptography;
 using Akka.Actor;
 using HeapDaemon.Actors.Couriers;
 using HeapDaemon.Actors.Credentials;
+using HeapDaemon.Actors.Endpoints;
 using HeapDaemon.Actors.Feeds;
 using HeapDaemon.Actors.Heap;
 using HeapDaemon.Actors.Loading;
 using HeapDaemon.Actors.Pipeline;
+using HeapDaemon.Actors.Metrics;
 using HeapDaemon.Actors.Runs;
 using HeapDaemon.Actors.Storage;
 using HeapDaemon.Tests.Support;
@@ -32,6 +34,7 @@ public sealed class CourierActorSpecs() : Akka.TestKit.Xunit2.TestKit("""
     private CourierServices _services = null!;
     private readonly ConcurrentQueue<int> _trims = new();
     private IdleMemory _memory = null!;
+    private static readonly GuardedHttpClientFactory Guard = new(new EndpointPolicy([], []));
 
     public async Task InitializeAsync()
     {
@@ -43,7 +46,7 @@ public sealed class CourierActorSpecs() : Akka.TestKit.Xunit2.TestKit("""
         _memory = new IdleMemory(() => _trims.Enqueue(_memory.Running));
         _services = new CourierServices(
             new CredentialCatalog(_db, protector), new FeedCatalog(_db), new RunStore(_db),
-            new S3ClientFactory(new S3Settings(), new AwsCredentialsResolver(new AwsSettings(), TimeProvider.System)),
+            new S3ClientFactory(new S3Settings(), new AwsCredentialsResolver(new AwsSettings(), TimeProvider.System, Guard), Guard),
             pipeline, new DaemonMetrics(), _memory, new RunSettings(), TimeProvider.System,
             new HeapCourier(_db, new FeedCatalog(_db), new RunStore(_db), pipeline, new DaemonMetrics()));
     }
@@ -56,7 +59,7 @@ public sealed class CourierActorSpecs() : Akka.TestKit.Xunit2.TestKit("""
     }
 
     [Fact]
-    public async Task A_recreated_courier_recovers_its_configuration_and_run_history_from_the_journal()
+    public async Task A_recreated_courier_recovers_its_configuration_from_the_journal_and_shows_its_runs_from_heapd_runs()
     {
         var courier = Sys.ActorOf(CourierActor.Props("c1", _services));
         await courier.Ask<CourierView>(new ConfigureCourier("c1", Config, Create: true), RemainingOrDefault);
@@ -118,7 +121,7 @@ public sealed class CourierActorSpecs() : Akka.TestKit.Xunit2.TestKit("""
         await courier.Ask<CourierView>(new ConfigureCourier("c3", Config, Create: true), RemainingOrDefault);
         await StopAsync(courier);
         var interrupted = Guid.NewGuid();
-        await _services.Runs.CreateAsync(interrupted, "c3", RunWindow.Day(new DateOnly(2026, 11, 26)), new RunRequest(), RunTrigger.Api, CancellationToken.None);
+        await _services.Runs.CreateAsync(interrupted, "c3", RunWindow.Day(new DateOnly(2026, 11, 26)), new RunRequest(), RunTrigger.Api, null, CancellationToken.None);
         await _services.Runs.MarkRunningAsync(interrupted, CancellationToken.None);
 
         Sys.ActorOf(CourierActor.Props("c3", _services));
@@ -132,7 +135,10 @@ public sealed class CourierActorSpecs() : Akka.TestKit.Xunit2.TestKit("""
     public async Task A_courier_that_stops_unexpectedly_is_brought_back_by_the_registry_and_resumes_its_work()
     {
         var registry = Sys.ActorOf(CourierRegistryActor.Props(_services), "couriers-heal");
+        // The registry configures couriers only with credentials that exist; this one goes behind its back, so runs fail fast.
+        await _services.Credentials.AddAsync(new S3Credential(Config.CredentialId, "bucket", "us-east-1", null, S3AuthMode.Default, null), null, CancellationToken.None);
         await registry.Ask<CourierView>(new ConfigureCourier("c4", Config, Create: true), RemainingOrDefault);
+        await _services.Credentials.DeleteAsync(Config.CredentialId, CancellationToken.None);
         var courier = await Sys.ActorSelection("/user/couriers-heal/courier-c4-0").ResolveOne(RemainingOrDefault);
         Watch(courier);
 

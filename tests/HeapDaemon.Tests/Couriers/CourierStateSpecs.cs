@@ -11,27 +11,19 @@ public sealed class CourierStateSpecs : Akka.TestKit.Xunit2.TestKit
     private static readonly CourierConfig Config = new("cred", [new CourierFile("a.csv", "heap-users", new FileSettings(FileFormat.Dsv, Delimiter: "|"))]);
 
     [Fact]
-    public void The_last_run_date_moves_only_forward_and_only_on_success()
+    public void A_journal_and_snapshot_written_when_it_kept_a_run_history_still_recover()
     {
+        var serializer = new JournalSerializer((ExtendedActorSystem)Sys);
         var state = new CourierState("c").Apply(new CourierConfigured(Config, DateTimeOffset.UtcNow));
+        var json = System.Text.Encoding.UTF8.GetString(serializer.ToBinary(state));
+        var old = "{\"lastRunDate\":\"2026-11-20\",\"recentRuns\":[{\"runId\":\"" + Guid.NewGuid() +
+                  "\",\"runDate\":\"2026-11-20\",\"status\":\"succeeded\",\"finishedAt\":\"2026-11-20T06:00:00+00:00\"}]," + json[1..];
 
-        state = state.Apply(Finished(new DateOnly(2026, 11, 20), RunStatus.Succeeded));
-        state = state.Apply(Finished(new DateOnly(2026, 11, 25), RunStatus.Failed));
-        state = state.Apply(Finished(new DateOnly(2026, 11, 10), RunStatus.Succeeded));
+        var recovered = (CourierState)serializer.FromBinary(System.Text.Encoding.UTF8.GetBytes(old), nameof(CourierState));
+        var replayed = recovered.Apply((RunFinished)serializer.FromBinary(serializer.ToBinary(Finished(new DateOnly(2026, 11, 21), RunStatus.Failed)), nameof(RunFinished)));
 
-        Assert.Equal(new DateOnly(2026, 11, 20), state.LastRunDate);
-        Assert.Equal(3, state.History.Count);
-        Assert.Equal(new DateOnly(2026, 11, 10), state.History[0].RunDate);
-    }
-
-    [Fact]
-    public void Only_a_short_run_history_is_kept()
-    {
-        var state = new CourierState("c").Apply(new CourierConfigured(Config, DateTimeOffset.UtcNow));
-        for (var i = 0; i < CourierState.RecentRunsKept + 5; i++) state = state.Apply(Finished(new DateOnly(2026, 1, 1).AddDays(i), RunStatus.Succeeded));
-
-        Assert.Equal(CourierState.RecentRunsKept, state.History.Count);
-        Assert.Equal(new DateOnly(2026, 1, 1).AddDays(CourierState.RecentRunsKept + 4), state.History[0].RunDate);
+        Assert.Equal(json, System.Text.Encoding.UTF8.GetString(serializer.ToBinary(recovered)));
+        Assert.Equal(json, System.Text.Encoding.UTF8.GetString(serializer.ToBinary(replayed)));
     }
 
     [Fact]

@@ -163,6 +163,9 @@ public sealed class PatternRunSpecs : DaemonSpecs
     [InlineData("""{"from":"2026-11-26"}""", "from and to go together")]
     [InlineData("""{"date":"2026-11-26","from":"2026-11-20","to":"2026-11-21"}""", "give either date, or from and to, not both")]
     [InlineData("""{"from":"2020-01-01","to":"2026-01-01"}""", "a run covers at most 366 days; 2020-01-01 to 2026-01-01 (exclusive) is 2192. Split it into several runs")]
+    [InlineData("""{"date":"0001-01-01"}""", "date 0001-01-01 is before 1970-01-01")]
+    [InlineData("""{"from":"1969-12-31","to":"1970-01-02"}""", "from 1969-12-31 is before 1970-01-01")]
+    [InlineData("""{"date":"9999-12-31"}""", "date 9999-12-31 is after the end of next year")]
     public async Task A_date_range_that_makes_no_sense_is_refused_with_the_reason(string body, string reason)
     {
         await CreatePatternCourierAsync("daily", new { pattern = Daily, feedId = "heap-users" });

@@ -63,6 +63,27 @@ public sealed class ScheduledRunSpecs : DaemonSpecs
     }
 
     [Fact]
+    public async Task A_retry_of_a_failed_scheduled_run_runs_for_the_scheduled_day_and_says_it_is_a_retry()
+    {
+        Clock = ShiftedClock.At(DateTimeOffset.Parse("2026-11-27T05:59:57Z"));
+        await RestartDaemonAsync();
+        await CreateScheduledCourierAsync("nightly", new { cron = "0 6 * * *", timeZone = "UTC", daysOlder = 3 });
+        var scheduled = (await WaitForScheduledRunsAsync("nightly", 1))[0];
+        var failed = await Api.WaitForRunAsync(scheduled.GetProperty("id").GetGuid());
+        Assert.Equal("failed", failed.GetProperty("status").GetString());
+        await TestEnvironment.PutAsync(S3, Bucket, "exports/2026/11/24/users.csv", Header + "1,a@example.com,2026-11-24T00:00:00Z,1\n");
+
+        var accepted = await Api.PostOkAsync($"/api/runs/{failed.GetProperty("id").GetGuid()}/retry");
+        var retry = await Api.WaitForRunAsync(accepted.GetProperty("runId").GetGuid());
+
+        Assert.Equal("succeeded", retry.GetProperty("status").GetString());
+        Assert.Equal("2026-11-24", retry.GetProperty("runDate").GetString());
+        Assert.Equal("retry", retry.GetProperty("trigger").GetString());
+        Assert.Equal(failed.GetProperty("id").GetGuid(), retry.GetProperty("retryOf").GetGuid());
+        Assert.Equal(["exports/2026/11/24/users.csv"], retry.GetProperty("files").EnumerateArray().Select(f => f.GetProperty("key").GetString()));
+    }
+
+    [Fact]
     public async Task A_new_schedule_does_not_run_for_ticks_before_it_was_set_and_an_inactive_one_never_runs()
     {
         // Half a minute after the hourly tick of 12:00: that tick is older than the schedule.

@@ -1,6 +1,7 @@
 using Amazon.S3;
 using Amazon.S3.Model;
 using HeapDaemon.Actors.Credentials;
+using HeapDaemon.Actors.Endpoints;
 using HeapDaemon.Actors.Storage;
 using HeapDaemon.Tests.Support;
 using Xunit;
@@ -18,6 +19,8 @@ public sealed class AssumedRoleCredentialsSpecs
         RefreshBefore = TimeSpan.FromMinutes(5),
     };
 
+    private static readonly GuardedHttpClientFactory Guard = new(new EndpointPolicy([], []));
+
     private static readonly S3Access Role = new(new S3Credential("role", "unused-bucket", "us-east-1", TestEnvironment.S3AuthEndpoint,
         S3AuthMode.Role, null, TestEnvironment.S3AuthRoleArn, TestEnvironment.S3AuthExternalId), null);
 
@@ -25,7 +28,7 @@ public sealed class AssumedRoleCredentialsSpecs
     public async Task The_session_is_reused_until_the_refresh_margin_and_renewed_before_it_expires()
     {
         var clock = new ShiftedClock();
-        var resolver = new AwsCredentialsResolver(Settings, clock);
+        var resolver = new AwsCredentialsResolver(Settings, clock, Guard);
         var credentials = (AssumedRoleCredentials)resolver.Resolve(Role)!;
 
         var first = await credentials.GetCredentialsAsync();
@@ -52,7 +55,7 @@ public sealed class AssumedRoleCredentialsSpecs
         using var authorized = TestEnvironment.S3Client(TestEnvironment.S3AuthEndpoint, TestEnvironment.S3AuthKeyId, TestEnvironment.S3AuthSecret);
         var bucket = await TestEnvironment.CreateBucketAsync(authorized);
         await TestEnvironment.PutAsync(authorized, bucket, "hello.txt", "hello");
-        var factory = new S3ClientFactory(new S3Settings(), new AwsCredentialsResolver(Settings, TimeProvider.System));
+        var factory = new S3ClientFactory(new S3Settings(), new AwsCredentialsResolver(Settings, TimeProvider.System, Guard), Guard);
         var access = Role with { Credential = Role.Credential with { Bucket = bucket } };
 
         using var s3 = factory.Create(access);

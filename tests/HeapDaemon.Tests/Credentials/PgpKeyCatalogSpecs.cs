@@ -53,6 +53,6 @@ public sealed class PgpKeyCatalogSpecs(PgpKeys keys) : IClassFixture<PgpKeys>, I
     {
         var privateKey = keys.Gpg.ExportSecretKeys(uid);
         var keyring = PgpKeyring.Parse(privateKey, Gpg.Passphrase);
-        Assert.True(await catalog.AddAsync(new PgpCredential("pgp-1", keyring.Keys), privateKey, Gpg.Passphrase, default));
+        Assert.True(await catalog.AddAsync(new PgpCredential("pgp-1", keyring.Keys), privateKey, Gpg.Passphrase, null, default));
     }
 }

@@ -107,7 +107,7 @@ public sealed class S3BrowserSpecs(BigBucket big) : DaemonSpecs, IClassFixture<B
     [Theory]
     [InlineData("pageSize=0", HttpStatusCode.BadRequest, "pageSize must be 1-1000")]
     [InlineData("pageSize=1001", HttpStatusCode.BadRequest, "pageSize must be 1-1000")]
-    [InlineData("pageSize=ten", HttpStatusCode.BadRequest, "")]
+    [InlineData("pageSize=ten", HttpStatusCode.BadRequest, "pageSize 'ten' is not valid")]
     public async Task Page_sizes_outside_what_S3_serves_are_refused(string query, HttpStatusCode status, string reason)
     {
         var response = await Api.GetAsync($"/api/credentials/moto/browse?{query}");

@@ -12,6 +12,7 @@ public sealed class FeedDefinitionSpecs
     [InlineData("1users", false)]
     [InlineData("users; drop table x", false)]
     [InlineData("us\"ers", false)]
+    [InlineData("users\n", false)]
     [InlineData("", false)]
     public void Schema_and_table_names_are_plain_lowercase_names(string name, bool valid) =>
         Assert.Equal(valid, Identifiers.IsSchemaOrTableName(name));
@@ -23,6 +24,7 @@ public sealed class FeedDefinitionSpecs
     [InlineData("first name", false)]
     [InlineData("a\"b", false)]
     [InlineData("ça", false)]
+    [InlineData("email\n", false)]
     public void Column_names_are_letters_digits_and_underscores_and_cannot_shadow_system_columns(string name, bool valid) =>
         Assert.Equal(valid, Identifiers.IsColumnName(name));
 
@@ -56,5 +58,19 @@ public sealed class FeedDefinitionSpecs
         Assert.Contains("a feed needs at least one primary-key field", errors);
         Assert.Contains("last-updated field 'nope' is not a field of the feed", errors);
         Assert.Contains("errorThresholdPercent must be between 0 and 100", errors);
+    }
+
+    [Fact]
+    public void A_feed_id_with_a_trailing_newline_is_not_an_id() => Assert.False(Identifiers.IsFeedId("users\n"));
+
+    [Fact]
+    public void A_feed_with_more_fields_than_a_table_has_columns_is_refused_and_one_at_the_limit_is_not()
+    {
+        static FeedDefinition Wide(int fields) => new("wide", "heap", "wide",
+            [.. Enumerable.Range(0, fields).Select(i => new FeedField($"f{i}", FieldType.String, PrimaryKey: i == 0, Tags: []))]);
+
+        Assert.Empty(Wide(1595).Validate());
+        Assert.Contains("a feed has at most 1595 fields: PostgreSQL allows 1600 columns in a table and the domain table adds 5 system columns; this one has 1596",
+            Wide(1596).Validate());
     }
 }

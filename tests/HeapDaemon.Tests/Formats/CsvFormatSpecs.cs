@@ -44,6 +44,27 @@ public sealed class CsvFormatSpecs
     }
 
     [Fact]
+    public async Task A_record_over_several_lines_carries_its_first_and_last_line_and_later_records_keep_their_physical_lines()
+    {
+        var records = await ReadAsync("a,b\r\n1,\"x\r\ny\n\nz\"\r\n\r\n3,4\n5,\"stray\n6,ok\n7,\"q\",more\n8,ok");
+
+        Assert.Equal([(1L, 1L), (2L, 5L), (7L, 7L), (8L, 10L), (11L, 11L)], records.Select(r => (r.Line, r.LineEnd)));
+        Assert.Null(records[1].Problem);
+        Assert.StartsWith("malformed quoting", records[3].Problem);
+        Assert.Equal("5,\"stray\n6,ok\n7,\"q\",more", records[3].Raw);
+    }
+
+    [Fact]
+    public async Task A_stray_quote_closed_by_a_quote_on_the_last_line_is_a_reject_over_its_lines_not_an_unclosed_quote()
+    {
+        var records = await ReadAsync("a,b\n1,\"stray\n2,ok\n3,\"quoted\"\n");
+
+        var folded = records[^1];
+        Assert.Equal((2L, 4L), (folded.Line, folded.LineEnd));
+        Assert.StartsWith("malformed quoting", folded.Problem);
+    }
+
+    [Fact]
     public async Task A_byte_order_mark_is_not_part_of_the_first_column_name()
     {
         var utf8 = await ReadAsync("id,name\n1,é\n", new UTF8Encoding(encoderShouldEmitUTF8Identifier: true));

@@ -190,6 +190,19 @@ public sealed class TypedFormatSpecs
         Assert.Matches(@"^damaged Avro data after record \d+ \(", error.Message);
     }
 
+    /// <summary>Apache.Avro pastes the inner exception, stack trace and all, into its message; the file's message keeps its cause only.</summary>
+    [Fact]
+    public async Task A_truncated_avro_file_fails_saying_where_and_why_in_a_sentence_without_a_stack_trace()
+    {
+        var users = Enumerable.Range(1, 2_000).Select(i => SampleFiles.Users[0] with { user_id = i }).ToList();
+        var bytes = SampleFiles.Avro("null", users, syncInterval: 1024);
+
+        var error = await Assert.ThrowsAsync<UnreadableFileException>(() => ReadAsync(bytes[..(bytes.Length / 2)], FileFormat.Avro));
+
+        Assert.Matches(@"^damaged Avro data after record \d+ \(End of stream reached\)$", error.Message);
+        Internals.AssertNone(error.Message, "the file's message");
+    }
+
     [Fact]
     public async Task An_avro_file_of_anything_but_records_fails_saying_so()
     {

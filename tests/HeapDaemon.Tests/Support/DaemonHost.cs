@@ -27,6 +27,8 @@ public sealed class DaemonHost(string connectionString, string masterKey, TimePr
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
+        // As users run it: WebApplicationFactory's default, Development, changes how the framework answers some errors.
+        builder.UseEnvironment("Production");
         builder.UseSetting("ConnectionStrings:Postgres", ConnectionString);
         builder.UseSetting("Admin:Token", Token);
         builder.UseSetting("Secrets:MasterKey", masterKey);
@@ -42,9 +44,10 @@ public sealed class DaemonHost(string connectionString, string masterKey, TimePr
         foreach (var (key, value) in settings ?? new Dictionary<string, string>()) builder.UseSetting(key, value);
     }
 
+    /// <summary>A client with the admin token whose every answer is checked for the daemon's internals (<see cref="Internals"/>).</summary>
     public HttpClient Api()
     {
-        var client = CreateClient();
+        var client = CreateDefaultClient(new InternalsCheckingHandler());
         client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Token);
         return client;
     }

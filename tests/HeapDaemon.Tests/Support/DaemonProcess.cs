@@ -10,7 +10,8 @@ namespace HeapDaemon.Tests.Support;
 /// The daemon as its own operating-system process (the build output beside the tests), for what an in-process
 /// host cannot show: SIGKILL at any instant, SIGTERM, and everything it writes to its logs.
 /// </summary>
-public sealed class DaemonProcess(string connectionString, string masterKey) : IAsyncDisposable
+/// <param name="settings">Extra environment for the daemon, e.g. <c>HEAPD__Logging__Format</c>.</param>
+public sealed class DaemonProcess(string connectionString, string masterKey, IReadOnlyDictionary<string, string>? settings = null) : IAsyncDisposable
 {
     private readonly int _port = FreePort();
     private readonly StringBuilder _log = new();
@@ -45,6 +46,7 @@ public sealed class DaemonProcess(string connectionString, string masterKey) : I
         start.Environment["Urls"] = Url;
         start.Environment["HEAPD__Runs__RetryBaseDelay"] = "00:00:00.200";
         start.Environment["HEAPD__S3__MaxErrorRetry"] = "1";
+        foreach (var (key, value) in settings ?? new Dictionary<string, string>()) start.Environment[key] = value;
         _process = Process.Start(start)!;
         _process.OutputDataReceived += (_, line) => Append(line.Data);
         _process.ErrorDataReceived += (_, line) => Append(line.Data);

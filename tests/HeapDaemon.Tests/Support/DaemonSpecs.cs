@@ -26,8 +26,15 @@ public abstract class DaemonSpecs : IAsyncLifetime
     public async Task DisposeAsync()
     {
         await Daemon.DisposeAsync();
-        S3.Dispose();
-        await TestEnvironment.DropDatabaseAsync(ConnectionString);
+        try
+        {
+            await Internals.AssertNoneInRunMessagesAsync(ConnectionString);
+        }
+        finally
+        {
+            S3.Dispose();
+            await TestEnvironment.DropDatabaseAsync(ConnectionString);
+        }
     }
 
     /// <summary>The clock the next started daemon uses; null for the real one.</summary>

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 
@@ -18,36 +19,68 @@ public abstract record Fault
 /// <summary>
 /// A TCP proxy between the daemon and an S3 endpoint that breaks connections on purpose: the faults a real network
 /// has (resets and stalls mid-object) without mocking the S3 client. Connections are numbered from 1 as accepted.
+/// <see cref="StopAsync"/> and <see cref="Start"/> make an outage, as a restart of MinIO or of a proxy does: open
+/// connections are reset and new ones refused until it listens again, on the same port.
 /// </summary>
 public sealed class FaultyProxy : IAsyncDisposable
 {
-    private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
     private readonly Uri _target;
     private readonly Func<int, Fault> _faultFor;
     private readonly CancellationTokenSource _stop = new();
-    private readonly Task _accepting;
+    private readonly ConcurrentDictionary<Socket, byte> _open = new();
+    private readonly int _port;
+    private TcpListener _listener;
+    private Task _accepting;
     private int _connections;
 
     public FaultyProxy(string targetEndpoint, Func<int, Fault> faultFor)
     {
         _target = new Uri(targetEndpoint);
         _faultFor = faultFor;
+        _listener = new TcpListener(IPAddress.Loopback, 0);
         _listener.Start();
-        _accepting = AcceptAsync();
+        _port = ((IPEndPoint)_listener.LocalEndpoint).Port;
+        _accepting = AcceptAsync(_listener);
     }
 
-    public string Endpoint => $"http://127.0.0.1:{((IPEndPoint)_listener.LocalEndpoint).Port}";
+    public string Endpoint => $"http://127.0.0.1:{_port}";
 
     public int Connections => Volatile.Read(ref _connections);
 
-    private async Task AcceptAsync()
+    /// <summary>Stops listening and resets every open connection: connections are refused until <see cref="Start"/>.</summary>
+    public async Task StopAsync()
+    {
+        _listener.Stop();
+        try { await _accepting; } catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException) { }
+        foreach (var socket in _open.Keys)
+        {
+            try
+            {
+                socket.LingerState = new LingerOption(true, 0);
+                socket.Close();
+            }
+            catch (ObjectDisposedException) { }
+        }
+    }
+
+    /// <summary>Listens again on the same port.</summary>
+    public void Start()
+    {
+        _listener = new TcpListener(IPAddress.Loopback, _port);
+        _listener.Start();
+        _accepting = AcceptAsync(_listener);
+    }
+
+    private async Task AcceptAsync(TcpListener listener)
     {
         while (!_stop.IsCancellationRequested)
         {
             Socket client;
-            try { client = await _listener.AcceptSocketAsync(_stop.Token); }
-            catch (OperationCanceledException) { return; }
-            _ = HandleAsync(client, _faultFor(Interlocked.Increment(ref _connections)));
+            try { client = await listener.AcceptSocketAsync(_stop.Token); }
+            catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException) { return; }
+            _open.TryAdd(client, 0);
+            _ = HandleAsync(client, _faultFor(Interlocked.Increment(ref _connections)))
+                .ContinueWith(_ => _open.TryRemove(client, out byte _), TaskScheduler.Default);
         }
     }
 
@@ -69,13 +102,17 @@ public sealed class FaultyProxy : IAsyncDisposable
                 await requests.WaitAsync(TimeSpan.FromSeconds(30), _stop.Token);
             }
         }
-        catch (Exception e) when (e is IOException or SocketException or OperationCanceledException)
+        catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or ObjectDisposedException)
         {
         }
         finally
         {
-            if (fault is Fault.ResetAfter) client.LingerState = new LingerOption(true, 0); // close with RST, not FIN
-            client.Close();
+            try
+            {
+                if (fault is Fault.ResetAfter) client.LingerState = new LingerOption(true, 0); // close with RST, not FIN
+                client.Close();
+            }
+            catch (ObjectDisposedException) { } // closed by StopAsync
         }
     }
 
@@ -98,7 +135,7 @@ public sealed class FaultyProxy : IAsyncDisposable
     {
         await _stop.CancelAsync();
         _listener.Stop();
-        try { await _accepting; } catch (OperationCanceledException) { }
+        try { await _accepting; } catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException) { }
         _stop.Dispose();
     }
 }
