@@ -12,9 +12,6 @@ namespace HeapDaemon.Actors.Stitch;
 /// documented default, so tags are all a user must give.
 /// </summary>
 /// <param name="MatchThreshold">Pairs whose match probability reaches this are linked.</param>
-/// <param name="ComparedTags">Profile tags that are compared; the others are kept but not compared.</param>
-/// <param name="SourcePriority">Sources (<c>crm</c>) or tables (<c>crm.customers</c>) whose values win in the customer 360, first first.</param>
-/// <param name="BadValues">Placeholder values treated as missing (compared after the field's normalisation).</param>
 /// <param name="MaxRecordsPerValue">A value (an email, a phone, a key) shared by more records is not used to block or link.</param>
 /// <param name="MaxBlockSize">Records sharing a blocking key are compared pairwise up to this many; a larger block by a sliding window.</param>
 /// <param name="BlockWindow">How many neighbours each record of a large block is compared with, on each side.</param>
@@ -24,12 +21,9 @@ namespace HeapDaemon.Actors.Stitch;
 /// <param name="StripPlusAddressing">Compare <c>jane+news@example.com</c> as <c>jane@example.com</c> (and Gmail's dots away).</param>
 /// <param name="RunAfterLoads">Stitch after a run that changed a tagged table.</param>
 /// <param name="DebounceSeconds">Wait this long after such a run for more before stitching.</param>
-/// <param name="Schedule">Also stitch on this cron schedule (daysOlder does not apply).</param>
+/// <param name="Schedule">Also stitch on this cron schedule.</param>
 public sealed record StitchSettings(
     double MatchThreshold = StitchSettings.DefaultThreshold,
-    ImmutableArray<string> ComparedTags = default,
-    ImmutableArray<string> SourcePriority = default,
-    ImmutableArray<string> BadValues = default,
     int MaxRecordsPerValue = 1000,
     int MaxBlockSize = 20,
     int BlockWindow = 5,
@@ -39,7 +33,7 @@ public sealed record StitchSettings(
     bool StripPlusAddressing = true,
     bool RunAfterLoads = true,
     int DebounceSeconds = 30,
-    CourierSchedule? Schedule = null)
+    StitchSchedule? Schedule = null)
 {
     public const double DefaultThreshold = 0.9;
 
@@ -54,38 +48,65 @@ public sealed record StitchSettings(
     public static readonly ImmutableArray<string> DefaultComparedTags =
         [.. ProfileFields.All.Take(ProfileFields.Compared).Select(f => f.Tag()).Append(ProfileField.FullName.Tag())];
 
-    public ImmutableArray<string> ComparedTags { get; init; } = ComparedTags.IsDefault ? DefaultComparedTags : ComparedTags;
+    /// <summary>Profile tags that are compared; the others are kept but not compared.</summary>
+    public ImmutableArray<string> ComparedTags { get; init; } = DefaultComparedTags;
 
-    public ImmutableArray<string> SourcePriority { get; init; } = SourcePriority.IsDefault ? [] : SourcePriority;
+    /// <summary>Sources (<c>crm</c>) or tables (<c>crm.customers</c>) whose values win in the customer 360, first first.</summary>
+    public ImmutableArray<string> SourcePriority { get; init; } = [];
 
-    public ImmutableArray<string> BadValues { get; init; } = BadValues.IsDefault ? DefaultBadValues : BadValues;
+    /// <summary>Placeholder values treated as missing (compared after the field's normalisation).</summary>
+    public ImmutableArray<string> BadValues { get; init; } = DefaultBadValues;
 
+    /// <summary>Every value that is not valid, each named as the API's body writes it, with the value and what would do.</summary>
     public IReadOnlyList<string> Validate()
     {
         var errors = new List<string>();
-        if (MatchThreshold is <= 0 or >= 1 || double.IsNaN(MatchThreshold)) errors.Add("matchThreshold must be a probability between 0 and 1 (exclusive)");
-        foreach (var tag in ComparedTags.Where(t => ProfileFields.FromTag(t) is not { } f || f == ProfileField.Country))
-            errors.Add($"comparedTags: '{tag}' is not a compared profile tag ({string.Join(", ", DefaultComparedTags)})");
-        if (MaxRecordsPerValue < 2) errors.Add("maxRecordsPerValue must be at least 2");
-        if (MaxBlockSize is < 2 or > 10_000) errors.Add("maxBlockSize must be 2-10000");
-        if (BlockWindow is < 1 or > 1000) errors.Add("blockWindow must be 1-1000");
-        if (MaxClusterSize < 2) errors.Add("maxClusterSize must be at least 2");
-        if (KeepPairsAbove is < 0 or >= 1 || double.IsNaN(KeepPairsAbove)) errors.Add("keepPairsAbove must be a probability from 0 up to (not including) 1");
+        void Refuse(string field, object value, string expected) =>
+            errors.Add($"{field}: {JsonSerializer.Serialize(value, HeapJson.Options)} is not valid: expected {expected}");
+        if (MatchThreshold is <= 0 or >= 1 || double.IsNaN(MatchThreshold)) Refuse("matchThreshold", MatchThreshold, "a probability above 0 and below 1");
+        for (var i = 0; i < ComparedTags.Length; i++)
+            if (!DefaultComparedTags.Contains(ComparedTags[i])) Refuse($"comparedTags[{i}]", ComparedTags[i], $"one of: {string.Join(", ", DefaultComparedTags)}");
+        for (var i = 0; i < SourcePriority.Length; i++)
+            if (SourcePriority[i].Split('.') is var parts && (parts.Length > 2 || parts.Any(string.IsNullOrWhiteSpace)))
+                Refuse($"sourcePriority[{i}]", SourcePriority[i], "a source (crm) or one of its tables (crm.customers)");
+        for (var i = 0; i < BadValues.Length; i++)
+            if (string.IsNullOrWhiteSpace(BadValues[i])) Refuse($"badValues[{i}]", BadValues[i], "a value that is not empty");
+        if (MaxRecordsPerValue < 2) Refuse("maxRecordsPerValue", MaxRecordsPerValue, "a whole number of at least 2");
+        if (MaxBlockSize is < 2 or > 10_000) Refuse("maxBlockSize", MaxBlockSize, "a whole number from 2 to 10000");
+        if (BlockWindow is < 1 or > 1000) Refuse("blockWindow", BlockWindow, "a whole number from 1 to 1000");
+        if (MaxClusterSize < 2) Refuse("maxClusterSize", MaxClusterSize, "a whole number of at least 2");
+        if (KeepPairsAbove is < 0 or >= 1 || double.IsNaN(KeepPairsAbove)) Refuse("keepPairsAbove", KeepPairsAbove, "a probability from 0 up to (not including) 1");
         if (!PhoneNumbers.PhoneNumberUtil.GetInstance().GetSupportedRegions().Contains(DefaultPhoneRegion))
-            errors.Add($"defaultPhoneRegion '{DefaultPhoneRegion}' is not a region libphonenumber knows (an ISO 3166 code such as US, GB, FR)");
-        if (DebounceSeconds is < 0 or > 86_400) errors.Add("debounceSeconds must be 0-86400");
-        if (BadValues.Any(string.IsNullOrWhiteSpace)) errors.Add("badValues may not contain empty values");
+            Refuse("defaultPhoneRegion", DefaultPhoneRegion, "a region libphonenumber knows: an ISO 3166 code such as US, GB, FR");
+        if (DebounceSeconds is < 0 or > 86_400) Refuse("debounceSeconds", DebounceSeconds, "a whole number of seconds from 0 to 86400");
         if (Schedule is not null) errors.AddRange(Schedule.Validate());
         return errors;
     }
 
-    /// <summary>What decides a match: when it changes, the next stitch is a full one.</summary>
-    public string MatchingFingerprint => Convert.ToHexString(SHA256.HashData(JsonSerializer.SerializeToUtf8Bytes(
-        new { MatchThreshold, ComparedTags, BadValues, MaxRecordsPerValue, MaxBlockSize, BlockWindow, DefaultPhoneRegion, StripPlusAddressing },
+    /// <summary>
+    /// What shapes the whole result (what matches, which pairs are kept, which values the customer 360 takes): when it
+    /// changes, the next stitch is a full one, since an incremental one would rewrite only the people it touches.
+    /// </summary>
+    public string ResultFingerprint => Convert.ToHexString(SHA256.HashData(JsonSerializer.SerializeToUtf8Bytes(
+        new { MatchThreshold, ComparedTags, BadValues, MaxRecordsPerValue, MaxBlockSize, BlockWindow, DefaultPhoneRegion, StripPlusAddressing, KeepPairsAbove, SourcePriority },
         HeapJson.Options)))[..16];
 
     public bool Compares(ProfileField field) =>
         ComparedTags.Contains(field.Tag()) || field.IsName() && ComparedTags.Contains(ProfileField.FullName.Tag());
+}
+
+/// <summary>When Stitch runs by itself besides after loads: a cron expression in a time zone, as a courier's schedule.</summary>
+/// <param name="Cron">Five fields: minute hour day-of-month month day-of-week (<c>0 6 * * *</c> is every day at 06:00).</param>
+/// <param name="TimeZone">An IANA time zone the cron is read in.</param>
+/// <param name="Active">false keeps the schedule but stitches only when asked or after loads.</param>
+public sealed record StitchSchedule(string Cron, string TimeZone = "UTC", bool Active = true)
+{
+    private CourierSchedule AsCourierSchedule => new(Cron, TimeZone, 0, Active);
+
+    public IReadOnlyList<string> Validate() => AsCourierSchedule.Validate();
+
+    /// <summary>The first tick strictly after <paramref name="after"/>.</summary>
+    public DateTimeOffset? NextAfter(DateTimeOffset after) => AsCourierSchedule.NextAfter(after);
 }
 
 /// <summary>The settings in <c>heapd.stitch_settings</c> (one row).</summary>

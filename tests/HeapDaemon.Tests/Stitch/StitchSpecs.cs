@@ -37,6 +37,26 @@ public sealed class StitchSpecs : DaemonSpecs
         foreach (var customer in customers) Assert.Equal(counts[(Guid)customer["amperity_id"]!], (int)customer["record_count"]!);
         Assert.Contains(customers, c => ((string[])c["sources"]!).Length == 3);
         Assert.All(customers, c => Assert.NotNull(c["surname"]));
+
+        // The daemon's metrics count the stitch and show the size of its result (a stitch after the loads may have followed).
+        var metrics = await Daemon.CreateClient().GetStringAsync("/metrics");
+        Assert.True(Sample(metrics, "heapd_stitch_runs_total{status=\"succeeded\"}") >= 1, metrics);
+        Assert.True(Sample(metrics, "heapd_stitch_duration_seconds_count{kind=\"full\"}") >= 1, metrics);
+        Assert.Equal(ids.Count, Sample(metrics, "heapd_stitch_records"));
+        Assert.Equal(customers.Count, Sample(metrics, "heapd_stitch_people"));
+    }
+
+    private static async Task<string> DetailAsync(HttpResponseMessage response)
+    {
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        return (await response.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>()).GetProperty("detail").GetString()!;
+    }
+
+    private static double Sample(string metrics, string series)
+    {
+        var line = metrics.Split('\n').FirstOrDefault(l => l.StartsWith(series + " ", StringComparison.Ordinal));
+        Assert.True(line is not null, $"no {series} in:\n{metrics}");
+        return double.Parse(line![(series.Length + 1)..], System.Globalization.CultureInfo.InvariantCulture);
     }
 
     [Fact]
@@ -78,11 +98,31 @@ public sealed class StitchSpecs : DaemonSpecs
         Assert.Equal(1000, changed.GetProperty("maxRecordsPerValue").GetInt32());
         Assert.Equal(0.8, (await Api.GetOkAsync("/api/stitch/settings")).GetProperty("matchThreshold").GetDouble());
 
-        var invalid = await Api.PostAsJsonAsync("/api/stitch/settings", new { matchThreshold = 1.5, defaultPhoneRegion = "Narnia" });
+        var invalid = await Api.PostAsJsonAsync("/api/stitch/settings", new
+        {
+            matchThreshold = 1.5, defaultPhoneRegion = "Narnia", comparedTags = new[] { "email", "phone-number" }, sourcePriority = new[] { "crm.customers.x" },
+            badValues = new[] { "n/a", " " }, maxBlockSize = 1, debounceSeconds = -1, schedule = new { cron = "every day", timeZone = "Mars/Olympus" },
+        });
         Assert.Equal(HttpStatusCode.BadRequest, invalid.StatusCode);
-        var problem = await invalid.Content.ReadAsStringAsync();
-        Assert.Contains("matchThreshold must be a probability between 0 and 1", problem);
-        Assert.Contains("defaultPhoneRegion 'Narnia' is not a region libphonenumber knows", problem);
+        var errors = (await invalid.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>()).GetProperty("errors").EnumerateArray().Select(e => e.GetString()).ToList();
+        Assert.Equal(
+        [
+            "matchThreshold: 1.5 is not valid: expected a probability above 0 and below 1",
+            "comparedTags[1]: \"phone-number\" is not valid: expected one of: given-name, surname, birthdate, email, phone, address, address2, city, state, postal, gender, full-name",
+            "sourcePriority[0]: \"crm.customers.x\" is not valid: expected a source (crm) or one of its tables (crm.customers)",
+            "badValues[1]: \" \" is not valid: expected a value that is not empty",
+            "maxBlockSize: 1 is not valid: expected a whole number from 2 to 10000",
+            "defaultPhoneRegion: \"Narnia\" is not valid: expected a region libphonenumber knows: an ISO 3166 code such as US, GB, FR",
+            "debounceSeconds: -1 is not valid: expected a whole number of seconds from 0 to 86400",
+        ], errors.Take(7));
+        Assert.Contains(errors, e => e!.StartsWith("schedule.cron 'every day' is not a 5-field cron expression", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e!.StartsWith("schedule.timeZone 'Mars/Olympus' is not an IANA time zone", StringComparison.Ordinal));
+
+        // A value of the wrong type, and a schedule without its cron, are named as written.
+        var wrongType = await Api.PostAsJsonAsync("/api/stitch/settings", new { maxBlockSize = "20" });
+        Assert.Contains("maxBlockSize: \"20\" is not valid: expected a whole number", await DetailAsync(wrongType));
+        var noCron = await Api.PostAsJsonAsync("/api/stitch/settings", new { schedule = new { timeZone = "UTC" } });
+        Assert.Contains("schedule.cron: required, but missing", await DetailAsync(noCron));
 
         var unknown = await Api.PostAsJsonAsync("/api/stitch/settings", new { matchTreshold = 0.5 });
         Assert.Equal(HttpStatusCode.BadRequest, unknown.StatusCode);
