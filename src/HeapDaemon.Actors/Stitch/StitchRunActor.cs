@@ -1,5 +1,7 @@
 using Akka.Actor;
+using System.Diagnostics;
 using Akka.Event;
+using HeapDaemon.Actors.Failures;
 using HeapDaemon.Actors.Runs;
 
 namespace HeapDaemon.Actors.Stitch;
@@ -24,6 +26,7 @@ public sealed class StitchRunActor : ReceiveActor
     private readonly StitchServices _services;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly CancellationTokenSource _cancellation = new();
+    private readonly Stopwatch _clock = Stopwatch.StartNew();
     private bool _cancelled;
 
     public StitchRunActor(StitchPlan plan, StitchServices services)
@@ -42,7 +45,7 @@ public sealed class StitchRunActor : ReceiveActor
             if (!_cancelled) _log.Error(failure.Cause, "Stitch {RunId} failed", _plan.RunId);
             End(_cancelled
                 ? new StitchOutcome(RunStatus.Cancelled, "cancelled by request; the previous result stays in place", null, null)
-                : new StitchOutcome(RunStatus.Failed, $"the stitch failed: {failure.Cause.Message}; the previous result stays in place", null, null),
+                : new StitchOutcome(RunStatus.Failed, $"the stitch failed: {FailureText.Of(failure.Cause)}; the previous result stays in place", null, null),
                 recorded: false);
         });
     }
@@ -80,7 +83,13 @@ public sealed class StitchRunActor : ReceiveActor
             _services.Runs.FinishAsync(_plan.RunId, outcome.Status, outcome.Message, outcome.Statistics, CancellationToken.None)
                 .ContinueWith(t => _ = t.Exception, TaskContinuationOptions.OnlyOnFaulted);
         _log.Info("Stitch {RunId} {Status}: {Message}", _plan.RunId, outcome.Status, outcome.Message);
+        var ran = outcome.Statistics?.GetValueOrDefault("ran") is string what ? what : _plan.Kind.ToString();
+        _services.Metrics.StitchFinished(outcome.Status, ran.StartsWith("full", StringComparison.OrdinalIgnoreCase) ? "full" : "incremental", _clock.Elapsed,
+            Count(outcome, "records"), Count(outcome, "people"));
         Context.Parent.Tell(new Ended(_plan.RunId, outcome));
         Context.Stop(Self);
     }
+
+    private static long? Count(StitchOutcome outcome, string statistic) =>
+        outcome.Status == RunStatus.Succeeded && outcome.Statistics?.GetValueOrDefault(statistic) is { } value ? Convert.ToInt64(value) : null;
 }
