@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Event;
 using Akka.Hosting;
+using HeapDaemon.Actors.Metrics;
 using HeapDaemon.Actors.Runs;
 using Microsoft.Extensions.DependencyInjection;
 using static HeapDaemon.Actors.Stitch.StitchCommands;
@@ -15,6 +16,7 @@ public sealed record StitchServices(
     StitchSettingsStore Settings,
     StitchInputs Inputs,
     IdleMemory Memory,
+    DaemonMetrics Metrics,
     TimeProvider Clock);
 
 /// <summary>
@@ -34,6 +36,10 @@ public sealed class StitchActor : ReceiveActor, IWithTimers
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private StitchSettings _settings = new();
     private StitchResult? _last;
+    /// <summary>Counts the loads heard and the stitches started, to tell which came first.</summary>
+    private long _events;
+    private long _lastStart;
+    private DateTimeOffset? _debounceSince;
     private Active? _active;
     private Waiting? _waiting;
 
@@ -82,22 +88,32 @@ public sealed class StitchActor : ReceiveActor, IWithTimers
         Receive<CourierRunEnded>(ended =>
         {
             if (!_settings.RunAfterLoads) return;
+            var heard = ++_events;
             _services.Inputs.RunChangedInputsAsync(ended.RunId, CancellationToken.None).PipeTo(Self,
-                success: changed => new LoadChecked(ended.RunId, changed),
-                failure: e => new LoadChecked(ended.RunId, false, e));
+                success: changed => new LoadChecked(ended.RunId, heard, changed),
+                failure: e => new LoadChecked(ended.RunId, heard, false, e));
         });
         Receive<LoadChecked>(checkedRun =>
         {
             if (checkedRun.Failure is { } failure) _log.Warning(failure, "Stitch: could not tell whether run {RunId} changed a tagged table", checkedRun.RunId);
-            if (!checkedRun.Changed || Timers.IsTimerActive(DebounceTimer)) return;
+            if (!checkedRun.Changed || !_settings.RunAfterLoads || Timers.IsTimerActive(DebounceTimer)) return;
+            // A stitch that has not started yet, or started after this run ended (and so after its rows committed),
+            // reads them: no other is needed for this run.
+            if (_waiting is not null || _lastStart > checkedRun.Heard) return;
+            _debounceSince = _services.Clock.GetUtcNow();
             Timers.StartSingleTimer(DebounceTimer, Debounced.Instance, TimeSpan.FromSeconds(_settings.DebounceSeconds));
         });
-        Receive<Debounced>(_ => Request(StitchKind.Incremental, StitchTrigger.Load, null));
+        Receive<Debounced>(_ =>
+        {
+            _debounceSince = null;
+            Request(StitchKind.Incremental, StitchTrigger.Load, null);
+        });
         Receive<SettingsChanged>(_ => LoadSettings());
         Receive<StitchSettings>(settings =>
         {
             _settings = settings;
             CheckSchedule(null);
+            RedoDebounce();
         });
         Receive<ScheduleTick>(tick => CheckSchedule(tick.At));
         Receive<Interrupted>(interrupted =>
@@ -150,6 +166,7 @@ public sealed class StitchActor : ReceiveActor, IWithTimers
         var plan = new StitchPlan(next.RunId, next.Kind, next.Trigger, next.Kind == StitchKind.Incremental ? _last : null);
         _last = null;
         var actor = Context.ActorOf(StitchRunActor.Props(plan, _services), $"stitch-{next.RunId:N}");
+        _lastStart = ++_events;
         Context.Watch(actor);
         _active = new Active(next.RunId, actor, null);
     }
@@ -171,6 +188,23 @@ public sealed class StitchActor : ReceiveActor, IWithTimers
             return;
         }
         Sender.Tell(new StitchNotActive(cancel.RunId));
+    }
+
+    /// <summary>
+    /// New settings apply to a stitch pending after loads: with loads no longer stitched after it is dropped, and a new
+    /// debounce counts from the first load it waits for (0 stitches at once).
+    /// </summary>
+    private void RedoDebounce()
+    {
+        if (_debounceSince is not { } since || !Timers.IsTimerActive(DebounceTimer)) return;
+        Timers.Cancel(DebounceTimer);
+        if (!_settings.RunAfterLoads)
+        {
+            _debounceSince = null;
+            return;
+        }
+        var left = since + TimeSpan.FromSeconds(_settings.DebounceSeconds) - _services.Clock.GetUtcNow();
+        Timers.StartSingleTimer(DebounceTimer, Debounced.Instance, left > TimeSpan.Zero ? left : TimeSpan.Zero);
     }
 
     /// <summary>Starts the scheduled stitch when its tick has come, and sleeps until the next tick (waking each minute, for clock jumps).</summary>
@@ -198,7 +232,8 @@ public sealed class StitchActor : ReceiveActor, IWithTimers
 
     private sealed record NotRecorded(Guid RunId, Exception Cause);
 
-    private sealed record LoadChecked(Guid RunId, bool Changed, Exception? Failure = null);
+    /// <param name="Heard">When, among the actor's events, the run's end was heard.</param>
+    private sealed record LoadChecked(Guid RunId, long Heard, bool Changed, Exception? Failure = null);
 
     private sealed record ScheduleTick(DateTimeOffset At);
 
