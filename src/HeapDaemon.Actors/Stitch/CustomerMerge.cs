@@ -26,8 +26,9 @@ public sealed class CustomerMerge
         _records = records;
         _priority = records.Tables.Select(t =>
         {
-            var exact = sourcePriority.ToList().FindIndex(p => p == $"{t.Source}.{t.Feed}");
-            var source = sourcePriority.ToList().FindIndex(p => p == t.Source);
+            // Source and table names are lowercase; a priority written in capitals means the same ones.
+            var exact = sourcePriority.ToList().FindIndex(p => string.Equals(p, $"{t.Source}.{t.Feed}", StringComparison.OrdinalIgnoreCase));
+            var source = sourcePriority.ToList().FindIndex(p => string.Equals(p, t.Source, StringComparison.OrdinalIgnoreCase));
             return exact >= 0 ? exact : source >= 0 ? source : sourcePriority.Count;
         }).ToArray();
     }

@@ -291,7 +291,7 @@ public static class StitchEngine
         return false;
     }
 
-    public static string Fingerprint(StitchInputSet inputs, StitchSettings settings) => inputs.Fingerprint + settings.MatchingFingerprint;
+    public static string Fingerprint(StitchInputSet inputs, StitchSettings settings) => inputs.Fingerprint + settings.ResultFingerprint;
 
     /// <summary>"source.table:pk", the name a new id is derived from.</summary>
     public static string RecordName(ProfileRecords records, int record)

@@ -180,7 +180,7 @@ public sealed class StitchRunner(NpgsqlDataSource db, StitchInputs inputs, Stitc
     private async Task<string?> WhyFullAsync(StitchResult? previous, string fingerprint, CancellationToken ct)
     {
         if (previous is null) return "no earlier result in this daemon's memory";
-        if (previous.Fingerprint != fingerprint) return "tags, tables or matching settings changed";
+        if (previous.Fingerprint != fingerprint) return "tags, tables or settings that shape the result changed";
         await using var cmd = db.CreateCommand("SELECT run_id FROM heapd.stitch_state WHERE id = 1");
         return await cmd.ExecuteScalarAsync(ct) is Guid runId && runId == previous.RunId ? null : "the stored result is not the one in memory";
     }
