@@ -16,14 +16,20 @@ public sealed class StitchEngineSpecs
         new(ProfileField.Postal, "zip", FieldType.String), new(ProfileField.Birthdate, "birthdate", FieldType.String),
     ], null, null, [], null);
 
+    /// <summary>Accounts with a customer key (pk, given, surname, customer key).</summary>
+    private static readonly InputTable Accounts = new(1, new DomainTableName("crm", "accounts"), "crm-accounts",
+        [new(ProfileField.GivenName, "given", FieldType.String), new(ProfileField.Surname, "surname", FieldType.String)],
+        null, null, [new KeyColumn("ck", "customer_key")], null);
+
     /// <summary>Records of <see cref="People"/> (pk, given, surname, email, phone, address, city, zip, birthdate), in canonical order.</summary>
-    private static ProfileRecords Records(IEnumerable<string?[]> rows, StitchSettings? settings = null)
+    private static ProfileRecords Records(IEnumerable<string?[]> rows, StitchSettings? settings = null, IEnumerable<string?[]>? accounts = null)
     {
         settings ??= new StitchSettings();
-        var records = new ProfileRecords([People]);
+        var records = new ProfileRecords([People, Accounts]);
         var normalizer = new ProfileNormalizer();
         var reader = new RecordReader(records, normalizer, new BadValues(settings.BadValues, normalizer));
         foreach (var row in rows) reader.Read(People, row[0]!, row[1..], double.NaN, []);
+        foreach (var row in accounts ?? []) reader.Read(Accounts, row[0]!, row[1..3], double.NaN, row[3..]);
         var order = Enumerable.Range(0, records.Count).ToArray();
         Array.Sort(order, records.CompareKeys);
         records.Permute(order);
@@ -32,7 +38,7 @@ public sealed class StitchEngineSpecs
     }
 
     private static StitchResult Stitch(ProfileRecords records, StitchSettings? settings = null) =>
-        StitchEngine.Full(records, settings ?? new StitchSettings(), new StitchInputSet([People], [], "test"), new Guid[records.Count], [], _ => { }, default);
+        StitchEngine.Full(records, settings ?? new StitchSettings(), new StitchInputSet([People, Accounts], [], "test"), new Guid[records.Count], [], _ => { }, default);
 
     /// <summary>Generated people as rows of <see cref="People"/>, with their person.</summary>
     private static List<(string?[] Row, int Person)> Generated(int people, int seed)
@@ -93,6 +99,57 @@ public sealed class StitchEngineSpecs
 
         for (var r = 0; r < forward.Records.Count; r++)
             Assert.Equal(forward.IdOf[r], IdOf(backward, forward.Records.PkText(r)));
+    }
+
+    private static int Record(ProfileRecords records, string pk) => Enumerable.Range(0, records.Count).Single(r => records.PkText(r) == pk);
+
+    [Fact]
+    public void Bad_values_are_missing_values_they_link_nobody_and_the_list_can_be_extended()
+    {
+        var settings = new StitchSettings { BadValues = StitchSettings.DefaultBadValues.Add("nobody@shop.example") };
+        var rows = Generated(200, 7).Select(g => g.Row).ToList();
+        rows.AddRange(
+        [
+            ["bad-1", "Imogen", "Castellano", "TEST@test.com", "555-555-5555", "9 Orchard Way", "Lakeside", "30301", "1982-02-11"],
+            ["bad-2", "Bartholomew", "Okonkwo", "test@test.com", "(555) 555-5555", "77 Ridge Road", "Hillcrest", "60601", "1969-09-30"],
+            ["bad-3", "Fenella", "Drummond", "nobody@shop.example", null, null, null, null, null],
+            ["bad-4", "Augustin", "Varga", "Nobody@Shop.example", null, null, null, null, null],
+            ["bad-5", "N/A", "unknown", "test@test.com", "555-555-5555", null, null, null, "1900-01-01"],
+        ]);
+        List<string?[]> accounts =
+        [
+            ["acct-1", "Perpetua", "Lindqvist", "n/a"], ["acct-2", "Ignatius", "Moreau", "N/A"],
+            ["acct-3", "Perpetua", "Lindqvist", "C-1001"], ["acct-4", "Perpetua", "L.", "C-1001"],
+        ];
+        var records = Records(rows, settings, accounts);
+
+        var result = Stitch(records, settings);
+
+        foreach (var pk in new[] { "bad-1", "bad-2", "bad-5" })
+        {
+            Assert.True(records.Key(ProfileField.Email, Record(records, pk)) < 0, $"{pk}'s email is a bad value");
+            Assert.True(records.Key(ProfileField.Phone, Record(records, pk)) < 0, $"{pk}'s phone is a bad value");
+        }
+        Assert.True(records.Key(ProfileField.Email, Record(records, "bad-3")) < 0, "an email added to badValues is a bad value");
+        Assert.True(records.IsEmpty(Record(records, "bad-5")), "a record of bad values only is empty");
+        var ids = new[] { "bad-1", "bad-2", "bad-3", "bad-4", "bad-5", "acct-1", "acct-2" }.Select(pk => IdOf(result, pk)).ToList();
+        Assert.Equal(ids.Count, ids.Distinct().Count());
+        // A customer key that is not a bad value links its records outright.
+        Assert.Equal(IdOf(result, "acct-3"), IdOf(result, "acct-4"));
+    }
+
+    [Fact]
+    public void A_person_with_more_records_than_maxClusterSize_is_reported()
+    {
+        var settings = new StitchSettings(MaxClusterSize: 2);
+        var rows = Generated(100, 8).Select(g => g.Row).ToList();
+        rows.AddRange(Enumerable.Range(1, 3).Select(i =>
+            new string?[] { $"many-{i}", "Leopoldine", "Harcourt", "leopoldine.harcourt@example.org", null, "3 Mill Lane", "Ashford", "24017", "1977-04-04" }));
+
+        var result = Stitch(Records(rows, settings), settings);
+
+        Assert.Equal(IdOf(result, "many-1"), IdOf(result, "many-3"));
+        Assert.Contains(result.Notices, n => n.StartsWith("a person has 3 records (more than maxClusterSize, 2), e.g. crm:people:many-1", StringComparison.Ordinal));
     }
 
     [Fact]
