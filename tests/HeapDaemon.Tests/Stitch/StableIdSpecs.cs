@@ -6,9 +6,9 @@ namespace HeapDaemon.Tests.Stitch;
 
 /// <summary>
 /// Amperity IDs across reruns and reloads, and incremental stitches against full ones: three hand-made people among
-/// generated ones. Quentin is in the CRM, the orders and the loyalty program; Rosalind in the CRM; Marcus in the orders.
-/// The reload makes Quentin's loyalty member someone else (his person splits) and Marcus's order Rosalind's (two
-/// people merge).
+/// generated ones. Quentin is in the CRM, the orders and the loyalty program; Rosalind in the CRM; Marcus in the orders
+/// and the loyalty program. The reload makes Quentin's loyalty member someone else (his person splits) and Marcus's
+/// order and member Rosalind's (two people merge, the larger share Marcus's).
 /// </summary>
 public sealed class StableIdSpecs : DaemonSpecs
 {
@@ -18,17 +18,20 @@ public sealed class StableIdSpecs : DaemonSpecs
     private const string OpheliaMember = "m990001,Ophelia,Marchetti,ophelia.m@example.net,07/22/1990,10001,3125550199";
     private const string RosalindCrm = "900002,Rosalind,Thackeray,rosalind.t@example.org,(312) 440-1187,8 Quarry Road,Millbrook,IL,60601,1985-11-02,F,2024-05-01 10:00:00";
     private const string MarcusOrder = "o900002,Marcus Ellingham,marcus.e@example.com,,44 Birchwood Ave,Stonebridge,OH,44101,1971-06-30,30.00,2025-02-01 09:00:00";
+    private const string MarcusMember = "m990002,Marcus,Ellingham,marcus.e@example.com,06/30/1971,44101,3305550142";
+    private const string RosalindMember = "m990002,Rosalind,Thackeray,rosalind.t@example.org,11/02/1985,60601,3124401187";
     private const string RosalindOrder = "o900002,Rosalind Thackeray,rosalind.t@example.org,(312) 440-1187,8 Quarry Rd,Millbrook,IL,60601,,30.00,2025-03-01 09:00:00";
 
     private static readonly (string Source, string Feed, string Pk) Crm1 = ("crm", "customers", "900001"), Order1 = ("shop", "orders", "o900001"),
-        Member1 = ("loyalty", "members", "m990001"), Crm2 = ("crm", "customers", "900002"), Order2 = ("shop", "orders", "o900002");
+        Member1 = ("loyalty", "members", "m990001"), Crm2 = ("crm", "customers", "900002"), Order2 = ("shop", "orders", "o900002"),
+        Member2 = ("loyalty", "members", "m990002");
 
     private static IReadOnlyList<SourceFile> Files(bool reloaded)
     {
         var (_, files) = new PeopleGenerator(9).Generate(150);
         files[0].Rows.AddRange([QuentinCrm, RosalindCrm]);
         files[1].Rows.AddRange([QuentinOrder, reloaded ? RosalindOrder : MarcusOrder]);
-        files[2].Rows.Add(reloaded ? OpheliaMember : QuentinMember);
+        files[2].Rows.AddRange([reloaded ? OpheliaMember : QuentinMember, reloaded ? RosalindMember : MarcusMember]);
         return files;
     }
 
@@ -42,6 +45,7 @@ public sealed class StableIdSpecs : DaemonSpecs
         Assert.Equal(first[Crm1], first[Order1]);
         Assert.Equal(first[Crm1], first[Member1]);
         Assert.NotEqual(first[Crm2], first[Order2]);
+        Assert.Equal(first[Order2], first[Member2]);
 
         await Api.StitchAsync(full: true);
         Assert.Equal(first, await StitchSources.IdsAsync(QueryAsync));
@@ -55,12 +59,15 @@ public sealed class StableIdSpecs : DaemonSpecs
         Assert.Equal(first[Crm1], second[Order1]);
         Assert.NotEqual(first[Crm1], second[Member1]);
         Assert.DoesNotContain(second[Member1], first.Values);
-        // Rosalind and the order that is now hers: one person, one record from each earlier person; the tie goes to
-        // the overlap with the smallest record (crm.customers before shop.orders), so Rosalind's id.
+        // Rosalind and the order and member that are now hers: one person, with one record of Rosalind's earlier person
+        // and two of Marcus's. The id follows the larger share, Marcus's, though Rosalind's holds the smallest record
+        // (crm.customers); hers is retired, given to no one.
         Assert.Equal(second[Crm2], second[Order2]);
-        Assert.Equal(first[Crm2], second[Crm2]);
+        Assert.Equal(second[Crm2], second[Member2]);
+        Assert.Equal(first[Order2], second[Crm2]);
+        Assert.DoesNotContain(first[Crm2], second.Values);
         // Everyone else is untouched.
-        foreach (var (key, id) in first.Where(kv => kv.Key != Member1 && kv.Key != Order2)) Assert.Equal(id, second[key]);
+        foreach (var (key, id) in first.Where(kv => kv.Key != Member1 && kv.Key != Order2 && kv.Key != Member2 && kv.Key != Crm2)) Assert.Equal(id, second[key]);
     }
 
     [Fact]
@@ -76,16 +83,17 @@ public sealed class StableIdSpecs : DaemonSpecs
 
         var statistics = incremental.GetProperty("statistics");
         Assert.Equal("incremental", statistics.GetProperty("ran").GetString());
-        Assert.Equal(2, statistics.GetProperty("recordsChanged").GetInt32());
+        Assert.Equal(3, statistics.GetProperty("recordsChanged").GetInt32());
         Assert.True(statistics.GetProperty("pairsCompared").GetInt64() < full.GetProperty("statistics").GetProperty("pairsCompared").GetInt64() / 10,
             $"{statistics.GetProperty("pairsCompared")} pairs compared again, of {full.GetProperty("statistics").GetProperty("pairsCompared")}");
         var afterIncremental = await StitchSources.IdsAsync(QueryAsync);
         Assert.Equal(first[Crm1], afterIncremental[Order1]);
         Assert.NotEqual(first[Crm1], afterIncremental[Member1]);
         Assert.Equal(afterIncremental[Crm2], afterIncremental[Order2]);
+        Assert.Equal(first[Order2], afterIncremental[Crm2]);
         var customers = await QueryAsync("SELECT amperity_id, record_count FROM stitch.merged_customers");
         Assert.Equal(afterIncremental.Values.Distinct().Count(), customers.Count);
-        Assert.Equal(2, customers.Single(c => (Guid)c["amperity_id"]! == afterIncremental[Crm2])["record_count"]);
+        Assert.Equal(3, customers.Single(c => (Guid)c["amperity_id"]! == afterIncremental[Crm2])["record_count"]);
 
         var rebuilt = await Api.StitchAsync(full: true);
         Assert.Equal("full", rebuilt.GetProperty("statistics").GetProperty("ran").GetString());
