@@ -264,7 +264,8 @@ public sealed class StitchWriter(NpgsqlDataSource db)
                 SELECT t.*, {(own ? "coalesce(k.amperity_id, u.amperity_id)" : "k.amperity_id")} AS amperity_id
                 FROM {table.Table.Qualified} t
                 LEFT JOIN {StitchSchema.Schema}.unified_keys k ON k.key = {Literal(table.Key.Namespace)} AND k.value = t.{key}::text
-                {(own ? $"LEFT JOIN {StitchSchema.Schema}.unified_coalesced u ON u.source = {Literal(table.Table.Schema)} AND u.feed = {Literal(table.Table.Table)} AND u.pk = t.\"_pk\"" : "")}
+                {(own ? $"LEFT JOIN {StitchSchema.Schema}.unified_coalesced u ON u.source = {Literal(table.Table.Schema)} AND u.feed = {Literal(table.Table.Table)} AND u.pk = t.\"_pk\"" : "")};
+                COMMENT ON VIEW {view} IS {Literal($"{FeedCatalog.DerivedViewMark} (Stitch): each row of {table.Table} with the amperity_id of its person; made again by every stitch")};
                 """;
             await using var savepoint = new NpgsqlCommand("SAVEPOINT customers_view", connection, transaction);
             await savepoint.ExecuteNonQueryAsync(ct);

@@ -129,6 +129,32 @@ public sealed class StitchSpecs : DaemonSpecs
         Assert.Equal(0.8, (await Api.GetOkAsync("/api/stitch/settings")).GetProperty("matchThreshold").GetDouble());
     }
 
+    /// <summary>
+    /// A table with an fk field gets Stitch's <c>&lt;table&gt;_customers</c> view; the view is the daemon's, so deleting the
+    /// feed with its table drops it too, where a view of the user's refuses the drop.
+    /// </summary>
+    [Fact]
+    public async Task A_feed_whose_table_has_Stitchs_customers_view_can_be_deleted_with_its_table()
+    {
+        var (_, files) = Generate(people: 40, seed: 6);
+        await EnsureMotoCredentialAsync();
+        await StitchSources.LoadAsync(Api, S3, Bucket, files.Take(1));
+        await Api.PostOkAsync("/api/feeds", new
+        {
+            source = "shop", name = "visits",
+            fields = new object[] { new { name = "visit_id", type = "string", primaryKey = true }, new { name = "customer_id", type = "string", tags = new[] { "fk-crm" } } },
+        });
+        await Api.PostOkAsync("/api/feeds/shop-visits/activate");
+        await Api.StitchAsync();
+        Assert.NotEmpty(await QueryAsync("SELECT 1 FROM pg_views WHERE schemaname = 'shop' AND viewname = 'visits_customers'"));
+
+        var deleted = await Api.DeleteAsync("/api/feeds/shop-visits?dropTable=true");
+
+        Assert.Equal(HttpStatusCode.OK, deleted.StatusCode);
+        Assert.True((await deleted.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>()).GetProperty("tableDropped").GetBoolean());
+        Assert.Empty(await QueryAsync("SELECT 1 FROM pg_class WHERE relname IN ('visits', 'visits_customers')"));
+    }
+
     /// <summary>Pairwise precision and recall of the stitched people against the generator's truth.</summary>
     public static (double Precision, double Recall) PairwiseScore<TKey>(IReadOnlyDictionary<TKey, Guid> ids, IReadOnlyDictionary<TKey, int> truth) where TKey : notnull
     {
