@@ -1,5 +1,6 @@
 using System.Text.Json;
 using HeapDaemon.Actors.Feeds;
+using HeapDaemon.Actors.Loading;
 using Npgsql;
 
 namespace HeapDaemon.Actors.Browsing;
@@ -37,7 +38,8 @@ public sealed class DomainTableBrowser(NpgsqlDataSource db, FeedCatalog feeds)
     public async Task<DomainTableRows?> RowsAsync(string name, int limit, CancellationToken ct)
     {
         var feed = (await ActiveAsync(ct))
-            .FirstOrDefault(f => string.Equals(f.Table.DisplayName, name, StringComparison.OrdinalIgnoreCase) || f.Table.ToString() == name);
+            .FirstOrDefault(f => string.Equals(f.Table.DisplayName, name, StringComparison.OrdinalIgnoreCase) ||
+                                 string.Equals(f.Table.ToString(), name, StringComparison.OrdinalIgnoreCase));
         if (feed is null) return null;
         await using var cmd = db.CreateCommand($"SELECT to_jsonb(t)::text FROM {feed.Table.Qualified} t ORDER BY \"_pk\" LIMIT $1");
         cmd.Parameters.AddWithValue(Math.Clamp(limit, 1, MaxRows));

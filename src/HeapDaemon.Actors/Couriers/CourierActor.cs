@@ -1,9 +1,13 @@
+using System.Collections.Immutable;
 using Akka;
 using Akka.Actor;
 using Akka.Event;
 using Akka.Persistence;
+using HeapDaemon.Actors.Failures;
+using HeapDaemon.Actors.Ids;
 using HeapDaemon.Actors.Notifications;
 using HeapDaemon.Actors.Pipeline;
+using HeapDaemon.Actors.Retries;
 using HeapDaemon.Actors.Runs;
 using static HeapDaemon.Actors.Couriers.CourierCommands;
 using static HeapDaemon.Actors.Couriers.CourierReplies;
@@ -22,7 +26,6 @@ namespace HeapDaemon.Actors.Couriers;
 /// </summary>
 public sealed class CourierActor : ReceivePersistentActor, IWithTimers
 {
-    public const string PersistenceIdPrefix = "courier-";
     private const int SnapshotEvery = 50;
     private const string ScheduleTimer = "schedule";
 
@@ -40,7 +43,7 @@ public sealed class CourierActor : ReceivePersistentActor, IWithTimers
     {
         _services = services;
         _state = new CourierState(courierId);
-        PersistenceId = PersistenceIdPrefix + courierId;
+        PersistenceId = PersistenceIds.Courier(courierId);
 
         Recover<SnapshotOffer>(offer =>
         {
@@ -75,7 +78,9 @@ public sealed class CourierActor : ReceivePersistentActor, IWithTimers
             _log.Warning(failed.Cause, "Courier {CourierId}: could not read its unfinished runs; trying again in 10 s", _state.Id);
             Timers.StartSingleTimer(nameof(LoadUnfinishedRuns), LoadUnfinishedRuns.Instance, TimeSpan.FromSeconds(10));
         });
-        Command<GetRunProgress>(get => Sender.Tell(new RunProgressReply(get.RunId, _active?.RunId == get.RunId ? _active.Progress : null)));
+        Command<GetRunProgress>(get => Sender.Tell(_active?.RunId == get.RunId
+            ? new RunProgressReply(get.RunId, _active.InFlight.LastOrDefault(), _active.InFlight)
+            : new RunProgressReply(get.RunId, null, [])));
         Command<CancelRun>(Cancel);
         Command<RetryRun>(retry =>
         {
@@ -83,7 +88,12 @@ public sealed class CourierActor : ReceivePersistentActor, IWithTimers
         });
         Command<CourierRunActor.RunProgressed>(progressed =>
         {
-            if (_active?.RunId == progressed.RunId) _active = _active with { Progress = progressed.Progress };
+            if (_active?.RunId == progressed.RunId)
+                _active = _active with { InFlight = _active.InFlight.RemoveAll(f => f.Ordinal == progressed.Progress.Ordinal).Add(progressed.Progress) };
+        });
+        Command<CourierRunActor.RunFileEnded>(ended =>
+        {
+            if (_active?.RunId == ended.RunId) _active = _active with { InFlight = _active.InFlight.RemoveAll(f => f.Ordinal == ended.Ordinal) };
         });
         Command<CourierRunActor.RunEnded>(ended =>
         {
@@ -141,6 +151,20 @@ public sealed class CourierActor : ReceivePersistentActor, IWithTimers
 
     /// <summary>A run that throws is a failed run, not a reason to restart it: its child is stopped.</summary>
     protected override SupervisorStrategy SupervisorStrategy() => Akka.Actor.SupervisorStrategy.StoppingStrategy;
+
+    /// <summary>Its journal failed: persistence stops the courier, and its supervisor starts it again after a backoff.</summary>
+    protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
+    {
+        NotifyStopped(cause);
+        base.OnPersistFailure(cause, @event, sequenceNr);
+    }
+
+    /// <inheritdoc cref="OnPersistFailure"/>
+    protected override void OnRecoveryFailure(Exception reason, object? message = null)
+    {
+        NotifyStopped(reason);
+        base.OnRecoveryFailure(reason, message);
+    }
 
     protected override void OnReplaySuccess()
     {
@@ -228,11 +252,11 @@ public sealed class CourierActor : ReceivePersistentActor, IWithTimers
 
     private void StartRunActor(QueuedRun run, int attempt, FailedAttempts? failures)
     {
-        var plan = new CourierRunActor.RunPlan(run.RunId, _state.Id, run.Window, run.Request, _state.Config!, attempt, failures);
+        var plan = new RunPlan(run.RunId, _state.Id, run.Window, run.Request, _state.Config!, attempt, failures);
         // The attempt is in the name: the previous attempt's actor may still be stopping.
         var actor = Context.ActorOf(CourierRunActor.Props(plan, _services), $"run-{run.RunId:N}-{attempt}");
         Context.Watch(actor);
-        _active = new ActiveRun(run, attempt, actor, null, failures);
+        _active = new ActiveRun(run, attempt, actor, [], failures);
     }
 
     /// <summary>The run stays this courier's active run while it waits, so runs queued behind it keep their order.</summary>
@@ -240,7 +264,7 @@ public sealed class CourierActor : ReceivePersistentActor, IWithTimers
     {
         _log.Warning("Courier {CourierId}: run {RunId} attempt {Attempt} failed for a reason that may pass; retrying in {Delay}. {Message}",
             _state.Id, failed.Summary.RunId, _active!.Attempt, delay, failed.Summary.Message);
-        _active = _active with { Actor = null, Progress = null, Failures = failed.Failures };
+        _active = _active with { Actor = null, InFlight = [], Failures = failed.Failures };
         Timers.StartSingleTimer(RetryTimer(failed.Summary.RunId), new RetryRun(failed.Summary.RunId), delay);
     }
 
@@ -288,6 +312,11 @@ public sealed class CourierActor : ReceivePersistentActor, IWithTimers
                 $"Heap dump {dump} cannot apply, and the dumps after it wait for it: {summary.Message}", now, dump));
     }
 
+    private void NotifyStopped(Exception cause) =>
+        Context.System.EventStream.Publish(new Notification(NotificationEvent.CourierStopped, _state.Id, null,
+            $"courier '{_state.Id}' stopped unexpectedly (its journal failed: {FailureText.Of(cause)}); it is started again after a backoff " +
+            "that grows while it keeps failing", _services.Clock.GetUtcNow()));
+
     /// <summary>The run has ended and says so in heapd.runs, where the courier's history is read from: nothing to journal.</summary>
     private void Finish(Guid runId)
     {
@@ -334,16 +363,17 @@ public sealed class CourierActor : ReceivePersistentActor, IWithTimers
         async Task<CourierView> ViewAsync()
         {
             var history = await _services.Runs.HistoryAsync(id, CourierState.RecentRunsShown, CancellationToken.None);
-            var dumps = config.Kind == CourierKind.Heap ? await _services.Heap.DumpsAsync(id, CancellationToken.None) : null;
-            return new CourierView(id, config, history.LastRunDate, [.. history.Recent], current, queued, next, dumps);
+            var view = new CourierView(id, config, history.LastRunDate, [.. history.Recent], current, queued, next);
+            return await _services.Kinds[config.Kind].DescribeAsync(view, CancellationToken.None);
         }
     }
 
     private sealed record QueuedRun(Guid RunId, RunWindow Window, RunRequest Request);
 
     /// <param name="Actor">The run actor of the current attempt; null while the run waits to be retried.</param>
+    /// <param name="InFlight">The files being loaded, each as far as it last reported, the latest report last.</param>
     /// <param name="Failures">How its earlier attempts failed, for the attempt that gives up to say.</param>
-    private sealed record ActiveRun(QueuedRun Run, int Attempt, IActorRef? Actor, FileProgress? Progress, FailedAttempts? Failures)
+    private sealed record ActiveRun(QueuedRun Run, int Attempt, IActorRef? Actor, ImmutableList<FileProgress> InFlight, FailedAttempts? Failures)
     {
         public Guid RunId => Run.RunId;
     }

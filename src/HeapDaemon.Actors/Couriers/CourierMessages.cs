@@ -1,6 +1,5 @@
 using System.Collections.Immutable;
-using HeapDaemon.Actors.Feeds;
-using HeapDaemon.Actors.Heap;
+using HeapDaemon.Actors.Loading;
 using HeapDaemon.Actors.Pipeline;
 using HeapDaemon.Actors.Runs;
 
@@ -72,7 +71,9 @@ public static class CourierReplies
     /// <summary>The run request itself is wrong (e.g. its date range); nothing was recorded.</summary>
     public sealed record RunRefused(string Reason);
 
-    public sealed record RunProgressReply(Guid RunId, FileProgress? Progress);
+    /// <param name="Progress">The file of the run that reported last, as far as it has got; null when none is being loaded.</param>
+    /// <param name="InFlight">Every file of the run being loaded (a courier kind may load several at once).</param>
+    public sealed record RunProgressReply(Guid RunId, FileProgress? Progress, IReadOnlyList<FileProgress> InFlight);
 
     public sealed record RunCancelling(Guid RunId);
 

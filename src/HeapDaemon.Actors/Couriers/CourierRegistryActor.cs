@@ -2,18 +2,22 @@ using System.Collections.Immutable;
 using Akka.Actor;
 using Akka.Event;
 using Akka.Hosting;
+using Akka.Pattern;
 using Akka.Persistence;
-using HeapDaemon.Actors.Notifications;
-using Microsoft.Extensions.DependencyInjection;
+using HeapDaemon.Actors.Ids;
+using HeapDaemon.Actors.Retries;
 using static HeapDaemon.Actors.Couriers.CourierCommands;
 using static HeapDaemon.Actors.Couriers.CourierReplies;
 
 namespace HeapDaemon.Actors.Couriers;
 
 /// <summary>
-/// Knows which couriers exist (persisted), keeps one <see cref="CourierActor"/> child per courier and routes
+/// Knows which couriers exist (persisted), keeps one <see cref="CourierActor"/> per courier and routes
 /// <see cref="ICourierMessage"/>s to it. Starts every courier on recovery, so interrupted runs resume without
-/// waiting for a request.
+/// waiting for a request. Each courier lives under Akka's <see cref="BackoffSupervisor"/>: a courier stops when its
+/// journal fails (persistence stops a persistent actor rather than restart it), and comes back after a backoff that
+/// grows while it keeps failing, so a database outage is not hammered; meanwhile what is sent to it is answered with
+/// <see cref="CourierRestartingException"/>.
 /// </summary>
 /// <remarks>
 /// Every courier configuration passes through here, so here the credentials a configuration names are checked to
@@ -21,10 +25,9 @@ namespace HeapDaemon.Actors.Couriers;
 /// configurations and deletions that arrive meanwhile wait (stashed): a courier cannot take up a credential or a feed
 /// between the check that it is unused and its deletion.
 /// </remarks>
-public sealed class CourierRegistryActor : ReceivePersistentActor, IWithTimers
+public sealed class CourierRegistryActor : ReceivePersistentActor
 {
-    private static readonly TimeSpan FirstRestartDelay = TimeSpan.FromSeconds(1);
-    private static readonly TimeSpan MaxRestartDelay = TimeSpan.FromMinutes(2);
+    private static readonly ExponentialBackoff CourierRestarts = new(TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(2));
 
     /// <summary>A courier that stays up this long is healthy again: its next crash starts the backoff over.</summary>
     private static readonly TimeSpan StableAfter = TimeSpan.FromMinutes(5);
@@ -36,8 +39,6 @@ public sealed class CourierRegistryActor : ReceivePersistentActor, IWithTimers
     /// <summary>From a courier that persisted its deletion: forget it.</summary>
     public sealed record CourierRetired(string CourierId);
 
-    private sealed record RestartCourier(string CourierId);
-
     private sealed record ReferencesChecked(ConfigureCourier Configure, IActorRef ReplyTo, IReadOnlyList<string> Errors);
 
     /// <summary>A check or deletion ended: its answer, sent before the waiting messages are taken up.</summary>
@@ -46,7 +47,6 @@ public sealed class CourierRegistryActor : ReceivePersistentActor, IWithTimers
     private readonly CourierServices _services;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Dictionary<string, IActorRef> _children = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, (int Count, DateTime Last)> _crashes = new(StringComparer.Ordinal);
     private ImmutableSortedSet<string> _ids = ImmutableSortedSet<string>.Empty.WithComparer(StringComparer.Ordinal);
     private long _incarnation;
 
@@ -107,28 +107,14 @@ public sealed class CourierRegistryActor : ReceivePersistentActor, IWithTimers
                 Context.Stop(child);
             }
         }));
+        // A courier's supervisor stops only when the registry stops it; one that stopped otherwise is started again.
         Command<Terminated>(terminated =>
         {
             var id = _children.FirstOrDefault(c => c.Value.Equals(terminated.ActorRef)).Key;
             if (id is null) return;
             _children.Remove(id);
-            if (!_ids.Contains(id)) return;
-            // A courier stops when its journal fails (persistence stops, not restarts, a persistent actor). Bring it
-            // back after a backoff that grows while it keeps failing, so a database outage is not hammered.
-            var (crashes, last) = _crashes.GetValueOrDefault(id);
-            crashes = DateTime.UtcNow - last > StableAfter ? 1 : crashes + 1;
-            _crashes[id] = (crashes, DateTime.UtcNow);
-            var delay = TimeSpan.FromMilliseconds(Math.Min(MaxRestartDelay.TotalMilliseconds,
-                FirstRestartDelay.TotalMilliseconds * Math.Pow(2, crashes - 1)) * (0.8 + 0.4 * Random.Shared.NextDouble()));
-            _log.Warning("Courier {CourierId} stopped unexpectedly (crash {Crashes} in a row); restarting it in {Delay}", id, crashes, delay);
-            Context.System.EventStream.Publish(new Notification(NotificationEvent.CourierStopped, id, null,
-                $"courier '{id}' stopped unexpectedly (its journal failed; crash {crashes} in a row); it is restarted in {delay.TotalSeconds:0.#} s",
-                DateTimeOffset.UtcNow));
-            Timers.StartSingleTimer("restart-" + id, new RestartCourier(id), delay);
-        });
-        Command<RestartCourier>(restart =>
-        {
-            if (_ids.Contains(restart.CourierId)) Child(restart.CourierId);
+            _log.Warning("The supervisor of courier {CourierId} stopped unexpectedly; starting it again", id);
+            if (_ids.Contains(id)) Child(id);
         });
         Command<ICourierMessage>(message =>
         {
@@ -137,9 +123,7 @@ public sealed class CourierRegistryActor : ReceivePersistentActor, IWithTimers
         });
     }
 
-    public override string PersistenceId => "courier-registry";
-
-    public ITimerScheduler Timers { get; set; } = null!;
+    public override string PersistenceId => PersistenceIds.CourierRegistry;
 
     public static Props Props(CourierServices services) => Akka.Actor.Props.Create(() => new CourierRegistryActor(services));
 
@@ -165,10 +149,10 @@ public sealed class CourierRegistryActor : ReceivePersistentActor, IWithTimers
     }
 
     /// <summary>
-    /// Runs a deletion off the actor, given every courier (its child, or null while it restarts), and answers the
-    /// sender; configurations and other deletions wait until it ends.
+    /// Runs a deletion off the actor, given every courier (its supervisor, which answers for it, or says that it is
+    /// restarting), and answers the sender; configurations and other deletions wait until it ends.
     /// </summary>
-    private void DeleteIfUnused(Func<IReadOnlyList<(string Id, IActorRef? Child)>, Task<object>> delete)
+    private void DeleteIfUnused(Func<IReadOnlyList<(string Id, IActorRef Courier)>, Task<object>> delete)
     {
         if (_checking)
         {
@@ -177,7 +161,7 @@ public sealed class CourierRegistryActor : ReceivePersistentActor, IWithTimers
         }
         _checking = true;
         var replyTo = Sender;
-        var couriers = _ids.Select(id => (id, _children.GetValueOrDefault(id))).ToList();
+        var couriers = _ids.Select(id => (id, Child(id))).ToList();
         delete(couriers).PipeTo(Self,
             success: reply => new CheckEnded(replyTo, reply),
             failure: e => new CheckEnded(replyTo, new Status.Failure(e)));
@@ -190,18 +174,26 @@ public sealed class CourierRegistryActor : ReceivePersistentActor, IWithTimers
     }
 
     /// <summary>
-    /// Child names carry an incarnation number: a courier deleted and created again gets a fresh name while the
-    /// old child may still be stopping.
+    /// The courier's supervisor, which forwards to the courier. Its name carries an incarnation number: a courier
+    /// deleted and created again gets a fresh name while the old one may still be stopping.
     /// </summary>
     private IActorRef Child(string courierId)
     {
         if (_children.TryGetValue(courierId, out var child)) return child;
-        child = Context.ActorOf(CourierActor.Props(courierId, _services), Uri.EscapeDataString($"courier-{courierId}-{_incarnation++}"));
+        var supervised = Backoff.OnStop(CourierActor.Props(courierId, _services), "courier", CourierRestarts.Min, CourierRestarts.Max,
+                CourierRestarts.RandomFactor, maxNrOfRetries: -1)
+            .WithAutoReset(StableAfter)
+            .WithReplyWhileStopped(new Status.Failure(new CourierRestartingException(courierId)));
+        child = Context.ActorOf(BackoffSupervisor.Props(supervised), Uri.EscapeDataString($"courier-{courierId}-{_incarnation++}"));
         Context.Watch(child);
         _children[courierId] = child;
         return child;
     }
 }
+
+/// <summary>The courier is stopped, after its journal failed, and comes back after a backoff; until then it answers with this.</summary>
+public sealed class CourierRestartingException(string courierId)
+    : Exception($"courier '{courierId}' is restarting after a failure (its journal could not be read or written); try again shortly");
 
 public static class CourierHostingExtensions
 {

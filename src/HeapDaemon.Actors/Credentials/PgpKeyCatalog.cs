@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
-using HeapDaemon.Actors.Formats.Pgp;
+using HeapDaemon.Actors.Json;
+using HeapDaemon.Actors.Pgp;
 using Npgsql;
 using NpgsqlTypes;
 

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Akka.Actor;
 using Akka.Event;
 using Akka.Hosting;
+using HeapDaemon.Actors.Json;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace HeapDaemon.Actors.Notifications;

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using HeapDaemon.Actors.Json;
 using Npgsql;
 using NpgsqlTypes;
 

@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Event;
 using Akka.Hosting;
+using HeapDaemon.Actors.Memory;
 using HeapDaemon.Actors.Metrics;
 using HeapDaemon.Actors.Runs;
 using Microsoft.Extensions.DependencyInjection;

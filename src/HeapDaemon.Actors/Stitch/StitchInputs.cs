@@ -5,6 +5,9 @@ using System.Text.Json;
 using System.Threading.Channels;
 using HeapDaemon.Actors.Feeds;
 using HeapDaemon.Actors.Heap;
+using HeapDaemon.Actors.Ids;
+using HeapDaemon.Actors.Json;
+using HeapDaemon.Actors.Loading;
 using Npgsql;
 
 namespace HeapDaemon.Actors.Stitch;

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using HeapDaemon.Actors.Json;
 using HeapDaemon.Actors.Runs;
 using Npgsql;
 using NpgsqlTypes;

@@ -2,6 +2,7 @@ using System.Collections.Immutable;
 using System.Security.Cryptography;
 using System.Text.Json;
 using HeapDaemon.Actors.Couriers;
+using HeapDaemon.Actors.Json;
 using Npgsql;
 using NpgsqlTypes;
 

@@ -1,6 +1,9 @@
 using System.Globalization;
 using System.Text.Json;
 using HeapDaemon.Actors.Feeds;
+using HeapDaemon.Actors.Ids;
+using HeapDaemon.Actors.Json;
+using HeapDaemon.Actors.Loading;
 using Npgsql;
 using NpgsqlTypes;
 

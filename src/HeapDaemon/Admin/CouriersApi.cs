@@ -3,7 +3,8 @@ using Akka.Hosting;
 using HeapDaemon.Access;
 using HeapDaemon.Actors.Couriers;
 using HeapDaemon.Actors.Credentials;
-using HeapDaemon.Actors.Feeds;
+using HeapDaemon.Actors.Ids;
+using HeapDaemon.Actors.Loading;
 using HeapDaemon.Actors.Runs;
 using Microsoft.AspNetCore.Http.HttpResults;
 using static HeapDaemon.Actors.Couriers.CourierCommands;
@@ -48,11 +49,11 @@ public static class CouriersApi
     }
 
     public static async Task<Results<Created<CourierView>, InvalidProblem, ConflictProblem, UnavailableProblem>> AddAsync(
-        CourierRequest body, IRequiredActor<CourierRegistryActor> couriers, CredentialCatalog credentials, PgpKeyCatalog pgp, FeedCatalog feeds,
-        CancellationToken ct)
+        CourierRequest body, IRequiredActor<CourierRegistryActor> couriers, CourierKinds kinds, CredentialCatalog credentials, PgpKeyCatalog pgp,
+        FeedCatalog feeds, CancellationToken ct)
     {
-        if (!Identifiers.IsId(body.Id)) return new InvalidProblem($"id '{body.Id}' must be 1-63 lowercase letters, digits, '-' or '_'");
-        if (await CheckAsync(body.ToConfig(), credentials, pgp, feeds, ct) is { } invalid) return invalid;
+        if (!Identifiers.IsId(body.Id)) return new InvalidProblem($"id '{body.Id}' must be {Identifiers.IdRule}");
+        if (await CheckAsync(body.ToConfig(), kinds, credentials, pgp, feeds, ct) is { } invalid) return invalid;
         return await (await couriers.GetAsync(ct)).Ask<object>(new ConfigureCourier(body.Id!, body.ToConfig(), Create: true), AskTimeout, ct) switch
         {
             CourierView view => TypedResults.Created($"/api/couriers/{view.Id}", view),
@@ -83,11 +84,11 @@ public static class CouriersApi
         };
 
     public static async Task<Results<Ok<CourierView>, InvalidProblem, NotFoundProblem, UnavailableProblem>> UpdateAsync(
-        string id, CourierRequest body, IRequiredActor<CourierRegistryActor> couriers, CredentialCatalog credentials, PgpKeyCatalog pgp,
-        FeedCatalog feeds, CancellationToken ct)
+        string id, CourierRequest body, IRequiredActor<CourierRegistryActor> couriers, CourierKinds kinds, CredentialCatalog credentials,
+        PgpKeyCatalog pgp, FeedCatalog feeds, CancellationToken ct)
     {
         if (body.Id is not null && body.Id != id) return new InvalidProblem($"id: the body's id '{body.Id}' is not the route's '{id}'");
-        if (await CheckAsync(body.ToConfig(), credentials, pgp, feeds, ct) is { } invalid) return invalid;
+        if (await CheckAsync(body.ToConfig(), kinds, credentials, pgp, feeds, ct) is { } invalid) return invalid;
         return await (await couriers.GetAsync(ct)).Ask<object>(new ConfigureCourier(id, body.ToConfig(), Create: false), AskTimeout, ct) switch
         {
             CourierView view => TypedResults.Ok(view),
@@ -124,9 +125,10 @@ public static class CouriersApi
         TypedResults.Ok(await runs.ListForCourierAsync(id, Math.Clamp(limit ?? 20, 1, 200), ct));
 
     /// <summary>A courier can only use credentials that exist and load into feeds that are active.</summary>
-    private static async Task<InvalidProblem?> CheckAsync(CourierConfig config, CredentialCatalog credentials, PgpKeyCatalog pgp, FeedCatalog feeds, CancellationToken ct)
+    private static async Task<InvalidProblem?> CheckAsync(CourierConfig config, CourierKinds kinds, CredentialCatalog credentials, PgpKeyCatalog pgp,
+        FeedCatalog feeds, CancellationToken ct)
     {
-        var errors = config.Validate().ToList();
+        var errors = kinds.Validate(config).ToList();
         if (errors.Count > 0) return new InvalidProblem(errors);
         if (await credentials.GetAsync(config.CredentialId, ct) is null) errors.Add($"credential '{config.CredentialId}' does not exist");
         foreach (var pgpId in config.Files.Select(f => f.PgpCredentialId).OfType<string>().Distinct())

@@ -5,7 +5,7 @@ using HeapDaemon.Access;
 using HeapDaemon.Actors.Couriers;
 using HeapDaemon.Actors.Credentials;
 using HeapDaemon.Actors.Endpoints;
-using HeapDaemon.Actors.Formats.Pgp;
+using HeapDaemon.Actors.Pgp;
 using Microsoft.AspNetCore.Http.HttpResults;
 using static HeapDaemon.Actors.Couriers.CourierCommands;
 using static HeapDaemon.Actors.Couriers.CourierReplies;

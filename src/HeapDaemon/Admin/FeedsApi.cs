@@ -1,12 +1,13 @@
 using System.Collections.Immutable;
 using HeapDaemon.Access;
 using HeapDaemon.Actors.Feeds;
+using HeapDaemon.Actors.Loading;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Npgsql;
 
 namespace HeapDaemon.Admin;
 
-/// <param name="Id">Defaults to <c>source-name</c>.</param>
+/// <param name="Id">Defaults to <c>source-name</c>, both as they are kept (<see cref="FeedDefinition.DefaultId"/>).</param>
 public sealed record FeedRequest(
     string Source,
     string Name,
@@ -19,7 +20,7 @@ public sealed record FeedRequest(
 {
     /// <summary>Fields sent without tags get the tags their names suggest; an empty list means none.</summary>
     public FeedDefinition ToDefinition(string? id = null) => SemanticTags.WithSuggestions(new FeedDefinition(
-        id ?? Id ?? $"{Source}-{Name}".Replace('_', '-'), Source, Name, Fields.IsDefault ? [] : Fields, LastUpdatedField,
+        id ?? Id ?? FeedDefinition.DefaultId(Source, Name), Source, Name, Fields.IsDefault ? [] : Fields, LastUpdatedField,
         ErrorThresholdPercent ?? 1m, DatetimeFormat, NewColumns));
 }
 

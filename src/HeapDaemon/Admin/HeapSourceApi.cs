@@ -4,7 +4,7 @@ using Amazon.Runtime;
 using HeapDaemon.Access;
 using HeapDaemon.Actors.Couriers;
 using HeapDaemon.Actors.Credentials;
-using HeapDaemon.Actors.Feeds;
+using HeapDaemon.Actors.Ids;
 using HeapDaemon.Actors.Heap;
 using HeapDaemon.Actors.Runs;
 using HeapDaemon.Actors.Storage;
@@ -34,12 +34,12 @@ public static class HeapSourceApi
 
     public static async Task<Results<Created<HeapSourceView>, InvalidProblem, ConflictProblem, UpstreamProblem, UnavailableProblem>> AddAsync(
         HeapSourceRequest body, IRequiredActor<CourierRegistryActor> couriers, CredentialCatalog credentials, S3ClientFactory s3Factory,
-        HeapCourier heap, CancellationToken ct)
+        HeapCourier heap, CourierKinds kinds, CancellationToken ct)
     {
         var id = body.Id ?? "heap";
-        if (!Identifiers.IsId(id)) return new InvalidProblem($"id '{id}' must be 1-63 lowercase letters, digits, '-' or '_'");
+        if (!Identifiers.IsId(id)) return new InvalidProblem($"id '{id}' must be {Identifiers.IdRule}");
         var config = new CourierConfig(body.CredentialId, [], Schedule: body.Schedule ?? Hourly, Kind: CourierKind.Heap, Prefix: body.Prefix, Source: body.Source);
-        if (config.Validate() is [_, ..] errors) return new InvalidProblem(errors);
+        if (kinds.Validate(config) is [_, ..] errors) return new InvalidProblem(errors);
         var access = await credentials.GetAccessAsync(body.CredentialId, ct);
         if (access is null) return new InvalidProblem($"credential '{body.CredentialId}' does not exist");
 

@@ -4,7 +4,7 @@ using Akka.Actor;
 using Akka.Hosting;
 using HeapDaemon.Access;
 using HeapDaemon.Actors.Endpoints;
-using HeapDaemon.Actors.Feeds;
+using HeapDaemon.Actors.Ids;
 using HeapDaemon.Actors.Notifications;
 using Microsoft.AspNetCore.Http.HttpResults;
 
@@ -56,7 +56,7 @@ public static class NotificationsApi
     {
         var errors = new List<string>();
         var id = body.Id ?? "webhook-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4));
-        if (!Identifiers.IsId(id)) errors.Add($"id '{id}' must be 1-63 lowercase letters, digits, '-' or '_'");
+        if (!Identifiers.IsId(id)) errors.Add($"id '{id}' must be {Identifiers.IdRule}");
         if (string.IsNullOrWhiteSpace(body.Url)) errors.Add("url is required");
         else if (!Uri.TryCreate(body.Url, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https") || uri.Host.Length == 0)
             errors.Add($"url '{body.Url}' must be an absolute http or https URL");

@@ -1,6 +1,6 @@
 using HeapDaemon.Actors.Credentials;
-using HeapDaemon.Actors.Feeds;
-using HeapDaemon.Actors.Formats.Pgp;
+using HeapDaemon.Actors.Ids;
+using HeapDaemon.Actors.Pgp;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace HeapDaemon.Admin;
@@ -12,7 +12,7 @@ public static class PgpCredentialsApi
         CredentialRequest request, PgpKeyCatalog catalog, CancellationToken ct)
     {
         var errors = new List<string>();
-        if (!Identifiers.IsId(request.Id)) errors.Add($"id '{request.Id}' must be 1-63 lowercase letters, digits, '-' or '_'");
+        if (!Identifiers.IsId(request.Id)) errors.Add($"id '{request.Id}' must be {Identifiers.IdRule}");
         if (string.IsNullOrWhiteSpace(request.PrivateKey)) errors.Add("privateKey is required");
         if (request.Passphrase is null) errors.Add("passphrase is required (empty for a key without one)");
         var s3Only = new[] { ("bucket", request.Bucket), ("region", request.Region), ("endpointUrl", request.EndpointUrl), ("accessKeyId", request.AccessKeyId),

@@ -2,14 +2,14 @@ using System.Text.Json.Serialization.Metadata;
 using Akka.Hosting;
 using Akka.Persistence.Sql.Hosting;
 using HeapDaemon.Access;
-using HeapDaemon.Actors;
 using HeapDaemon.Actors.Browsing;
 using HeapDaemon.Actors.Couriers;
 using HeapDaemon.Actors.Credentials;
 using HeapDaemon.Actors.Endpoints;
-using HeapDaemon.Actors.Feeds;
 using HeapDaemon.Actors.Heap;
+using HeapDaemon.Actors.Json;
 using HeapDaemon.Actors.Loading;
+using HeapDaemon.Actors.Memory;
 using HeapDaemon.Actors.Metrics;
 using HeapDaemon.Actors.Notifications;
 using HeapDaemon.Actors.Pipeline;
@@ -63,9 +63,15 @@ public static class DaemonSetup
         services.AddSingleton<DaemonMetricsExport>();
         services.AddSingleton<LastSuccesses>();
         services.AddSingleton(new IdleMemory());
-        services.AddSingleton<HeapCourier>();
         services.AddSingleton<FilePreviewer>();
         services.AddSingleton<DomainTableBrowser>();
+        // Courier kinds: one class each, chosen by the kind a courier's configuration names (CourierKinds). A new kind
+        // is its class and its line here.
+        services.AddSingleton<ICourierKind, FilesCourier>();
+        services.AddSingleton<HeapCourier>();
+        services.AddSingleton<ICourierKind>(provider => provider.GetRequiredService<HeapCourier>());
+        services.AddSingleton<CourierKinds>();
+        services.AddSingleton<CourierRunner>();
         services.AddSingleton<CourierServices>();
         services.AddSingleton<StitchInputs>();
         services.AddSingleton<StitchWriter>();
@@ -142,6 +148,9 @@ public static class DaemonSetup
             var db = services.GetRequiredService<NpgsqlDataSource>();
             var credentials = services.GetRequiredService<CredentialCatalog>();
             await MetadataSchema.EnsureAsync(db, cancellationToken);
+            if (await CourierJournal.SplitRegistryStreamAsync(db, cancellationToken) is > 0 and var moved)
+                log.LogWarning("The journal stream courier-registry held {Count} events and snapshots of the courier 'registry'; they were moved to its own stream",
+                    moved);
             await StitchSchema.EnsureAsync(db, cancellationToken);
             await CheckMergeWorkMemAsync(db, services.GetRequiredService<LoadingSettings>(), cancellationToken);
             var (resealed, unreadable) = await credentials.ResealAsync(cancellationToken);

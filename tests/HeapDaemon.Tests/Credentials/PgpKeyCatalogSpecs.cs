@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using HeapDaemon.Actors.Credentials;
-using HeapDaemon.Actors.Formats.Pgp;
 using HeapDaemon.Actors.Loading;
+using HeapDaemon.Actors.Pgp;
 using HeapDaemon.Tests.Formats;
 using HeapDaemon.Tests.Support;
 using Npgsql;

@@ -1,8 +1,8 @@
 using System.Text;
 using HeapDaemon.Actors.Formats;
-using HeapDaemon.Actors.Formats.Pgp;
+using HeapDaemon.Actors.Pgp;
+using HeapDaemon.Actors.Streams;
 using HeapDaemon.Tests.Support;
-using HeapDaemon.Actors.Storage;
 using Xunit;
 
 namespace HeapDaemon.Tests.Formats;

@@ -3,7 +3,7 @@ using System.IO.Pipelines;
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 
-namespace HeapDaemon.Actors.Formats;
+namespace HeapDaemon.Actors.Streams;
 
 /// <summary>Where a synchronous producer writes its output; <see cref="Write"/> blocks while the reader has no room.</summary>
 public sealed class PipeSink(PipeWriter writer, CancellationToken ct)

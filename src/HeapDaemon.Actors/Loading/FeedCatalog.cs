@@ -1,9 +1,11 @@
 using System.Text.Json;
-using HeapDaemon.Actors.Loading;
+using HeapDaemon.Actors.Feeds;
+using HeapDaemon.Actors.Ids;
+using HeapDaemon.Actors.Json;
 using Npgsql;
 using NpgsqlTypes;
 
-namespace HeapDaemon.Actors.Feeds;
+namespace HeapDaemon.Actors.Loading;
 
 public sealed record FeedRecord(FeedDefinition Definition, bool Active, DateTimeOffset? ActivatedAt);
 

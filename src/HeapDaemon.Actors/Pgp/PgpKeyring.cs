@@ -1,7 +1,7 @@
 using System.Text;
 using Org.BouncyCastle.Bcpg.OpenPgp;
 
-namespace HeapDaemon.Actors.Formats.Pgp;
+namespace HeapDaemon.Actors.Pgp;
 
 /// <summary>What the API shows of a key: public facts only.</summary>
 public sealed record PgpKeyInfo(string KeyId, string Fingerprint, string Algorithm, int Bits, DateTimeOffset CreatedAt, IReadOnlyList<string> UserIds);

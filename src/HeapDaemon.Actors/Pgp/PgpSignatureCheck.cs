@@ -1,6 +1,7 @@
+using HeapDaemon.Actors.Streams;
 using Org.BouncyCastle.Bcpg.OpenPgp;
 
-namespace HeapDaemon.Actors.Formats.Pgp;
+namespace HeapDaemon.Actors.Pgp;
 
 /// <summary>
 /// Verifies a PGP message's signatures by the credential's signer keys as its data passes, and decides after the last

@@ -1,8 +1,9 @@
 using System.Net.Sockets;
+using HeapDaemon.Actors.Streams;
 using Org.BouncyCastle.Bcpg;
 using Org.BouncyCastle.Bcpg.OpenPgp;
 
-namespace HeapDaemon.Actors.Formats.Pgp;
+namespace HeapDaemon.Actors.Pgp;
 
 /// <summary>
 /// Decrypts an OpenPGP message (binary or armored; compressed with ZIP, ZLIB or BZIP2 or not; signed or not) as a
