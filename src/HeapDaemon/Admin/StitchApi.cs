@@ -154,12 +154,13 @@ public static class StitchApi
         return TypedResults.Ok(settings);
     }
 
-    /// <param name="source">The record's source (the domain table's schema), e.g. <c>crm</c>.</param>
-    /// <param name="feed">Its table, e.g. <c>customers</c>.</param>
+    /// <param name="source">The record's source (the domain table's schema), e.g. <c>crm</c>, in any case.</param>
+    /// <param name="feed">Its table, e.g. <c>customers</c>, in any case.</param>
     /// <param name="pk">Its primary key as the table's <c>_pk</c> holds it.</param>
     public static async Task<Results<Ok<StitchExplanation>, NotFoundProblem>> ExplainAsync(
         string source, string feed, string pk, StitchQueries queries, CancellationToken ct) =>
-        await queries.ExplainAsync(source, feed, pk, ct) is { } explanation
+        // Sources and feed names are kept in lowercase, as PostgreSQL keeps them; a route may spell them in any case.
+        await queries.ExplainAsync(source.ToLowerInvariant(), feed.ToLowerInvariant(), pk, ct) is { } explanation
             ? TypedResults.Ok(explanation)
             : new NotFoundProblem($"no stitched record {source}.{feed} with primary key '{pk}' (is the table tagged, and has Stitch run since it was loaded?)");
 

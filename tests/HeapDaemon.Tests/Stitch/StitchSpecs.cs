@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using HeapDaemon.SampleData;
+using HeapDaemon.Tests.Operations;
 using HeapDaemon.Tests.Support;
 using Xunit;
 
@@ -40,23 +41,16 @@ public sealed class StitchSpecs : DaemonSpecs
 
         // The daemon's metrics count the stitch and show the size of its result (a stitch after the loads may have followed).
         var metrics = await Daemon.CreateClient().GetStringAsync("/metrics");
-        Assert.True(Sample(metrics, "heapd_stitch_runs_total{status=\"succeeded\"}") >= 1, metrics);
-        Assert.True(Sample(metrics, "heapd_stitch_duration_seconds_count{kind=\"full\"}") >= 1, metrics);
-        Assert.Equal(ids.Count, Sample(metrics, "heapd_stitch_records"));
-        Assert.Equal(customers.Count, Sample(metrics, "heapd_stitch_people"));
+        Assert.True(OperationsSpecs.Sample(metrics, "heapd_stitch_runs_total{status=\"succeeded\"}") >= 1, metrics);
+        Assert.True(OperationsSpecs.Sample(metrics, "heapd_stitch_duration_seconds_count{kind=\"full\"}") >= 1, metrics);
+        Assert.Equal(ids.Count, OperationsSpecs.Sample(metrics, "heapd_stitch_records"));
+        Assert.Equal(customers.Count, OperationsSpecs.Sample(metrics, "heapd_stitch_people"));
     }
 
     private static async Task<string> DetailAsync(HttpResponseMessage response)
     {
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         return (await response.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>()).GetProperty("detail").GetString()!;
-    }
-
-    private static double Sample(string metrics, string series)
-    {
-        var line = metrics.Split('\n').FirstOrDefault(l => l.StartsWith(series + " ", StringComparison.Ordinal));
-        Assert.True(line is not null, $"no {series} in:\n{metrics}");
-        return double.Parse(line![(series.Length + 1)..], System.Globalization.CultureInfo.InvariantCulture);
     }
 
     [Fact]
@@ -80,6 +74,8 @@ public sealed class StitchSpecs : DaemonSpecs
         Assert.All(matched, p => Assert.True(p.GetProperty("matchProbability").GetDouble() >= 0.9));
         Assert.Contains(matched, p => p.GetProperty("exact").GetArrayLength() > 0);
         Assert.Equal(person["amperity_id"]!.ToString(), explanation.GetProperty("customer").GetProperty("amperity_id").GetString());
+        var inCapitals = await Api.GetOkAsync($"/api/stitch/records/{((string)person["source"]!).ToUpperInvariant()}/{((string)person["feed"]!).ToUpperInvariant()}/{person["pk"]}");
+        Assert.Equal(person["amperity_id"]!.ToString(), inCapitals.GetProperty("record").GetProperty("amperityId").GetString());
 
         var missing = await Api.GetAsync("/api/stitch/records/crm/customers/no-such-key");
         Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
