@@ -40,6 +40,8 @@ public sealed class StitchActor : ReceiveActor, IWithTimers
     /// <summary>Counts the loads heard and the stitches started, to tell which came first.</summary>
     private long _events;
     private long _lastStart;
+    /// <summary>The latest load heard that no stitch has read yet, which the pending debounce is for.</summary>
+    private long _latestLoad;
     private DateTimeOffset? _debounceSince;
     private Active? _active;
     private Waiting? _waiting;
@@ -97,16 +99,20 @@ public sealed class StitchActor : ReceiveActor, IWithTimers
         Receive<LoadChecked>(checkedRun =>
         {
             if (checkedRun.Failure is { } failure) _log.Warning(failure, "Stitch: could not tell whether run {RunId} changed a tagged table", checkedRun.RunId);
-            if (!checkedRun.Changed || !_settings.RunAfterLoads || Timers.IsTimerActive(DebounceTimer)) return;
+            if (!checkedRun.Changed || !_settings.RunAfterLoads) return;
             // A stitch that has not started yet, or started after this run ended (and so after its rows committed),
             // reads them: no other is needed for this run.
             if (_waiting is not null || _lastStart > checkedRun.Heard) return;
+            _latestLoad = Math.Max(_latestLoad, checkedRun.Heard);
+            if (Timers.IsTimerActive(DebounceTimer)) return;
             _debounceSince = _services.Clock.GetUtcNow();
             Timers.StartSingleTimer(DebounceTimer, Debounced.Instance, TimeSpan.FromSeconds(_settings.DebounceSeconds));
         });
         Receive<Debounced>(_ =>
         {
             _debounceSince = null;
+            // The loads it waited for may have been read meanwhile by a stitch asked for otherwise (the API, the schedule).
+            if (_lastStart > _latestLoad) return;
             Request(StitchKind.Incremental, StitchTrigger.Load, null);
         });
         Receive<SettingsChanged>(_ => LoadSettings());

@@ -9,6 +9,13 @@ namespace HeapDaemon.Tests.Stitch;
 /// <summary>A stitch as a run: one at a time, cancel, a crash mid-swap, and stitching by itself after a load.</summary>
 public sealed class StitchRunSpecs : DaemonSpecs
 {
+    /// <summary>Stitches only when a test asks: a stitch after the loads, 30 s on, would change what the tests count.</summary>
+    public override async Task InitializeAsync()
+    {
+        await base.InitializeAsync();
+        await Api.PostOkAsync("/api/stitch/settings", new { runAfterLoads = false });
+    }
+
     private async Task LoadAsync(int seed = 2) => await StitchSources.LoadAsync(Api, S3, Bucket, new PeopleGenerator(seed).Generate(150).Files);
 
     /// <summary>
@@ -24,20 +31,27 @@ public sealed class StitchRunSpecs : DaemonSpecs
         return reader;
     }
 
-    /// <summary>The backend of the stitch waiting to swap its tables in (it waits on the reader's lock).</summary>
-    private async Task<int> WaitForSwapAsync()
+    /// <summary>The backend of the stitch waiting to swap its tables in (it waits on the reader's lock), if one does.</summary>
+    private async Task<int?> SwapWaiterAsync()
+    {
+        var waiting = await QueryAsync("""
+            SELECT pid FROM pg_stat_activity
+            WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'DROP TABLE IF EXISTS stitch.unified_coalesced CASCADE%'
+            """);
+        return waiting.Count > 0 ? (int)waiting[0]["pid"]! : null;
+    }
+
+    /// <summary>Waits until a stitch waits to swap its tables in (<paramref name="waits"/>), or until none does.</summary>
+    private async Task<int?> WaitForSwapAsync(bool waits = true)
     {
         var deadline = DateTime.UtcNow.AddSeconds(120);
         while (DateTime.UtcNow < deadline)
         {
-            var waiting = await QueryAsync("""
-                SELECT pid FROM pg_stat_activity
-                WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'DROP TABLE IF EXISTS stitch.unified_coalesced CASCADE%'
-                """);
-            if (waiting.Count > 0) return (int)waiting[0]["pid"]!;
+            var pid = await SwapWaiterAsync();
+            if (pid is not null == waits) return pid;
             await Task.Delay(50);
         }
-        throw new TimeoutException("no stitch reached its swap within 120 s");
+        throw new TimeoutException(waits ? "no stitch reached its swap within 120 s" : "a stitch still waited to swap its tables in after 120 s");
     }
 
     private async Task<List<Dictionary<string, object?>>> ResultAsync() =>
@@ -56,7 +70,7 @@ public sealed class StitchRunSpecs : DaemonSpecs
         {
             var accepted = await Api.PostOkAsync("/api/stitch/runs", new { full = true });
             var pid = await WaitForSwapAsync();
-            await QueryAsync($"SELECT pg_terminate_backend({pid})");
+            await QueryAsync($"SELECT pg_terminate_backend({pid!.Value})");
             var killed = await Api.WaitForStitchAsync(accepted.GetProperty("runId").GetGuid());
             Assert.Equal("failed", killed.GetProperty("status").GetString());
             Assert.Contains("the previous result stays in place", killed.GetProperty("message").GetString());
@@ -94,8 +108,8 @@ public sealed class StitchRunSpecs : DaemonSpecs
 
             await Api.PostOkAsync($"/api/stitch/runs/{joined.GetProperty("runId").GetGuid()}/cancel");
             await Api.PostOkAsync($"/api/stitch/runs/{running}/cancel");
-            // The cancel reaches the stitch while PostgreSQL holds it; the reader lets go afterwards.
-            await Task.Delay(200);
+            // The cancel reaches the stitch while PostgreSQL holds it (its statement is cancelled); the reader lets go after.
+            await WaitForSwapAsync(waits: false);
             await reader.CloseAsync();
             var cancelled = await Api.WaitForStitchAsync(running);
             Assert.Equal("cancelled", cancelled.GetProperty("status").GetString());
@@ -135,7 +149,7 @@ public sealed class StitchRunSpecs : DaemonSpecs
     [Fact]
     public async Task Courier_runs_that_change_tagged_tables_start_one_incremental_stitch_per_debounce_and_a_run_that_loads_nothing_starts_none()
     {
-        await Api.PostOkAsync("/api/stitch/settings", new { debounceSeconds = 3600 });
+        await Api.PostOkAsync("/api/stitch/settings", new { runAfterLoads = true, debounceSeconds = 3600 });
         await EnsureMotoCredentialAsync();
 
         await LoadAsync();
@@ -161,7 +175,6 @@ public sealed class StitchRunSpecs : DaemonSpecs
     public async Task A_scheduled_stitch_runs_at_its_tick_in_its_time_zone()
     {
         await EnsureMotoCredentialAsync();
-        await Api.PostOkAsync("/api/stitch/settings", new { runAfterLoads = false });
         await LoadAsync();
         var clock = ShiftedClock.At(DateTimeOffset.Parse("2026-11-27T04:00:00Z"));
         Clock = clock;

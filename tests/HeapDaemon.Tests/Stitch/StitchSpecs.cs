@@ -10,6 +10,13 @@ namespace HeapDaemon.Tests.Stitch;
 /// <summary>Stitch through the daemon: tagged feeds loaded by couriers, stitched on request, read back from schema stitch.</summary>
 public sealed class StitchSpecs : DaemonSpecs
 {
+    /// <summary>Stitches only when a test asks: a stitch after the loads, 30 s on, would change what the tests count.</summary>
+    public override async Task InitializeAsync()
+    {
+        await base.InitializeAsync();
+        await Api.PostOkAsync("/api/stitch/settings", new { runAfterLoads = false });
+    }
+
     private static (IReadOnlyList<Person> People, IReadOnlyList<SourceFile> Files) Generate(int people = 200, int seed = 3) =>
         new PeopleGenerator(seed).Generate(people);
 
