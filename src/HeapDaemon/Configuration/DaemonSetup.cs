@@ -15,6 +15,7 @@ using HeapDaemon.Actors.Notifications;
 using HeapDaemon.Actors.Pipeline;
 using HeapDaemon.Actors.Preview;
 using HeapDaemon.Actors.Runs;
+using HeapDaemon.Actors.Stitch;
 using HeapDaemon.Actors.Storage;
 using HeapDaemon.Admin;
 using HeapDaemon.Operations;
@@ -39,6 +40,13 @@ public static class DaemonSetup
         services.AddSingleton<LastSuccesses>();
         services.AddSingleton<FilePreviewer>();
         services.AddSingleton<DomainTableBrowser>();
+        services.AddSingleton<StitchInputs>();
+        services.AddSingleton<StitchWriter>();
+        services.AddSingleton<StitchRunner>();
+        services.AddSingleton<StitchSettingsStore>();
+        services.AddSingleton<StitchRunStore>();
+        services.AddSingleton<StitchQueries>();
+        services.AddSingleton<StitchServices>();
         services.AddWebhookDelivery();
 
         builder.AddAdminHttp();
@@ -62,7 +70,8 @@ public static class DaemonSetup
                 schemaName: MetadataSchema.JournalSchema,
                 autoInitialize: true)
             .AddNotificationActors()
-            .AddCourierActors());
+            .AddCourierActors()
+            .AddStitchActors());
     }
 
     /// <summary>
@@ -151,6 +160,7 @@ public static class DaemonSetup
             if (await CourierJournal.SplitRegistryStreamAsync(db, cancellationToken) is > 0 and var moved)
                 log.LogWarning("The journal stream courier-registry held {Count} events and snapshots of the courier 'registry'; they were moved to its own stream",
                     moved);
+            await StitchSchema.EnsureAsync(db, cancellationToken);
             await CheckMergeWorkMemAsync(db, services.GetRequiredService<LoadingSettings>(), cancellationToken);
             var (resealed, unreadable) = await credentials.ResealAsync(cancellationToken);
             if (resealed > 0) log.LogInformation("Sealed {Count} credential secrets anew under the current master key", resealed);
