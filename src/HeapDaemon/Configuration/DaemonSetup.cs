@@ -16,6 +16,8 @@ using HeapDaemon.Actors.Preview;
 using HeapDaemon.Actors.Runs;
 using HeapDaemon.Actors.Storage;
 using HeapDaemon.Admin;
+using HeapDaemon.WebConsole;
+using HeapDaemon.Management;
 using HeapDaemon.Operations;
 using LinqToDB;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -65,7 +67,11 @@ public static class DaemonSetup
         services.AddSingleton<FilePreviewer>();
         services.AddSingleton<DomainTableBrowser>();
         services.AddSingleton<CourierServices>();
+        services.AddSingleton<RunHistory>();
+        services.AddManagement();
 
+        // The console first: its exception handler answers its pages, the API's answers everything else.
+        builder.AddConsole();
         builder.AddAdminHttp();
         services.AddHealthChecks()
             .AddNpgSql(sp => sp.GetRequiredService<NpgsqlDataSource>(), name: "postgresql", timeout: TimeSpan.FromSeconds(5))
