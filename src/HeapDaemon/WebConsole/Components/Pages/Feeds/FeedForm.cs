@@ -86,8 +86,10 @@ public sealed class FieldForm
         Tags = string.Join(", ", f.Tags ?? []),
     };
 
+    /// <returns>Null for the empty row that adds a field, or precision and scale that are not numbers.</returns>
     public FeedField? ToField()
     {
+        if (string.IsNullOrWhiteSpace(Name)) return null;
         int? precision = null, scale = null;
         if (!string.IsNullOrWhiteSpace(Precision)) { if (int.TryParse(Precision, out var p)) precision = p; else return null; }
         if (!string.IsNullOrWhiteSpace(Scale)) { if (int.TryParse(Scale, out var s)) scale = s; else return null; }
