@@ -47,6 +47,8 @@ public static class ConsoleSetup
             app.UseForwardedHeaders(options);
         }
         if (http.PathBase.Length > 0) app.UsePathBase(http.PathBase);
+        // Routing matches what is left after the path base: WebApplication would otherwise route first, on the whole path.
+        app.UseRouting();
     }
 
     /// <summary>
