@@ -13,7 +13,7 @@ using static Microsoft.Playwright.Assertions;
 namespace HeapDaemon.Console.Tests;
 
 /// <summary>What an admin set up through the API: a credential, an active feed, a scheduled courier, and a run with a failed file.</summary>
-public sealed class ViewerSetup : IAsyncLifetime
+public sealed class ShopSetup : IAsyncLifetime
 {
     public ConsoleDaemon Daemon { get; private set; } = null!;
 
@@ -57,7 +57,7 @@ public sealed class ViewerSetup : IAsyncLifetime
 
 /// <summary>A viewer reads everything and changes nothing: no control to change anything is shown, and a forged post is refused.</summary>
 [Collection(BrowserCollection.Name)]
-public sealed class ViewerSpecs(Browser browser, ViewerSetup setup, ITestOutputHelper output) : IClassFixture<ViewerSetup>
+public sealed class ViewerSpecs(Browser browser, ShopSetup setup, ITestOutputHelper output) : IClassFixture<ShopSetup>
 {
     private ConsoleDaemon Daemon => setup.Daemon;
     private Guid RunId => setup.RunId;

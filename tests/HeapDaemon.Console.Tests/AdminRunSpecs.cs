@@ -1,0 +1,44 @@
+using HeapDaemon.Console.Tests.Support;
+using Microsoft.Playwright;
+using Xunit;
+using Xunit.Abstractions;
+using static Microsoft.Playwright.Assertions;
+
+namespace HeapDaemon.Console.Tests;
+
+/// <summary>An admin resolves a failed run from its page (rejects read, the run retried, the bad file skipped) and pauses a schedule from Sources.</summary>
+[Collection(BrowserCollection.Name)]
+public sealed class AdminRunSpecs(Browser browser, ShopSetup setup, ITestOutputHelper output) : IClassFixture<ShopSetup>
+{
+    [Fact]
+    public async Task A_failed_run_shows_its_rejects_a_retry_fails_again_skipping_its_bad_file_resolves_it_and_the_schedule_pauses_from_the_actions_menu()
+    {
+        await using var walk = await Walk.StartAsync(browser, setup.Daemon, output);
+        var page = walk.Page;
+        await walk.SignInAsync(ConsoleDaemon.AdminToken);
+
+        await page.GotoAsync($"runs/{setup.RunId}");
+        var rejects = page.GetByRole(AriaRole.Region, new() { Name = "Rejected rows" });
+        await Expect(rejects.GetByRole(AriaRole.Row).Filter(new() { HasText = "three,barbara" })).ToContainTextAsync("'three' is not an Integer");
+        var bad = page.GetByRole(AriaRole.Row).Filter(new() { HasText = "bad.csv" }).First;
+        await Expect(bad.Locator(".badge.failed")).ToBeVisibleAsync();
+        await walk.StepAsync("failed-run", docs: "failed-run");
+        // A retry asks the same again: the bad file fails again, and is then skipped, which resolves the run.
+        await page.GetByRole(AriaRole.Button, new() { Name = "Retry" }).ClickAsync();
+        await page.WaitForURLAsync(url => url.Contains("/runs/") && !url.Contains(setup.RunId.ToString()));
+        await Expect(page.Locator("dl.facts .badge.failed")).ToBeVisibleAsync(new() { Timeout = 120_000 });
+        await Expect(page.GetByText("by a retry")).ToBeVisibleAsync();
+        await walk.StepAsync("retried");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Skip file 1" }).ClickAsync();
+        await Expect(page.GetByText("File 1 is skipped")).ToBeVisibleAsync();
+        await Expect(page.GetByRole(AriaRole.Row).Filter(new() { HasText = "bad.csv" }).First.Locator(".badge.skipped")).ToBeVisibleAsync();
+        await Expect(page.Locator("dl.facts .badge.succeeded")).ToBeVisibleAsync();
+        await walk.StepAsync("file-skipped");
+
+        await page.GetByRole(AriaRole.Link, new() { Name = "Sources" }).ClickAsync();
+        await page.GetByText("Actions for people").ClickAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Pause schedule" }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Cell, new() { Name = "paused (0 6 * * *, UTC)" })).ToBeVisibleAsync();
+        await walk.StepAsync("schedule-paused");
+    }
+}
