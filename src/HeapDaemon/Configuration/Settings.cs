@@ -52,7 +52,7 @@ public sealed class HttpSettings
     /// <summary>The path the daemon is served under, e.g. <c>/heapd</c> when a proxy forwards https://host/heapd/ to it; empty at the root.</summary>
     public string PathBase { get; set; } = "";
 
-    /// <summary>Read X-Forwarded-For, -Proto and -Prefix from the proxies in <see cref="KnownProxies"/>.</summary>
+    /// <summary>Read X-Forwarded-For, -Proto, -Host and -Prefix from the proxies in <see cref="KnownProxies"/>.</summary>
     public bool ForwardedHeaders { get; set; }
 
     /// <summary>Addresses of the proxies whose forwarded headers are believed; loopback only when empty.</summary>

@@ -41,7 +41,7 @@ public static class ConsoleSetup
         {
             var options = new ForwardedHeadersOptions
             {
-                ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto | ForwardedHeaders.XForwardedPrefix,
+                ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto | ForwardedHeaders.XForwardedHost | ForwardedHeaders.XForwardedPrefix,
             };
             foreach (var proxy in http.KnownProxies) options.KnownProxies.Add(IPAddress.Parse(proxy));
             app.UseForwardedHeaders(options);
