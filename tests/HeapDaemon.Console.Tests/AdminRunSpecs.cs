@@ -6,12 +6,12 @@ using static Microsoft.Playwright.Assertions;
 
 namespace HeapDaemon.Console.Tests;
 
-/// <summary>An admin resolves a failed run from its page (rejects read, the run retried, the bad file skipped) and pauses a schedule from Sources.</summary>
+/// <summary>An admin resolves a failed run from its page (rejects read, the run retried, the bad file skipped) pauses a schedule from Sources, and sees an active feed's migration before saving it.</summary>
 [Collection(BrowserCollection.Name)]
 public sealed class AdminRunSpecs(Browser browser, ShopSetup setup, ITestOutputHelper output) : IClassFixture<ShopSetup>
 {
     [Fact]
-    public async Task A_failed_run_shows_its_rejects_a_retry_fails_again_skipping_its_bad_file_resolves_it_and_the_schedule_pauses_from_the_actions_menu()
+    public async Task A_failed_run_shows_its_rejects_a_retry_fails_again_skipping_its_bad_file_resolves_it_the_schedule_pauses_from_the_actions_menu_and_a_feed_edit_shows_its_migration_first()
     {
         await using var walk = await Walk.StartAsync(browser, setup.Daemon, output);
         var page = walk.Page;
@@ -40,5 +40,19 @@ public sealed class AdminRunSpecs(Browser browser, ShopSetup setup, ITestOutputH
         await page.GetByRole(AriaRole.Button, new() { Name = "Pause schedule" }).ClickAsync();
         await Expect(page.GetByRole(AriaRole.Cell, new() { Name = "paused (0 6 * * *, UTC)" })).ToBeVisibleAsync();
         await walk.StepAsync("schedule-paused");
+
+        // Editing an active feed shows what saving does to its table before anything is saved.
+        await page.GotoAsync("feeds/shop-people");
+        await page.GetByLabel("Incoming name of new field").FillAsync("email");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Review changes" }).ClickAsync();
+        var migration = page.GetByRole(AriaRole.Region, new() { Name = "What saving does to shop.people" });
+        await Expect(migration).ToContainTextAsync("Add column email (text) for field email.");
+        await walk.StepAsync("migration-shown", docs: "migration");
+        using (var api = setup.Daemon.Api())
+            Assert.DoesNotContain("\"email\"", await api.GetStringAsync("api/feeds/shop-people"));
+        await page.GetByRole(AriaRole.Button, new() { Name = "Save changes" }).ClickAsync();
+        await Expect(page.GetByText("Saved. shop.people has been migrated.")).ToBeVisibleAsync();
+        using (var api = setup.Daemon.Api())
+            Assert.Contains("\"email\"", await api.GetStringAsync("api/feeds/shop-people"));
     }
 }

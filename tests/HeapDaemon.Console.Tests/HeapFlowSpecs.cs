@@ -46,13 +46,7 @@ public sealed class HeapFlowSpecs(Browser browser, ITestOutputHelper output) : I
 
         await page.GetByRole(AriaRole.Link, new() { Name = "Add courier" }).ClickAsync();
         await page.GetByRole(AriaRole.Link, new() { Name = "Heap Connect for S3" }).ClickAsync();
-        await page.Locator("#cred-id").FillAsync("heap-bucket");
-        await page.Locator("#cred-bucket").FillAsync(_bucket);
-        await page.Locator("#cred-endpoint").FillAsync(TestEnvironment.S3Endpoint);
-        await page.GetByLabel("Access keys").CheckAsync();
-        await page.Locator("#cred-key").FillAsync("test");
-        await page.Locator("#cred-secret").FillAsync("test");
-        await page.GetByRole(AriaRole.Button, new() { Name = "Save and test" }).ClickAsync();
+        await walk.CreateS3CredentialAsync("heap-bucket", _bucket);
         await Expect(page.GetByText("Connection successful")).ToBeVisibleAsync();
         await walk.StepAsync("heap-credential");
         await page.GetByRole(AriaRole.Button, new() { Name = "Continue" }).ClickAsync();

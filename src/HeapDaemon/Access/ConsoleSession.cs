@@ -86,11 +86,12 @@ public static class ConsoleSession
     {
         context.Response.StatusCode = StatusCodes.Status403Forbidden;
         context.Response.ContentType = "text/html; charset=utf-8";
-        await context.Response.WriteAsync("""
-            <!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Not allowed - HeapDaemon</title></head>
+        await context.Response.WriteAsync($"""
+            <!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+            <title>Not allowed - HeapDaemon</title></head>
             <body><main><h1>Not allowed</h1><p>You are signed in as a viewer: you can read sources, couriers, runs and domain
             tables, but changing anything, running couriers and reading buckets need the admin token. Sign in with it to do this.</p>
-            <p><a href="./">Back to Sources</a></p></main></body></html>
+            <p><a href="{System.Net.WebUtility.HtmlEncode(context.Request.PathBase)}/">Back to Sources</a></p></main></body></html>
             """);
     }
 }

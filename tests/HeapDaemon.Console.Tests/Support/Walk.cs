@@ -55,6 +55,18 @@ public sealed class Walk : IAsyncDisposable
         await Page.WaitForURLAsync(url => !url.Contains("/signin"));
     }
 
+    /// <summary>On a page with the new S3 credential form: an access-key credential on moto, saved and tested.</summary>
+    public async Task CreateS3CredentialAsync(string id, string bucket)
+    {
+        await Page.Locator("#cred-id").FillAsync(id);
+        await Page.Locator("#cred-bucket").FillAsync(bucket);
+        await Page.Locator("#cred-endpoint").FillAsync(HeapDaemon.Tests.Support.TestEnvironment.S3Endpoint);
+        await Page.GetByLabel("Access keys").CheckAsync();
+        await Page.Locator("#cred-key").FillAsync("test");
+        await Page.Locator("#cred-secret").FillAsync("test");
+        await Page.GetByRole(AriaRole.Button, new() { Name = "Save and test" }).ClickAsync();
+    }
+
     /// <summary>Checks the page as it stands with axe-core and saves its screenshot.</summary>
     /// <param name="docs">The README's name for this screenshot, e.g. <c>sources</c>.</param>
     public async Task StepAsync(string name, string? docs = null)
