@@ -1,5 +1,7 @@
 using System.Text.Json;
 using HeapDaemon.Actors.Feeds;
+using HeapDaemon.Actors.Ids;
+using HeapDaemon.Actors.Loading;
 using Npgsql;
 
 namespace HeapDaemon.Actors.Browsing;
@@ -123,7 +125,8 @@ public sealed class DomainTableBrowser(NpgsqlDataSource db, FeedCatalog feeds)
     }
 
     private async Task<FeedDefinition?> FindAsync(string name, CancellationToken ct) =>
-        (await ActiveAsync(ct)).FirstOrDefault(f => string.Equals(f.Table.DisplayName, name, StringComparison.OrdinalIgnoreCase) || f.Table.ToString() == name);
+        (await ActiveAsync(ct)).FirstOrDefault(f => string.Equals(f.Table.DisplayName, name, StringComparison.OrdinalIgnoreCase) ||
+                                                    string.Equals(f.Table.ToString(), name, StringComparison.OrdinalIgnoreCase));
 
     private async Task<IEnumerable<FeedDefinition>> ActiveAsync(CancellationToken ct) =>
         (await feeds.ListAsync(ct)).Where(f => f.Active).Select(f => f.Definition);

@@ -1,8 +1,13 @@
+using System.Collections.Immutable;
 using Akka;
 using Akka.Actor;
 using Akka.Event;
 using Akka.Persistence;
+using HeapDaemon.Actors.Failures;
+using HeapDaemon.Actors.Ids;
+using HeapDaemon.Actors.Notifications;
 using HeapDaemon.Actors.Pipeline;
+using HeapDaemon.Actors.Retries;
 using HeapDaemon.Actors.Runs;
 using static HeapDaemon.Actors.Couriers.CourierCommands;
 using static HeapDaemon.Actors.Couriers.CourierReplies;
@@ -21,7 +26,6 @@ namespace HeapDaemon.Actors.Couriers;
 /// </summary>
 public sealed class CourierActor : ReceivePersistentActor, IWithTimers
 {
-    public const string PersistenceIdPrefix = "courier-";
     private const int SnapshotEvery = 50;
     private const string ScheduleTimer = "schedule";
 
@@ -39,7 +43,7 @@ public sealed class CourierActor : ReceivePersistentActor, IWithTimers
     {
         _services = services;
         _state = new CourierState(courierId);
-        PersistenceId = PersistenceIdPrefix + courierId;
+        PersistenceId = PersistenceIds.Courier(courierId);
 
         Recover<SnapshotOffer>(offer =>
         {
@@ -74,7 +78,9 @@ public sealed class CourierActor : ReceivePersistentActor, IWithTimers
             _log.Warning(failed.Cause, "Courier {CourierId}: could not read its unfinished runs; trying again in 10 s", _state.Id);
             Timers.StartSingleTimer(nameof(LoadUnfinishedRuns), LoadUnfinishedRuns.Instance, TimeSpan.FromSeconds(10));
         });
-        Command<GetRunProgress>(get => Sender.Tell(new RunProgressReply(get.RunId, _active?.RunId == get.RunId ? _active.Progress : null)));
+        Command<GetRunProgress>(get => Sender.Tell(_active?.RunId == get.RunId
+            ? new RunProgressReply(get.RunId, _active.InFlight.LastOrDefault(), _active.InFlight)
+            : new RunProgressReply(get.RunId, null, [])));
         Command<CancelRun>(Cancel);
         Command<RetryRun>(retry =>
         {
@@ -82,21 +88,33 @@ public sealed class CourierActor : ReceivePersistentActor, IWithTimers
         });
         Command<CourierRunActor.RunProgressed>(progressed =>
         {
-            if (_active?.RunId == progressed.RunId) _active = _active with { Progress = progressed.Progress };
+            if (_active?.RunId == progressed.RunId)
+                _active = _active with { InFlight = _active.InFlight.RemoveAll(f => f.Ordinal == progressed.Progress.Ordinal).Add(progressed.Progress) };
+        });
+        Command<CourierRunActor.RunFileEnded>(ended =>
+        {
+            if (_active?.RunId == ended.RunId) _active = _active with { InFlight = _active.InFlight.RemoveAll(f => f.Ordinal == ended.Ordinal) };
         });
         Command<CourierRunActor.RunEnded>(ended =>
         {
             if (_active?.RunId != ended.Summary.RunId) return;
-            if (ended.RetryAfter is { } delay) RetryLater(ended, delay);
-            else Finish(ended.Summary.RunId);
+            if (ended.RetryAfter is { } delay)
+            {
+                RetryLater(ended, delay);
+                return;
+            }
+            Notify(ended, _active.Attempt);
+            Finish(ended.Summary.RunId);
         });
         // Plain Watch, not WatchWith: a Terminated stashed while persisting is redelivered as a Terminated.
         Command<Terminated>(terminated =>
         {
             // The run actor reports before it stops, so reaching here with its run still active means it crashed.
             if (_active?.Actor is null || !_active.Actor.Equals(terminated.ActorRef)) return;
-            _services.Runs.FinishAsync(_active.RunId, RunStatus.Failed, "the run stopped unexpectedly; see the daemon log", CancellationToken.None)
+            const string crashed = "the run stopped unexpectedly; see the daemon log";
+            _services.Runs.FinishAsync(_active.RunId, RunStatus.Failed, crashed, CancellationToken.None)
                 .PipeTo(Self, success: () => Done.Instance, failure: e => new Status.Failure(e));
+            Context.System.EventStream.Publish(new Notification(NotificationEvent.RunFailed, _state.Id, _active.RunId, crashed, _services.Clock.GetUtcNow()));
             Finish(_active.RunId);
         });
         Command<CheckScheduleNow>(_ => CheckSchedule());
@@ -133,6 +151,20 @@ public sealed class CourierActor : ReceivePersistentActor, IWithTimers
 
     /// <summary>A run that throws is a failed run, not a reason to restart it: its child is stopped.</summary>
     protected override SupervisorStrategy SupervisorStrategy() => Akka.Actor.SupervisorStrategy.StoppingStrategy;
+
+    /// <summary>Its journal failed: persistence stops the courier, and its supervisor starts it again after a backoff.</summary>
+    protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
+    {
+        NotifyStopped(cause);
+        base.OnPersistFailure(cause, @event, sequenceNr);
+    }
+
+    /// <inheritdoc cref="OnPersistFailure"/>
+    protected override void OnRecoveryFailure(Exception reason, object? message = null)
+    {
+        NotifyStopped(reason);
+        base.OnRecoveryFailure(reason, message);
+    }
 
     protected override void OnReplaySuccess()
     {
@@ -220,11 +252,11 @@ public sealed class CourierActor : ReceivePersistentActor, IWithTimers
 
     private void StartRunActor(QueuedRun run, int attempt, FailedAttempts? failures)
     {
-        var plan = new CourierRunActor.RunPlan(run.RunId, _state.Id, run.Window, run.Request, _state.Config!, attempt, failures);
+        var plan = new RunPlan(run.RunId, _state.Id, run.Window, run.Request, _state.Config!, attempt, failures);
         // The attempt is in the name: the previous attempt's actor may still be stopping.
         var actor = Context.ActorOf(CourierRunActor.Props(plan, _services), $"run-{run.RunId:N}-{attempt}");
         Context.Watch(actor);
-        _active = new ActiveRun(run, attempt, actor, null, failures);
+        _active = new ActiveRun(run, attempt, actor, [], failures);
     }
 
     /// <summary>The run stays this courier's active run while it waits, so runs queued behind it keep their order.</summary>
@@ -232,7 +264,7 @@ public sealed class CourierActor : ReceivePersistentActor, IWithTimers
     {
         _log.Warning("Courier {CourierId}: run {RunId} attempt {Attempt} failed for a reason that may pass; retrying in {Delay}. {Message}",
             _state.Id, failed.Summary.RunId, _active!.Attempt, delay, failed.Summary.Message);
-        _active = _active with { Actor = null, Progress = null, Failures = failed.Failures };
+        _active = _active with { Actor = null, InFlight = [], Failures = failed.Failures };
         Timers.StartSingleTimer(RetryTimer(failed.Summary.RunId), new RetryRun(failed.Summary.RunId), delay);
     }
 
@@ -264,6 +296,26 @@ public sealed class CourierActor : ReceivePersistentActor, IWithTimers
     }
 
     private static string RetryTimer(Guid runId) => $"retry-{runId:N}";
+
+    /// <summary>Tells webhooks (through the event stream, without waiting) that a run failed, or succeeded after failed attempts.</summary>
+    private void Notify(CourierRunActor.RunEnded ended, int attempt)
+    {
+        var (summary, now) = (ended.Summary, _services.Clock.GetUtcNow());
+        var events = Context.System.EventStream;
+        if (summary.Status == RunStatus.Failed)
+            events.Publish(new Notification(NotificationEvent.RunFailed, _state.Id, summary.RunId, summary.Message ?? "the run failed", now));
+        else if (summary.Status == RunStatus.Succeeded && attempt > 1)
+            events.Publish(new Notification(NotificationEvent.RunSucceededAfterRetries, _state.Id, summary.RunId,
+                $"succeeded on attempt {attempt} of {_services.RunSettings.MaxAttempts}, after {attempt - 1} failed: {summary.Message}", now));
+        if (ended.BlockedDump is { } dump)
+            events.Publish(new Notification(NotificationEvent.HeapDumpBlocked, _state.Id, summary.RunId,
+                $"Heap dump {dump} cannot apply, and the dumps after it wait for it: {summary.Message}", now, dump));
+    }
+
+    private void NotifyStopped(Exception cause) =>
+        Context.System.EventStream.Publish(new Notification(NotificationEvent.CourierStopped, _state.Id, null,
+            $"courier '{_state.Id}' stopped unexpectedly (its journal failed: {FailureText.Of(cause)}); it is started again after a backoff " +
+            "that grows while it keeps failing", _services.Clock.GetUtcNow()));
 
     /// <summary>The run has ended and says so in heapd.runs, where the courier's history is read from: nothing to journal.</summary>
     private void Finish(Guid runId)
@@ -306,16 +358,22 @@ public sealed class CourierActor : ReceivePersistentActor, IWithTimers
     {
         var (id, config, current, queued) = (_state.Id, _state.Config!, _active?.RunId, _queue.Count);
         var next = config.Schedule is { Active: true } schedule ? schedule.NextAfter(_services.Clock.GetUtcNow()) : null;
-        _services.Runs.HistoryAsync(id, CourierState.RecentRunsShown, CancellationToken.None).PipeTo(replyTo,
-            success: history => new CourierView(id, config, history.LastRunDate, [.. history.Recent], current, queued, next),
-            failure: e => new Status.Failure(e));
+        ViewAsync().PipeTo(replyTo, success: view => view, failure: e => new Status.Failure(e));
+
+        async Task<CourierView> ViewAsync()
+        {
+            var history = await _services.Runs.HistoryAsync(id, CourierState.RecentRunsShown, CancellationToken.None);
+            var view = new CourierView(id, config, history.LastRunDate, [.. history.Recent], current, queued, next);
+            return await _services.Kinds[config.Kind].DescribeAsync(view, CancellationToken.None);
+        }
     }
 
     private sealed record QueuedRun(Guid RunId, RunWindow Window, RunRequest Request);
 
     /// <param name="Actor">The run actor of the current attempt; null while the run waits to be retried.</param>
+    /// <param name="InFlight">The files being loaded, each as far as it last reported, the latest report last.</param>
     /// <param name="Failures">How its earlier attempts failed, for the attempt that gives up to say.</param>
-    private sealed record ActiveRun(QueuedRun Run, int Attempt, IActorRef? Actor, FileProgress? Progress, FailedAttempts? Failures)
+    private sealed record ActiveRun(QueuedRun Run, int Attempt, IActorRef? Actor, ImmutableList<FileProgress> InFlight, FailedAttempts? Failures)
     {
         public Guid RunId => Run.RunId;
     }

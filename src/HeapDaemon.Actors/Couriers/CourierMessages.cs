@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using HeapDaemon.Actors.Loading;
 using HeapDaemon.Actors.Pipeline;
 using HeapDaemon.Actors.Runs;
 
@@ -33,6 +34,10 @@ public static class CourierCommands
     /// </summary>
     public sealed record DeleteCredential(string CredentialId);
 
+    /// <summary>Deletes a feed unless a courier uses it; handled by the registry as <see cref="DeleteCredential"/> is.</summary>
+    /// <param name="DropTable">Drop its domain table too; otherwise the table and its rows stay.</param>
+    public sealed record DeleteFeed(string FeedId, bool DropTable);
+
     public sealed record ListCouriers
     {
         public static readonly ListCouriers Instance = new();
@@ -42,6 +47,7 @@ public static class CourierCommands
 public static class CourierReplies
 {
     /// <param name="NextRunAt">The schedule's next tick; null without an active schedule.</param>
+    /// <param name="HeapDumps">A Heap courier's dumps: how many applied, and those that failed (blocking) or were skipped.</param>
     public sealed record CourierView(
         string Id,
         CourierConfig Config,
@@ -49,7 +55,8 @@ public static class CourierReplies
         ImmutableList<RunSummary> RecentRuns,
         Guid? CurrentRunId,
         int QueuedRuns,
-        DateTimeOffset? NextRunAt = null);
+        DateTimeOffset? NextRunAt = null,
+        HeapDumps? HeapDumps = null);
 
     public sealed record CourierNotFound(string CourierId);
 
@@ -64,7 +71,9 @@ public static class CourierReplies
     /// <summary>The run request itself is wrong (e.g. its date range); nothing was recorded.</summary>
     public sealed record RunRefused(string Reason);
 
-    public sealed record RunProgressReply(Guid RunId, FileProgress? Progress);
+    /// <param name="Progress">The file of the run that reported last, as far as it has got; null when none is being loaded.</param>
+    /// <param name="InFlight">Every file of the run being loaded (a courier kind may load several at once).</param>
+    public sealed record RunProgressReply(Guid RunId, FileProgress? Progress, IReadOnlyList<FileProgress> InFlight);
 
     public sealed record RunCancelling(Guid RunId);
 
@@ -81,4 +90,14 @@ public static class CourierReplies
 
     /// <param name="Uses">Each use, e.g. <c>courier 'a' (files[1].pgpCredentialId)</c>.</param>
     public sealed record CredentialInUse(string CredentialId, IReadOnlyList<string> Couriers, IReadOnlyList<string> Uses);
+
+    public sealed record FeedDeleted(FeedRemoved Removed);
+
+    public sealed record FeedNotFound(string FeedId);
+
+    /// <param name="Uses">Each use, e.g. <c>courier 'a' (files[1].feedId)</c>.</param>
+    public sealed record FeedInUse(string FeedId, IReadOnlyList<string> Couriers, IReadOnlyList<string> Uses);
+
+    /// <summary>The feed could not be deleted as asked (its table has dependent views); nothing changed.</summary>
+    public sealed record FeedNotDeleted(string FeedId, string Reason);
 }

@@ -2,29 +2,32 @@ using System.Collections.Immutable;
 using Akka.Actor;
 using Akka.Event;
 using Akka.Hosting;
+using Akka.Pattern;
 using Akka.Persistence;
-using HeapDaemon.Actors.Credentials;
-using Microsoft.Extensions.DependencyInjection;
+using HeapDaemon.Actors.Ids;
+using HeapDaemon.Actors.Retries;
 using static HeapDaemon.Actors.Couriers.CourierCommands;
 using static HeapDaemon.Actors.Couriers.CourierReplies;
 
 namespace HeapDaemon.Actors.Couriers;
 
 /// <summary>
-/// Knows which couriers exist (persisted), keeps one <see cref="CourierActor"/> child per courier and routes
+/// Knows which couriers exist (persisted), keeps one <see cref="CourierActor"/> per courier and routes
 /// <see cref="ICourierMessage"/>s to it. Starts every courier on recovery, so interrupted runs resume without
-/// waiting for a request.
+/// waiting for a request. Each courier lives under Akka's <see cref="BackoffSupervisor"/>: a courier stops when its
+/// journal fails (persistence stops a persistent actor rather than restart it), and comes back after a backoff that
+/// grows while it keeps failing, so a database outage is not hammered; meanwhile what is sent to it is answered with
+/// <see cref="CourierRestartingException"/>.
 /// </summary>
 /// <remarks>
 /// Every courier configuration passes through here, so here the credentials a configuration names are checked to
-/// exist and a credential is deleted only when no courier uses it. One such check runs at a time, and configurations
-/// and deletions that arrive meanwhile wait (stashed): a courier cannot take up a credential between the check that
-/// it is unused and its deletion.
+/// exist, and a credential or a feed is deleted only when no courier uses it. One such check runs at a time, and
+/// configurations and deletions that arrive meanwhile wait (stashed): a courier cannot take up a credential or a feed
+/// between the check that it is unused and its deletion.
 /// </remarks>
-public sealed class CourierRegistryActor : ReceivePersistentActor, IWithTimers
+public sealed class CourierRegistryActor : ReceivePersistentActor
 {
-    private static readonly TimeSpan FirstRestartDelay = TimeSpan.FromSeconds(1);
-    private static readonly TimeSpan MaxRestartDelay = TimeSpan.FromMinutes(2);
+    private static readonly ExponentialBackoff CourierRestarts = new(TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(2));
 
     /// <summary>A courier that stays up this long is healthy again: its next crash starts the backoff over.</summary>
     private static readonly TimeSpan StableAfter = TimeSpan.FromMinutes(5);
@@ -36,23 +39,19 @@ public sealed class CourierRegistryActor : ReceivePersistentActor, IWithTimers
     /// <summary>From a courier that persisted its deletion: forget it.</summary>
     public sealed record CourierRetired(string CourierId);
 
-    private sealed record RestartCourier(string CourierId);
-
     private sealed record ReferencesChecked(ConfigureCourier Configure, IActorRef ReplyTo, IReadOnlyList<string> Errors);
 
-    private sealed record CredentialCheckEnded(IActorRef ReplyTo, object Reply);
-
-    private static readonly TimeSpan CourierAskTimeout = TimeSpan.FromSeconds(5);
+    /// <summary>A check or deletion ended: its answer, sent before the waiting messages are taken up.</summary>
+    private sealed record CheckEnded(IActorRef ReplyTo, object Reply);
 
     private readonly CourierServices _services;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Dictionary<string, IActorRef> _children = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, (int Count, DateTime Last)> _crashes = new(StringComparer.Ordinal);
     private ImmutableSortedSet<string> _ids = ImmutableSortedSet<string>.Empty.WithComparer(StringComparer.Ordinal);
     private long _incarnation;
 
-    /// <summary>A credential check or deletion is in flight: configurations and deletions wait in the stash.</summary>
-    private bool _checkingCredentials;
+    /// <summary>A configuration's credential check, or a credential or feed deletion, is in flight: configurations and deletions wait in the stash.</summary>
+    private bool _checking;
 
     public CourierRegistryActor(CourierServices services)
     {
@@ -63,7 +62,7 @@ public sealed class CourierRegistryActor : ReceivePersistentActor, IWithTimers
 
         Command<ConfigureCourier>(configure =>
         {
-            if (_checkingCredentials)
+            if (_checking)
             {
                 Stash.Stash();
                 return;
@@ -87,26 +86,16 @@ public sealed class CourierRegistryActor : ReceivePersistentActor, IWithTimers
                     _ids = _ids.Add(e.CourierId);
                     Child(e.CourierId).Tell(configure, replyTo);
                 });
-            EndCredentialCheck();
+            EndCheck();
         });
         Command<DeleteCredential>(delete =>
-        {
-            if (_checkingCredentials)
-            {
-                Stash.Stash();
-                return;
-            }
-            _checkingCredentials = true;
-            var replyTo = Sender;
-            var couriers = _ids.Select(id => (id, _children.GetValueOrDefault(id))).ToList();
-            DeleteIfUnusedAsync(delete.CredentialId, couriers, _services.Credentials).PipeTo(Self,
-                success: reply => new CredentialCheckEnded(replyTo, reply),
-                failure: e => new CredentialCheckEnded(replyTo, new Status.Failure(e)));
-        });
-        Command<CredentialCheckEnded>(ended =>
+            DeleteIfUnused(couriers => ReferenceRemoval.DeleteCredentialIfUnusedAsync(delete.CredentialId, couriers, _services)));
+        Command<DeleteFeed>(delete =>
+            DeleteIfUnused(couriers => ReferenceRemoval.DeleteFeedIfUnusedAsync(delete, couriers, _services)));
+        Command<CheckEnded>(ended =>
         {
             ended.ReplyTo.Tell(ended.Reply);
-            EndCredentialCheck();
+            EndCheck();
         });
         Command<ListCouriers>(_ => Sender.Tell(new CourierIds(_ids)));
         Command<CourierRetired>(retired => Persist(new CourierUnregistered(retired.CourierId), e =>
@@ -118,25 +107,14 @@ public sealed class CourierRegistryActor : ReceivePersistentActor, IWithTimers
                 Context.Stop(child);
             }
         }));
+        // A courier's supervisor stops only when the registry stops it; one that stopped otherwise is started again.
         Command<Terminated>(terminated =>
         {
             var id = _children.FirstOrDefault(c => c.Value.Equals(terminated.ActorRef)).Key;
             if (id is null) return;
             _children.Remove(id);
-            if (!_ids.Contains(id)) return;
-            // A courier stops when its journal fails (persistence stops, not restarts, a persistent actor). Bring it
-            // back after a backoff that grows while it keeps failing, so a database outage is not hammered.
-            var (crashes, last) = _crashes.GetValueOrDefault(id);
-            crashes = DateTime.UtcNow - last > StableAfter ? 1 : crashes + 1;
-            _crashes[id] = (crashes, DateTime.UtcNow);
-            var delay = TimeSpan.FromMilliseconds(Math.Min(MaxRestartDelay.TotalMilliseconds,
-                FirstRestartDelay.TotalMilliseconds * Math.Pow(2, crashes - 1)) * (0.8 + 0.4 * Random.Shared.NextDouble()));
-            _log.Warning("Courier {CourierId} stopped unexpectedly (crash {Crashes} in a row); restarting it in {Delay}", id, crashes, delay);
-            Timers.StartSingleTimer("restart-" + id, new RestartCourier(id), delay);
-        });
-        Command<RestartCourier>(restart =>
-        {
-            if (_ids.Contains(restart.CourierId)) Child(restart.CourierId);
+            _log.Warning("The supervisor of courier {CourierId} stopped unexpectedly; starting it again", id);
+            if (_ids.Contains(id)) Child(id);
         });
         Command<ICourierMessage>(message =>
         {
@@ -145,9 +123,7 @@ public sealed class CourierRegistryActor : ReceivePersistentActor, IWithTimers
         });
     }
 
-    public override string PersistenceId => "courier-registry";
-
-    public ITimerScheduler Timers { get; set; } = null!;
+    public override string PersistenceId => PersistenceIds.CourierRegistry;
 
     public static Props Props(CourierServices services) => Akka.Actor.Props.Create(() => new CourierRegistryActor(services));
 
@@ -159,7 +135,7 @@ public sealed class CourierRegistryActor : ReceivePersistentActor, IWithTimers
     /// <summary>Checks, off the actor, that the credentials the configuration names exist and are of their kind.</summary>
     private void CheckCredentials(ConfigureCourier configure)
     {
-        _checkingCredentials = true;
+        _checking = true;
         var replyTo = Sender;
         var uses = configure.Config.CredentialUses().ToList();
         _services.Credentials.KindsAsync(uses.Select(u => u.CredentialId), CancellationToken.None).PipeTo(Self,
@@ -169,48 +145,55 @@ public sealed class CourierRegistryActor : ReceivePersistentActor, IWithTimers
                     ? $"{u.Where}: credential '{u.CredentialId}' is a {kind} credential, not {u.Kind}"
                     : u.Kind == "pgp" ? $"PGP credential '{u.CredentialId}' does not exist" : $"credential '{u.CredentialId}' does not exist")
                 .Distinct().ToList()),
-            failure: e => new CredentialCheckEnded(replyTo, new Status.Failure(e)));
+            failure: e => new CheckEnded(replyTo, new Status.Failure(e)));
     }
 
-    private void EndCredentialCheck()
+    /// <summary>
+    /// Runs a deletion off the actor, given every courier (its supervisor, which answers for it, or says that it is
+    /// restarting), and answers the sender; configurations and other deletions wait until it ends.
+    /// </summary>
+    private void DeleteIfUnused(Func<IReadOnlyList<(string Id, IActorRef Courier)>, Task<object>> delete)
     {
-        _checkingCredentials = false;
+        if (_checking)
+        {
+            Stash.Stash();
+            return;
+        }
+        _checking = true;
+        var replyTo = Sender;
+        var couriers = _ids.Select(id => (id, Child(id))).ToList();
+        delete(couriers).PipeTo(Self,
+            success: reply => new CheckEnded(replyTo, reply),
+            failure: e => new CheckEnded(replyTo, new Status.Failure(e)));
+    }
+
+    private void EndCheck()
+    {
+        _checking = false;
         Stash.UnstashAll();
     }
 
     /// <summary>
-    /// Asks every courier for its configuration and deletes the credential when none uses it. A courier that is not
-    /// running (restarting after a failure) cannot say, so the deletion is refused until it is back.
-    /// </summary>
-    private static async Task<object> DeleteIfUnusedAsync(string credentialId, IReadOnlyList<(string Id, IActorRef? Child)> couriers,
-        CredentialCatalog credentials)
-    {
-        if (!(await credentials.KindsAsync([credentialId], CancellationToken.None)).ContainsKey(credentialId))
-            return new CredentialNotFound(credentialId);
-        if (couriers.FirstOrDefault(c => c.Child is null) is { Id: { } restarting })
-            throw new InvalidOperationException($"courier '{restarting}' is restarting after a failure, so whether it uses credential '{credentialId}' is not known; try again shortly");
-        var views = await Task.WhenAll(couriers.Select(c => c.Child!.Ask<object>(new GetCourier(c.Id), CourierAskTimeout)));
-        var uses = views.OfType<CourierView>()
-            .SelectMany(view => view.Config.CredentialUses().Where(u => u.CredentialId == credentialId).Select(u => (view.Id, u.Where)))
-            .OrderBy(u => u.Id, StringComparer.Ordinal).ToList();
-        if (uses.Count > 0)
-            return new CredentialInUse(credentialId, uses.Select(u => u.Id).Distinct().ToList(), uses.Select(u => $"courier '{u.Id}' ({u.Where})").ToList());
-        return await credentials.DeleteAsync(credentialId, CancellationToken.None) ? new CredentialDeleted(credentialId) : new CredentialNotFound(credentialId);
-    }
-
-    /// <summary>
-    /// Child names carry an incarnation number: a courier deleted and created again gets a fresh name while the
-    /// old child may still be stopping.
+    /// The courier's supervisor, which forwards to the courier. Its name carries an incarnation number: a courier
+    /// deleted and created again gets a fresh name while the old one may still be stopping.
     /// </summary>
     private IActorRef Child(string courierId)
     {
         if (_children.TryGetValue(courierId, out var child)) return child;
-        child = Context.ActorOf(CourierActor.Props(courierId, _services), Uri.EscapeDataString($"courier-{courierId}-{_incarnation++}"));
+        var supervised = Backoff.OnStop(CourierActor.Props(courierId, _services), "courier", CourierRestarts.Min, CourierRestarts.Max,
+                CourierRestarts.RandomFactor, maxNrOfRetries: -1)
+            .WithAutoReset(StableAfter)
+            .WithReplyWhileStopped(new Status.Failure(new CourierRestartingException(courierId)));
+        child = Context.ActorOf(BackoffSupervisor.Props(supervised), Uri.EscapeDataString($"courier-{courierId}-{_incarnation++}"));
         Context.Watch(child);
         _children[courierId] = child;
         return child;
     }
 }
+
+/// <summary>The courier is stopped, after its journal failed, and comes back after a backoff; until then it answers with this.</summary>
+public sealed class CourierRestartingException(string courierId)
+    : Exception($"courier '{courierId}' is restarting after a failure (its journal could not be read or written); try again shortly");
 
 public static class CourierHostingExtensions
 {

@@ -1,23 +1,22 @@
 using HeapDaemon.Actors.Credentials;
-using HeapDaemon.Actors.Feeds;
-using HeapDaemon.Actors.Heap;
+using HeapDaemon.Actors.Loading;
+using HeapDaemon.Actors.Memory;
 using HeapDaemon.Actors.Metrics;
-using HeapDaemon.Actors.Pipeline;
 using HeapDaemon.Actors.Runs;
-using HeapDaemon.Actors.Storage;
 
 namespace HeapDaemon.Actors.Couriers;
 
 /// <summary>What couriers and their runs use outside the actor system, built once by DI.</summary>
+/// <param name="Kinds">The courier kinds, for what a courier shows and which feeds it uses.</param>
+/// <param name="Runner">Does the work of a run's attempts, through the courier's kind.</param>
 /// <param name="Clock">"Now" for run dates and schedules; tests move it instead of waiting.</param>
 public sealed record CourierServices(
     CredentialCatalog Credentials,
     FeedCatalog Feeds,
     RunStore Runs,
-    S3ClientFactory S3,
-    FileLoadPipeline Pipeline,
+    CourierKinds Kinds,
+    CourierRunner Runner,
     DaemonMetrics Metrics,
     IdleMemory Memory,
     RunSettings RunSettings,
-    TimeProvider Clock,
-    HeapCourier Heap);
+    TimeProvider Clock);

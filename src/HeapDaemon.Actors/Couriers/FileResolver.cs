@@ -2,6 +2,7 @@ using System.Collections.Immutable;
 using Amazon.Runtime;
 using Amazon.S3;
 using Amazon.S3.Model;
+using HeapDaemon.Actors.Retries;
 using HeapDaemon.Actors.Runs;
 using HeapDaemon.Actors.Storage;
 

@@ -3,6 +3,7 @@ using System.Runtime.Serialization;
 using System.Text.Json;
 using Akka.Actor;
 using Akka.Serialization;
+using HeapDaemon.Actors.Json;
 
 namespace HeapDaemon.Actors.Couriers;
 

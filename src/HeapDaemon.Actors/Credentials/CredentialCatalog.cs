@@ -1,5 +1,5 @@
-using System.Security.Cryptography;
 using System.Text.Json;
+using HeapDaemon.Actors.Json;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -47,36 +47,8 @@ public sealed class CredentialCatalog(NpgsqlDataSource db, SecretProtector prote
     /// one. Secrets no configured key opens are left as they are and named, not lost.
     /// </summary>
     /// <returns>How many were sealed anew, and the ids of those no key opens.</returns>
-    public async Task<(int Resealed, IReadOnlyList<string> Unreadable)> ResealAsync(CancellationToken ct)
-    {
-        var sealedSecrets = new List<(string Id, byte[] Secret)>();
-        await using (var select = db.CreateCommand("SELECT id, secret FROM heapd.credentials WHERE secret IS NOT NULL"))
-        await using (var reader = await select.ExecuteReaderAsync(ct))
-            while (await reader.ReadAsync(ct)) sealedSecrets.Add((reader.GetString(0), reader.GetFieldValue<byte[]>(1)));
-
-        var resealed = 0;
-        var unreadable = new List<string>();
-        foreach (var (id, secret) in sealedSecrets)
-        {
-            string plain;
-            try
-            {
-                plain = protector.Unprotect(secret, id, out var underPreviousKey);
-                if (!underPreviousKey) continue;
-            }
-            catch (CryptographicException)
-            {
-                unreadable.Add(id);
-                continue;
-            }
-            await using var update = db.CreateCommand("UPDATE heapd.credentials SET secret = $2 WHERE id = $1 AND secret = $3");
-            update.Parameters.AddWithValue(id);
-            update.Parameters.AddWithValue(NpgsqlDbType.Bytea, protector.Protect(plain, id));
-            update.Parameters.AddWithValue(NpgsqlDbType.Bytea, secret);
-            resealed += await update.ExecuteNonQueryAsync(ct);
-        }
-        return (resealed, unreadable);
-    }
+    public Task<(int Resealed, IReadOnlyList<string> Unreadable)> ResealAsync(CancellationToken ct) =>
+        SealedSecrets.ResealAsync(db, protector, "heapd.credentials", id => id, ct);
 
     /// <summary>The kind (<c>s3</c>, <c>pgp</c>) of each of these ids that is a credential.</summary>
     public async Task<IReadOnlyDictionary<string, string>> KindsAsync(IEnumerable<string> ids, CancellationToken ct)

@@ -1,13 +1,16 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
-using HeapDaemon.Actors.Formats.Pgp;
+using HeapDaemon.Actors.Json;
+using HeapDaemon.Actors.Pgp;
 using Npgsql;
 using NpgsqlTypes;
 
 namespace HeapDaemon.Actors.Credentials;
 
-/// <summary>A PGP credential as stored and shown: its id and the public facts of its decryption keys.</summary>
-public sealed record PgpCredential(string Id, IReadOnlyList<PgpKeyInfo> Keys);
+/// <summary>A PGP credential as stored and shown: its id and the public facts of its decryption keys and signer keys.</summary>
+/// <param name="Signers">The senders' public keys whose signatures files are checked against; none: signatures are not checked.</param>
+/// <param name="RequireSignature">Files must carry a signature by one of the signers.</param>
+public sealed record PgpCredential(string Id, IReadOnlyList<PgpKeyInfo> Keys, IReadOnlyList<PgpKeyInfo>? Signers = null, bool RequireSignature = false);
 
 /// <summary>
 /// PGP credentials in <c>heapd.credentials</c> (kind <c>pgp</c>): the keys' public facts as settings, the private key
@@ -15,16 +18,18 @@ public sealed record PgpCredential(string Id, IReadOnlyList<PgpKeyInfo> Keys);
 /// </summary>
 public sealed class PgpKeyCatalog(NpgsqlDataSource db, SecretProtector protector)
 {
-    private sealed record Sealed(string PrivateKey, string Passphrase);
+    /// <summary>What unlocks and checks files, sealed together; the signer keys are public, but belong with the rest.</summary>
+    private sealed record Sealed(string PrivateKey, string Passphrase, string? SignerPublicKey = null, bool RequireSignature = false);
 
     /// <returns>false when the id is taken.</returns>
-    public async Task<bool> AddAsync(PgpCredential credential, string privateKey, string passphrase, CancellationToken ct)
+    public async Task<bool> AddAsync(PgpCredential credential, string privateKey, string passphrase, string? signerPublicKey, CancellationToken ct)
     {
         await using var cmd = db.CreateCommand(
             "INSERT INTO heapd.credentials (id, kind, settings, secret) VALUES ($1, 'pgp', $2, $3) ON CONFLICT (id) DO NOTHING");
         cmd.Parameters.AddWithValue(credential.Id);
         cmd.Parameters.AddWithValue(NpgsqlDbType.Jsonb, JsonSerializer.Serialize(credential, HeapJson.Options));
-        cmd.Parameters.AddWithValue(NpgsqlDbType.Bytea, protector.Protect(JsonSerializer.Serialize(new Sealed(privateKey, passphrase), HeapJson.Options), credential.Id));
+        cmd.Parameters.AddWithValue(NpgsqlDbType.Bytea, protector.Protect(JsonSerializer.Serialize(
+            new Sealed(privateKey, passphrase, signerPublicKey, credential.RequireSignature), HeapJson.Options), credential.Id));
         return await cmd.ExecuteNonQueryAsync(ct) == 1;
     }
 
@@ -53,7 +58,7 @@ public sealed class PgpKeyCatalog(NpgsqlDataSource db, SecretProtector protector
         if (await cmd.ExecuteScalarAsync(ct) is not byte[] secret) return null;
         if (_unlocked.TryGetValue(id, out var known) && known.Secret.AsSpan().SequenceEqual(secret)) return known.Keyring;
         var sealedKey = JsonSerializer.Deserialize<Sealed>(protector.Unprotect(secret, id), HeapJson.Options)!;
-        var keyring = PgpKeyring.Parse(sealedKey.PrivateKey, sealedKey.Passphrase);
+        var keyring = PgpKeyring.Parse(sealedKey.PrivateKey, sealedKey.Passphrase, sealedKey.SignerPublicKey, sealedKey.RequireSignature);
         _unlocked[id] = (secret, keyring);
         return keyring;
     }

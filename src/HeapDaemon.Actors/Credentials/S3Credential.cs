@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using HeapDaemon.Actors.Ids;
 
 namespace HeapDaemon.Actors.Credentials;
 
@@ -25,7 +26,7 @@ public sealed partial record S3Credential(
     public IReadOnlyList<string> Validate()
     {
         var errors = new List<string>();
-        if (!Feeds.Identifiers.IsId(Id)) errors.Add($"id '{Id}' must be 1-63 lowercase letters, digits, '-' or '_'");
+        if (!Identifiers.IsId(Id)) errors.Add($"id '{Id}' must be {Identifiers.IdRule}");
         // Only the length here: legacy us-east-1 buckets may break today's naming rules; the connection test says so.
         if (string.IsNullOrWhiteSpace(Bucket) || Bucket.Length is < 3 or > 255 || Bucket.Contains('/'))
             errors.Add("bucket must be a bucket name (3-63 characters, no '/')");

@@ -10,37 +10,37 @@ namespace HeapDaemon.Actors.Endpoints;
 /// check when the SDK follows it. One connection pool serves every client.
 /// </summary>
 /// <remarks>
-/// Requests do not go through an HTTP proxy: the check has to see the address the daemon connects to.
+/// Requests do not go through an HTTP proxy: the check has to see the address the daemon connects to. Webhook
+/// deliveries use the same handler (<see cref="NewHandler"/>) as the primary handler of their IHttpClientFactory client.
 /// </remarks>
-public sealed class GuardedHttpClientFactory : HttpClientFactory, IDisposable
+public sealed class GuardedHttpClientFactory(EndpointPolicy policy) : HttpClientFactory, IDisposable
 {
-    private readonly SocketsHttpHandler _handler;
+    private readonly SocketsHttpHandler _handler = NewHandler(policy);
 
-    public GuardedHttpClientFactory(EndpointPolicy policy)
+    /// <summary>A handler that connects only to addresses the policy lets through, never via a proxy, and follows no redirect.</summary>
+    /// <remarks>A refused connection fails with an <see cref="HttpRequestException"/> whose inner exception is an <see cref="EndpointBlockedException"/>.</remarks>
+    public static SocketsHttpHandler NewHandler(EndpointPolicy policy) => new()
     {
-        _handler = new SocketsHttpHandler
+        AllowAutoRedirect = false,
+        UseProxy = false,
+        AutomaticDecompression = System.Net.DecompressionMethods.None,
+        ConnectCallback = async (context, ct) =>
         {
-            AllowAutoRedirect = false,
-            UseProxy = false,
-            AutomaticDecompression = System.Net.DecompressionMethods.None,
-            ConnectCallback = async (context, ct) =>
+            var addresses = await policy.ConnectAddressesAsync(context.DnsEndPoint.Host, context.DnsEndPoint.Port, ct);
+            if (!Socket.OSSupportsIPv6) addresses = [.. addresses.Where(a => a.AddressFamily == AddressFamily.InterNetwork)];
+            var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+            try
             {
-                var addresses = await policy.ConnectAddressesAsync(context.DnsEndPoint.Host, context.DnsEndPoint.Port, ct);
-                if (!Socket.OSSupportsIPv6) addresses = [.. addresses.Where(a => a.AddressFamily == AddressFamily.InterNetwork)];
-                var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-                try
-                {
-                    await socket.ConnectAsync(addresses, context.DnsEndPoint.Port, ct);
-                    return new NetworkStream(socket, ownsSocket: true);
-                }
-                catch
-                {
-                    socket.Dispose();
-                    throw;
-                }
-            },
-        };
-    }
+                await socket.ConnectAsync(addresses, context.DnsEndPoint.Port, ct);
+                return new NetworkStream(socket, ownsSocket: true);
+            }
+            catch
+            {
+                socket.Dispose();
+                throw;
+            }
+        },
+    };
 
     public override HttpClient CreateHttpClient(IClientConfig clientConfig) =>
         new(_handler, disposeHandler: false) { Timeout = clientConfig.Timeout ?? TimeSpan.FromSeconds(100) };

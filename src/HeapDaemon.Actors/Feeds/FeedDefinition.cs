@@ -1,6 +1,6 @@
 using System.Collections.Immutable;
 using System.Text.Json.Serialization;
-using System.Text.RegularExpressions;
+using HeapDaemon.Actors.Ids;
 
 namespace HeapDaemon.Actors.Feeds;
 
@@ -42,6 +42,8 @@ public sealed record FeedField(
 }
 
 /// <summary>The schema of a file and the domain table <c>&lt;source&gt;.&lt;name&gt;</c> it loads into.</summary>
+/// <param name="Source">A name, in any case; kept in lowercase (<see cref="Identifiers.Canonical"/>).</param>
+/// <param name="Name">A name, in any case; kept in lowercase.</param>
 public sealed record FeedDefinition(
     string Id,
     string Source,
@@ -52,7 +54,14 @@ public sealed record FeedDefinition(
     string? DatetimeFormat = null,
     NewColumnPolicy NewColumns = NewColumnPolicy.Fail)
 {
+    public string Source { get; init; } = Identifiers.Canonical(Source);
+
+    public string Name { get; init; } = Identifiers.Canonical(Name);
+
     [JsonIgnore] public DomainTableName Table => new(Source, Name);
+
+    /// <summary>The id of a feed given none: its source and name as they are kept, e.g. <c>edge-csv_rfc4180</c>.</summary>
+    public static string DefaultId(string source, string name) => $"{Identifiers.Canonical(source)}-{Identifiers.Canonical(name)}";
 
     [JsonIgnore] public IEnumerable<FeedField> KeyFields => Fields.Where(f => f.PrimaryKey);
 
@@ -62,10 +71,10 @@ public sealed record FeedDefinition(
     public IReadOnlyList<string> Validate()
     {
         var errors = new List<string>();
-        if (!Identifiers.IsFeedId(Id)) errors.Add($"id '{Id}' must be 1-63 lowercase letters, digits, '-' or '_'");
-        if (!Identifiers.IsSchemaOrTableName(Source)) errors.Add($"source '{Source}' must be a lowercase name (letters, digits, underscore, starting with a letter)");
+        if (!Identifiers.IsId(Id)) errors.Add($"id '{Id}' must be {Identifiers.IdRule}");
+        if (!Identifiers.IsSchemaOrTableName(Source)) errors.Add($"source '{Source}' must be a name: {Identifiers.NameRule}");
         else if (Identifiers.IsReservedSchema(Source)) errors.Add($"source '{Source}' is reserved");
-        if (!Identifiers.IsSchemaOrTableName(Name)) errors.Add($"feed name '{Name}' must be a lowercase name (letters, digits, underscore, starting with a letter)");
+        if (!Identifiers.IsSchemaOrTableName(Name)) errors.Add($"feed name '{Name}' must be a name: {Identifiers.NameRule}");
         if (Fields.IsDefaultOrEmpty) { errors.Add("a feed needs at least one field"); return errors; }
 
         foreach (var field in Fields)
@@ -114,46 +123,4 @@ public readonly record struct DomainTableName(string Schema, string Table)
         string.Join('_', name.Split('_').Select(part => part.Length == 0 ? part : char.ToUpperInvariant(part[0]) + part[1..]));
 
     public override string ToString() => $"{Schema}.{Table}";
-}
-
-/// <summary>
-/// Names that reach SQL text. Everything is validated against a strict pattern and then quoted, so a hostile
-/// header or feed name is either refused or inert.
-/// </summary>
-public static partial class Identifiers
-{
-    // \z, not $: in .NET, $ also matches before a final newline, and "name\n" would pass as a name.
-    private static readonly HashSet<string> ReservedSchemas = new(StringComparer.Ordinal)
-    {
-        "heapd", "akka", "public", "information_schema", "pg_catalog", "pg_toast",
-    };
-
-    public static readonly ImmutableArray<string> SystemColumns = ["_pk", "_uuid_pk", "_updated", "_source_file", "_loaded_at"];
-
-    [GeneratedRegex(@"^[a-z][a-z0-9_]{0,62}\z")]
-    private static partial Regex SchemaOrTablePattern();
-
-    [GeneratedRegex(@"^[A-Za-z][A-Za-z0-9_]{0,62}\z")]
-    private static partial Regex ColumnPattern();
-
-    [GeneratedRegex(@"^[a-z0-9][a-z0-9_-]{0,62}\z")]
-    private static partial Regex IdPattern();
-
-    public static bool IsSchemaOrTableName(string? name) => name is not null && SchemaOrTablePattern().IsMatch(name);
-
-    public static bool IsReservedSchema(string name) => ReservedSchemas.Contains(name) || name.StartsWith("pg_", StringComparison.Ordinal);
-
-    public static bool IsColumnName(string? name) => name is not null && ColumnPattern().IsMatch(name);
-
-    /// <summary>Ids of credentials, feeds and couriers: safe in URLs, actor names and persistence ids.</summary>
-    public static bool IsFeedId(string? id) => id is not null && IdPattern().IsMatch(id);
-
-    public static bool IsId(string? id) => IsFeedId(id);
-
-    /// <summary>Quotes an identifier for PostgreSQL; callers validate first, this is the second line of defence.</summary>
-    public static string Quote(string identifier)
-    {
-        if (identifier.Contains('\0')) throw new ArgumentException("identifier contains a NUL character", nameof(identifier));
-        return "\"" + identifier.Replace("\"", "\"\"") + "\"";
-    }
 }

@@ -1,3 +1,4 @@
+using HeapDaemon.Actors.Ids;
 namespace HeapDaemon.Actors.Feeds;
 
 /// <summary>

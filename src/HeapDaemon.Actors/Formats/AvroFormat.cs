@@ -7,6 +7,7 @@ using Avro.File;
 using Avro.Generic;
 using Avro.IO;
 using HeapDaemon.Actors.Feeds;
+using HeapDaemon.Actors.Streams;
 using ICSharpCode.SharpZipLib.Checksum;
 using Snappier;
 using HeapDaemon.Actors.Failures;

@@ -4,6 +4,7 @@ using System.Text;
 using CsvHelper;
 using CsvHelper.Configuration;
 using HeapDaemon.Actors.Feeds;
+using HeapDaemon.Actors.Streams;
 
 namespace HeapDaemon.Actors.Formats;
 

@@ -1,6 +1,6 @@
 using System.Runtime.CompilerServices;
 using HeapDaemon.Actors.Feeds;
-using HeapDaemon.Actors.Formats.Pgp;
+using HeapDaemon.Actors.Pgp;
 
 namespace HeapDaemon.Actors.Formats;
 

@@ -2,7 +2,8 @@ using System.Formats.Tar;
 using System.IO.Compression;
 using System.Text;
 using System.Text.RegularExpressions;
-using HeapDaemon.Actors.Formats.Pgp;
+using HeapDaemon.Actors.Pgp;
+using HeapDaemon.Actors.Streams;
 using ICSharpCode.SharpZipLib;
 using ICSharpCode.SharpZipLib.GZip;
 
@@ -136,7 +137,7 @@ public static class FileUnwrapper
     /// </summary>
     private static Stream Gunzip(Stream compressed, CancellationToken ct)
     {
-        var counted = new Storage.CountingStream(compressed);
+        var counted = new CountingStream(compressed);
         return DedicatedThreadStream.Start(sink =>
         {
             using var gzip = new GZipInputStream(counted) { IsStreamOwner = false };

@@ -5,6 +5,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Unicode;
 using HeapDaemon.Actors.Feeds;
+using HeapDaemon.Actors.Streams;
 
 namespace HeapDaemon.Actors.Formats;
 

@@ -1,6 +1,7 @@
 using System.Reflection;
 using System.Runtime.CompilerServices;
 using HeapDaemon.Actors.Feeds;
+using HeapDaemon.Actors.Streams;
 using ParquetSharp;
 using ParquetSharp.Schema;
 using HeapDaemon.Actors.Failures;

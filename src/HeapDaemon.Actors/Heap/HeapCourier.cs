@@ -1,40 +1,34 @@
 using Akka.Event;
-using Akka.Streams;
 using Amazon.Runtime;
 using Amazon.S3;
 using Amazon.S3.Model;
 using HeapDaemon.Actors.Couriers;
 using HeapDaemon.Actors.Feeds;
 using HeapDaemon.Actors.Formats;
+using HeapDaemon.Actors.Ids;
+using HeapDaemon.Actors.Loading;
 using HeapDaemon.Actors.Metrics;
 using HeapDaemon.Actors.Pipeline;
+using HeapDaemon.Actors.Retries;
 using HeapDaemon.Actors.Runs;
 using HeapDaemon.Actors.Storage;
 using Npgsql;
+using static HeapDaemon.Actors.Couriers.CourierReplies;
 
 namespace HeapDaemon.Actors.Heap;
 
-/// <summary>What a Heap run works with; the run actor owns the materializer, so stopping it tears the load down.</summary>
-/// <param name="Resumed">An earlier attempt of this run started it (before a restart, or a failure that may pass).</param>
-/// <param name="EarlierLoads">The files earlier attempts committed, by bucket, key, feed and ETag.</param>
-public sealed record HeapRunContext(Guid RunId, string CourierId, CourierConfig Config, RunRequest Request, IAmazonS3 S3, string Bucket,
-    IMaterializer Materializer, Action<FileProgress> Report, ILoggingAdapter Log, bool Resumed,
-    IReadOnlyDictionary<(string Bucket, string Key, string FeedId, string ETag), EarlierLoad> EarlierLoads);
-
-/// <param name="Fault">For a failure: whether another attempt may pass.</param>
-public sealed record HeapRunResult(RunStatus Status, string Message, FaultKind Fault = FaultKind.Lasting);
-
 /// <summary>
-/// A Heap Connect courier's run: lists <c>manifests/*.json</c> under its prefix, and applies every dump not yet
-/// applied in ascending dump id. Per table of a dump: an incremental table upserts its files one by one, in part
-/// order; a full one (<c>incremental: false</c>, and user_migrations always) replaces the table with the dump's
-/// files in one transaction. A table part that a newer full dump replaces anyway (applied, or named by a later
-/// manifest) is skipped and logged; a late dump's full table that a newer dump already changed is upserted, not
-/// replaced, so the newer rows stay. Before anything of a dump loads, every file it names must exist and every table
-/// must have a feed that fits (made or widened here): otherwise the dump fails, naming the cause, with nothing of it
-/// applied, and later dumps wait. Only folders a manifest names are read.
+/// A Heap Connect courier (<see cref="CourierKind.Heap"/>). Its run lists <c>manifests/*.json</c> under its prefix,
+/// and applies every dump not yet applied in ascending dump id. Per table of a dump: an incremental table upserts its
+/// files one by one, in part order; a full one (<c>incremental: false</c>, and user_migrations always) replaces the
+/// table with the dump's files in one transaction. A table part that a newer full dump replaces anyway (applied, or
+/// named by a later manifest) is skipped and logged; a late dump's full table that a newer dump already changed is
+/// upserted, not replaced, so the newer rows stay. Before anything of a dump loads, every file it names must exist and
+/// every table must have a feed that fits (made or widened here): otherwise the dump fails, naming the cause, with
+/// nothing of it applied, and later dumps wait. Only folders a manifest names are read.
 /// </summary>
 public sealed class HeapCourier(NpgsqlDataSource db, FeedCatalog feeds, RunStore runs, FileLoadPipeline pipeline, DaemonMetrics metrics)
+    : ICourierKind
 {
     public const string UserMigrations = "user_migrations";
 
@@ -42,13 +36,15 @@ public sealed class HeapCourier(NpgsqlDataSource db, FeedCatalog feeds, RunStore
 
     private readonly HeapProgress _progress = new(db);
 
-    public static IEnumerable<string> Validate(CourierConfig config)
+    public CourierKind Kind => CourierKind.Heap;
+
+    public IEnumerable<string> Validate(CourierConfig config)
     {
         if (!config.Files.IsDefaultOrEmpty) yield return "a Heap courier follows Heap's manifests and takes no files";
         if (config.Prefix is { } p && (p.Length > 900 || p.StartsWith('/') || p.Length > 0 && !p.EndsWith('/')))
             yield return "prefix must be empty or a folder ending in '/', not starting with '/', at most 900 characters";
         if (!Identifiers.IsSchemaOrTableName(config.HeapSource) || Identifiers.IsReservedSchema(config.HeapSource))
-            yield return $"source '{config.HeapSource}' must be a lowercase name (letters, digits, underscore, starting with a letter), not reserved";
+            yield return $"source '{config.HeapSource}' must be a name, {Identifiers.NameRule}, and not reserved";
     }
 
     /// <summary>Every manifest under the prefix, by dump id.</summary>
@@ -106,7 +102,35 @@ public sealed class HeapCourier(NpgsqlDataSource db, FeedCatalog feeds, RunStore
             : await feeds.ActivateAsync(feed.Id, ct) ?? throw new InvalidOperationException($"feed '{feed.Id}' vanished");
     }
 
-    public async Task<HeapRunResult> RunAsync(HeapRunContext run, CancellationToken ct)
+    /// <summary>Where a Heap courier loads into the feed: every table of its source goes to the feed made for it.</summary>
+    public IEnumerable<string> FeedUses(CourierConfig config, FeedDefinition feed)
+    {
+        if (feed.Source == config.HeapSource && feed.Id == HeapSchema.FeedId(config.HeapSource, feed.Name))
+            yield return $"Heap courier of source '{config.HeapSource}', table '{feed.Name}'";
+    }
+
+    /// <summary>A Heap courier shows its dumps: how many applied, and those that failed (blocking) or were skipped.</summary>
+    public async Task<CourierView> DescribeAsync(CourierView view, CancellationToken ct) =>
+        view with { HeapDumps = await _progress.DumpsAsync(view.Id, ct) };
+
+    /// <summary>The source's identity views and all_events read its tables: dropped before one of them is, and made again after.</summary>
+    public async Task<T> AroundTableDropAsync<T>(string source, Func<Task<T>> drop, CancellationToken ct)
+    {
+        var hadViews = await IdentityViews.DropAsync(db, source, ct);
+        try
+        {
+            return await drop();
+        }
+        finally
+        {
+            if (hadViews) await IdentityViews.RefreshAsync(db, feeds, source, ct);
+        }
+    }
+
+    /// <inheritdoc cref="HeapProgress.SkipDumpAsync"/>
+    public Task<(string? Refused, bool NotFound)> SkipDumpAsync(Guid runId, long dumpId, CancellationToken ct) => _progress.SkipDumpAsync(runId, dumpId, ct);
+
+    public async Task<RunOutcome> RunAsync(CourierRun run, CancellationToken ct)
     {
         var (prefix, source) = (run.Config.Prefix ?? "", run.Config.HeapSource);
         IReadOnlyList<HeapManifest> manifests;
@@ -137,18 +161,22 @@ public sealed class HeapCourier(NpgsqlDataSource db, FeedCatalog feeds, RunStore
 
         foreach (var manifest in pending)
         {
-            var failure = await ApplyDumpAsync(run, manifest, manifests, progress, state, ct);
+            // A skipped dump changes nothing, so it replaces no table part of an earlier dump either.
+            var failure = await ApplyDumpAsync(run, manifest, manifests.Where(m => !progress.Skipped.Contains(m.DumpId)).ToList(), progress, state, ct);
             if (failure is not null)
             {
                 if (state.Changed) await IdentityViews.RefreshAsync(db, feeds, source, ct);
+                await _progress.DumpFailedAsync(run.CourierId, manifest, run.RunId, failure.Message, ct);
                 var waiting = pending.Count - state.Dumps.Count - 1;
                 return failure with
                 {
                     Message = $"{Applied(state)}. Dump {manifest.DumpId} ({manifest.ManifestKey}) failed: {failure.Message}" +
-                              (waiting > 0 ? $"; {waiting} later dump(s) wait for it" : ""),
+                              (waiting > 0 ? $"; {waiting} later dump(s) wait for it" : "") +
+                              $". Once it is fixed the next run applies it; or skip it: POST /api/runs/{run.RunId}/dumps/{manifest.DumpId}/skip",
+                    BlockedDump = manifest.DumpId,
                 };
             }
-            await _progress.DumpDoneAsync(run.CourierId, manifest, ct);
+            await _progress.DumpDoneAsync(run.CourierId, manifest, run.RunId, ct);
             state.Dumps.Add(manifest.DumpId);
         }
         if (state.Changed) await IdentityViews.RefreshAsync(db, feeds, source, ct);
@@ -162,7 +190,7 @@ public sealed class HeapCourier(NpgsqlDataSource db, FeedCatalog feeds, RunStore
         (state.Superseded.Count > 0 ? $" ({string.Join(", ", state.Superseded)})" : "");
 
     /// <returns>null when the dump is applied; otherwise why not.</returns>
-    private async Task<HeapRunResult?> ApplyDumpAsync(HeapRunContext run, HeapManifest manifest, IReadOnlyList<HeapManifest> all,
+    private async Task<RunOutcome?> ApplyDumpAsync(CourierRun run, HeapManifest manifest, IReadOnlyList<HeapManifest> all,
         HeapProgressState progress, RunState state, CancellationToken ct)
     {
         var source = run.Config.HeapSource;
@@ -192,7 +220,12 @@ public sealed class HeapCourier(NpgsqlDataSource db, FeedCatalog feeds, RunStore
             var missing = todo.SelectMany(t => t.Files.Where(f => t.ReplacesTable || Pending(t, f)).Select(f => (Table: t.Name, f.Key)))
                 .FirstOrDefault(f => !listed.ContainsKey(f.Key));
             if (missing.Key is not null)
-                return new(RunStatus.Failed, $"it names s3://{run.Bucket}/{missing.Key} ({missing.Table}), which does not exist; nothing of dump {manifest.DumpId} was applied");
+            {
+                var message = $"it names s3://{run.Bucket}/{missing.Key} ({missing.Table}), which does not exist; nothing of dump {manifest.DumpId} was applied";
+                await runs.RecordFileAsync(run.RunId, state.Ordinal++, run.Bucket, missing.Key, HeapSchema.FeedId(source, missing.Table),
+                    new FileOutcome(FileStatus.Missing, Message: $"s3://{run.Bucket}/{missing.Key}: no such object; dump {manifest.DumpId} names it"), ct);
+                return new(RunStatus.Failed, message);
+            }
             foreach (var table in todo) feedsOf[table.Name] = await EnsureFeedAsync(run.S3, run.Bucket, source, table, ct);
         }
         catch (HeapSchemaException e)
@@ -215,7 +248,7 @@ public sealed class HeapCourier(NpgsqlDataSource db, FeedCatalog feeds, RunStore
                 run.Log.Info("Heap courier {CourierId}: s3://{Bucket}/{Key} was delivered again with other content since it was applied; it is applied again",
                     run.CourierId, run.Bucket, file.Key);
             var jobs = files.Select(f => new FileLoadJob(run.RunId, state.Ordinal++, run.S3, run.Bucket, f.Key, new FileSettings(FileFormat.Avro), null, feed,
-                run.Request.ForceReload, MissingColumnsAreNull: true)).ToList();
+                run.Plan.Request.ForceReload, MissingColumnsAreNull: true)).ToList();
             foreach (var job in jobs)
             {
                 // A file an earlier attempt recorded but did not finish applying (a crash in between): this row replaces it.
@@ -233,14 +266,14 @@ public sealed class HeapCourier(NpgsqlDataSource db, FeedCatalog feeds, RunStore
             }
             else if (replace)
             {
-                var outcomes = await pipeline.ReplaceAsync(jobs, run.Materializer, run.Report, ct);
+                var outcomes = await pipeline.ReplaceAsync(jobs, run.Materializer, run.Report.Progress, ct);
                 if (await RecordAsync(run, jobs, outcomes, started, state, ct) is { } failed) return failed;
             }
             else
             {
                 foreach (var (job, file) in jobs.Zip(files))
                 {
-                    var outcome = await pipeline.RunAsync(job, run.Materializer, run.Report, ct);
+                    var outcome = await pipeline.RunAsync(job, run.Materializer, run.Report.Progress, ct);
                     if (await RecordAsync(run, [job], [outcome], DateTime.UtcNow, state, ct) is { } failed) return failed;
                     await _progress.FileAppliedAsync(run.CourierId, table.Name, file, run.RunId, outcome.ETag!, ct);
                 }
@@ -258,7 +291,7 @@ public sealed class HeapCourier(NpgsqlDataSource db, FeedCatalog feeds, RunStore
             applied is not null && listed.TryGetValue(file.Key, out var now) && now != applied;
     }
 
-    private async Task<HeapRunResult?> RecordAsync(HeapRunContext run, IReadOnlyList<FileLoadJob> jobs, IReadOnlyList<FileOutcome> outcomes,
+    private async Task<RunOutcome?> RecordAsync(CourierRun run, IReadOnlyList<FileLoadJob> jobs, IReadOnlyList<FileOutcome> outcomes,
         DateTime started, RunState state, CancellationToken ct)
     {
         foreach (var (job, result) in jobs.Zip(outcomes))
@@ -269,6 +302,7 @@ public sealed class HeapCourier(NpgsqlDataSource db, FeedCatalog feeds, RunStore
             var loadedEarlier = result is { Status: FileStatus.Skipped, ETag: { } etag } &&
                                 run.EarlierLoads.TryGetValue((run.Bucket, job.Key, job.Feed.Id, etag), out load);
             await runs.RecordFileAsync(run.RunId, job.Ordinal, run.Bucket, job.Key, job.Feed.Id, loadedEarlier ? load!.Outcome(job.SourceFile) : result, ct);
+            run.Report.FileEnded(job.Ordinal);
             if (loadedEarlier) state.LoadedEarlier++;
             else if (result.Status == FileStatus.Loaded) state.Loaded++;
             else if (result.Status == FileStatus.Skipped) state.Skipped++;
@@ -288,7 +322,7 @@ public sealed class HeapCourier(NpgsqlDataSource db, FeedCatalog feeds, RunStore
     }
 
     /// <summary>Every object, with its ETag, in the folders the tables' files are in; each folder is listed once.</summary>
-    private static async Task<Dictionary<string, string>> ListAsync(HeapRunContext run, IReadOnlyList<HeapTable> tables, CancellationToken ct)
+    private static async Task<Dictionary<string, string>> ListAsync(CourierRun run, IReadOnlyList<HeapTable> tables, CancellationToken ct)
     {
         var listed = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var folder in tables.SelectMany(t => t.Files).Select(f => f.Key[..(f.Key.LastIndexOf('/') + 1)]).Distinct())

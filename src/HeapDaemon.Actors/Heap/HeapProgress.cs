@@ -1,3 +1,4 @@
+using HeapDaemon.Actors.Runs;
 using Npgsql;
 
 namespace HeapDaemon.Actors.Heap;
@@ -6,8 +7,11 @@ namespace HeapDaemon.Actors.Heap;
 /// <param name="Files">The part files applied, with the ETag of the content applied (null for files applied before it was kept).</param>
 /// <param name="LastFull">Per table, the newest dump that replaced it.</param>
 /// <param name="LastApplied">Per table, the newest dump applied to it, full or incremental.</param>
+/// <param name="Dumps">The dumps done with: applied, or skipped by request.</param>
+/// <param name="Skipped">The dumps skipped by request: they change nothing, so they supersede nothing either.</param>
 public sealed record HeapProgressState(
     IReadOnlySet<long> Dumps,
+    IReadOnlySet<long> Skipped,
     IReadOnlySet<(long DumpId, string Table)> Tables,
     IReadOnlyDictionary<(string Table, string Key), string?> Files,
     IReadOnlyDictionary<string, long> LastFull,
@@ -23,15 +27,20 @@ public sealed class HeapProgress(NpgsqlDataSource db)
     public async Task<HeapProgressState> LoadAsync(string courierId, CancellationToken ct)
     {
         var dumps = new HashSet<long>();
+        var skipped = new HashSet<long>();
         var tables = new HashSet<(long, string)>();
         var files = new Dictionary<(string, string), string?>();
         var lastFull = new Dictionary<string, long>(StringComparer.Ordinal);
         var lastApplied = new Dictionary<string, long>(StringComparer.Ordinal);
-        await using (var cmd = db.CreateCommand("SELECT dump_id FROM heapd.heap_dumps WHERE courier_id = $1"))
+        await using (var cmd = db.CreateCommand("SELECT dump_id, status FROM heapd.heap_dumps WHERE courier_id = $1 AND status IN ('applied', 'skipped')"))
         {
             cmd.Parameters.AddWithValue(courierId);
             await using var reader = await cmd.ExecuteReaderAsync(ct);
-            while (await reader.ReadAsync(ct)) dumps.Add(reader.GetInt64(0));
+            while (await reader.ReadAsync(ct))
+            {
+                dumps.Add(reader.GetInt64(0));
+                if (reader.GetString(1) == "skipped") skipped.Add(reader.GetInt64(0));
+            }
         }
         await using (var cmd = db.CreateCommand("SELECT dump_id, table_name, replaced, status FROM heapd.heap_tables WHERE courier_id = $1"))
         {
@@ -52,7 +61,7 @@ public sealed class HeapProgress(NpgsqlDataSource db)
             await using var reader = await cmd.ExecuteReaderAsync(ct);
             while (await reader.ReadAsync(ct)) files[(reader.GetString(0), reader.GetString(1))] = reader.IsDBNull(2) ? null : reader.GetString(2);
         }
-        return new HeapProgressState(dumps, tables, files, lastFull, lastApplied);
+        return new HeapProgressState(dumps, skipped, tables, files, lastFull, lastApplied);
     }
 
     /// <param name="etag">The ETag of the content applied.</param>
@@ -69,9 +78,99 @@ public sealed class HeapProgress(NpgsqlDataSource db)
             ON CONFLICT (courier_id, dump_id, table_name) DO UPDATE SET status = EXCLUDED.status, message = EXCLUDED.message, applied_at = now()
             """, ct, courierId, dumpId, table.Name, table.ReplacesTable, status, message);
 
-    public Task DumpDoneAsync(string courierId, HeapManifest manifest, CancellationToken ct) =>
-        ExecuteAsync("INSERT INTO heapd.heap_dumps (courier_id, dump_id, manifest_key) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-            ct, courierId, manifest.DumpId, manifest.ManifestKey);
+    public Task DumpDoneAsync(string courierId, HeapManifest manifest, Guid runId, CancellationToken ct) =>
+        ExecuteAsync("""
+            INSERT INTO heapd.heap_dumps (courier_id, dump_id, manifest_key, status, run_id) VALUES ($1, $2, $3, 'applied', $4)
+            ON CONFLICT (courier_id, dump_id) DO UPDATE SET status = 'applied', run_id = EXCLUDED.run_id, message = NULL, applied_at = now()
+            """, ct, courierId, manifest.DumpId, manifest.ManifestKey, runId);
+
+    /// <summary>The dump could not apply: it blocks later dumps until a run applies it or it is skipped by request.</summary>
+    public Task DumpFailedAsync(string courierId, HeapManifest manifest, Guid runId, string message, CancellationToken ct) =>
+        ExecuteAsync("""
+            INSERT INTO heapd.heap_dumps (courier_id, dump_id, manifest_key, status, run_id, message) VALUES ($1, $2, $3, 'failed', $4, $5)
+            ON CONFLICT (courier_id, dump_id) DO UPDATE SET status = 'failed', run_id = EXCLUDED.run_id, message = EXCLUDED.message, applied_at = now()
+            WHERE heapd.heap_dumps.status = 'failed'
+            """, ct, courierId, manifest.DumpId, manifest.ManifestKey, runId, message);
+
+    /// <summary>
+    /// The skip resolution for a dump that blocks: it is recorded as skipped, so later dumps apply at the next run, and
+    /// the files of the failed run that it left failed or missing are marked skipped, saying so. What of it had applied
+    /// stays applied. Refused while the courier has a run queued or running, which may be applying it.
+    /// </summary>
+    /// <returns>null when done; otherwise why not, and whether the run or the dump was not found.</returns>
+    public async Task<(string? Refused, bool NotFound)> SkipDumpAsync(Guid runId, long dumpId, CancellationToken ct)
+    {
+        await using var connection = await db.OpenConnectionAsync(ct);
+        await using var transaction = await connection.BeginTransactionAsync(ct);
+        string courierId;
+        await using (var select = new NpgsqlCommand("""
+            SELECT r.courier_id, r.status,
+                   (SELECT count(*) FROM heapd.runs o WHERE o.courier_id = r.courier_id AND o.status IN ('queued', 'running')),
+                   d.status, d.run_id
+            FROM heapd.runs r LEFT JOIN heapd.heap_dumps d ON d.courier_id = r.courier_id AND d.dump_id = $2
+            WHERE r.id = $1
+            FOR UPDATE OF r
+            """, connection, transaction))
+        {
+            select.Parameters.AddWithValue(runId);
+            select.Parameters.AddWithValue(dumpId);
+            await using var reader = await select.ExecuteReaderAsync(ct);
+            if (!await reader.ReadAsync(ct)) return ($"no run '{runId}'", true);
+            courierId = reader.GetString(0);
+            var (runStatus, active, dumpStatus) = (reader.GetString(1), reader.GetInt64(2), reader.IsDBNull(3) ? null : reader.GetString(3));
+            if (runStatus is "queued" or "running") return ($"run {runId} is {runStatus}; skip a dump once the run has ended", false);
+            if (active > 0) return ($"courier '{courierId}' has a run queued or running, which may be applying dump {dumpId}; skip it once that run has ended", false);
+            switch (dumpStatus)
+            {
+                case null: return ($"dump {dumpId} of courier '{courierId}' has not failed: no run of it met that dump", true);
+                case "applied": return ($"dump {dumpId} of courier '{courierId}' is applied; only a dump that failed can be skipped", false);
+                case "skipped": return ($"dump {dumpId} of courier '{courierId}' is skipped already", false);
+            }
+        }
+        var note = $"dump {dumpId} skipped by request at {DateTimeOffset.UtcNow:u}: later dumps go on at the next run";
+        await using var batch = new NpgsqlBatch(connection, transaction)
+        {
+            BatchCommands =
+            {
+                new NpgsqlBatchCommand("""
+                    UPDATE heapd.heap_dumps SET status = 'skipped', message = $3 || ' (it had failed: ' || coalesce(message, '') || ')', applied_at = now()
+                    WHERE courier_id = $1 AND dump_id = $2
+                    """) { Parameters = { new() { Value = courierId }, new() { Value = dumpId }, new() { Value = note } } },
+                // A Heap run stops at the dump that fails, so every file it left failed or missing is that dump's.
+                new NpgsqlBatchCommand("""
+                    UPDATE heapd.run_files SET status = 'skipped', message = $2 || ': ' || coalesce(message, '')
+                    WHERE run_id = $1 AND status IN ('failed', 'missing')
+                    """) { Parameters = { new() { Value = runId }, new() { Value = $"skipped with dump {dumpId} by request" } } },
+                new NpgsqlBatchCommand("UPDATE heapd.runs SET message = coalesce(message, '') || ' (' || $2 || ')' WHERE id = $1")
+                    { Parameters = { new() { Value = runId }, new() { Value = note } } },
+            },
+        };
+        await batch.ExecuteNonQueryAsync(ct);
+        await transaction.CommitAsync(ct);
+        return (null, false);
+    }
+
+    /// <summary>What a Heap courier shows of its dumps: how many applied, the newest, and those failed or skipped.</summary>
+    public async Task<HeapDumps> DumpsAsync(string courierId, CancellationToken ct)
+    {
+        await using var cmd = db.CreateCommand("""
+            SELECT dump_id, manifest_key, status, run_id, message, applied_at FROM heapd.heap_dumps
+            WHERE courier_id = $1 AND status <> 'applied' ORDER BY dump_id
+            """);
+        cmd.Parameters.AddWithValue(courierId);
+        await using var applied = db.CreateCommand("SELECT count(*), max(dump_id) FROM heapd.heap_dumps WHERE courier_id = $1 AND status = 'applied'");
+        applied.Parameters.AddWithValue(courierId);
+        var (count, last) = (0L, (long?)null);
+        await using (var reader = await applied.ExecuteReaderAsync(ct))
+            if (await reader.ReadAsync(ct)) (count, last) = (reader.GetInt64(0), reader.IsDBNull(1) ? null : reader.GetInt64(1));
+        var failed = new List<HeapDumpRecord>();
+        var skipped = new List<HeapDumpRecord>();
+        await using (var reader = await cmd.ExecuteReaderAsync(ct))
+            while (await reader.ReadAsync(ct))
+                (reader.GetString(2) == "skipped" ? skipped : failed).Add(new HeapDumpRecord(reader.GetInt64(0), reader.GetString(1),
+                    reader.IsDBNull(3) ? null : reader.GetGuid(3), reader.IsDBNull(4) ? null : reader.GetString(4), reader.GetFieldValue<DateTimeOffset>(5)));
+        return new HeapDumps((int)count, last, failed, skipped);
+    }
 
     private async Task ExecuteAsync(string sql, CancellationToken ct, params object[] values)
     {

@@ -4,9 +4,10 @@ using Amazon.S3.Model;
 using Avro;
 using Avro.File;
 using Avro.Generic;
+using HeapDaemon.Actors.Failures;
 using HeapDaemon.Actors.Feeds;
 using HeapDaemon.Actors.Formats;
-using HeapDaemon.Actors.Failures;
+using HeapDaemon.Actors.Ids;
 
 namespace HeapDaemon.Actors.Heap;
 
@@ -53,7 +54,7 @@ public static class HeapSchema
         _ => "time",
     };
 
-    public static string FeedId(string source, string table) => $"{source}-{table}";
+    public static string FeedId(string source, string table) => FeedDefinition.DefaultId(source, table);
 
     /// <summary>The schema and first records of an Avro file, from a ranged GET of its start.</summary>
     public static async Task<Sample> ReadSampleAsync(IAmazonS3 s3, string bucket, string key, CancellationToken ct)
@@ -98,7 +99,7 @@ public static class HeapSchema
         if (!Identifiers.IsSchemaOrTableName(table.Name))
             throw new HeapSchemaException($"table '{table.Name}' cannot be a domain table name (lowercase letters, digits and underscores, starting with a letter)");
         var id = FeedId(source, table.Name);
-        if (!Identifiers.IsFeedId(id)) throw new HeapSchemaException($"table '{table.Name}' gives feed id '{id}', which is longer than 63 characters");
+        if (!Identifiers.IsId(id)) throw new HeapSchemaException($"table '{table.Name}' gives feed id '{id}', which is longer than 63 characters");
         var fields = existing?.Fields.ToList() ?? [];
         var schemaFields = sample.Schema.Fields.ToDictionary(f => f.Name, StringComparer.OrdinalIgnoreCase);
         foreach (var name in sample.Schema.Fields.Select(f => f.Name).Concat(table.Columns).Distinct(StringComparer.OrdinalIgnoreCase))

@@ -1,4 +1,5 @@
 using HeapDaemon.Actors.Feeds;
+using HeapDaemon.Actors.Ids;
 using Npgsql;
 using NpgsqlTypes;
 

@@ -149,6 +149,26 @@ public static class MetadataSchema
         -- The ETag of the content applied, so a part file delivered again with other content is applied again
         -- (null in rows from before: taken as unchanged).
         ALTER TABLE heapd.heap_files ADD COLUMN IF NOT EXISTS etag text;
+        -- A dump that failed (and blocks later dumps until it applies or is skipped by request), with the run that last
+        -- failed on it; rows from before are dumps applied.
+        ALTER TABLE heapd.heap_dumps ADD COLUMN IF NOT EXISTS status text NOT NULL DEFAULT 'applied';
+        ALTER TABLE heapd.heap_dumps ADD COLUMN IF NOT EXISTS run_id uuid;
+        ALTER TABLE heapd.heap_dumps ADD COLUMN IF NOT EXISTS message text;
+        -- Webhooks (Notifications/WebhookCatalog.cs): the secret sealed like credentials' (bound to 'webhook:<id>'), and
+        -- how the latest delivery ended.
+        CREATE TABLE IF NOT EXISTS heapd.webhooks (
+            id              text PRIMARY KEY,
+            url             text NOT NULL,
+            events          text[] NOT NULL,
+            description     text,
+            secret          bytea NOT NULL,
+            created_at      timestamptz NOT NULL DEFAULT now(),
+            last_event_id   uuid,
+            last_event      text,
+            last_delivered  boolean,
+            last_attempts   int,
+            last_error      text,
+            last_at         timestamptz);
         """;
 
     public static async Task EnsureAsync(NpgsqlDataSource db, CancellationToken ct)

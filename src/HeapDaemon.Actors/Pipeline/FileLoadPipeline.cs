@@ -9,10 +9,12 @@ using CsvHelper;
 using HeapDaemon.Actors.Credentials;
 using HeapDaemon.Actors.Feeds;
 using HeapDaemon.Actors.Formats;
-using HeapDaemon.Actors.Formats.Pgp;
 using HeapDaemon.Actors.Loading;
+using HeapDaemon.Actors.Pgp;
+using HeapDaemon.Actors.Retries;
 using HeapDaemon.Actors.Runs;
 using HeapDaemon.Actors.Storage;
+using HeapDaemon.Actors.Streams;
 using Npgsql;
 
 namespace HeapDaemon.Actors.Pipeline;

@@ -2,6 +2,7 @@ using System.Collections.Immutable;
 using System.Text;
 using HeapDaemon.Actors.Feeds;
 using HeapDaemon.Actors.Formats;
+using HeapDaemon.Actors.Ids;
 
 namespace HeapDaemon.Actors.Preview;
 
@@ -33,7 +34,7 @@ public static class FeedDraft
             lastUpdatedField = preview.Columns.FirstOrDefault(c => c.Type == FieldType.Datetime && LastUpdatedNames.Contains(c.Name, StringComparer.OrdinalIgnoreCase))?.Name;
             if (lastUpdatedField is not null) notes.Add($"last-updated field '{lastUpdatedField}' was guessed from its name and type; without one, loads are ordered by file and line");
         }
-        var feed = new FeedDefinition($"{source}-{name}".Replace('_', '-'), source, name, fields, lastUpdatedField);
+        var feed = new FeedDefinition(FeedDefinition.DefaultId(source, name), source, name, fields, lastUpdatedField);
         var missing = primaryKey?.Where(k => !preview.Columns.Any(c => string.Equals(c.Name, k, StringComparison.OrdinalIgnoreCase))).ToList() ?? [];
         return new FeedDraftView(feed, preview.Settings, notes, [.. missing.Select(k => $"primary key '{k}' is not a column of the file"), .. feed.Validate()]);
     }

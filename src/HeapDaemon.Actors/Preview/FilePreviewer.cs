@@ -8,8 +8,9 @@ using HeapDaemon.Actors.Credentials;
 using HeapDaemon.Actors.Feeds;
 using HeapDaemon.Actors.Formats;
 using HeapDaemon.Actors.Formats.Inference;
-using HeapDaemon.Actors.Formats.Pgp;
+using HeapDaemon.Actors.Pgp;
 using HeapDaemon.Actors.Storage;
+using HeapDaemon.Actors.Streams;
 
 namespace HeapDaemon.Actors.Preview;
 

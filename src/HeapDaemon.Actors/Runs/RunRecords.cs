@@ -1,3 +1,4 @@
+using HeapDaemon.Actors.Retries;
 namespace HeapDaemon.Actors.Runs;
 
 public enum RunStatus { Queued, Running, Succeeded, Failed, Cancelled }

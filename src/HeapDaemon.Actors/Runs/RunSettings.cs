@@ -1,3 +1,5 @@
+using HeapDaemon.Actors.Retries;
+
 namespace HeapDaemon.Actors.Runs;
 
 /// <summary>How a courier retries a run that failed for a transient reason (see <see cref="Faults"/>).</summary>
@@ -10,11 +12,6 @@ public sealed class RunSettings
 
     public TimeSpan RetryMaxDelay { get; init; } = TimeSpan.FromMinutes(1);
 
-    /// <summary>Exponential backoff with ±20% jitter, so couriers that failed together do not retry together.</summary>
-    public TimeSpan RetryDelay(int failedAttempt)
-    {
-        var exponential = RetryBaseDelay.TotalMilliseconds * Math.Pow(2, failedAttempt - 1);
-        var capped = Math.Min(exponential, RetryMaxDelay.TotalMilliseconds);
-        return TimeSpan.FromMilliseconds(capped * (0.8 + 0.4 * Random.Shared.NextDouble()));
-    }
+    /// <summary>The delay before the attempt after <paramref name="failedAttempt"/> (1 for the first): the daemon's backoff.</summary>
+    public TimeSpan RetryDelay(int failedAttempt) => new ExponentialBackoff(RetryBaseDelay, RetryMaxDelay).Delay(failedAttempt - 1);
 }

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using HeapDaemon.Actors.Json;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -131,14 +132,14 @@ public sealed class RunStore(NpgsqlDataSource db)
 
     /// <summary>
     /// Before an attempt that resumes a Heap run, which goes on after the files earlier attempts applied rather than
-    /// doing them again: the files they loaded or skipped stay the run's; those they left running or failed go, since
-    /// this attempt does them again.
+    /// doing them again: the files they loaded or skipped stay the run's; those they left running, failed or found
+    /// missing go, since this attempt does them again.
     /// </summary>
     /// <returns>The ordinal this attempt's files start at, and the files kept, by key.</returns>
     public async Task<(int NextOrdinal, Dictionary<string, FileStatus> Kept)> KeepEarlierFilesAsync(Guid runId, CancellationToken ct)
     {
         await using var batch = db.CreateBatch();
-        batch.BatchCommands.Add(new NpgsqlBatchCommand("DELETE FROM heapd.run_files WHERE run_id = $1 AND status IN ('running', 'failed')")
+        batch.BatchCommands.Add(new NpgsqlBatchCommand("DELETE FROM heapd.run_files WHERE run_id = $1 AND status IN ('running', 'failed', 'missing')")
             { Parameters = { new NpgsqlParameter { Value = runId } } });
         batch.BatchCommands.Add(new NpgsqlBatchCommand("SELECT object_key, status, ordinal FROM heapd.run_files WHERE run_id = $1")
             { Parameters = { new NpgsqlParameter { Value = runId } } });

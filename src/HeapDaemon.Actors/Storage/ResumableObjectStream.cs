@@ -2,8 +2,8 @@ using System.Buffers;
 using Amazon.Runtime;
 using Amazon.S3;
 using Amazon.S3.Model;
-using HeapDaemon.Actors.Formats;
-using HeapDaemon.Actors.Runs;
+using HeapDaemon.Actors.Retries;
+using HeapDaemon.Actors.Streams;
 
 namespace HeapDaemon.Actors.Storage;
 

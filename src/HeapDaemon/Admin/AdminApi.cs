@@ -16,9 +16,12 @@ public static class AdminApi
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         api.MapCredentialsApi();
         api.MapFeedsApi();
+        api.MapFeedDeletionApi();
         api.MapCouriersApi();
         api.MapHeapSourceApi();
         api.MapRunsApi();
+        api.MapHeapDumpsApi();
+        api.MapNotificationsApi();
         api.MapDomainTablesApi();
         api.MapPreviewApi();
     }

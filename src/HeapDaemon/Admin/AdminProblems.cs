@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using HeapDaemon.Actors.Couriers;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.AspNetCore.Http.Metadata;
@@ -11,9 +12,9 @@ namespace HeapDaemon.Admin;
 
 /// <summary>
 /// What escapes an endpoint, answered as a ProblemDetails in the user's words: a body, query or route value that does
-/// not bind (the request's fault, named: <see cref="JsonProblems"/>), PostgreSQL unreachable or restarting (503, try
-/// again), PostgreSQL refusing what it was asked (its own words and SQLSTATE: a server that answered is not
-/// "unreachable"), anything else a 500 whose detail is in the log only.
+/// not bind (the request's fault, named: <see cref="JsonProblems"/>), PostgreSQL unreachable or restarting, or a
+/// courier restarting (503, try again), PostgreSQL refusing what it was asked (its own words and SQLSTATE: a server
+/// that answered is not "unreachable"), anything else a 500 whose detail is in the log only.
 /// </summary>
 public sealed partial class AdminProblems(ILogger<AdminProblems> log, IOptions<JsonOptions> json) : IExceptionHandler
 {
@@ -26,6 +27,8 @@ public sealed partial class AdminProblems(ILogger<AdminProblems> log, IOptions<J
             BadHttpRequestException bad => TypedResults.Problem(statusCode: bad.StatusCode, title: "The request is not valid", detail: Describe(bad)),
             PostgresException pg when !PostgresErrors.IsUnavailable(pg) => Refused(pg),
             NpgsqlException or TimeoutException or Akka.Actor.AskTimeoutException => Unavailable(exception),
+            CourierRestartingException => TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable,
+                title: "The courier is restarting; try again", detail: exception.Message),
             _ => null,
         };
         if (result is null)

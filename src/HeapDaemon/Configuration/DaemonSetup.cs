@@ -2,15 +2,16 @@ using System.Text.Json.Serialization.Metadata;
 using Akka.Hosting;
 using Akka.Persistence.Sql.Hosting;
 using HeapDaemon.Access;
-using HeapDaemon.Actors;
 using HeapDaemon.Actors.Browsing;
 using HeapDaemon.Actors.Couriers;
 using HeapDaemon.Actors.Credentials;
 using HeapDaemon.Actors.Endpoints;
-using HeapDaemon.Actors.Feeds;
 using HeapDaemon.Actors.Heap;
+using HeapDaemon.Actors.Json;
 using HeapDaemon.Actors.Loading;
+using HeapDaemon.Actors.Memory;
 using HeapDaemon.Actors.Metrics;
+using HeapDaemon.Actors.Notifications;
 using HeapDaemon.Actors.Pipeline;
 using HeapDaemon.Actors.Preview;
 using HeapDaemon.Actors.Runs;
@@ -63,12 +64,19 @@ public static class DaemonSetup
         services.AddSingleton<DaemonMetricsExport>();
         services.AddSingleton<LastSuccesses>();
         services.AddSingleton(new IdleMemory());
-        services.AddSingleton<HeapCourier>();
         services.AddSingleton<FilePreviewer>();
         services.AddSingleton<DomainTableBrowser>();
+        // Courier kinds: one class each, chosen by the kind a courier's configuration names (CourierKinds). A new kind
+        // is its class and its line here.
+        services.AddSingleton<ICourierKind, FilesCourier>();
+        services.AddSingleton<HeapCourier>();
+        services.AddSingleton<ICourierKind>(provider => provider.GetRequiredService<HeapCourier>());
+        services.AddSingleton<CourierKinds>();
+        services.AddSingleton<CourierRunner>();
         services.AddSingleton<CourierServices>();
         services.AddSingleton<RunHistory>();
         services.AddManagement();
+        services.AddWebhookDelivery();
 
         // The console first: its exception handler answers its pages, the API's answers everything else.
         builder.AddConsole();
@@ -91,6 +99,7 @@ public static class DaemonSetup
                 providerName: ProviderName.PostgreSQL15,
                 schemaName: MetadataSchema.JournalSchema,
                 autoInitialize: true)
+            .AddNotificationActors()
             .AddCourierActors());
     }
 
@@ -136,12 +145,20 @@ public static class DaemonSetup
             var db = services.GetRequiredService<NpgsqlDataSource>();
             var credentials = services.GetRequiredService<CredentialCatalog>();
             await MetadataSchema.EnsureAsync(db, cancellationToken);
+            if (await CourierJournal.SplitRegistryStreamAsync(db, cancellationToken) is > 0 and var moved)
+                log.LogWarning("The journal stream courier-registry held {Count} events and snapshots of the courier 'registry'; they were moved to its own stream",
+                    moved);
             await CheckMergeWorkMemAsync(db, services.GetRequiredService<LoadingSettings>(), cancellationToken);
             var (resealed, unreadable) = await credentials.ResealAsync(cancellationToken);
             if (resealed > 0) log.LogInformation("Sealed {Count} credential secrets anew under the current master key", resealed);
             if (unreadable.Count > 0)
                 log.LogError("No configured master key opens the secrets of credentials {Ids}; runs using them will fail until the key that sealed them is configured",
                     string.Join(", ", unreadable));
+            var (webhooksResealed, webhooksUnreadable) = await services.GetRequiredService<WebhookCatalog>().ResealAsync(cancellationToken);
+            if (webhooksResealed > 0) log.LogInformation("Sealed {Count} webhook secrets anew under the current master key", webhooksResealed);
+            if (webhooksUnreadable.Count > 0)
+                log.LogError("No configured master key opens the secrets of webhooks {Ids}; they are not sent to until the key that sealed them is configured",
+                    string.Join(", ", webhooksUnreadable));
             // The export listens before the first figure is written; the gauge of last successes starts whole.
             services.GetRequiredService<DaemonMetricsExport>();
             await services.GetRequiredService<LastSuccesses>().LoadAsync(cancellationToken);

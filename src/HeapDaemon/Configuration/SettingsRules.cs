@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using HeapDaemon.Actors.Credentials;
+using HeapDaemon.Actors.Notifications;
 using HeapDaemon.Actors.Pipeline;
 using HeapDaemon.Actors.Preview;
 using HeapDaemon.Actors.Runs;
@@ -69,6 +70,15 @@ public static partial class SettingsRules
                 "Http:PathBase must be empty or a path like /heapd (starting with '/', not ending with '/', letters, digits, '-', '_', '.', '/')")
             .Validate(h => h.KnownProxies.All(p => System.Net.IPAddress.TryParse(p, out _)), "Http:KnownProxies must each be an IP address")
             .ValidateOnStart();
+        services.AddOptions<NotificationSettings>().Bind(configuration.GetSection("Notifications"))
+            .Validate(n => n.PublicBaseUrl is null || IsHttpUrl(n.PublicBaseUrl),
+                "Notifications:PublicBaseUrl must be an absolute http(s) URL, like https://heapd.example.com")
+            .Validate(n => n.MaxAttempts is >= 1 and <= 20, "Notifications:MaxAttempts must be 1-20 (1 turns retries off)")
+            .Validate(n => Positive(n.RetryBaseDelay), "Notifications:RetryBaseDelay must be a duration above zero, like 00:00:05")
+            .Validate(n => n.RetryMaxDelay >= n.RetryBaseDelay, "Notifications:RetryMaxDelay must be at least Notifications:RetryBaseDelay")
+            .Validate(n => Positive(n.AttemptTimeout), "Notifications:AttemptTimeout must be a duration above zero, like 00:00:10")
+            .Validate(n => n.QueueLimit is >= 1 and <= 100_000, "Notifications:QueueLimit must be 1-100000")
+            .ValidateOnStart();
         services.AddOptions<HealthSettings>().Bind(configuration.GetSection("Health"))
             .Validate(h => h.S3CheckInterval >= TimeSpan.FromSeconds(10), "Health:S3CheckInterval must be at least 00:00:10")
             .ValidateOnStart();
@@ -79,6 +89,7 @@ public static partial class SettingsRules
         services.AddSingleton(sp => sp.GetRequiredService<IOptions<RunSettings>>().Value);
         services.AddSingleton(sp => sp.GetRequiredService<IOptions<LoadingSettings>>().Value);
         services.AddSingleton(sp => sp.GetRequiredService<IOptions<PreviewSettings>>().Value);
+        services.AddSingleton(sp => sp.GetRequiredService<IOptions<NotificationSettings>>().Value);
     }
 
     /// <summary><c>Logging:Format</c> is read before the host is built (it chooses the console formatter): checked here.</summary>
@@ -101,6 +112,9 @@ public static partial class SettingsRules
             return false;
         }
     }
+
+    private static bool IsHttpUrl(string url) =>
+        Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https" && uri.Host.Length > 0;
 
     private static bool IsKey(string base64) => base64.Length > 0 && Convert.TryFromBase64String(base64, new byte[64], out var n) && n == 32;
 

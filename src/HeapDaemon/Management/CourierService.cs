@@ -1,5 +1,7 @@
 using Akka.Actor;
 using Akka.Hosting;
+using HeapDaemon.Actors.Loading;
+using HeapDaemon.Actors.Ids;
 using HeapDaemon.Actors.Couriers;
 using HeapDaemon.Actors.Credentials;
 using HeapDaemon.Actors.Feeds;
@@ -36,13 +38,13 @@ public sealed record RunAcceptedView(Guid RunId, RunStatus Status, string Locati
 
 /// <summary>Couriers as a user handles them: the checks a configuration must pass, and the courier actors that keep them.</summary>
 public sealed class CourierService(
-    IRequiredActor<CourierRegistryActor> couriers, CredentialCatalog credentials, PgpKeyCatalog pgp, FeedCatalog feeds, RunStore runs)
+    IRequiredActor<CourierRegistryActor> couriers, CourierKinds kinds, CredentialCatalog credentials, PgpKeyCatalog pgp, FeedCatalog feeds, RunStore runs)
 {
     private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(10);
 
     public async Task<Outcome<CourierView>> AddAsync(CourierRequest body, CancellationToken ct)
     {
-        if (!Identifiers.IsId(body.Id)) return Failure.Invalid($"id '{body.Id}' must be 1-63 lowercase letters, digits, '-' or '_'");
+        if (!Identifiers.IsId(body.Id)) return Failure.Invalid($"id '{body.Id}' must be {Identifiers.IdRule}");
         if (await CheckAsync(body.ToConfig(), ct) is { } invalid) return invalid;
         return await (await couriers.GetAsync(ct)).Ask<object>(new ConfigureCourier(body.Id!, body.ToConfig(), Create: true), AskTimeout, ct) switch
         {
@@ -119,7 +121,7 @@ public sealed class CourierService(
     /// <summary>A courier can only use credentials that exist and load into feeds that are active.</summary>
     private async Task<Failure?> CheckAsync(CourierConfig config, CancellationToken ct)
     {
-        var errors = config.Validate().ToList();
+        var errors = kinds.Validate(config).ToList();
         if (errors.Count > 0) return Failure.Invalid(errors);
         if (await credentials.GetAsync(config.CredentialId, ct) is null) errors.Add($"credential '{config.CredentialId}' does not exist");
         foreach (var pgpId in config.Files.Select(f => f.PgpCredentialId).OfType<string>().Distinct())

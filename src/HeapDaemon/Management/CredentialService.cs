@@ -2,11 +2,13 @@ using System.Security.Cryptography;
 using Akka.Actor;
 using Akka.Hosting;
 using Amazon.Runtime;
+using HeapDaemon.Actors.Loading;
+using HeapDaemon.Actors.Ids;
 using HeapDaemon.Actors.Couriers;
 using HeapDaemon.Actors.Credentials;
 using HeapDaemon.Actors.Endpoints;
 using HeapDaemon.Actors.Feeds;
-using HeapDaemon.Actors.Formats.Pgp;
+using HeapDaemon.Actors.Pgp;
 using HeapDaemon.Actors.Runs;
 using HeapDaemon.Actors.Storage;
 using static HeapDaemon.Actors.Couriers.CourierCommands;
@@ -18,13 +20,16 @@ public enum CredentialKind { S3, Pgp }
 
 /// <summary>
 /// A new credential. <c>kind: "s3"</c> takes <c>bucket</c>, <c>region</c>, <c>endpointUrl</c> and an <c>authMode</c>
-/// with its fields; <c>kind: "pgp"</c> takes <c>privateKey</c> and <c>passphrase</c>.
+/// with its fields; <c>kind: "pgp"</c> takes <c>privateKey</c> and <c>passphrase</c>, and optionally the senders'
+/// <c>signerPublicKey</c> and <c>requireSignature</c>.
 /// </summary>
 /// <param name="AuthMode">s3: <c>keys</c> (default), <c>role</c> or <c>default</c> (the daemon's AWS credential chain).</param>
 /// <param name="SecretAccessKey">s3, authMode keys. Write-only: stored encrypted, never returned.</param>
 /// <param name="ExternalId">s3, authMode role: left out, the daemon makes one up (as Amperity does) for the trust policy.</param>
 /// <param name="PrivateKey">pgp. Write-only: an armored private key, or several (a keyring during rotation); stored sealed, never returned.</param>
 /// <param name="Passphrase">pgp. Write-only: unlocks every decryption key of the keyring; empty for keys without one.</param>
+/// <param name="SignerPublicKey">pgp: the senders' armored public keys (one or several); a file's signature by one of them is verified.</param>
+/// <param name="RequireSignature">pgp: a file must be signed by one of the signer keys; unsigned files, or files signed by another key, fail.</param>
 public sealed record CredentialRequest(
     string Id,
     CredentialKind Kind,
@@ -37,7 +42,9 @@ public sealed record CredentialRequest(
     string? RoleArn = null,
     string? ExternalId = null,
     string? PrivateKey = null,
-    string? Passphrase = null)
+    string? Passphrase = null,
+    string? SignerPublicKey = null,
+    bool? RequireSignature = null)
 {
     public S3Credential ToS3Credential()
     {
@@ -50,7 +57,10 @@ public sealed record CredentialRequest(
     public static string NewExternalId() => "heapd-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
 }
 
-/// <summary>A credential as shown: never a secret. s3 credentials show where and how; pgp credentials their keys' public facts.</summary>
+/// <summary>
+/// A credential as shown: never a secret. s3 credentials show where and how; pgp credentials their keys' public facts,
+/// the signer keys' too, and whether a signature is required.
+/// </summary>
 public sealed record CredentialView(
     string Id,
     CredentialKind Kind,
@@ -61,12 +71,15 @@ public sealed record CredentialView(
     string? AccessKeyId = null,
     string? RoleArn = null,
     string? ExternalId = null,
-    IReadOnlyList<PgpKeyInfo>? Keys = null)
+    IReadOnlyList<PgpKeyInfo>? Keys = null,
+    IReadOnlyList<PgpKeyInfo>? Signers = null,
+    bool? RequireSignature = null)
 {
     public static CredentialView Of(S3Credential c) =>
         new(c.Id, CredentialKind.S3, c.Bucket, c.Region, c.EndpointUrl, c.AuthMode, c.AccessKeyId, c.RoleArn, c.ExternalId);
 
-    public static CredentialView Of(PgpCredential c) => new(c.Id, CredentialKind.Pgp, Keys: c.Keys);
+    public static CredentialView Of(PgpCredential c) =>
+        new(c.Id, CredentialKind.Pgp, Keys: c.Keys, Signers: c.Signers ?? [], RequireSignature: c.RequireSignature);
 }
 
 /// <summary>The objects a filename pattern finds in a window of days, as a run would find them.</summary>
@@ -85,7 +98,10 @@ public sealed class CredentialService(
     {
         if (body.Kind == CredentialKind.Pgp) return await AddPgpAsync(body, ct);
         var errors = new List<string>();
-        if (body.PrivateKey is not null || body.Passphrase is not null) errors.Add("privateKey and passphrase are for kind 'pgp'");
+        var pgpOnly = new[] { ("privateKey", body.PrivateKey is not null), ("passphrase", body.Passphrase is not null),
+            ("signerPublicKey", body.SignerPublicKey is not null), ("requireSignature", body.RequireSignature is not null) }
+            .Where(f => f.Item2).Select(f => f.Item1).ToList();
+        if (pgpOnly.Count > 0) errors.Add($"{string.Join(", ", pgpOnly)} {(pgpOnly.Count == 1 ? "is" : "are")} for kind 'pgp'");
         if (body.Bucket is null) errors.Add("bucket is required for kind 's3'");
         var credential = body.ToS3Credential();
         errors.AddRange(credential.Validate());
@@ -101,7 +117,7 @@ public sealed class CredentialService(
     private async Task<Outcome<CredentialView>> AddPgpAsync(CredentialRequest request, CancellationToken ct)
     {
         var errors = new List<string>();
-        if (!Identifiers.IsId(request.Id)) errors.Add($"id '{request.Id}' must be 1-63 lowercase letters, digits, '-' or '_'");
+        if (!Identifiers.IsId(request.Id)) errors.Add($"id '{request.Id}' must be {Identifiers.IdRule}");
         if (string.IsNullOrWhiteSpace(request.PrivateKey)) errors.Add("privateKey is required");
         if (request.Passphrase is null) errors.Add("passphrase is required (empty for a key without one)");
         var s3Only = new[] { ("bucket", request.Bucket), ("region", request.Region), ("endpointUrl", request.EndpointUrl), ("accessKeyId", request.AccessKeyId),
@@ -114,14 +130,14 @@ public sealed class CredentialService(
         PgpKeyring keyring;
         try
         {
-            keyring = PgpKeyring.Parse(request.PrivateKey!, request.Passphrase!);
+            keyring = PgpKeyring.Parse(request.PrivateKey!, request.Passphrase!, request.SignerPublicKey, request.RequireSignature ?? false);
         }
         catch (PgpKeyException e)
         {
             return Failure.Invalid(e.Message);
         }
-        var credential = new PgpCredential(request.Id, keyring.Keys);
-        return await pgp.AddAsync(credential, request.PrivateKey!, request.Passphrase!, ct)
+        var credential = new PgpCredential(request.Id, keyring.Keys, keyring.Signers, keyring.RequireSignature);
+        return await pgp.AddAsync(credential, request.PrivateKey!, request.Passphrase!, request.SignerPublicKey, ct)
             ? CredentialView.Of(credential)
             : Failure.Conflict($"a credential with id '{credential.Id}' exists already");
     }

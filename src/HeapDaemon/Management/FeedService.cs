@@ -1,11 +1,18 @@
 using System.Collections.Immutable;
+using Akka.Actor;
+using Akka.Hosting;
+using HeapDaemon.Actors.Couriers;
+using static HeapDaemon.Actors.Couriers.CourierCommands;
+using static HeapDaemon.Actors.Couriers.CourierReplies;
+using HeapDaemon.Actors.Loading;
+using HeapDaemon.Actors.Ids;
 using HeapDaemon.Actors.Feeds;
 using HeapDaemon.Actors.Preview;
 using Npgsql;
 
 namespace HeapDaemon.Management;
 
-/// <param name="Id">Defaults to <c>source-name</c>.</param>
+/// <param name="Id">Defaults to <c>source-name</c>, both as they are kept (<see cref="FeedDefinition.DefaultId"/>).</param>
 public sealed record FeedRequest(
     string Source,
     string Name,
@@ -18,7 +25,7 @@ public sealed record FeedRequest(
 {
     /// <summary>Fields sent without tags get the tags their names suggest; an empty list means none.</summary>
     public FeedDefinition ToDefinition(string? id = null) => SemanticTags.WithSuggestions(new FeedDefinition(
-        id ?? Id ?? $"{Source}-{Name}".Replace('_', '-'), Source, Name, Fields.IsDefault ? [] : Fields, LastUpdatedField,
+        id ?? Id ?? FeedDefinition.DefaultId(Source, Name), Source, Name, Fields.IsDefault ? [] : Fields, LastUpdatedField,
         ErrorThresholdPercent ?? 1m, DatetimeFormat, NewColumns));
 
     public static FeedRequest Of(FeedDefinition feed) =>
@@ -33,9 +40,31 @@ public sealed record FeedView(FeedDefinition Feed, bool Active, DateTimeOffset? 
         new(record.Definition, record.Active, record.ActivatedAt, record.Definition.Table.DisplayName, record.Definition.Table.ToString());
 }
 
-/// <summary>The feed editor's operations: add, edit (an active feed's table migrated, as <see cref="FeedMigration"/> plans it), activate.</summary>
-public sealed class FeedService(FeedCatalog catalog)
+/// <param name="DomainTable">The feed's table, e.g. <c>heap.users</c>.</param>
+/// <param name="TableDropped">false: the table and its rows are still there.</param>
+/// <param name="LedgerRowsDeleted">The object versions the feed had loaded (or skipped), forgotten with it.</param>
+public sealed record FeedDeletedView(string Id, string DomainTable, bool TableDropped, long LedgerRowsDeleted);
+
+/// <summary>
+/// The feed editor's operations: add, edit (an active feed's table migrated, as <see cref="FeedMigration"/> plans it),
+/// activate, delete.
+/// </summary>
+public sealed class FeedService(FeedCatalog catalog, IRequiredActor<CourierRegistryActor> couriers)
 {
+    /// <summary>Through the courier registry, which holds configurations back while it checks that no courier uses the feed.</summary>
+    /// <param name="dropTable">Drop the feed's domain table too (refused, naming them, while views of the user's read it).</param>
+    public async Task<Outcome<FeedDeletedView>> DeleteAsync(string id, bool dropTable, CancellationToken ct) =>
+        await (await couriers.GetAsync(ct)).Ask<object>(new DeleteFeed(id, dropTable), TimeSpan.FromSeconds(30), ct) switch
+        {
+            FeedDeleted { Removed: var removed } => new FeedDeletedView(id, removed.Feed.Table.ToString(), removed.TableDropped, removed.LedgerRowsDeleted),
+            FeedNotFound => Failure.NotFound($"no feed '{id}'"),
+            FeedInUse inUse => Failure.Conflict(
+                $"feed '{id}' is used by {string.Join(", ", inUse.Uses)}; point them at another feed or delete them first",
+                new Dictionary<string, object?> { ["couriers"] = inUse.Couriers }),
+            FeedNotDeleted refused => Failure.Conflict(refused.Reason),
+            var reply => CourierReplyFailure.Of(reply, "The feed could not be deleted now"),
+        };
+
     public async Task<Outcome<FeedView>> AddAsync(FeedRequest body, CancellationToken ct)
     {
         var feed = body.ToDefinition();

@@ -1,6 +1,8 @@
 using Akka.Actor;
 using Akka.Hosting;
 using Amazon.Runtime;
+using HeapDaemon.Actors.Loading;
+using HeapDaemon.Actors.Ids;
 using HeapDaemon.Actors.Couriers;
 using HeapDaemon.Actors.Credentials;
 using HeapDaemon.Actors.Feeds;
@@ -29,7 +31,8 @@ public sealed record HeapTableFound(string Name, IReadOnlyList<long> Dumps, int 
 public sealed record HeapExportFound(string Bucket, string Prefix, IReadOnlyList<string> Manifests, IReadOnlyList<long> Dumps, IReadOnlyList<HeapTableFound> Tables);
 
 /// <summary>A Heap Connect source: look at what the export holds, then make the courier and a feed per table, and start its first run.</summary>
-public sealed class HeapSourceService(IRequiredActor<CourierRegistryActor> couriers, CredentialCatalog credentials, S3ClientFactory s3Factory, HeapCourier heap)
+public sealed class HeapSourceService(
+    IRequiredActor<CourierRegistryActor> couriers, CredentialCatalog credentials, S3ClientFactory s3Factory, HeapCourier heap, CourierKinds kinds)
 {
     private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(10);
 
@@ -39,7 +42,7 @@ public sealed class HeapSourceService(IRequiredActor<CourierRegistryActor> couri
     public async Task<Outcome<HeapExportFound>> DiscoverAsync(string credentialId, string? prefix, CancellationToken ct)
     {
         var config = new CourierConfig(credentialId, [], Kind: CourierKind.Heap, Prefix: string.IsNullOrEmpty(prefix) ? null : prefix);
-        if (config.Validate() is [_, ..] errors) return Failure.Invalid(errors);
+        if (kinds.Validate(config) is [_, ..] errors) return Failure.Invalid(errors);
         if (await credentials.GetAccessAsync(credentialId, ct) is not { } access) return Failure.Invalid($"credential '{credentialId}' does not exist");
         var bucket = access.Credential.Bucket;
         using var s3 = s3Factory.Create(access, interactive: true);
@@ -68,9 +71,9 @@ public sealed class HeapSourceService(IRequiredActor<CourierRegistryActor> couri
     public async Task<Outcome<HeapSourceView>> AddAsync(HeapSourceRequest body, CancellationToken ct)
     {
         var id = body.Id ?? "heap";
-        if (!Identifiers.IsId(id)) return Failure.Invalid($"id '{id}' must be 1-63 lowercase letters, digits, '-' or '_'");
+        if (!Identifiers.IsId(id)) return Failure.Invalid($"id '{id}' must be {Identifiers.IdRule}");
         var config = new CourierConfig(body.CredentialId, [], Schedule: body.Schedule ?? Hourly, Kind: CourierKind.Heap, Prefix: body.Prefix, Source: body.Source);
-        if (config.Validate() is [_, ..] errors) return Failure.Invalid(errors);
+        if (kinds.Validate(config) is [_, ..] errors) return Failure.Invalid(errors);
         var access = await credentials.GetAccessAsync(body.CredentialId, ct);
         if (access is null) return Failure.Invalid($"credential '{body.CredentialId}' does not exist");
 

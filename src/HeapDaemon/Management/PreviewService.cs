@@ -1,4 +1,6 @@
 using System.Collections.Immutable;
+using HeapDaemon.Actors.Loading;
+using HeapDaemon.Actors.Ids;
 using HeapDaemon.Actors.Feeds;
 using HeapDaemon.Actors.Preview;
 

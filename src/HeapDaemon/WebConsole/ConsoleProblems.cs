@@ -21,6 +21,7 @@ public sealed class ConsoleProblems(ILogger<ConsoleProblems> log) : IExceptionHa
             PostgresException pg when !PostgresErrors.IsUnavailable(pg) => (500, $"{PostgresErrors.Describe(pg)}. The daemon's log has the details."),
             NpgsqlException or TimeoutException or Akka.Actor.AskTimeoutException =>
                 (503, "The daemon cannot reach PostgreSQL or its actors right now. Wait a moment and reload the page."),
+            Actors.Couriers.CourierRestartingException => (503, "The courier is restarting. Wait a moment and reload the page."),
             _ => (500, "The daemon failed to show this page. Its log has the details; reload the page, and if it fails again, tell whoever runs the daemon."),
         };
         if (status == 500) log.LogError(exception, "Console page {Path} failed", context.Request.Path);

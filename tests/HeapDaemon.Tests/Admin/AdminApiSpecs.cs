@@ -123,7 +123,7 @@ public sealed class AdminApiSpecs : DaemonSpecs
     [InlineData("""{"source":"heap","name":"users","fields":[{"name":"id","type":"integer","primaryKey":true}],"lastUpdated":"id"}""", "lastUpdated: not a property the daemon knows; the body takes: source, name, fields")]
     [InlineData("""{"source":"heap","name":"users","fields":[{"name":"x\"; DROP TABLE t; --","type":"string","primaryKey":true}]}""", "must be letters, digits and underscores")]
     [InlineData("""{"source":"heapd","name":"feeds","fields":[{"name":"id","type":"integer","primaryKey":true}]}""", "source 'heapd' is reserved")]
-    [InlineData("""{"source":"Heap Data","name":"users","fields":[{"name":"id","type":"integer","primaryKey":true}]}""", "source 'Heap Data' must be a lowercase name")]
+    [InlineData("""{"source":"Heap Data","name":"users","fields":[{"name":"id","type":"integer","primaryKey":true}]}""", "source 'Heap Data' must be a name")]
     [InlineData("""{"source":"heap","name":"users","fields":[{"name":"id","type":"integer"}]}""", "at least one primary-key field")]
     [InlineData("""{"source":"heap","name":"users","fields":[{"name":"id","type":"integer","primaryKey":true},{"name":"ID","type":"string"}]}""", "column 'id' appears 2 times")]
     [InlineData("""{"source":"heap","name":"users","fields":[{"name":"id","type":"integer","primaryKey":true},{"name":"_pk","type":"string"}]}""", "column name '_pk'")]

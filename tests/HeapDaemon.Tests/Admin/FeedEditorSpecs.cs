@@ -170,10 +170,10 @@ public sealed class FeedEditorSpecs : DaemonSpecs
             source = "heap", name = feedName, lastUpdatedField = "joined_at", newColumns = policy,
             fields = new object[] { new { name = "user_id", type = "integer", primaryKey = true }, new { name = "joined_at", type = "datetime" } },
         });
-        await Api.PostOkAsync($"/api/feeds/heap-drift-{policy}/activate");
+        await Api.PostOkAsync($"/api/feeds/heap-drift_{policy}/activate");
         await TestEnvironment.PutAsync(S3, Bucket, $"{policy}.csv", "user_id,joined_at,plan,Region\n1,2026-11-01T00:00:00Z,pro,EU\n");
         await EnsureMotoCredentialAsync();
-        await Api.PostOkAsync("/api/couriers", new { id = policy, credentialId = "moto", files = new[] { new { key = $"{policy}.csv", feedId = $"heap-drift-{policy}" } } });
+        await Api.PostOkAsync("/api/couriers", new { id = policy, credentialId = "moto", files = new[] { new { key = $"{policy}.csv", feedId = $"heap-drift_{policy}" } } });
 
         var run = await Api.RunAsync(policy);
 
@@ -185,7 +185,7 @@ public sealed class FeedEditorSpecs : DaemonSpecs
         if (policy == "add")
         {
             Assert.Equal("pro EU", (await QueryAsync($"SELECT plan, \"Region\" FROM heap.{feedName}")).Select(r => $"{r["plan"]} {r["Region"]}").Single());
-            var fields = (await Api.GetOkAsync($"/api/feeds/heap-drift-{policy}")).GetProperty("feed").GetProperty("fields");
+            var fields = (await Api.GetOkAsync($"/api/feeds/heap-drift_{policy}")).GetProperty("feed").GetProperty("fields");
             Assert.Equal(["user_id", "joined_at", "plan", "Region"], fields.EnumerateArray().Select(f => f.GetProperty("name").GetString()));
         }
         if (policy == "fail")
@@ -200,7 +200,7 @@ public sealed class FeedEditorSpecs : DaemonSpecs
             source = "heap", name = "drift_json", lastUpdatedField = "joined_at", newColumns = "add",
             fields = new object[] { new { name = "user_id", type = "integer", primaryKey = true }, new { name = "joined_at", type = "datetime" } },
         });
-        await Api.PostOkAsync("/api/feeds/heap-drift-json/activate");
+        await Api.PostOkAsync("/api/feeds/heap-drift_json/activate");
         await TestEnvironment.PutAsync(S3, Bucket, "drift.ndjson",
             "{\"user_id\":1,\"joined_at\":\"2026-11-01T00:00:00Z\"}\n" +
             "{\"user_id\":2,\"joined_at\":\"2026-11-01T00:00:00Z\",\"plan\":\"pro\"}\n" +
@@ -209,7 +209,7 @@ public sealed class FeedEditorSpecs : DaemonSpecs
         await Api.PostOkAsync("/api/couriers", new
         {
             id = "json", credentialId = "moto",
-            files = new[] { new { key = "drift.ndjson", feedId = "heap-drift-json", settings = new { format = "ndjson" } } },
+            files = new[] { new { key = "drift.ndjson", feedId = "heap-drift_json", settings = new { format = "ndjson" } } },
         });
 
         var run = await Api.RunAsync("json");

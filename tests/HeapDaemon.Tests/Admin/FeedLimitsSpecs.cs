@@ -52,7 +52,7 @@ public sealed class FeedLimitsSpecs : DaemonSpecs
         var tooWide = Fields(n + 1, i => cycle[i % cycle.Length]);
 
         await Api.PostOkAsync("/api/feeds", Body($"fits_{kind}", fits));
-        await Api.PostOkAsync($"/api/feeds/heap-fits-{kind}/activate");
+        await Api.PostOkAsync($"/api/feeds/heap-fits_{kind}/activate");
         await InsertFullRowAsync($"fits_{kind}", fits);
         var refused = await Api.PostAsJsonAsync("/api/feeds", Body($"too_wide_{kind}", tooWide));
 

@@ -202,6 +202,61 @@ public sealed class FileFormatRunSpecs(PgpKeys keys) : DaemonSpecs, IClassFixtur
     }
 
     [Fact]
+    public async Task With_a_signer_key_and_require_signature_a_signed_file_loads_and_an_unsigned_one_fails_before_its_commit()
+    {
+        var plain = System.Text.Encoding.UTF8.GetBytes(UsersCsv);
+        await PutBytesAsync("signed.csv.gpg", keys.Gpg.Encrypt(plain, keys.Current, signer: keys.Old));
+        await PutBytesAsync("unsigned.csv.gpg", keys.Gpg.Encrypt(plain, keys.Current));
+        var created = await Api.PostOkAsync("/api/credentials", new
+        {
+            id = "pgp-signed", kind = "pgp", privateKey = keys.Gpg.ExportSecretKeys(keys.Current), passphrase = Gpg.Passphrase,
+            signerPublicKey = keys.Gpg.ExportPublicKey(keys.Old), requireSignature = true,
+        });
+        Assert.True(created.GetProperty("requireSignature").GetBoolean());
+        Assert.Equal("old <old@example.com>", created.GetProperty("signers")[0].GetProperty("userIds")[0].GetString());
+        Assert.True((await Api.GetOkAsync("/api/credentials/pgp-signed")).GetProperty("requireSignature").GetBoolean());
+
+        var unsigned = await RunFileAsync("unsigned.csv.gpg", """{"format":"csv"}""", "pgp-signed");
+        Assert.Equal("failed", unsigned.GetProperty("status").GetString());
+        Assert.StartsWith($"s3://{Bucket}/unsigned.csv.gpg: the PGP message is not signed, and its credential requires a signature (requireSignature)",
+            unsigned.GetProperty("files")[0].GetProperty("message").GetString());
+        Assert.Empty(await QueryAsync("SELECT * FROM heap.users"));
+        Assert.Empty(await QueryAsync("SELECT * FROM heapd.load_ledger"));
+
+        AssertLoaded(await RunFileAsync("signed.csv.gpg", """{"format":"csv"}""", "pgp-signed"), 3);
+        Assert.Equal(Expected, await UsersAsync());
+    }
+
+    [Fact]
+    public async Task A_pgp_credential_with_require_signature_but_no_signer_key_or_a_signer_key_that_is_not_public_is_refused()
+    {
+        var privateKey = keys.Gpg.ExportSecretKeys(keys.Current);
+
+        var noSigner = await Api.PostAsJsonAsync("/api/credentials", new { id = "pgp-a", kind = "pgp", privateKey, passphrase = Gpg.Passphrase, requireSignature = true });
+        var secretSigner = await Api.PostAsJsonAsync("/api/credentials", new
+            { id = "pgp-b", kind = "pgp", privateKey, passphrase = Gpg.Passphrase, signerPublicKey = privateKey });
+
+        Assert.Equal(HttpStatusCode.BadRequest, noSigner.StatusCode);
+        Assert.Contains("requireSignature needs signerPublicKey", await noSigner.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.BadRequest, secretSigner.StatusCode);
+        var refusal = await secretSigner.Content.ReadAsStringAsync();
+        Assert.Contains("signerPublicKey holds a private key", refusal);
+        Assert.DoesNotContain("PRIVATE KEY BLOCK-----\n", refusal);
+        Assert.Empty(await QueryAsync("SELECT * FROM heapd.credentials WHERE kind = 'pgp'"));
+    }
+
+    [Fact]
+    public async Task Signature_settings_on_an_s3_credential_are_refused_as_the_pgp_kinds()
+    {
+        var refused = await Api.PostAsJsonAsync("/api/credentials", new
+            { id = "s3-signed", kind = "s3", bucket = Bucket, accessKeyId = "a", secretAccessKey = "b", signerPublicKey = "key", requireSignature = true });
+
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        Assert.Contains("signerPublicKey, requireSignature are for kind 'pgp'", await refused.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.NotFound, (await Api.GetAsync("/api/credentials/s3-signed")).StatusCode);
+    }
+
+    [Fact]
     public async Task A_file_encrypted_to_another_key_fails_naming_its_key_and_the_daemon_carries_on()
     {
         await PutBytesAsync("stranger.csv.gpg", keys.Gpg.Encrypt(System.Text.Encoding.UTF8.GetBytes(UsersCsv), keys.Stranger));

@@ -41,7 +41,7 @@ public sealed class ApiContractSpecs(SharedDaemon shared) : IClassFixture<Shared
         var document = await ApiDocument.FetchAsync(anonymous);
         var routes = ApiDocument.MappedRoutes(shared.Daemon.Services);
 
-        Assert.True(routes.Count >= 28, $"only {routes.Count} routes found under /api");
+        Assert.True(routes.Count >= 34, $"only {routes.Count} routes found under /api");
         foreach (var (method, pattern, endpoint) in routes)
         {
             var operation = document.Operation(method, pattern);
@@ -134,6 +134,9 @@ public sealed class ApiContractSpecs(SharedDaemon shared) : IClassFixture<Shared
         await Expect(HttpStatusCode.NotFound, api.PostAsync($"/api/runs/{Guid.NewGuid()}/retry", null));
         await Expect(HttpStatusCode.Conflict, api.PostAsync($"/api/runs/{runId}/files/0/skip", null));
         await Expect(HttpStatusCode.NotFound, api.PostAsync($"/api/runs/{runId}/files/99/skip", null));
+        await Expect(HttpStatusCode.NotFound, api.PostAsync($"/api/runs/{runId}/dumps/1/skip", null));
+        await Expect(HttpStatusCode.NotFound, api.PostAsync($"/api/runs/{Guid.NewGuid()}/dumps/1/skip", null));
+        await Expect(HttpStatusCode.BadRequest, api.PostAsync($"/api/runs/{runId}/dumps/first/skip", null));
         await Expect(HttpStatusCode.OK, api.GetAsync("/api/couriers/walk/runs"));
         var history = await Expect(HttpStatusCode.OK, api.GetAsync("/api/runs?courier=walk&status=succeeded&pageSize=1"));
         Assert.Equal(runId, history.GetProperty("runs")[0].GetProperty("id").GetGuid());
@@ -142,10 +145,24 @@ public sealed class ApiContractSpecs(SharedDaemon shared) : IClassFixture<Shared
         await Expect(HttpStatusCode.OK, api.GetAsync("/api/domain-tables/Walk:Users/rows?limit=5"));
         await Expect(HttpStatusCode.NotFound, api.GetAsync("/api/domain-tables/Walk:Nope/rows"));
         await Expect(HttpStatusCode.Conflict, api.DeleteAsync("/api/credentials/walk"));
+        await Expect(HttpStatusCode.Conflict, api.DeleteAsync("/api/feeds/walk-users"));
         await Expect(HttpStatusCode.NoContent, api.DeleteAsync("/api/couriers/walk"));
         await Expect(HttpStatusCode.NotFound, api.DeleteAsync("/api/couriers/walk"));
+        await Expect(HttpStatusCode.OK, api.DeleteAsync("/api/feeds/walk-users?dropTable=true"));
+        await Expect(HttpStatusCode.NotFound, api.DeleteAsync("/api/feeds/walk-users"));
         await Expect(HttpStatusCode.NoContent, api.DeleteAsync("/api/credentials/walk-gone"));
         await Expect(HttpStatusCode.NotFound, api.DeleteAsync("/api/credentials/walk-gone"));
+
+        // Webhooks: this one hears only a courier that stops, which the walk does not make happen.
+        var webhook = new { id = "walk", url = "http://127.0.0.1:9/walk", events = new[] { "courierStopped" } };
+        await Expect(HttpStatusCode.Created, api.PostAsJsonAsync("/api/notifications", webhook));
+        await Expect(HttpStatusCode.Conflict, api.PostAsJsonAsync("/api/notifications", webhook));
+        await Expect(HttpStatusCode.BadRequest, api.PostAsJsonAsync("/api/notifications", new { url = "http://169.254.169.254/", events = new[] { "runFailed" } }));
+        await Expect(HttpStatusCode.OK, api.GetAsync("/api/notifications"));
+        await Expect(HttpStatusCode.OK, api.GetAsync("/api/notifications/walk"));
+        await Expect(HttpStatusCode.NotFound, api.GetAsync("/api/notifications/nope"));
+        await Expect(HttpStatusCode.NoContent, api.DeleteAsync("/api/notifications/walk"));
+        await Expect(HttpStatusCode.NotFound, api.DeleteAsync("/api/notifications/walk"));
 
         // A Heap source needs manifests; the bucket has none.
         await Expect(HttpStatusCode.BadRequest, api.PostAsJsonAsync("/api/sources/heap", new { credentialId = "walk", id = "walk-heap", prefix = "walk/" }));

@@ -35,7 +35,7 @@ public sealed class BadBodySpecs(SharedDaemon shared) : IClassFixture<SharedDaem
         {
             var (method, pattern) = (c.Route.Split(' ')[0], c.Route.Split(' ')[1]);
             var path = pattern.Replace("{id}", pattern.StartsWith("/api/runs", StringComparison.Ordinal) ? Guid.NewGuid().ToString() : "bad-body")
-                .Replace("{ordinal}", "0");
+                .Replace("{ordinal}", "0").Replace("{dumpId}", "1");
             var response = await admin.SendAsync(new HttpRequestMessage(new HttpMethod(method), path)
             {
                 Content = new StringContent(c.Body, Encoding.UTF8, "application/json"),
@@ -50,7 +50,7 @@ public sealed class BadBodySpecs(SharedDaemon shared) : IClassFixture<SharedDaem
 
         // Each kind reaches at least one route (the enum and missing-field kinds only where the body has one).
         Assert.Equal(["enum value", "malformed", "missing field", "unknown property", "wrong type"], cases.Select(c => c.Kind).Distinct().Order());
-        Assert.True(routes.Count >= 9, $"only {routes.Count} body routes found");
+        Assert.True(routes.Count >= 10, $"only {routes.Count} body routes found");
         Assert.True(wrongAnswers.Count == 0, string.Join("\n", wrongAnswers));
     }
 
@@ -76,7 +76,7 @@ public sealed class BadBodySpecs(SharedDaemon shared) : IClassFixture<SharedDaem
             yield return new Case(route, "missing field", "{}", [.. required.Select(r => $"{r}: required, but missing")]);
     }
 
-    /// <summary>The path to an enum the body holds, at its top or in an object or a list of objects it holds.</summary>
+    /// <summary>The path to an enum the body holds, at its top, in a list of enums, or in an object or a list of objects it holds.</summary>
     private static (string[] Path, Type Enum)? EnumPath(JsonSerializerOptions options, JsonTypeInfo info, string[] path)
     {
         if (path.Length > 3 || info.Kind != JsonTypeInfoKind.Object) return null;
@@ -90,6 +90,8 @@ public sealed class BadBodySpecs(SharedDaemon shared) : IClassFixture<SharedDaem
             var type = Nullable.GetUnderlyingType(property.PropertyType) ?? property.PropertyType;
             if (type == typeof(string) || type.IsPrimitive || type == typeof(JsonElement)) continue;
             var nested = options.GetTypeInfo(type);
+            if (nested.Kind == JsonTypeInfoKind.Enumerable && nested.ElementType is { IsEnum: true } enumElement)
+                return ([.. path, property.Name, "[0]"], enumElement);
             var found = nested.Kind == JsonTypeInfoKind.Enumerable && nested.ElementType is { } element
                 ? EnumPath(options, options.GetTypeInfo(element), [.. path, property.Name, "[0]"])
                 : EnumPath(options, nested, [.. path, property.Name]);

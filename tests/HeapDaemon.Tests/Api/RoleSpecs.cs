@@ -54,7 +54,7 @@ public sealed class RoleSpecs(SharedDaemon shared) : IClassFixture<SharedDaemon>
             if (asAdmin.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden) wrongAnswers.Add($"{route} as the admin: {(int)asAdmin.StatusCode}");
         }
 
-        Assert.True(routes.Count >= 28, $"only {routes.Count} routes");
+        Assert.True(routes.Count >= 34, $"only {routes.Count} routes");
         Assert.True(wrongAnswers.Count == 0, string.Join("\n", wrongAnswers));
     }
 
@@ -78,7 +78,7 @@ public sealed class RoleSpecs(SharedDaemon shared) : IClassFixture<SharedDaemon>
     private static HttpRequestMessage Request(string method, string pattern)
     {
         var path = pattern.Replace("{id}", pattern.StartsWith("/api/runs", StringComparison.Ordinal) ? Guid.NewGuid().ToString() : "roles-none")
-            .Replace("{name}", "Roles:None").Replace("{ordinal}", "0");
+            .Replace("{name}", "Roles:None").Replace("{ordinal}", "0").Replace("{dumpId}", "1");
         return new HttpRequestMessage(new HttpMethod(method), path)
         {
             Content = method is "POST" or "PUT" ? new StringContent("{}", Encoding.UTF8, "application/json") : null,

@@ -4,9 +4,9 @@ using Akka.Actor;
 using HeapDaemon.Actors.Couriers;
 using HeapDaemon.Actors.Credentials;
 using HeapDaemon.Actors.Endpoints;
-using HeapDaemon.Actors.Feeds;
 using HeapDaemon.Actors.Heap;
 using HeapDaemon.Actors.Loading;
+using HeapDaemon.Actors.Memory;
 using HeapDaemon.Actors.Pipeline;
 using HeapDaemon.Actors.Metrics;
 using HeapDaemon.Actors.Runs;
@@ -42,13 +42,14 @@ public sealed class CourierActorSpecs() : Akka.TestKit.Xunit2.TestKit("""
         _db = NpgsqlDataSource.Create(_connectionString);
         await MetadataSchema.EnsureAsync(_db, CancellationToken.None);
         var protector = new SecretProtector(Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)));
-        var pipeline = new FileLoadPipeline(_db, new FeedCatalog(_db), new LoadingSettings(), new S3Settings(), new PgpKeyCatalog(_db, protector));
+        var (feeds, runs, metrics) = (new FeedCatalog(_db), new RunStore(_db), new DaemonMetrics());
+        var credentials = new CredentialCatalog(_db, protector);
+        var pipeline = new FileLoadPipeline(_db, feeds, new LoadingSettings(), new S3Settings(), new PgpKeyCatalog(_db, protector));
+        var s3 = new S3ClientFactory(new S3Settings(), new AwsCredentialsResolver(new AwsSettings(), TimeProvider.System, Guard), Guard);
+        var kinds = new CourierKinds([new FilesCourier(feeds, runs, pipeline, metrics), new HeapCourier(_db, feeds, runs, pipeline, metrics)]);
         _memory = new IdleMemory(() => _trims.Enqueue(_memory.Running));
-        _services = new CourierServices(
-            new CredentialCatalog(_db, protector), new FeedCatalog(_db), new RunStore(_db),
-            new S3ClientFactory(new S3Settings(), new AwsCredentialsResolver(new AwsSettings(), TimeProvider.System, Guard), Guard),
-            pipeline, new DaemonMetrics(), _memory, new RunSettings(), TimeProvider.System,
-            new HeapCourier(_db, new FeedCatalog(_db), new RunStore(_db), pipeline, new DaemonMetrics()));
+        _services = new CourierServices(credentials, feeds, runs, kinds, new CourierRunner(runs, credentials, s3, kinds), metrics, _memory,
+            new RunSettings(), TimeProvider.System);
     }
 
     public async Task DisposeAsync()
@@ -139,14 +140,16 @@ public sealed class CourierActorSpecs() : Akka.TestKit.Xunit2.TestKit("""
         await _services.Credentials.AddAsync(new S3Credential(Config.CredentialId, "bucket", "us-east-1", null, S3AuthMode.Default, null), null, CancellationToken.None);
         await registry.Ask<CourierView>(new ConfigureCourier("c4", Config, Create: true), RemainingOrDefault);
         await _services.Credentials.DeleteAsync(Config.CredentialId, CancellationToken.None);
-        var courier = await Sys.ActorSelection("/user/couriers-heal/courier-c4-0").ResolveOne(RemainingOrDefault);
+        // The courier itself, under the supervisor the registry keeps for it.
+        const string path = "/user/couriers-heal/courier-c4-0/courier";
+        var courier = await Sys.ActorSelection(path).ResolveOne(RemainingOrDefault);
         Watch(courier);
 
         courier.Tell(Kill.Instance);
         await ExpectTerminatedAsync(courier);
 
-        // Nothing is sent to it: the registry's own restart timer brings it back (as incarnation 1).
-        await AwaitAssertAsync(async () => await Sys.ActorSelection("/user/couriers-heal/courier-c4-1").ResolveOne(TimeSpan.FromSeconds(1)),
+        // Nothing is sent to it: its backoff supervisor brings it back, a new actor at the same place.
+        await AwaitAssertAsync(async () => Assert.NotEqual(courier, await Sys.ActorSelection(path).ResolveOne(TimeSpan.FromSeconds(1))),
             TimeSpan.FromSeconds(10));
         Assert.IsType<CourierView>(await registry.Ask<object>(new GetCourier("c4"), RemainingOrDefault));
         var accepted = await registry.Ask<RunAccepted>(new StartRun("c4", new RunRequest()), RemainingOrDefault);

@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using HeapDaemon.Actors.Credentials;
-using HeapDaemon.Actors.Formats.Pgp;
 using HeapDaemon.Actors.Loading;
+using HeapDaemon.Actors.Pgp;
 using HeapDaemon.Tests.Formats;
 using HeapDaemon.Tests.Support;
 using Npgsql;
@@ -53,6 +53,6 @@ public sealed class PgpKeyCatalogSpecs(PgpKeys keys) : IClassFixture<PgpKeys>, I
     {
         var privateKey = keys.Gpg.ExportSecretKeys(uid);
         var keyring = PgpKeyring.Parse(privateKey, Gpg.Passphrase);
-        Assert.True(await catalog.AddAsync(new PgpCredential("pgp-1", keyring.Keys), privateKey, Gpg.Passphrase, default));
+        Assert.True(await catalog.AddAsync(new PgpCredential("pgp-1", keyring.Keys), privateKey, Gpg.Passphrase, null, default));
     }
 }

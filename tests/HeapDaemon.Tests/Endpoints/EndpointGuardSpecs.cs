@@ -2,7 +2,7 @@ using System.Net;
 using Amazon.S3.Model;
 using HeapDaemon.Actors.Credentials;
 using HeapDaemon.Actors.Endpoints;
-using HeapDaemon.Actors.Runs;
+using HeapDaemon.Actors.Retries;
 using HeapDaemon.Actors.Storage;
 using HeapDaemon.Tests.Support;
 using Xunit;

@@ -1,4 +1,5 @@
 using HeapDaemon.Actors.Feeds;
+using HeapDaemon.Actors.Ids;
 using Xunit;
 
 namespace HeapDaemon.Tests.Feeds;
@@ -61,7 +62,7 @@ public sealed class FeedDefinitionSpecs
     }
 
     [Fact]
-    public void A_feed_id_with_a_trailing_newline_is_not_an_id() => Assert.False(Identifiers.IsFeedId("users\n"));
+    public void A_feed_id_with_a_trailing_newline_is_not_an_id() => Assert.False(Identifiers.IsId("users\n"));
 
     [Fact]
     public void A_feed_with_more_fields_than_a_table_has_columns_is_refused_and_one_at_the_limit_is_not()

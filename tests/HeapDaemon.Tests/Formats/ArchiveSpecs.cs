@@ -1,7 +1,7 @@
 using System.Text;
 using HeapDaemon.Actors.Formats;
+using HeapDaemon.Actors.Streams;
 using HeapDaemon.Tests.Support;
-using HeapDaemon.Actors.Storage;
 using Xunit;
 
 namespace HeapDaemon.Tests.Formats;

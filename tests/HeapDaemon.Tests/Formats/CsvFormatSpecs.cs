@@ -1,6 +1,7 @@
 using System.Text;
 using HeapDaemon.Actors.Feeds;
 using HeapDaemon.Actors.Formats;
+using HeapDaemon.Actors.Streams;
 using Xunit;
 
 namespace HeapDaemon.Tests.Formats;

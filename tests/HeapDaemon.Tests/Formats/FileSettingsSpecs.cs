@@ -1,7 +1,7 @@
 using System.Text.Json;
-using HeapDaemon.Actors;
 using HeapDaemon.Actors.Couriers;
 using HeapDaemon.Actors.Formats;
+using HeapDaemon.Actors.Json;
 using Xunit;
 
 namespace HeapDaemon.Tests.Formats;
@@ -65,11 +65,8 @@ public sealed class FileSettingsSpecs
     [Fact]
     public void A_courier_file_names_the_entry_whose_settings_are_wrong()
     {
-        var config = new CourierConfig("cred", [
-            new CourierFile("a.csv", "feed"),
-            new CourierFile("b.tsv", "feed", new FileSettings(FileFormat.Tsv, Member: "x")),
-        ]);
+        var files = new[] { new CourierFile("a.csv", "feed"), new CourierFile("b.tsv", "feed", new FileSettings(FileFormat.Tsv, Member: "x")) };
 
-        Assert.Equal(["files[1].settings: member applies only to compression 'zip', 'tar' or 'tgz'"], config.Validate());
+        Assert.Equal(["files[1].settings: member applies only to compression 'zip', 'tar' or 'tgz'"], files.SelectMany((file, i) => file.Validate(i)));
     }
 }

@@ -23,7 +23,7 @@ public sealed class InferenceSpecs
     {
         var settings = FormatSniffer.Sniff(Encoding.UTF8.GetBytes(sample), Compression.Auto, null);
 
-        Assert.Equal(System.Text.Json.JsonSerializer.Deserialize<FileSettings>(expected, HeapDaemon.Actors.HeapJson.Options), settings);
+        Assert.Equal(System.Text.Json.JsonSerializer.Deserialize<FileSettings>(expected, HeapDaemon.Actors.Json.HeapJson.Options), settings);
     }
 
     [Fact]

@@ -1,7 +1,7 @@
 using System.Text;
 using HeapDaemon.Actors.Feeds;
 using HeapDaemon.Actors.Formats;
-using HeapDaemon.Actors.Storage;
+using HeapDaemon.Actors.Streams;
 using HeapDaemon.Tests.Support;
 using Parquet;
 using Parquet.Schema;

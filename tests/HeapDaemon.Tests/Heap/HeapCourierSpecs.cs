@@ -49,6 +49,52 @@ public sealed class HeapCourierSpecs : DaemonSpecs
     }
 
     [Fact]
+    public async Task All_events_unions_every_event_table_with_their_common_columns_and_a_new_event_table_joins_it_when_it_appears()
+    {
+        var export = Export(31);
+        await export.UploadAsync(S3, export.ObjectsOf(export.DumpIds[0]));
+        await EnsureMotoCredentialAsync();
+        await Api.PostOkAsync("/api/couriers", new { id = "heap", credentialId = "moto", kind = "heap" });
+        Assert.Equal("succeeded", (await Api.RunAsync("heap")).GetProperty("status").GetString());
+
+        // Dump 998 has pageviews and click_button: their common columns, Heap's four first; 'type' is click_button's alone.
+        Assert.Equal(["event_id", "user_id", "session_id", "time", "library", "event_table_name"], await ColumnsAsync("all_events"));
+        await AssertAllEventsAsync(["click_button", "pageviews"]);
+
+        await export.UploadAsync(S3, export.Objects.Where(o => !o.Key.Contains($"sync_{export.DumpIds[0]}")));
+        Assert.Equal("succeeded", (await Api.RunAsync("heap")).GetProperty("status").GetString());
+
+        // Dump 999 brings the event table sign_up; sessions, users and user_migrations are not events.
+        await AssertAllEventsAsync(["click_button", "pageviews", "sign_up"]);
+        var resolved = await QueryAsync("SELECT user_id, resolved_user_id, event_table_name FROM heap.all_events_resolved");
+        Assert.Equal((await QueryAsync("SELECT 1 FROM heap.all_events")).Count, resolved.Count);
+        Assert.All(resolved, row => Assert.Equal(export.FinalUser.GetValueOrDefault((long)row["user_id"]!, (long)row["user_id"]!), (long)row["resolved_user_id"]!));
+        Assert.Contains(resolved, row => (long)row["user_id"]! != (long)row["resolved_user_id"]!);
+    }
+
+    private async Task<List<string>> ColumnsAsync(string view) =>
+        (await QueryAsync($"SELECT column_name FROM information_schema.columns WHERE table_schema = 'heap' AND table_name = '{view}' ORDER BY ordinal_position"))
+        .Select(r => (string)r["column_name"]!).ToList();
+
+    /// <summary>all_events holds exactly the rows of these tables, each under its table's name.</summary>
+    private async Task AssertAllEventsAsync(string[] tables)
+    {
+        var names = (await QueryAsync("SELECT DISTINCT event_table_name FROM heap.all_events ORDER BY 1")).Select(r => (string)r["event_table_name"]!);
+        Assert.Equal(tables, names);
+        foreach (var table in tables)
+        {
+            var difference = await QueryAsync($"""
+                (SELECT event_id, user_id, session_id, "time", library FROM heap.all_events WHERE event_table_name = '{table}'
+                 EXCEPT ALL SELECT event_id, user_id, session_id, "time", library FROM heap.{table})
+                UNION ALL
+                (SELECT event_id, user_id, session_id, "time", library FROM heap.{table}
+                 EXCEPT ALL SELECT event_id, user_id, session_id, "time", library FROM heap.all_events WHERE event_table_name = '{table}')
+                """);
+            Assert.Empty(difference);
+        }
+    }
+
+    [Fact]
     public async Task A_manifest_naming_a_missing_file_fails_its_dump_naming_the_key_and_applies_nothing_of_it()
     {
         var export = Export(11);

@@ -17,6 +17,8 @@ public sealed class DaemonStartSpecs
     [InlineData("HEAPD__Secrets__MasterKey", "bm90LWEta2V5", "Secrets:MasterKey must be 32 random bytes in base64")]
     [InlineData("HEAPD__Logging__Format", "xml", "Logging:Format 'xml' is not valid: use simple or json")]
     [InlineData("HEAPD__S3__ReadStallTimeout", "00:00:00", "S3:ReadStallTimeout must be a duration above zero")]
+    [InlineData("HEAPD__Notifications__PublicBaseUrl", "heapd.example.com", "Notifications:PublicBaseUrl must be an absolute http(s) URL")]
+    [InlineData("HEAPD__Notifications__RetryMaxDelay", "00:00:01", "Notifications:RetryMaxDelay must be at least Notifications:RetryBaseDelay")]
     public async Task A_bad_setting_stops_the_start_with_one_line_naming_the_key_and_the_rule(string variable, string value, string line)
     {
         var (exitCode, output) = await RunAsync(new Dictionary<string, string> { [variable] = value });

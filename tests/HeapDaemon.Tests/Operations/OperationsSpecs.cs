@@ -41,8 +41,10 @@ public sealed class OperationsSpecs : DaemonSpecs
     [Fact]
     public async Task Not_ready_without_the_journal_and_alive_all_the_same()
     {
-        await QueryAsync("ALTER TABLE akka.journal RENAME TO journal_gone");
         using var anonymous = Daemon.CreateClient();
+        // The journal's tables are made when persistence first starts, a moment after the daemon answers.
+        await WaitUntilReadyAsync(anonymous);
+        await QueryAsync("ALTER TABLE akka.journal RENAME TO journal_gone");
 
         var ready = await ReadJsonAsync(anonymous, "/readyz", HttpStatusCode.ServiceUnavailable);
         var alive = await anonymous.GetAsync("/healthz");
@@ -74,6 +76,16 @@ public sealed class OperationsSpecs : DaemonSpecs
         var afterRestart = await Daemon.CreateClient().GetStringAsync("/metrics");
         // heapd.runs keeps microseconds, the gauge milliseconds.
         Assert.InRange(Sample(afterRestart, "heapd_courier_last_success_timestamp_seconds{courier=\"metered\"}"), lastSuccess - 0.01, lastSuccess + 0.01);
+    }
+
+    private static async Task WaitUntilReadyAsync(HttpClient client)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while ((await client.GetAsync("/readyz")).StatusCode != HttpStatusCode.OK)
+        {
+            if (DateTime.UtcNow > deadline) throw new TimeoutException("the daemon was not ready within 60 s");
+            await Task.Delay(100);
+        }
     }
 
     private static double Sample(string metrics, string series)

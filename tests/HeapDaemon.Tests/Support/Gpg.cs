@@ -54,6 +54,15 @@ public sealed class Gpg : IDisposable
         finally { File.Delete(input); }
     }
 
+    /// <summary>A signed message, not encrypted (<c>gpg --sign</c>): one-pass signature, literal data, signature packets.</summary>
+    public byte[] Sign(byte[] plain, string signer, string compression = "none")
+    {
+        var input = Path.Combine(_home, $"in-{Guid.NewGuid():N}");
+        File.WriteAllBytes(input, plain);
+        try { return Run(["--passphrase", Passphrase, "--local-user", signer, "--compress-algo", compression, "--output", "-", "--sign", input]); }
+        finally { File.Delete(input); }
+    }
+
     private byte[] Run(IEnumerable<string> args)
     {
         var start = new ProcessStartInfo("gpg") { RedirectStandardOutput = true, RedirectStandardError = true };

@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
-using HeapDaemon.Actors;
+using HeapDaemon.Actors.Json;
 using HeapDaemon.Actors.Feeds;
 using HeapDaemon.Management;
 

@@ -3,7 +3,7 @@ using System.IO.Pipelines;
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 
-namespace HeapDaemon.Actors.Formats;
+namespace HeapDaemon.Actors.Streams;
 
 /// <summary>Where a synchronous producer writes its output; <see cref="Write"/> blocks while the reader has no room.</summary>
 public sealed class PipeSink(PipeWriter writer, CancellationToken ct)
@@ -19,15 +19,19 @@ public sealed class PipeSink(PipeWriter writer, CancellationToken ct)
         return !writer.FlushAsync(ct).AsTask().GetAwaiter().GetResult().IsCompleted;
     }
 
+    /// <param name="observe">Sees each chunk before the reader does (a signature computed over the data).</param>
     /// <returns>false when the reader stopped before the source ended.</returns>
-    public bool CopyFrom(Stream source)
+    public bool CopyFrom(Stream source, Action<byte[], int, int>? observe = null)
     {
         var buffer = ArrayPool<byte>.Shared.Rent(ChunkSize);
         try
         {
             int read;
             while ((read = source.Read(buffer, 0, ChunkSize)) > 0)
+            {
+                observe?.Invoke(buffer, 0, read);
                 if (!Write(buffer.AsSpan(0, read))) return false;
+            }
             return true;
         }
         finally

@@ -1,4 +1,4 @@
-namespace HeapDaemon.Actors.Runs;
+namespace HeapDaemon.Actors.Memory;
 
 /// <summary>
 /// Hands the memory a load used back to the operating system when the last run in flight ends. The GC keeps the

@@ -1,4 +1,4 @@
-namespace HeapDaemon.Actors.Formats;
+namespace HeapDaemon.Actors.Streams;
 
 /// <summary>The read-only, forward-only stream wrappers of the unwrapping chain: everything but reading is refused.</summary>
 public abstract class ForwardOnlyStream : Stream

@@ -1,4 +1,4 @@
-namespace HeapDaemon.Actors.Formats;
+namespace HeapDaemon.Actors.Streams;
 
 /// <summary>A forward-only stream whose first bytes can be looked at (magic numbers) before anyone reads them.</summary>
 public sealed class PeekStream(Stream inner) : ForwardOnlyStream

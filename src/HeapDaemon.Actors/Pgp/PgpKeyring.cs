@@ -1,7 +1,7 @@
 using System.Text;
 using Org.BouncyCastle.Bcpg.OpenPgp;
 
-namespace HeapDaemon.Actors.Formats.Pgp;
+namespace HeapDaemon.Actors.Pgp;
 
 /// <summary>What the API shows of a key: public facts only.</summary>
 public sealed record PgpKeyInfo(string KeyId, string Fingerprint, string Algorithm, int Bits, DateTimeOffset CreatedAt, IReadOnlyList<string> UserIds);
@@ -12,6 +12,7 @@ public sealed class PgpKeyException(string message) : Exception(message);
 /// <summary>
 /// The secret keys of a PGP credential, unlocked by its passphrase: one key, or a keyring holding old and new keys
 /// while a sender rotates. Only keys that can decrypt (encryption subkeys, or a primary key that encrypts) count.
+/// With them, the public keys of the senders whose signatures a file must carry (<see cref="Signers"/>).
 /// </summary>
 public sealed class PgpKeyring
 {
@@ -19,17 +20,35 @@ public sealed class PgpKeyring
     // costs about a quarter of a CPU second per key, which a file should not pay again.
     private readonly List<PgpPrivateKey> _keys;
 
-    private PgpKeyring(List<PgpPrivateKey> keys, IReadOnlyList<PgpKeyInfo> info)
+    /// <summary>Every key of the signers' keyrings (primary and subkeys), by the key id a signature names.</summary>
+    private readonly Dictionary<long, PgpPublicKey> _signerKeys;
+
+    private PgpKeyring(List<PgpPrivateKey> keys, IReadOnlyList<PgpKeyInfo> info, Dictionary<long, PgpPublicKey> signerKeys,
+        IReadOnlyList<PgpKeyInfo> signers, bool requireSignature)
     {
         _keys = keys;
         Keys = info;
+        _signerKeys = signerKeys;
+        Signers = signers;
+        RequireSignature = requireSignature;
     }
 
     public IReadOnlyList<PgpKeyInfo> Keys { get; }
 
+    /// <summary>The signers' primary keys; signatures by any key of theirs (a signing subkey too) are verified.</summary>
+    public IReadOnlyList<PgpKeyInfo> Signers { get; }
+
+    /// <summary>A file must carry a signature that verifies by one of the <see cref="Signers"/>; unsigned ones fail.</summary>
+    public bool RequireSignature { get; }
+
+    /// <summary>The signer key a signature names; null when it is none of the signers'.</summary>
+    public PgpPublicKey? FindSigner(long keyId) => _signerKeys.GetValueOrDefault(keyId);
+
     /// <summary>Reads armored secret keys (one block or several), and checks that the passphrase unlocks each encryption key.</summary>
-    /// <exception cref="PgpKeyException">not a private key, no encryption key, or the passphrase does not unlock it.</exception>
-    public static PgpKeyring Parse(string privateKey, string passphrase)
+    /// <param name="signerPublicKey">Armored public keys (one block or several) whose signatures files are checked against.</param>
+    /// <param name="requireSignature">Files must be signed by one of them.</param>
+    /// <exception cref="PgpKeyException">not a private key, no encryption key, the passphrase does not unlock it, or the signer keys are not public keys.</exception>
+    public static PgpKeyring Parse(string privateKey, string passphrase, string? signerPublicKey = null, bool requireSignature = false)
     {
         if (privateKey.Contains("BEGIN PGP PUBLIC KEY BLOCK", StringComparison.Ordinal) && !privateKey.Contains("BEGIN PGP PRIVATE KEY BLOCK", StringComparison.Ordinal))
             throw new PgpKeyException("this is a public key; a PGP credential needs the private key (-----BEGIN PGP PRIVATE KEY BLOCK-----)");
@@ -66,7 +85,38 @@ public sealed class PgpKeyring
                 throw new PgpKeyException($"the passphrase does not unlock key {KeyId(key.KeyId)}");
             }
         }
-        return new PgpKeyring(unlocked, usable.Select(k => Describe(k.Key, k.Primary)).ToList());
+        var (signerKeys, signers) = ParseSigners(signerPublicKey);
+        if (requireSignature && signers.Count == 0)
+            throw new PgpKeyException("requireSignature needs signerPublicKey: the public key(s) whose signatures files must carry");
+        return new PgpKeyring(unlocked, usable.Select(k => Describe(k.Key, k.Primary)).ToList(), signerKeys, signers, requireSignature);
+    }
+
+    private static (Dictionary<long, PgpPublicKey> Keys, List<PgpKeyInfo> Primaries) ParseSigners(string? armored)
+    {
+        var keys = new Dictionary<long, PgpPublicKey>();
+        var primaries = new List<PgpKeyInfo>();
+        if (armored is null) return (keys, primaries);
+        if (armored.Contains("PRIVATE KEY BLOCK", StringComparison.Ordinal))
+            throw new PgpKeyException("signerPublicKey holds a private key; give the sender's public key (-----BEGIN PGP PUBLIC KEY BLOCK-----)");
+        foreach (var block in Blocks(armored, PublicBlock, "signerPublicKey"))
+        {
+            try
+            {
+                using var decoder = PgpUtilities.GetDecoderStream(new MemoryStream(block));
+                foreach (var ring in new PgpPublicKeyRingBundle(decoder).GetKeyRings())
+                {
+                    var primary = ring.GetPublicKey();
+                    primaries.Add(Describe(primary, primary));
+                    foreach (var key in ring.GetPublicKeys()) keys[key.KeyId] = key;
+                }
+            }
+            catch (Exception e) when (e is IOException or PgpException or ArgumentException)
+            {
+                throw new PgpKeyException("signerPublicKey is not an OpenPGP public key (armored)");
+            }
+        }
+        if (primaries.Count == 0) throw new PgpKeyException("signerPublicKey holds no public key");
+        return (keys, primaries);
     }
 
     /// <summary>The unlocked key with this id; null when the keyring does not hold it.</summary>
@@ -90,22 +140,24 @@ public sealed class PgpKeyring
         return flags == 0 || (flags & (PgpKeyFlags.CanEncryptCommunications | PgpKeyFlags.CanEncryptStorage)) != 0;
     }
 
+    private const string PrivateBlock = "-----BEGIN PGP PRIVATE KEY BLOCK-----";
+    private const string PublicBlock = "-----BEGIN PGP PUBLIC KEY BLOCK-----";
+
     /// <summary>A pasted keyring may be several armored blocks one after another (old key, new key).</summary>
-    private static IEnumerable<byte[]> Blocks(string text)
+    private static IEnumerable<byte[]> Blocks(string text, string begin = PrivateBlock, string field = "privateKey")
     {
-        const string begin = "-----BEGIN PGP PRIVATE KEY BLOCK-----";
         var starts = new List<int>();
         for (var i = text.IndexOf(begin, StringComparison.Ordinal); i >= 0; i = text.IndexOf(begin, i + 1, StringComparison.Ordinal)) starts.Add(i);
-        if (starts.Count == 0) throw new PgpKeyException($"privateKey must be an armored private key ({begin} ... )");
+        if (starts.Count == 0)
+            throw new PgpKeyException($"{field} must be an armored {(begin == PrivateBlock ? "private" : "public")} key ({begin} ... )");
         for (var i = 0; i < starts.Count; i++)
             yield return Encoding.ASCII.GetBytes(text[starts[i]..(i + 1 < starts.Count ? starts[i + 1] : text.Length)]);
     }
 
     /// <summary>Subkeys carry no user ids of their own; theirs are the primary key's.</summary>
-    private static PgpKeyInfo Describe(PgpSecretKey key, PgpPublicKey primary)
-    {
-        var pub = key.PublicKey;
-        return new PgpKeyInfo(KeyId(key.KeyId), Convert.ToHexString(pub.GetFingerprint()), pub.Algorithm.ToString(), pub.BitStrength,
+    private static PgpKeyInfo Describe(PgpSecretKey key, PgpPublicKey primary) => Describe(key.PublicKey, primary);
+
+    private static PgpKeyInfo Describe(PgpPublicKey pub, PgpPublicKey primary) =>
+        new(KeyId(pub.KeyId), Convert.ToHexString(pub.GetFingerprint()), pub.Algorithm.ToString(), pub.BitStrength,
             new DateTimeOffset(pub.CreationTime, TimeSpan.Zero), primary.GetUserIds().ToList());
-    }
 }

@@ -1,11 +1,19 @@
 using System.Text.Json;
-using HeapDaemon.Actors.Loading;
+using HeapDaemon.Actors.Feeds;
+using HeapDaemon.Actors.Ids;
+using HeapDaemon.Actors.Json;
 using Npgsql;
 using NpgsqlTypes;
 
-namespace HeapDaemon.Actors.Feeds;
+namespace HeapDaemon.Actors.Loading;
 
 public sealed record FeedRecord(FeedDefinition Definition, bool Active, DateTimeOffset? ActivatedAt);
+
+/// <summary>A feed deleted: whether its domain table went with it, and how many ledger rows did.</summary>
+public sealed record FeedRemoved(FeedDefinition Feed, bool TableDropped, long LedgerRowsDeleted);
+
+/// <summary>The feed's domain table has objects that depend on it (views), so it was not dropped; nothing changed.</summary>
+public sealed class FeedTableInUseException(string message) : Exception(message);
 
 /// <summary>Feeds in <c>heapd.feeds</c>; activation creates or widens the domain table in the same transaction.</summary>
 public sealed class FeedCatalog(NpgsqlDataSource db)
@@ -139,14 +147,7 @@ public sealed class FeedCatalog(NpgsqlDataSource db)
     {
         await using var connection = await db.OpenConnectionAsync(ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
-        FeedDefinition feed;
-        await using (var select = new NpgsqlCommand("SELECT definition, active, activated_at FROM heapd.feeds WHERE id = $1 FOR UPDATE", connection, transaction))
-        {
-            select.Parameters.AddWithValue(id);
-            await using var reader = await select.ExecuteReaderAsync(ct);
-            if (!await reader.ReadAsync(ct)) return null;
-            feed = Read(reader).Definition;
-        }
+        if (await LockAsync(connection, transaction, id, ct) is not { } feed) return null;
         await DomainTableSchema.EnsureAsync(connection, transaction, feed, ct);
         DateTimeOffset activatedAt;
         await using (var update = new NpgsqlCommand(
@@ -157,6 +158,82 @@ public sealed class FeedCatalog(NpgsqlDataSource db)
         }
         await transaction.CommitAsync(ct);
         return new FeedRecord(feed, true, activatedAt);
+    }
+
+    /// <summary>
+    /// Removes a feed and its ledger rows (which object versions it loaded), in one transaction; its domain table is
+    /// kept unless <paramref name="dropTable"/>. Run history (runs, their files, rejects) is the couriers' record of what
+    /// happened and stays. Callers check first that no courier uses the feed (the courier registry does).
+    /// </summary>
+    /// <returns>null when there is no such feed.</returns>
+    /// <exception cref="FeedTableInUseException">views read the table, so it cannot be dropped.</exception>
+    public async Task<FeedRemoved?> DeleteAsync(string id, bool dropTable, CancellationToken ct)
+    {
+        await using var connection = await db.OpenConnectionAsync(ct);
+        await using var transaction = await connection.BeginTransactionAsync(ct);
+        if (await LockAsync(connection, transaction, id, ct) is not { } feed) return null;
+        long ledgerRows;
+        await using (var ledger = new NpgsqlCommand("DELETE FROM heapd.load_ledger WHERE feed_id = $1", connection, transaction))
+        {
+            ledger.Parameters.AddWithValue(id);
+            ledgerRows = await ledger.ExecuteNonQueryAsync(ct);
+        }
+        var dropped = false;
+        if (dropTable)
+        {
+            // A view of the user's on the table is theirs to drop, not the daemon's to drop silently (RESTRICT).
+            var dependents = await DependentViewsAsync(connection, transaction, feed.Table, ct);
+            if (dependents.Count > 0)
+                throw new FeedTableInUseException(
+                    $"table {feed.Table} cannot be dropped: view(s) {string.Join(", ", dependents)} read it; drop them first, or delete the feed without dropTable");
+            await using var drop = new NpgsqlCommand($"DROP TABLE IF EXISTS {feed.Table.Qualified} RESTRICT", connection, transaction);
+            try
+            {
+                await drop.ExecuteNonQueryAsync(ct);
+            }
+            catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.DependentObjectsStillExist)
+            {
+                // Other than a view: a foreign key of another table, say.
+                throw new FeedTableInUseException($"table {feed.Table} cannot be dropped: {e.MessageText}; drop what depends on it first, or delete the feed without dropTable");
+            }
+            dropped = true;
+        }
+        await using (var delete = new NpgsqlCommand("DELETE FROM heapd.feeds WHERE id = $1", connection, transaction))
+        {
+            delete.Parameters.AddWithValue(id);
+            await delete.ExecuteNonQueryAsync(ct);
+        }
+        await transaction.CommitAsync(ct);
+        return new FeedRemoved(feed, dropped, ledgerRows);
+    }
+
+    /// <summary>The feed's definition, its row locked until the transaction ends; null when there is no such feed.</summary>
+    private static async Task<FeedDefinition?> LockAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string id, CancellationToken ct)
+    {
+        await using var select = new NpgsqlCommand("SELECT definition, active, activated_at FROM heapd.feeds WHERE id = $1 FOR UPDATE", connection, transaction);
+        select.Parameters.AddWithValue(id);
+        await using var reader = await select.ExecuteReaderAsync(ct);
+        return await reader.ReadAsync(ct) ? Read(reader).Definition : null;
+    }
+
+    private static async Task<List<string>> DependentViewsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, DomainTableName table,
+        CancellationToken ct)
+    {
+        await using var cmd = new NpgsqlCommand("""
+            SELECT DISTINCT format('%I.%I', vn.nspname, v.relname)
+            FROM pg_depend d
+            JOIN pg_rewrite r ON r.oid = d.objid
+            JOIN pg_class v ON v.oid = r.ev_class
+            JOIN pg_namespace vn ON vn.oid = v.relnamespace
+            WHERE d.refobjid = to_regclass(format('%I.%I', $1::text, $2::text)) AND v.oid <> d.refobjid
+            ORDER BY 1
+            """, connection, transaction);
+        cmd.Parameters.AddWithValue(table.Schema);
+        cmd.Parameters.AddWithValue(table.Table);
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        var views = new List<string>();
+        while (await reader.ReadAsync(ct)) views.Add(reader.GetString(0));
+        return views;
     }
 
     private static async Task PurgeAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, FeedDefinition feed, CancellationToken ct)

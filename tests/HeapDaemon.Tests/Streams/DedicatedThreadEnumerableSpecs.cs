@@ -1,7 +1,7 @@
-using HeapDaemon.Actors.Formats;
+using HeapDaemon.Actors.Streams;
 using Xunit;
 
-namespace HeapDaemon.Tests.Formats;
+namespace HeapDaemon.Tests.Streams;
 
 /// <summary>A synchronous enumeration read on its own thread: every item in order, failures after the items before them, early stops.</summary>
 public sealed class DedicatedThreadEnumerableSpecs

@@ -1,4 +1,4 @@
-namespace HeapDaemon.Actors.Formats;
+namespace HeapDaemon.Actors.Streams;
 
 /// <summary>
 /// A temporary file for formats that must seek (Parquet's footer, zip's central directory): memory stays flat, the

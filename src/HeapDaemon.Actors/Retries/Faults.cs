@@ -4,7 +4,7 @@ using Amazon.Runtime;
 using HeapDaemon.Actors.Endpoints;
 using Npgsql;
 
-namespace HeapDaemon.Actors.Runs;
+namespace HeapDaemon.Actors.Retries;
 
 /// <summary>What another attempt of a run can expect of a failure; ordered, so the most hopeful of several is the largest.</summary>
 public enum FaultKind

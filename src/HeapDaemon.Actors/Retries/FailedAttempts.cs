@@ -1,4 +1,4 @@
-namespace HeapDaemon.Actors.Runs;
+namespace HeapDaemon.Actors.Retries;
 
 /// <summary>
 /// The attempts of one run that failed for a reason that may pass, carried by the courier from one attempt to the next

@@ -1,6 +1,4 @@
-using HeapDaemon.Actors.Formats;
-
-namespace HeapDaemon.Actors.Storage;
+namespace HeapDaemon.Actors.Streams;
 
 /// <summary>A read-only pass-through that counts the bytes read, for progress and per-file byte counts.</summary>
 public sealed class CountingStream(Stream inner) : ForwardOnlyStream

@@ -1,17 +1,20 @@
 using System.Net.Sockets;
+using HeapDaemon.Actors.Streams;
 using Org.BouncyCastle.Bcpg;
 using Org.BouncyCastle.Bcpg.OpenPgp;
 
-namespace HeapDaemon.Actors.Formats.Pgp;
+namespace HeapDaemon.Actors.Pgp;
 
 /// <summary>
 /// Decrypts an OpenPGP message (binary or armored; compressed with ZIP, ZLIB or BZIP2 or not; signed or not) as a
-/// stream, and enforces its integrity check.
+/// stream, and enforces its integrity check and, when the credential names signer keys, its signatures
+/// (<see cref="PgpSignatureCheck"/>).
 /// </summary>
 /// <remarks>
 /// BouncyCastle's streams are synchronous and the MDC can only be verified after the last byte, so decryption runs
 /// on a <see cref="DedicatedThreadStream"/>: readers get the plaintext as an async stream whose end comes only after
-/// <c>Verify()</c> succeeded. A tampered file ends in an error instead, its transaction rolls back, nothing loads.
+/// <c>Verify()</c> succeeded, and the signatures were checked. A tampered file, or one whose signature fails, ends in an
+/// error instead: its transaction rolls back, nothing loads.
 /// </remarks>
 public static class PgpDecryption
 {
@@ -65,13 +68,17 @@ public static class PgpDecryption
         if (!data.IsIntegrityProtected())
             throw new UnreadableFileException("the PGP message has no integrity check (MDC), so tampering could not be detected; it is refused");
         using var clear = data.GetDataStream(key);
-        var literal = FindLiteralData(new PgpObjectFactory(clear));
+        var signatures = keyring.Signers.Count > 0 ? new PgpSignatureCheck(keyring) : null;
+        var (literal, factory) = FindLiteralData(new PgpObjectFactory(clear), signatures);
         using (var content = literal.GetInputStream())
-            if (!sink.CopyFrom(content)) return; // the reader stopped early (a preview, a cancelled run)
-        // Signatures and the MDC packet follow the data; the check covers every byte up to the end.
+            if (!sink.CopyFrom(content, signatures is null ? null : signatures.Update)) return; // the reader stopped early (a preview, a cancelled run)
+        // One-pass signatures' packets follow the data.
+        var trailing = signatures is { ExpectsTrailingSignatures: true } ? factory.NextPgpObject() as PgpSignatureList : null;
+        // The MDC packet comes last; the check covers every byte up to the end.
         clear.CopyTo(Stream.Null);
         if (!data.Verify())
             throw new UnreadableFileException("the PGP integrity check (MDC) failed: the file was changed or damaged after it was encrypted");
+        signatures?.Finish(trailing);
     }
 
     private static (PgpPublicKeyEncryptedData Data, PgpPrivateKey Key) FindEncryptedData(Stream encrypted, PgpKeyring keyring)
@@ -111,19 +118,29 @@ public static class PgpDecryption
         }
     }
 
-    /// <summary>Past compression and one-pass signature headers to the literal data; signatures are not verified (no signer key is configured).</summary>
-    private static PgpLiteralData FindLiteralData(PgpObjectFactory factory)
+    /// <summary>
+    /// Past compression and signature headers to the literal data, handing the signatures to <paramref name="signatures"/>
+    /// (without signer keys, signatures are passed over: nothing to verify them with).
+    /// </summary>
+    /// <returns>The literal data, and the factory it came from, which reads what follows it.</returns>
+    private static (PgpLiteralData Literal, PgpObjectFactory Factory) FindLiteralData(PgpObjectFactory factory, PgpSignatureCheck? signatures)
     {
         while (true)
         {
             switch (factory.NextPgpObject())
             {
                 case PgpLiteralData literal:
-                    return literal;
+                    return (literal, factory);
                 case PgpCompressedData compressed:
                     factory = new PgpObjectFactory(compressed.GetDataStream());
                     break;
-                case PgpOnePassSignatureList or PgpSignatureList or PgpMarker:
+                case PgpOnePassSignatureList announced:
+                    signatures?.Announced(announced);
+                    break;
+                case PgpSignatureList leading:
+                    signatures?.Leading(leading);
+                    break;
+                case PgpMarker:
                     break;
                 case null:
                     throw new UnreadableFileException("the PGP message holds no data (no literal data packet)");

@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace HeapDaemon.Actors.Formats;
+namespace HeapDaemon.Actors.Streams;
 
 /// <summary>
 /// Passes bytes through while checking that they are UTF-8, so invalid bytes fail the file with their exact place

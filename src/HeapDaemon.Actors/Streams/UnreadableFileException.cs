@@ -1,4 +1,4 @@
-namespace HeapDaemon.Actors.Formats;
+namespace HeapDaemon.Actors.Streams;
 
 /// <summary>
 /// A file that cannot be read as its settings say (wrong PGP key, truncated gzip, damaged Avro block, no Parquet

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
-namespace HeapDaemon.Actors;
+namespace HeapDaemon.Actors.Json;
 
 /// <summary>One JSON shape for the API, the catalog's jsonb columns and the journal, so a value reads the same everywhere.</summary>
 public static class HeapJson

@@ -1,0 +1,25 @@
+using HeapDaemon.Access;
+using HeapDaemon.Actors.Heap;
+using HeapDaemon.Actors.Runs;
+using HeapDaemon.Management;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace HeapDaemon.Admin;
+
+/// <summary><c>POST /api/runs/{id}/dumps/{dumpId}/skip</c>: the skip resolution for a Heap dump that blocks later dumps.</summary>
+public static class HeapDumpsApi
+{
+    public static void MapHeapDumpsApi(this RouteGroupBuilder api) =>
+        api.MapPost("/runs/{id}/dumps/{dumpId}/skip", SkipDumpAsync).WithName("SkipHeapDump").ForAdmins()
+            .WithTags("Runs")
+            .WithSummary("Skip a Heap dump that failed in this run: it is recorded as skipped and later dumps apply at the next run");
+
+    /// <param name="dumpId">The dump's id, as the run's message and the courier's heapDumps.blocking name it.</param>
+    public static async Task<Results<Ok<RunView>, NotFoundProblem, ConflictProblem>> SkipDumpAsync(Guid id, long dumpId, HeapCourier heap, RunStore runs,
+        CancellationToken ct)
+    {
+        var (refused, notFound) = await heap.SkipDumpAsync(id, dumpId, ct);
+        if (refused is not null) return notFound ? new NotFoundProblem(refused) : new ConflictProblem(refused);
+        return TypedResults.Ok(new RunView((await runs.GetAsync(id, ct))!, null));
+    }
+}
