@@ -6,12 +6,12 @@ using static Microsoft.Playwright.Assertions;
 
 namespace HeapDaemon.Console.Tests;
 
-/// <summary>An admin resolves a failed run from its page (rejects read, the run retried, the bad file skipped) pauses a schedule from Sources, and sees an active feed's migration before saving it.</summary>
+/// <summary>An admin resolves a failed run from its page (rejects read, the run retried, the bad file skipped) pauses a schedule from Sources, sees an active feed's migration before saving it, and cannot delete a feed in use.</summary>
 [Collection(BrowserCollection.Name)]
 public sealed class AdminRunSpecs(Browser browser, ShopSetup setup, ITestOutputHelper output) : IClassFixture<ShopSetup>
 {
     [Fact]
-    public async Task A_failed_run_shows_its_rejects_a_retry_fails_again_skipping_its_bad_file_resolves_it_the_schedule_pauses_from_the_actions_menu_and_a_feed_edit_shows_its_migration_first()
+    public async Task A_failed_run_shows_its_rejects_a_retry_fails_again_skipping_its_bad_file_resolves_it_the_schedule_pauses_from_the_actions_menu_a_feed_edit_shows_its_migration_first_and_a_feed_in_use_is_not_deleted()
     {
         await using var walk = await Walk.StartAsync(browser, setup.Daemon, output);
         var page = walk.Page;
@@ -26,7 +26,7 @@ public sealed class AdminRunSpecs(Browser browser, ShopSetup setup, ITestOutputH
         // A retry asks the same again: the bad file fails again, and is then skipped, which resolves the run.
         await page.GetByRole(AriaRole.Button, new() { Name = "Retry" }).ClickAsync();
         await page.WaitForURLAsync(url => url.Contains("/runs/") && !url.Contains(setup.RunId.ToString()));
-        await Expect(page.Locator("dl.facts .badge.failed")).ToBeVisibleAsync(new() { Timeout = 120_000 });
+        await Expect(page.Locator("[data-run-ended=failed]")).ToBeVisibleAsync(new() { Timeout = 120_000 });
         await Expect(page.GetByText("by a retry")).ToBeVisibleAsync();
         await walk.StepAsync("retried");
         await page.GetByRole(AriaRole.Button, new() { Name = "Skip file 1" }).ClickAsync();
@@ -54,5 +54,10 @@ public sealed class AdminRunSpecs(Browser browser, ShopSetup setup, ITestOutputH
         await Expect(page.GetByText("Saved. shop.people has been migrated.")).ToBeVisibleAsync();
         using (var api = setup.Daemon.Api())
             Assert.Contains("\"email\"", await api.GetStringAsync("api/feeds/shop-people"));
+
+        // A feed a courier loads into is not deleted: the page says why, in place.
+        await page.GetByRole(AriaRole.Button, new() { Name = "Delete feed shop-people" }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Alert)).ToContainTextAsync("Feed 'shop-people' is used by");
+        await walk.StepAsync("feed-delete-refused");
     }
 }

@@ -123,7 +123,7 @@ public sealed class FilesFlowSpecs(Browser browser, ITestOutputHelper output) : 
 
         // The run's page follows it live, and shows the outcome.
         await page.WaitForURLAsync(url => url.Contains("/runs/"));
-        await Expect(page.Locator(".badge.succeeded").First).ToBeVisibleAsync(new() { Timeout = 120_000 });
+        await Expect(page.Locator("[data-run-ended=succeeded]")).ToBeVisibleAsync(new() { Timeout = 120_000 });
         var file = page.GetByRole(AriaRole.Row).Filter(new() { HasText = Key });
         await Expect(file.Locator(".badge.loaded")).ToBeVisibleAsync();
         await Expect(file).ToContainTextAsync("3 rows read, 3 inserted");

@@ -66,7 +66,7 @@ public sealed class HeapFlowSpecs(Browser browser, ITestOutputHelper output) : I
 
         await page.GetByRole(AriaRole.Button, new() { Name = "Create and run" }).ClickAsync();
         await page.WaitForURLAsync(url => url.Contains("/heapd/runs/"));
-        await Expect(page.Locator(".badge.succeeded").First).ToBeVisibleAsync(new() { Timeout = 180_000 });
+        await Expect(page.Locator("[data-run-ended=succeeded]")).ToBeVisibleAsync(new() { Timeout = 180_000 });
         await walk.StepAsync("heap-run");
 
         await page.GetByRole(AriaRole.Link, new() { Name = "Sources" }).ClickAsync();

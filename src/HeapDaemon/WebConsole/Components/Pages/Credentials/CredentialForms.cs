@@ -36,6 +36,12 @@ public sealed class PgpCredentialForm
     public string? PrivateKey { get; set; }
     public string? Passphrase { get; set; }
 
+    /// <summary>The senders' armored public keys, whose signatures are checked; optional.</summary>
+    public string? SignerPublicKey { get; set; }
+
+    public bool RequireSignature { get; set; }
+
     public CredentialRequest ToRequest() =>
-        new(Id?.Trim() ?? "", CredentialKind.Pgp, PrivateKey: PrivateKey, Passphrase: Passphrase ?? "");
+        new(Id?.Trim() ?? "", CredentialKind.Pgp, PrivateKey: PrivateKey, Passphrase: Passphrase ?? "",
+            SignerPublicKey: string.IsNullOrWhiteSpace(SignerPublicKey) ? null : SignerPublicKey, RequireSignature: RequireSignature ? true : null);
 }

@@ -1,6 +1,6 @@
-using HeapDaemon.Actors.Loading;
+using HeapDaemon.Actors.Feeds;
 
-namespace HeapDaemon.Actors.Feeds;
+namespace HeapDaemon.Actors.Loading;
 
 /// <summary>A column an edit adds to an active feed's table.</summary>
 public sealed record AddedColumn(string Field, string Column, string SqlType);
