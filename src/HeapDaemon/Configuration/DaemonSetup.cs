@@ -18,7 +18,9 @@ using HeapDaemon.Actors.Runs;
 using HeapDaemon.Actors.Stitch;
 using HeapDaemon.Actors.Storage;
 using HeapDaemon.Admin;
+using HeapDaemon.Management;
 using HeapDaemon.Operations;
+using HeapDaemon.WebConsole;
 using LinqToDB;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
@@ -47,8 +49,12 @@ public static class DaemonSetup
         services.AddSingleton<StitchRunStore>();
         services.AddSingleton<StitchQueries>();
         services.AddSingleton<StitchServices>();
+        services.AddSingleton<RunHistory>();
+        services.AddManagement();
         services.AddWebhookDelivery();
 
+        // The console first: its exception handler answers its pages, the API's answers everything else.
+        builder.AddConsole();
         builder.AddAdminHttp();
         services.AddHealthChecks()
             .AddNpgSql(sp => sp.GetRequiredService<NpgsqlDataSource>(), name: "postgresql", timeout: TimeSpan.FromSeconds(5))
