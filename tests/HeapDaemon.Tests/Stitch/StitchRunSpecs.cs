@@ -163,10 +163,13 @@ public sealed class StitchRunSpecs : DaemonSpecs
         await EnsureMotoCredentialAsync();
         await Api.PostOkAsync("/api/stitch/settings", new { runAfterLoads = false });
         await LoadAsync();
-        // 05:59:56 in Paris; the stitch runs every day at 06:00 Paris time.
-        Clock = ShiftedClock.At(DateTimeOffset.Parse("2026-11-27T04:59:56Z"));
+        var clock = ShiftedClock.At(DateTimeOffset.Parse("2026-11-27T04:00:00Z"));
+        Clock = clock;
         await RestartDaemonAsync();
 
+        // The stitch runs every day at 06:00 Paris time (05:00 UTC). The clock is put 15 s before it just as the schedule
+        // is saved, so the tick is still ahead when the daemon reads the schedule, however slow a loaded machine is.
+        clock.SetNow(DateTimeOffset.Parse("2026-11-27T04:59:45Z"));
         await Api.PostOkAsync("/api/stitch/settings", new { schedule = new { cron = "0 6 * * *", timeZone = "Europe/Paris" } });
 
         var deadline = DateTime.UtcNow.AddSeconds(120);
