@@ -319,8 +319,11 @@ chmod 600 "$DEMO_ENV" # it holds the admin token
 
 cat <<EOF
 
-HeapDaemon is running: $URL (admin API under /api)
-Admin token: $TOKEN
+HeapDaemon is running.
+
+  Console:   $URL/  (open it in a browser; sign in with the admin token below)
+  Admin API: $URL/api  (reference: $URL/api-docs)
+  Admin token: $TOKEN
 
 Try:
   source $DEMO_ENV

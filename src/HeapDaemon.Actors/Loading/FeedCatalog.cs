@@ -76,21 +76,12 @@ public sealed class FeedCatalog(NpgsqlDataSource db)
             await reader.CloseAsync();
             // The API validated the whole feed; Heap's feeds grow here dump by dump.
             if (PostgresLimits.Problems(feed).FirstOrDefault() is { } tooLarge) return $"feed '{feed.Id}': {tooLarge}";
+            var migration = FeedMigration.Plan(current, feed, purge);
+            if (migration.Refusals.Count > 0) return string.Join("; ", migration.Refusals);
             if (current.Active)
             {
-                if (current.Definition.Table != feed.Table)
-                    return $"feed '{feed.Id}' is active: its source and name (domain table {current.Definition.Table.DisplayName}) cannot change";
-                var removedKeys = current.Definition.KeyFields.Where(k => feed.Fields.All(f => f.Name != k.Name)).Select(k => k.Name).ToList();
-                if (removedKeys.Count > 0)
-                    return $"feed '{feed.Id}' is active: key field(s) {string.Join(", ", removedKeys)} cannot be removed; change the key first (with purge)";
-                var oldKey = current.Definition.KeyFields.Select(f => f.ColumnName).ToList();
-                var newKey = feed.KeyFields.Select(f => f.ColumnName).ToList();
-                var keyChanged = !oldKey.SequenceEqual(newKey);
-                if (keyChanged && !purge)
-                    return $"feed '{feed.Id}' is active: changing its primary key from ({string.Join(", ", oldKey)}) to " +
-                           $"({string.Join(", ", newKey)}) deletes the rows loaded so far; repeat with ?purge=true to do that";
                 await DomainTableSchema.EnsureAsync(connection, transaction, feed, ct);
-                if (keyChanged) await PurgeAsync(connection, transaction, feed, ct);
+                if (migration.Purges) await PurgeAsync(connection, transaction, feed, ct);
             }
         }
         await using (var update = new NpgsqlCommand(

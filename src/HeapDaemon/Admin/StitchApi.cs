@@ -4,6 +4,7 @@ using Akka.Hosting;
 using HeapDaemon.Access;
 using HeapDaemon.Actors.Runs;
 using HeapDaemon.Actors.Stitch;
+using HeapDaemon.Management;
 using Microsoft.AspNetCore.Http.HttpResults;
 using static HeapDaemon.Actors.Stitch.StitchCommands;
 using static HeapDaemon.Actors.Stitch.StitchReplies;
@@ -164,5 +165,5 @@ public static class StitchApi
             ? TypedResults.Ok(explanation)
             : new NotFoundProblem($"no stitched record {source}.{feed} with primary key '{pk}' (is the table tagged, and has Stitch run since it was loaded?)");
 
-    private static UnavailableProblem Unexpected(object reply) => CouriersApi.Unexpected(reply, "Stitch could not do it");
+    private static UnavailableProblem Unexpected(object reply) => CourierReplyFailure.Of(reply, "Stitch could not do it").AsUnavailable();
 }

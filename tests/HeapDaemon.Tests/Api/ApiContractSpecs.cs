@@ -139,6 +139,9 @@ public sealed class ApiContractSpecs(SharedDaemon shared) : IClassFixture<Shared
         await Expect(HttpStatusCode.NotFound, api.PostAsync($"/api/runs/{Guid.NewGuid()}/dumps/1/skip", null));
         await Expect(HttpStatusCode.BadRequest, api.PostAsync($"/api/runs/{runId}/dumps/first/skip", null));
         await Expect(HttpStatusCode.OK, api.GetAsync("/api/couriers/walk/runs"));
+        var history = await Expect(HttpStatusCode.OK, api.GetAsync("/api/runs?courier=walk&status=succeeded&pageSize=1"));
+        Assert.Equal(runId, history.GetProperty("runs")[0].GetProperty("id").GetGuid());
+        await Expect(HttpStatusCode.BadRequest, api.GetAsync("/api/runs?before=not-a-page"));
         await Expect(HttpStatusCode.OK, api.GetAsync("/api/domain-tables"));
         await Expect(HttpStatusCode.OK, api.GetAsync("/api/domain-tables/Walk:Users/rows?limit=5"));
         await Expect(HttpStatusCode.NotFound, api.GetAsync("/api/domain-tables/Walk:Nope/rows"));
