@@ -19,6 +19,8 @@ public sealed class DaemonStartSpecs
     [InlineData("HEAPD__S3__ReadStallTimeout", "00:00:00", "S3:ReadStallTimeout must be a duration above zero")]
     [InlineData("HEAPD__Notifications__PublicBaseUrl", "heapd.example.com", "Notifications:PublicBaseUrl must be an absolute http(s) URL")]
     [InlineData("HEAPD__Notifications__RetryMaxDelay", "00:00:01", "Notifications:RetryMaxDelay must be at least Notifications:RetryBaseDelay")]
+    [InlineData("HEAPD__Loading__MergeWorkMem", "lots", "Loading:MergeWorkMem 'lots' must be a PostgreSQL memory size like 256MB")]
+    [InlineData("HEAPD__Loading__Parallelism", "0", "Loading:Parallelism must be 1-64")]
     public async Task A_bad_setting_stops_the_start_with_one_line_naming_the_key_and_the_rule(string variable, string value, string line)
     {
         var (exitCode, output) = await RunAsync(new Dictionary<string, string> { [variable] = value });
@@ -44,8 +46,33 @@ public sealed class DaemonStartSpecs
         Assert.Contains("S3:MaxResumes must be 0-100", output);
     }
 
+    /// <remarks>
+    /// A size of the right form that PostgreSQL refuses is found when the daemon first asks it, at start. In its own
+    /// process because in process (WebApplicationFactory) a start that fails this fast could dispose the host before
+    /// the factory read its services, failing with ObjectDisposedException instead of the reason.
+    /// </remarks>
+    [Fact]
+    public async Task A_merge_work_mem_PostgreSQL_refuses_stops_the_start_with_one_line_naming_the_setting()
+    {
+        var database = await TestEnvironment.CreateDatabaseAsync();
+        try
+        {
+            var (exitCode, output) = await RunAsync(new Dictionary<string, string> { ["HEAPD__Loading__MergeWorkMem"] = "99999999TB" }, database);
+
+            Assert.Equal(1, exitCode);
+            var line = Assert.Single(output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+                l => l.StartsWith("HeapDaemon cannot start: ", StringComparison.Ordinal));
+            Assert.Contains("Loading:MergeWorkMem '99999999TB' is not a work_mem PostgreSQL accepts", line);
+        }
+        finally
+        {
+            await TestEnvironment.DropDatabaseAsync(database);
+        }
+    }
+
     /// <summary>Starts the daemon's build output with valid settings plus these; it stops by itself on a bad one.</summary>
-    private static async Task<(int ExitCode, string Output)> RunAsync(IReadOnlyDictionary<string, string> settings)
+    /// <param name="database">The database it may reach; by default none (the start stops before anything connects).</param>
+    private static async Task<(int ExitCode, string Output)> RunAsync(IReadOnlyDictionary<string, string> settings, string database = "Host=127.0.0.1;Port=1;Database=none")
     {
         var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "HeapDaemon.dll")])
         {
@@ -53,8 +80,7 @@ public sealed class DaemonStartSpecs
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        // Never reached: the start stops before anything connects.
-        start.Environment["ConnectionStrings__Postgres"] = "Host=127.0.0.1;Port=1;Database=none";
+        start.Environment["ConnectionStrings__Postgres"] = database;
         start.Environment["HEAPD__Admin__Token"] = DaemonHost.Token;
         start.Environment["HEAPD__Secrets__MasterKey"] = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
         start.Environment["Urls"] = "http://127.0.0.1:0";
