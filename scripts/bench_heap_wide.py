@@ -54,6 +54,20 @@ class Daemon:
             sys.exit(f"bench-heap-wide: {method} {path} -> {status}: {text}")
         return json.loads(text) if text else None
 
+    def phases(self):
+        """heapd_file_phase_seconds: per phase, (seconds in all, times)."""
+        req = urllib.request.Request(self.url + "/metrics", headers={"Authorization": f"Bearer {self.token}"})
+        with urllib.request.urlopen(req, timeout=60) as resp:
+            text = resp.read().decode()
+        found = {}
+        for line in text.splitlines():
+            for suffix, index in (("_sum", 0), ("_count", 1)):
+                prefix = f"heapd_file_phase_seconds{suffix}{{"
+                if line.startswith(prefix):
+                    phase = line[len(prefix):].split('"')[1]
+                    found.setdefault(phase, [0.0, 0])[index] = float(line.rsplit(" ", 1)[1])
+        return found
+
     def stop(self):
         self.proc.terminate()
         self.proc.wait(30)
@@ -100,6 +114,7 @@ def main():
                     break
                 time.sleep(0.2)
             load_after = os.getloadavg()[0]
+            phases = daemon.phases()
         finally:
             daemon.stop()
         if run["status"] != "succeeded":
@@ -112,13 +127,19 @@ def main():
             if have != count:
                 sys.exit(f"bench-heap-wide: wide.{table} has {have} rows, expected {count}")
         label = parallelism if parallelism != "default" else f"default ({os.cpu_count()})"
-        results.append((label, files, rows, seconds, load_before, load_after))
+        results.append((label, files, rows, seconds, load_before, load_after, phases))
         print(f"bench-heap-wide: parallelism {label}: {files} files, {rows} rows in {seconds:.2f} s", file=sys.stderr)
 
     print(f"PostgreSQL {settings['server_version']} (fsync on, synchronous_commit on), {os.cpu_count()} cores")
     print(f"{'parallelism':<14}{'files':>7}{'rows':>8}{'seconds':>9}{'files/s':>9}{'rows/s':>9}  load average (1 min, before/after)")
-    for label, files, rows, seconds, before, after in results:
+    for label, files, rows, seconds, before, after, _ in results:
         print(f"{label:<14}{files:>7}{rows:>8}{seconds:>9.2f}{files / seconds:>9.0f}{rows / seconds:>9.0f}  {before:.2f} / {after:.2f}")
+    print("where a file's time goes (heapd_file_phase_seconds): mean ms per time the phase ran, times it ran, and seconds in all")
+    for label, _, _, seconds, _, _, phases in results:
+        order = ["running", "get", "ledger", "begin", "stream", "commit", "record", "dump"]
+        cells = [f"{p} {phases[p][0] * 1000 / phases[p][1]:.1f} ms x{phases[p][1]:.0f} ({phases[p][0]:.1f} s)"
+                 for p in order + sorted(set(phases) - set(order)) if p in phases and phases[p][1] > 0]
+        print(f"  {label}: " + "; ".join(cells))
 
 
 if __name__ == "__main__":

@@ -85,11 +85,12 @@ public sealed class FilesCourier(FeedCatalog feeds, RunStore runs, FileLoadPipel
             }
             else
             {
+                // The run's file row commits with the file's rows.
                 var jobs = group.Select(g =>
                     new FileLoadJob(runId, g.Ordinal, run.S3, bucket, g.File.Key, g.File.File.SettingsOrDefault, g.File.File.PgpCredentialId,
-                        feed.Definition, run.Plan.Request.ForceReload, AllowEmpty: g.File.File.AllowEmpty)).ToList();
-                foreach (var job in jobs)
-                    await runs.RecordFileAsync(runId, job.Ordinal, bucket, job.Key, feedId, new FileOutcome(FileStatus.Running), ct);
+                        feed.Definition, run.Plan.Request.ForceReload, AllowEmpty: g.File.File.AllowEmpty,
+                        CommitWith: outcome => [RunStore.FileCommand(runId, g.Ordinal, bucket, g.File.Key, feedId, outcome)])).ToList();
+                await runs.RecordRunningAsync(runId, jobs.Select(j => (j.Ordinal, bucket, j.Key, feedId)), ct);
                 results = config.LoadType == LoadType.TruncateAndUpsert
                     ? await pipeline.ReplaceAsync(jobs, run.Materializer, run.Report.Progress, ct)
                     : [await pipeline.RunAsync(jobs[0], run.Materializer, run.Report.Progress, ct)];
@@ -106,7 +107,7 @@ public sealed class FilesCourier(FeedCatalog feeds, RunStore runs, FileLoadPipel
                     outcome = load.Outcome($"s3://{bucket}/{file.Key}");
                     earlier = true;
                 }
-                await runs.RecordFileAsync(runId, ordinal, bucket, file.Key, feedId, outcome, ct);
+                if (result.Status != FileStatus.Loaded) await runs.RecordFileAsync(runId, ordinal, bucket, file.Key, feedId, outcome, ct);
                 run.Report.FileEnded(ordinal);
                 if (outcome.Status == FileStatus.Failed)
                     run.Log.Warning("Run {RunId} of courier {CourierId}: {Message}", runId, run.CourierId, outcome.Message);

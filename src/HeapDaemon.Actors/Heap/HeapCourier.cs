@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Akka.Event;
 using Amazon.Runtime;
 using Amazon.S3;
@@ -78,7 +79,12 @@ public sealed class HeapCourier(NpgsqlDataSource db, FeedCatalog feeds, RunStore
 
     /// <summary>The table's feed, made (and activated) or widened to this dump's columns.</summary>
     /// <exception cref="HeapSchemaException">the table cannot be loaded as it is.</exception>
-    public async Task<FeedRecord> EnsureFeedAsync(IAmazonS3 s3, string bucket, string source, HeapTable table, CancellationToken ct)
+    public Task<FeedRecord> EnsureFeedAsync(IAmazonS3 s3, string bucket, string source, HeapTable table, CancellationToken ct) =>
+        EnsureFeedAsync(s3, bucket, source, table, null, ct);
+
+    /// <param name="changes">Held while the feed is changed: tables fitted at once make their feeds one at a time (two
+    /// that make the source's schema at once would collide).</param>
+    private async Task<FeedRecord> EnsureFeedAsync(IAmazonS3 s3, string bucket, string source, HeapTable table, SemaphoreSlim? changes, CancellationToken ct)
     {
         var existing = await feeds.GetAsync(HeapSchema.FeedId(source, table.Name), ct);
         if (table.Files.Count == 0)
@@ -89,6 +95,20 @@ public sealed class HeapCourier(NpgsqlDataSource db, FeedCatalog feeds, RunStore
         var first = table.Files[0];
         var sample = await HeapSchema.ReadSampleAsync(s3, bucket, first.Key, ct);
         var feed = HeapSchema.FeedFor(source, table, sample, $"s3://{bucket}/{first.Key}", existing?.Definition);
+        if (existing is { Active: true } && ReferenceEquals(feed, existing.Definition)) return existing;
+        if (changes is not null) await changes.WaitAsync(ct);
+        try
+        {
+            return await ChangeFeedAsync(table, feed, existing, ct);
+        }
+        finally
+        {
+            changes?.Release();
+        }
+    }
+
+    private async Task<FeedRecord> ChangeFeedAsync(HeapTable table, FeedDefinition feed, FeedRecord? existing, CancellationToken ct)
+    {
         if (existing is null)
         {
             if (feed.Validate() is [var invalid, ..]) throw new HeapSchemaException($"table '{table.Name}': {invalid}");
@@ -215,6 +235,7 @@ public sealed class HeapCourier(NpgsqlDataSource db, FeedCatalog feeds, RunStore
         // feed that fits.
         var feedsOf = new Dictionary<string, FeedRecord>(StringComparer.Ordinal);
         Dictionary<string, string> listed;
+        var preparing = Stopwatch.GetTimestamp();
         try
         {
             listed = await ListAsync(run, todo, ct);
@@ -227,7 +248,8 @@ public sealed class HeapCourier(NpgsqlDataSource db, FeedCatalog feeds, RunStore
                     new FileOutcome(FileStatus.Missing, Message: $"s3://{run.Bucket}/{missing.Key}: no such object; dump {manifest.DumpId} names it"), ct);
                 return new(RunStatus.Failed, message);
             }
-            foreach (var table in todo) feedsOf[table.Name] = await EnsureFeedAsync(run.S3, run.Bucket, source, table, ct);
+            foreach (var (table, feed) in todo.Zip(await FitFeedsAsync(run, todo, ct))) feedsOf[table.Name] = feed;
+            metrics.FilePhase("dump", Stopwatch.GetElapsedTime(preparing));
         }
         catch (HeapSchemaException e)
         {
@@ -252,8 +274,16 @@ public sealed class HeapCourier(NpgsqlDataSource db, FeedCatalog feeds, RunStore
             foreach (var file in files.Where(f => progress.Files.ContainsKey((table.Name, f.Key))))
                 run.Log.Info("Heap courier {CourierId}: s3://{Bucket}/{Key} was delivered again with other content since it was applied; it is applied again",
                     run.CourierId, run.Bucket, file.Key);
-            var jobs = files.Select(f => new FileLoadJob(run.RunId, state.Ordinal++, run.S3, run.Bucket, f.Key, new FileSettings(FileFormat.Avro), null, feed,
-                run.Plan.Request.ForceReload, MissingColumnsAreNull: true)).ToList();
+            var jobs = files.Select(f =>
+            {
+                var ordinal = state.Ordinal++;
+                // The run's file row, and an upserted part's record as applied, commit with the file's rows.
+                return new FileLoadJob(run.RunId, ordinal, run.S3, run.Bucket, f.Key, new FileSettings(FileFormat.Avro), null, feed,
+                    run.Plan.Request.ForceReload, MissingColumnsAreNull: true, CommitWith: outcome => replace
+                        ? [RunStore.FileCommand(run.RunId, ordinal, run.Bucket, f.Key, feed.Id, outcome)]
+                        : [RunStore.FileCommand(run.RunId, ordinal, run.Bucket, f.Key, feed.Id, outcome),
+                           HeapProgress.FileAppliedCommand(run.CourierId, table.Name, f, run.RunId, outcome.ETag!)]);
+            }).ToList();
             lanes.Add((table, feed, replace, files, jobs));
         }
         var failures = await TableLanes.RunAsync(lanes, settings.Parallelism,
@@ -266,6 +296,33 @@ public sealed class HeapCourier(NpgsqlDataSource db, FeedCatalog feeds, RunStore
         bool Pending(HeapTable table, HeapFile file) =>
             !progress.Files.TryGetValue((table.Name, file.Key), out var applied) ||
             applied is not null && listed.TryGetValue(file.Key, out var now) && now != applied;
+    }
+
+    /// <summary>
+    /// Every table's feed made or widened for the dump (<see cref="EnsureFeedAsync"/>), up to
+    /// <see cref="LoadingSettings.Parallelism"/> tables at once: each reads its first file's start, a round trip to S3.
+    /// </summary>
+    /// <exception cref="HeapSchemaException">the first table, in the dump's order, that cannot be loaded as it is.</exception>
+    private async Task<FeedRecord[]> FitFeedsAsync(CourierRun run, IReadOnlyList<HeapTable> tables, CancellationToken ct)
+    {
+        var feeds = new FeedRecord[tables.Count];
+        var errors = new Exception?[tables.Count];
+        var options = new ParallelOptions { MaxDegreeOfParallelism = settings.Parallelism, CancellationToken = ct };
+        using var changes = new SemaphoreSlim(1, 1);
+        await Parallel.ForEachAsync(Enumerable.Range(0, tables.Count), options, async (i, tableCt) =>
+        {
+            try
+            {
+                feeds[i] = await EnsureFeedAsync(run.S3, run.Bucket, run.Config.HeapSource, tables[i], changes, tableCt);
+            }
+            catch (Exception e) when (!tableCt.IsCancellationRequested)
+            {
+                // Kept for its table's place: the same table is named whichever finished first.
+                errors[i] = e;
+            }
+        });
+        if (errors.FirstOrDefault(e => e is not null) is { } error) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(error);
+        return feeds;
     }
 
     /// <summary>What <see cref="LoadTableAsync"/> gives the lanes for a table applied.</summary>
@@ -284,8 +341,10 @@ public sealed class HeapCourier(NpgsqlDataSource db, FeedCatalog feeds, RunStore
                 await runs.DropFileAsync(run.RunId, job.Key, job.Ordinal, ct);
                 if (earlier == FileStatus.Loaded) state.Count(loadedEarlier: -1);
             }
-            await runs.RecordFileAsync(run.RunId, job.Ordinal, run.Bucket, job.Key, job.Feed.Id, new FileOutcome(FileStatus.Running), ct);
         }
+        var running = Stopwatch.GetTimestamp();
+        await runs.RecordRunningAsync(run.RunId, jobs.Select(j => (j.Ordinal, run.Bucket, j.Key, j.Feed.Id)), ct);
+        metrics.FilePhase("running", Stopwatch.GetElapsedTime(running));
         var started = DateTime.UtcNow;
         if (replace && jobs.Count == 0)
         {
@@ -298,12 +357,20 @@ public sealed class HeapCourier(NpgsqlDataSource db, FeedCatalog feeds, RunStore
         }
         else
         {
-            foreach (var (job, file) in jobs.Zip(files))
+            RunOutcome? failure = null;
+            var fileOf = jobs.Zip(files).ToDictionary(f => f.First, f => f.Second);
+            await pipeline.RunInOrderAsync(jobs, run.Materializer, run.Report.Progress, async (job, outcome) =>
             {
-                var outcome = await pipeline.RunAsync(job, run.Materializer, run.Report.Progress, ct);
-                if (await RecordAsync(run, [job], [outcome], DateTime.UtcNow, state, ct) is { } failed) return failed;
-                await _progress.FileAppliedAsync(run.CourierId, table.Name, file, run.RunId, outcome.ETag!, ct);
-            }
+                var recording = Stopwatch.GetTimestamp();
+                failure = await RecordAsync(run, [job], [outcome], DateTime.UtcNow, state, ct);
+                if (failure is not null) return false;
+                // A loaded file's part was recorded applied with its rows; one already loaded is recorded here.
+                if (outcome.Status != FileStatus.Loaded)
+                    await _progress.FileAppliedAsync(run.CourierId, table.Name, fileOf[job], run.RunId, outcome.ETag!, ct);
+                metrics.FilePhase("record", Stopwatch.GetElapsedTime(recording));
+                return true;
+            }, ct);
+            if (failure is not null) return failure;
         }
         state.Changed = true;
         await _progress.TableDoneAsync(run.CourierId, manifest.DumpId, table, "applied",
@@ -321,7 +388,9 @@ public sealed class HeapCourier(NpgsqlDataSource db, FeedCatalog feeds, RunStore
             EarlierLoad? load = null;
             var loadedEarlier = result is { Status: FileStatus.Skipped, ETag: { } etag } &&
                                 run.EarlierLoads.TryGetValue((run.Bucket, job.Key, job.Feed.Id, etag), out load);
-            await runs.RecordFileAsync(run.RunId, job.Ordinal, run.Bucket, job.Key, job.Feed.Id, loadedEarlier ? load!.Outcome(job.SourceFile) : result, ct);
+            // A loaded file's row was written with its commit (FileLoadJob.CommitWith).
+            if (result.Status != FileStatus.Loaded)
+                await runs.RecordFileAsync(run.RunId, job.Ordinal, run.Bucket, job.Key, job.Feed.Id, loadedEarlier ? load!.Outcome(job.SourceFile) : result, ct);
             run.Report.FileEnded(job.Ordinal);
             if (loadedEarlier) state.Count(loadedEarlier: 1);
             else if (result.Status == FileStatus.Loaded) state.Count(loaded: 1);

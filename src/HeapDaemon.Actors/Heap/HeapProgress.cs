@@ -65,11 +65,26 @@ public sealed class HeapProgress(NpgsqlDataSource db)
     }
 
     /// <param name="etag">The ETag of the content applied.</param>
-    public Task FileAppliedAsync(string courierId, string table, HeapFile file, Guid runId, string etag, CancellationToken ct) =>
-        ExecuteAsync("""
+    public async Task FileAppliedAsync(string courierId, string table, HeapFile file, Guid runId, string etag, CancellationToken ct)
+    {
+        await using var batch = db.CreateBatch();
+        batch.BatchCommands.Add(FileAppliedCommand(courierId, table, file, runId, etag));
+        await batch.ExecuteNonQueryAsync(ct);
+    }
+
+    /// <summary>The statement of <see cref="FileAppliedAsync"/>, for the transaction that loads the file.</summary>
+    public static NpgsqlBatchCommand FileAppliedCommand(string courierId, string table, HeapFile file, Guid runId, string etag) =>
+        new("""
             INSERT INTO heapd.heap_files (courier_id, table_name, dump_id, object_key, part, run_id, etag) VALUES ($1, $2, $3, $4, $5, $6, $7)
             ON CONFLICT (courier_id, table_name, object_key) DO UPDATE SET run_id = EXCLUDED.run_id, etag = EXCLUDED.etag, applied_at = now()
-            """, ct, courierId, table, file.DumpId, file.Key, file.Part, runId, etag);
+            """)
+        {
+            Parameters =
+            {
+                new() { Value = courierId }, new() { Value = table }, new() { Value = file.DumpId }, new() { Value = file.Key },
+                new() { Value = file.Part }, new() { Value = runId }, new() { Value = etag },
+            },
+        };
 
     /// <param name="status"><c>applied</c>, or <c>superseded</c> when a newer full dump of the table made it moot.</param>
     public Task TableDoneAsync(string courierId, long dumpId, HeapTable table, string status, string message, CancellationToken ct) =>

@@ -53,12 +53,13 @@ public sealed class DomainTableLoad : IAsyncDisposable
     private NpgsqlDbType[] _types = [];
     private string _columns = "";
     private long _fileSequence;
-    // Each file's number in the load order, and the first one's, which the ledger keeps (LoadLedger.RecordAsync).
+    // Each file's number in the load order, and the first one's, which the ledger keeps (LoadLedger.RecordCommand).
     private readonly Dictionary<string, long> _fileSequences = new(StringComparer.Ordinal);
     private long? _loadId;
     private string _sourceFile = "";
     private bool _fileTargetChosen;
     private bool _copiesIntoTable; // the current file's rows go straight into the domain table, not the staging table
+    private bool _staging; // pg_temp.heapd_stage is made (EnsureStagingAsync)
     private long _stagedRows;
     // The staged keys, while few enough to hold: when none repeats, the merge needs no DISTINCT ON and its sort
     // (106 ms against 124 ms per 25,000 rows, measured on the bench table). Null once a key repeats or there are too many.
@@ -82,15 +83,6 @@ public sealed class DomainTableLoad : IAsyncDisposable
         {
             var transaction = await connection.BeginTransactionAsync(ct);
             var table = feed.Table.Qualified;
-            var columns = string.Join(", ", feed.Fields.Select(f => Identifiers.Quote(f.ColumnName)));
-            await ExecuteAsync(connection, transaction, $"""
-                CREATE TEMP TABLE heapd_stage ON COMMIT DROP AS
-                    SELECT {columns}, "_pk", "_uuid_pk", "_updated", "_source_file" FROM {table} WITH NO DATA
-                """, ct);
-            // work_mem is a size such as '256MB', which SET cannot take as a parameter; set_config can.
-            if (options.MergeWorkMem is { } workMem)
-                await ExecuteAsync(connection, transaction, "SELECT set_config('work_mem', $1, true)", ct, workMem);
-
             if (options.Replace)
             {
                 // Other loads of the table wait for this one (readers do not), so none adds rows between the
@@ -155,7 +147,8 @@ public sealed class DomainTableLoad : IAsyncDisposable
     public async Task<FeedDefinition> WidenAsync(Func<NpgsqlConnection, NpgsqlTransaction, Task<FeedDefinition>> widenFeed, CancellationToken ct)
     {
         var feed = await widenFeed(_connection, _transaction);
-        var added = feed.Fields.Where(f => _feed.Fields.All(old => old.ColumnName != f.ColumnName)).ToList();
+        // A staging table made later takes the widened columns from the domain table.
+        var added = _staging ? feed.Fields.Where(f => _feed.Fields.All(old => old.ColumnName != f.ColumnName)).ToList() : [];
         foreach (var field in added)
         {
             await using var cmd = new NpgsqlCommand(
@@ -238,8 +231,33 @@ public sealed class DomainTableLoad : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// The staging table and the merge's work_mem, made when a file's rows are first staged: a file of new rows COPYed
+    /// straight into the table needs neither, and a temporary table costs catalog writes to make and drop.
+    /// </summary>
+    private async Task EnsureStagingAsync(CancellationToken ct)
+    {
+        if (_staging) return;
+        await using var batch = new NpgsqlBatch(_connection, _transaction)
+        {
+            BatchCommands =
+            {
+                new NpgsqlBatchCommand($"""
+                    CREATE TEMP TABLE heapd_stage ON COMMIT DROP AS
+                        SELECT {_columns} FROM {_feed.Table.Qualified} WITH NO DATA
+                    """),
+            },
+        };
+        // work_mem is a size such as '256MB', which SET cannot take as a parameter; set_config can.
+        if (_options.MergeWorkMem is { } workMem)
+            batch.BatchCommands.Add(new NpgsqlBatchCommand("SELECT set_config('work_mem', $1, true)") { Parameters = { new() { Value = workMem } } });
+        await batch.ExecuteNonQueryAsync(ct);
+        _staging = true;
+    }
+
     private async Task CopyAsync(IReadOnlyList<CopyBatch> parts, int start, int end, CancellationToken ct)
     {
+        if (!_copiesIntoTable) await EnsureStagingAsync(ct);
         var target = _copiesIntoTable ? _feed.Table.Qualified : "pg_temp.heapd_stage";
         await using var copy = await _connection.BeginRawBinaryCopyAsync($"COPY {target} ({parts[start].Columns}) FROM STDIN (FORMAT BINARY)", ct);
         try
@@ -313,13 +331,17 @@ public sealed class DomainTableLoad : IAsyncDisposable
     }
 
     /// <summary>
-    /// Writes the files' ledger rows, with each file's place in the load order, and commits them together with the
-    /// rows: all or nothing.
+    /// Writes the files' ledger rows, with each file's place in the load order, and the caller's records of them, in
+    /// one round trip, and commits them together with the rows: all or nothing.
     /// </summary>
-    public async Task CommitAsync(IEnumerable<(LoadedObject Loaded, long RowsLoaded, long RowsRejected)> files, CancellationToken ct)
+    public async Task CommitAsync(IEnumerable<(LoadedObject Loaded, long RowsLoaded, long RowsRejected)> files, IEnumerable<NpgsqlBatchCommand> records,
+        CancellationToken ct)
     {
+        await using var batch = new NpgsqlBatch(_connection, _transaction);
         foreach (var (loaded, rowsLoaded, rowsRejected) in files)
-            await LoadLedger.RecordAsync(_connection, _transaction, loaded, rowsLoaded, rowsRejected, _fileSequences[loaded.SourceFile], _loadId!.Value, ct);
+            batch.BatchCommands.Add(LoadLedger.RecordCommand(loaded, rowsLoaded, rowsRejected, _fileSequences[loaded.SourceFile], _loadId!.Value));
+        foreach (var record in records) batch.BatchCommands.Add(record);
+        await batch.ExecuteNonQueryAsync(ct);
         await _transaction.CommitAsync(ct);
     }
 

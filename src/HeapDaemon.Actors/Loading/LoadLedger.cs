@@ -80,27 +80,21 @@ public static class LoadLedger
 
     /// <param name="loadSeq">The file's number in the load order (<c>heapd.file_load_seq</c>).</param>
     /// <param name="loadId">The load's: its first file's number.</param>
-    internal static async Task RecordAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, LoadedObject loaded,
-        long rowsLoaded, long rowsRejected, long loadSeq, long loadId, CancellationToken ct)
-    {
+    internal static NpgsqlBatchCommand RecordCommand(LoadedObject loaded, long rowsLoaded, long rowsRejected, long loadSeq, long loadId) =>
         // A version loaded again (content re-sent, or forceReload) becomes the last loaded of its key.
-        await using var cmd = new NpgsqlCommand("""
+        new("""
             INSERT INTO heapd.load_ledger (bucket, object_key, etag, feed_id, run_id, rows_loaded, rows_rejected, version_id, load_seq, load_id)
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
             ON CONFLICT (bucket, object_key, feed_id, etag, version_id) DO UPDATE
                 SET run_id = EXCLUDED.run_id, rows_loaded = EXCLUDED.rows_loaded, rows_rejected = EXCLUDED.rows_rejected,
                     loaded_at = now(), skipped = false, load_seq = EXCLUDED.load_seq, load_id = EXCLUDED.load_id
-            """, connection, transaction);
-        cmd.Parameters.AddWithValue(loaded.Bucket);
-        cmd.Parameters.AddWithValue(loaded.Key);
-        cmd.Parameters.AddWithValue(loaded.ETag);
-        cmd.Parameters.AddWithValue(loaded.FeedId);
-        cmd.Parameters.AddWithValue(loaded.RunId);
-        cmd.Parameters.AddWithValue(rowsLoaded);
-        cmd.Parameters.AddWithValue(rowsRejected);
-        cmd.Parameters.AddWithValue(loaded.VersionId ?? "");
-        cmd.Parameters.AddWithValue(loadSeq);
-        cmd.Parameters.AddWithValue(loadId);
-        await cmd.ExecuteNonQueryAsync(ct);
-    }
+            """)
+        {
+            Parameters =
+            {
+                new() { Value = loaded.Bucket }, new() { Value = loaded.Key }, new() { Value = loaded.ETag }, new() { Value = loaded.FeedId },
+                new() { Value = loaded.RunId }, new() { Value = rowsLoaded }, new() { Value = rowsRejected }, new() { Value = loaded.VersionId ?? "" },
+                new() { Value = loadSeq }, new() { Value = loadId },
+            },
+        };
 }

@@ -20,7 +20,7 @@ public sealed class DaemonMetrics : IDisposable
     private readonly bool _ownsMeter;
     private readonly ConcurrentDictionary<string, long> _runs = new(StringComparer.Ordinal), _files = new(StringComparer.Ordinal);
     private long _rowsLoaded, _rowsRejected, _bytesRead;
-    private readonly Histogram<double> _runSeconds, _fileSeconds;
+    private readonly Histogram<double> _runSeconds, _fileSeconds, _filePhaseSeconds;
     private readonly ConcurrentDictionary<string, int> _queued = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, DateTimeOffset> _lastSuccess = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, long> _stitches = new(StringComparer.Ordinal);
@@ -45,6 +45,10 @@ public sealed class DaemonMetrics : IDisposable
         _runSeconds = _meter.CreateHistogram<double>("run_duration_seconds", description: "Wall time of runs.");
         _fileSeconds = _meter.CreateHistogram<double>("file_duration_seconds",
             description: "Wall time of one file: download, parse, validate, stage and merge.");
+        _filePhaseSeconds = _meter.CreateHistogram<double>("file_phase_seconds",
+            description: "Where a file's time goes, by phase: get (S3 GET, to its headers), ledger (is this version loaded?), " +
+                         "begin (the load's transaction), stream (read, check and COPY, begin included), commit (merge, ledger, progress rows and commit), " +
+                         "record (progress rows written on their own); and, once per Heap dump, not per file: dump (listing its folders and fitting its tables' feeds).");
         _meter.CreateObservableGauge("run_queue_length",
             () => _queued.Select(q => new Measurement<int>(q.Value, new KeyValuePair<string, object?>("courier", q.Key))),
             description: "Runs waiting for their courier's run in progress to end, per courier.");
@@ -68,6 +72,10 @@ public sealed class DaemonMetrics : IDisposable
         Interlocked.Add(ref _bytesRead, outcome.BytesRead);
         _fileSeconds.Record(duration.TotalSeconds);
     }
+
+    /// <summary>One phase of a file's load (see <c>file_phase_seconds</c>).</summary>
+    public void FilePhase(string phase, TimeSpan duration) =>
+        _filePhaseSeconds.Record(duration.TotalSeconds, new KeyValuePair<string, object?>("phase", phase));
 
     public void RunFinished(string courierId, RunStatus status, TimeSpan duration, DateTimeOffset at)
     {

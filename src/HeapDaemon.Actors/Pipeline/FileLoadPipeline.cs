@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Security.Cryptography;
 using Akka;
 using Akka.Streams;
@@ -10,6 +11,7 @@ using HeapDaemon.Actors.Credentials;
 using HeapDaemon.Actors.Feeds;
 using HeapDaemon.Actors.Formats;
 using HeapDaemon.Actors.Loading;
+using HeapDaemon.Actors.Metrics;
 using HeapDaemon.Actors.Pgp;
 using HeapDaemon.Actors.Retries;
 using HeapDaemon.Actors.Runs;
@@ -25,8 +27,13 @@ namespace HeapDaemon.Actors.Pipeline;
 /// Its courier file entry's <c>allowEmpty</c>: an empty file loads as 0 rows instead of failing. Null for files no
 /// entry names (Heap's), which always fail when empty.
 /// </param>
+/// <param name="CommitWith">
+/// The courier's own records of the file once it has loaded (the run's file row, Heap's applied part), written in the
+/// transaction that commits its rows and ledger row: one commit a file, and never rows without their records. Not
+/// called for a file that does not load (skipped, failed); the courier records those itself.
+/// </param>
 public sealed record FileLoadJob(Guid RunId, int Ordinal, IAmazonS3 S3, string Bucket, string Key, FileSettings Settings, string? PgpCredentialId, FeedDefinition Feed, bool ForceReload,
-    bool MissingColumnsAreNull = false, bool? AllowEmpty = null)
+    bool MissingColumnsAreNull = false, bool? AllowEmpty = null, Func<FileOutcome, IEnumerable<NpgsqlBatchCommand>>? CommitWith = null)
 {
     public string SourceFile => LoadedObject.SourceFileOf(Bucket, Key);
 }
@@ -68,29 +75,125 @@ public sealed class LoadingSettings
 /// the S3 read never runs ahead of it by more than one merge's worth of batches and a read buffer; validating and
 /// encoding overlap the COPY and merge of the batches before.
 /// </summary>
-public sealed class FileLoadPipeline(NpgsqlDataSource db, FeedCatalog feeds, LoadingSettings settings, S3Settings s3Settings, PgpKeyCatalog pgp)
+public sealed class FileLoadPipeline(NpgsqlDataSource db, FeedCatalog feeds, LoadingSettings settings, S3Settings s3Settings, PgpKeyCatalog pgp,
+    DaemonMetrics metrics)
 {
     /// <summary>Upsert: one file, staged and merged (or COPYed into the table when its rows are new), committed with its ledger row on its own.</summary>
-    public async Task<FileOutcome> RunAsync(FileLoadJob job, IMaterializer materializer, Action<FileProgress> report, CancellationToken ct)
+    public Task<FileOutcome> RunAsync(FileLoadJob job, IMaterializer materializer, Action<FileProgress> report, CancellationToken ct) =>
+        RunAsync(job, null, null, materializer, report, ct);
+
+    /// <summary>
+    /// Upserts a table's files one after another, in their order. Each next file is opened (its GET and ledger
+    /// look-up) while the one before commits, so those round trips overlap the commit's; at most one file is opened
+    /// ahead, and only once the one before has been read.
+    /// </summary>
+    /// <param name="ended">Records a file's outcome; false stops the files after it.</param>
+    public async Task RunInOrderAsync(IReadOnlyList<FileLoadJob> jobs, IMaterializer materializer, Action<FileProgress> report,
+        Func<FileLoadJob, FileOutcome, Task<bool>> ended, CancellationToken ct)
+    {
+        Task<FileHead>? ahead = null;
+        try
+        {
+            for (var i = 0; i < jobs.Count; i++)
+            {
+                // The next file's ledger row must be looked up after this file's commit when both are one key.
+                var next = i + 1 < jobs.Count && jobs[i + 1].Key != jobs[i].Key ? jobs[i + 1] : null;
+                var opened = ahead;
+                ahead = null;
+                var outcome = await RunAsync(jobs[i], opened, next is null ? null : () => ahead ??= OpenAsync(next, ct), materializer, report, ct);
+                if (!await ended(jobs[i], outcome)) return;
+            }
+        }
+        finally
+        {
+            if (ahead is not null) await CloseUnusedAsync(ahead);
+        }
+    }
+
+    /// <summary>A file opened ahead that will not load (the run stopped): its response is let go, and its failure is moot.</summary>
+    private static async Task CloseUnusedAsync(Task<FileHead> head)
     {
         try
         {
-            return await UpsertAsync(job, settings.CopyNewRowsIntoTable, materializer, report, ct);
+            (await head).Dispose();
+        }
+        catch (Exception)
+        {
+            // Cancelled, or failed looking up its ledger row: it was not going to load.
+        }
+    }
+
+    /// <param name="opened">The file opened ahead (see <see cref="RunInOrderAsync"/>); null opens it here.</param>
+    /// <param name="committing">Called as the file's rows begin to commit.</param>
+    private async Task<FileOutcome> RunAsync(FileLoadJob job, Task<FileHead>? opened, Action? committing, IMaterializer materializer,
+        Action<FileProgress> report, CancellationToken ct)
+    {
+        try
+        {
+            return await UpsertAsync(job, settings.CopyNewRowsIntoTable, opened, committing, materializer, report, ct);
         }
         catch (Exception e) when (IsRepeatedKey(e))
         {
             await RejectWriter.ClearAsync(db, job.RunId, [job.Key], ct);
-            return await UpsertAsync(job, copyNewRows: false, materializer, report, ct);
+            return await UpsertAsync(job, copyNewRows: false, null, committing, materializer, report, ct);
         }
     }
 
-    private async Task<FileOutcome> UpsertAsync(FileLoadJob job, bool copyNewRows, IMaterializer materializer, Action<FileProgress> report,
-        CancellationToken ct)
+    private async Task<FileOutcome> UpsertAsync(FileLoadJob job, bool copyNewRows, Task<FileHead>? opened, Action? committing,
+        IMaterializer materializer, Action<FileProgress> report, CancellationToken ct)
     {
-        await using var load = new StagedLoad(db, feeds, job.Feed, Options(replace: false, copyNewRows), ct);
-        var staged = await StageAsync(job, load, skipIfLoaded: !job.ForceReload, materializer, report, ct);
+        using var head = await (opened ?? OpenAsync(job, ct));
+        await using var load = new StagedLoad(db, feeds, job.Feed, Options(replace: false, copyNewRows), Begun, ct);
+        var staged = await StageAsync(job, head, load, skipIfLoaded: !job.ForceReload, materializer, report, ct);
         if (staged.Outcome is { } done) return done;
+        committing?.Invoke();
         return (await CommitAsync(load, [staged], replace: false, ct))[0];
+    }
+
+    /// <summary>
+    /// A file's object opened: its GET answered (the body not yet read) and the ledger row of its version looked up,
+    /// or why it cannot load.
+    /// </summary>
+    private sealed class FileHead(GetObjectRequest request) : IDisposable
+    {
+        public GetObjectRequest Request { get; } = request;
+        public GetObjectResponse? Response { get; init; }
+        public FileOutcome? Failed { get; init; }
+        public string ETag => Response!.ETag.Trim('"');
+        public string? Version => VersionOf(Response!.VersionId);
+        public LedgerEntry? Loaded { get; init; }
+
+        public void Dispose() => Response?.Dispose();
+    }
+
+    private async Task<FileHead> OpenAsync(FileLoadJob job, CancellationToken ct)
+    {
+        var request = new GetObjectRequest { BucketName = job.Bucket, Key = job.Key };
+        GetObjectResponse response;
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            response = await job.S3.GetObjectAsync(request, ct);
+            metrics.FilePhase("get", Stopwatch.GetElapsedTime(started));
+        }
+        catch (Exception e) when (e is AmazonServiceException or HttpRequestException or IOException && !ct.IsCancellationRequested)
+        {
+            return new FileHead(request) { Failed = FileOutcome.Failed(S3Errors.Describe(e, job.Bucket, job.Key)) with { Fault = Faults.Classify(e) } };
+        }
+        try
+        {
+            started = Stopwatch.GetTimestamp();
+            var loaded = job.ForceReload
+                ? null
+                : await LoadLedger.FindAsync(db, job.Bucket, job.Key, response.ETag.Trim('"'), VersionOf(response.VersionId), job.Feed.Id, ct);
+            metrics.FilePhase("ledger", Stopwatch.GetElapsedTime(started));
+            return new FileHead(request) { Response = response, Loaded = loaded };
+        }
+        catch
+        {
+            response.Dispose();
+            throw;
+        }
     }
 
     /// <summary>
@@ -120,11 +223,12 @@ public sealed class FileLoadPipeline(NpgsqlDataSource db, FeedCatalog feeds, Loa
     {
         // Several files' rows are merged all together, at the end, so that among equal rows the last file's is kept.
         var options = Options(replace: true, copyNewRows) with { MergeEveryRows = jobs.Count == 1 ? settings.MergeEveryRows : null };
-        await using var load = new StagedLoad(db, feeds, jobs[0].Feed, options, ct);
+        await using var load = new StagedLoad(db, feeds, jobs[0].Feed, options, Begun, ct);
         var staged = new List<StagedObject>();
         foreach (var job in jobs)
         {
-            var file = await StageAsync(job, load, skipIfLoaded: false, materializer, report, ct);
+            using var head = await OpenAsync(job, ct);
+            var file = await StageAsync(job, head, load, skipIfLoaded: false, materializer, report, ct);
             if (file.Outcome is { } failed)
             {
                 var others = $"not loaded: {job.SourceFile} failed, and a truncate load replaces the table with all its files or none";
@@ -140,7 +244,7 @@ public sealed class FileLoadPipeline(NpgsqlDataSource db, FeedCatalog feeds, Loa
     /// ends here: skipped (the version of its key loaded last, when <paramref name="skipIfLoaded"/>) or failed (PGP
     /// key, S3, schema, corrupt file, threshold).
     /// </summary>
-    private async Task<StagedObject> StageAsync(FileLoadJob job, StagedLoad load, bool skipIfLoaded, IMaterializer materializer,
+    private async Task<StagedObject> StageAsync(FileLoadJob job, FileHead head, StagedLoad load, bool skipIfLoaded, IMaterializer materializer,
         Action<FileProgress> report, CancellationToken ct)
     {
         PgpKeyring? keyring = null;
@@ -157,90 +261,80 @@ public sealed class FileLoadPipeline(NpgsqlDataSource db, FeedCatalog feeds, Loa
             if (keyring is null) return Ended(job, FileOutcome.Failed($"{job.SourceFile}: PGP credential '{pgpId}' does not exist"));
         }
 
-        var request = new GetObjectRequest { BucketName = job.Bucket, Key = job.Key };
-        GetObjectResponse response;
+        if (head.Failed is { } failed) return Ended(job, failed);
+        var (request, response, etag, version) = (head.Request, head.Response!, head.ETag, head.Version);
+        // Content loaded before, but followed by another version of the key since, loads again: the table holds the
+        // later version's rows, and the bucket this one's.
+        string? again = null;
+        if (head.Loaded is { } loaded)
+        {
+            if (loaded.LoadedSince is { } since) again = LoadedAgain(job, etag, version, loaded, since);
+            else if (skipIfLoaded) return new StagedObject(job, etag, version, new FileTotals(), Skipped(job, etag, version, loaded));
+        }
+
+        await using var body = new ResumableObjectStream(job.S3, request, response, s3Settings.ReadStallTimeout, s3Settings.MaxResumes);
+        long? totalBytes = response.ContentLength >= 0 ? response.ContentLength : null;
+        var totals = new FileTotals();
         try
         {
-            response = await job.S3.GetObjectAsync(request, ct);
-        }
-        catch (Exception e) when (e is AmazonServiceException or HttpRequestException or IOException && !ct.IsCancellationRequested)
-        {
-            return Ended(job, FileOutcome.Failed(S3Errors.Describe(e, job.Bucket, job.Key)) with { Fault = Faults.Classify(e) });
-        }
-
-        using (response)
-        {
-            var etag = response.ETag.Trim('"');
-            var version = VersionOf(response.VersionId);
-            // Content loaded before, but followed by another version of the key since, loads again: the table holds
-            // the later version's rows, and the bucket this one's.
-            string? again = null;
-            if (!job.ForceReload && await LoadLedger.FindAsync(db, job.Bucket, job.Key, etag, version, job.Feed.Id, ct) is { } loaded)
-            {
-                if (loaded.LoadedSince is { } since) again = LoadedAgain(job, etag, version, loaded, since);
-                else if (skipIfLoaded) return new StagedObject(job, etag, version, new FileTotals(), Skipped(job, etag, version, loaded));
-            }
-
-            await using var body = new ResumableObjectStream(job.S3, request, response, s3Settings.ReadStallTimeout, s3Settings.MaxResumes);
-            long? totalBytes = response.ContentLength >= 0 ? response.ContentLength : null;
-            var totals = new FileTotals();
+            await using var rejects = new RejectWriter(db, job.RunId, job.Key);
+            var validation = new FileValidation(load, job);
             try
             {
-                await using var rejects = new RejectWriter(db, job.RunId, job.Key);
-                var validation = new FileValidation(load, job);
-                try
-                {
-                    // Records are checked and encoded a tenth of a batch at a time, so few are alive when the GC runs;
-                    // the encoded parts are gathered again to be written as one batch.
-                    var checkRows = Math.Max(1, settings.BatchRows / 10);
-                    totals = await Source.From(() => FileRecords.ReadAsync(body, job.Settings, keyring, ct))
-                        .Grouped(checkRows)
-                        .SelectAsync(1, validation.ValidateAsync)
-                        .Grouped((settings.BatchRows + checkRows - 1) / checkRows)
-                        .Buffer(Math.Max(1, settings.MergeEveryRows / settings.BatchRows), OverflowStrategy.Backpressure)
-                        .SelectAsync(1, parts => WriteBatchAsync(parts, load, rejects, ct))
-                        // A stage buffers 16 elements by default: 16 batches of rows each, hundreds of MB for wide rows.
-                        // The buffer above is sized for what is read while a merge runs.
-                        .WithAttributes(Attributes.CreateInputBuffer(1, 1))
-                        .RunAggregate(new FileTotals(), (sum, batch) =>
-                        {
-                            sum = sum.Add(batch) with { BytesRead = body.BytesRead };
-                            report(new FileProgress(job.Ordinal, job.Key, body.BytesRead, totalBytes, sum.Read, sum.Rejected));
-                            return sum;
-                        }, materializer);
-                    await validation.FinishAsync();
-                }
-                catch (Exception e) when (job.AllowEmpty == true && Inner(e) is EmptyFileException empty)
-                {
-                    await validation.BeginIfNotBegunAsync();
-                    totals = new FileTotals { Empty = empty.Detail };
-                }
-                totals = totals with { BytesRead = body.BytesRead, Resumes = body.Resumes };
-
-                // Each physical line of a rejected record counts, so a stray quote that folds rows into one reject
-                // cannot hide them under the threshold; the measure is the lines of every record (not the header).
-                var feed = load.Feed;
-                if (totals.RejectedLines > 0 && totals.RejectedLines * 100m > feed.ErrorThresholdPercent * totals.Lines)
-                {
-                    var share = $"{100m * totals.RejectedLines / totals.Lines:0.##}%";
-                    return new StagedObject(job, etag, version, totals, FileOutcome.Failed(
-                        $"{job.SourceFile}: {totals.Rejected} of {totals.Read} rows rejected" +
-                        (totals.RejectedLines == totals.Rejected && totals.Lines == totals.Read
-                            ? $" ({share})"
-                            : $", spanning {totals.RejectedLines} of the file's {totals.Lines} lines ({share})") +
-                        $", above feed '{feed.Id}' error threshold of {feed.ErrorThresholdPercent}%; nothing from this file was loaded. " +
-                        $"First: {totals.FirstReject!.Described}",
-                        totals.BytesRead, totals.Read, totals.Rejected, etag));
-                }
-                return new StagedObject(job, etag, version, totals, null, again);
+                // Records are checked and encoded a tenth of a batch at a time, so few are alive when the GC runs;
+                // the encoded parts are gathered again to be written as one batch.
+                var checkRows = Math.Max(1, settings.BatchRows / 10);
+                var started = Stopwatch.GetTimestamp();
+                totals = await Source.From(() => FileRecords.ReadAsync(body, job.Settings, keyring, ct))
+                    .Grouped(checkRows)
+                    .SelectAsync(1, validation.ValidateAsync)
+                    .Grouped((settings.BatchRows + checkRows - 1) / checkRows)
+                    .Buffer(Math.Max(1, settings.MergeEveryRows / settings.BatchRows), OverflowStrategy.Backpressure)
+                    .SelectAsync(1, parts => WriteBatchAsync(parts, load, rejects, ct))
+                    // A stage buffers 16 elements by default: 16 batches of rows each, hundreds of MB for wide rows.
+                    // The buffer above is sized for what is read while a merge runs.
+                    .WithAttributes(Attributes.CreateInputBuffer(1, 1))
+                    .RunAggregate(new FileTotals(), (sum, batch) =>
+                    {
+                        sum = sum.Add(batch) with { BytesRead = body.BytesRead };
+                        report(new FileProgress(job.Ordinal, job.Key, body.BytesRead, totalBytes, sum.Read, sum.Rejected));
+                        return sum;
+                    }, materializer);
+                await validation.FinishAsync();
+                metrics.FilePhase("stream", Stopwatch.GetElapsedTime(started));
             }
-            catch (Exception e) when (!ct.IsCancellationRequested && Describe(e, job) is { } message)
+            catch (Exception e) when (job.AllowEmpty == true && Inner(e) is EmptyFileException empty)
             {
-                return new StagedObject(job, etag, version, totals,
-                    FileOutcome.Failed(message, body.BytesRead, totals.Read, totals.Rejected, etag) with { Fault = Faults.Classify(e) });
+                await validation.BeginIfNotBegunAsync();
+                totals = new FileTotals { Empty = empty.Detail };
             }
+            totals = totals with { BytesRead = body.BytesRead, Resumes = body.Resumes };
+
+            // Each physical line of a rejected record counts, so a stray quote that folds rows into one reject
+            // cannot hide them under the threshold; the measure is the lines of every record (not the header).
+            var feed = load.Feed;
+            if (totals.RejectedLines > 0 && totals.RejectedLines * 100m > feed.ErrorThresholdPercent * totals.Lines)
+            {
+                var share = $"{100m * totals.RejectedLines / totals.Lines:0.##}%";
+                return new StagedObject(job, etag, version, totals, FileOutcome.Failed(
+                    $"{job.SourceFile}: {totals.Rejected} of {totals.Read} rows rejected" +
+                    (totals.RejectedLines == totals.Rejected && totals.Lines == totals.Read
+                        ? $" ({share})"
+                        : $", spanning {totals.RejectedLines} of the file's {totals.Lines} lines ({share})") +
+                    $", above feed '{feed.Id}' error threshold of {feed.ErrorThresholdPercent}%; nothing from this file was loaded. " +
+                    $"First: {totals.FirstReject!.Described}",
+                    totals.BytesRead, totals.Read, totals.Rejected, etag));
+            }
+            return new StagedObject(job, etag, version, totals, null, again);
+        }
+        catch (Exception e) when (!ct.IsCancellationRequested && Describe(e, job) is { } message)
+        {
+            return new StagedObject(job, etag, version, totals,
+                FileOutcome.Failed(message, body.BytesRead, totals.Read, totals.Rejected, etag) with { Fault = Faults.Classify(e) });
         }
     }
+
+    private void Begun(TimeSpan duration) => metrics.FilePhase("begin", duration);
 
     private LoadOptions Options(bool replace, bool copyNewRows) => new(replace, copyNewRows, settings.MergeWorkMem, settings.MergeEveryRows);
 
@@ -248,14 +342,18 @@ public sealed class FileLoadPipeline(NpgsqlDataSource db, FeedCatalog feeds, Loa
     private static bool IsRepeatedKey(Exception e) =>
         e is RepeatedKeyException || e is AggregateException { InnerExceptions.Count: 1 } wrapped && IsRepeatedKey(wrapped.InnerException!);
 
-    private static async Task<IReadOnlyList<FileOutcome>> CommitAsync(StagedLoad load, IReadOnlyList<StagedObject> files, bool replace, CancellationToken ct)
+    private async Task<IReadOnlyList<FileOutcome>> CommitAsync(StagedLoad load, IReadOnlyList<StagedObject> files, bool replace, CancellationToken ct)
     {
-        IReadOnlyDictionary<string, MergeCounts> merged;
+        var started = Stopwatch.GetTimestamp();
         try
         {
-            merged = await load.Load!.MergeAsync(ct);
+            var merged = await load.Load!.MergeAsync(ct);
+            var outcomes = files.Select(f => Loaded(f, merged.GetValueOrDefault(f.Job.SourceFile), replace)).ToList();
             await load.Load.CommitAsync(files.Select(f =>
-                (new LoadedObject(f.Job.Bucket, f.Job.Key, f.ETag, load.Feed.Id, f.Job.RunId, f.Version), f.Totals.Accepted, f.Totals.Rejected)), ct);
+                    (new LoadedObject(f.Job.Bucket, f.Job.Key, f.ETag, load.Feed.Id, f.Job.RunId, f.Version), f.Totals.Accepted, f.Totals.Rejected)),
+                files.Zip(outcomes).SelectMany(f => f.First.Job.CommitWith?.Invoke(f.Second) ?? []), ct);
+            metrics.FilePhase("commit", Stopwatch.GetElapsedTime(started));
+            return outcomes;
         }
         catch (Exception e) when (!ct.IsCancellationRequested && Describe(e, files[0].Job) is { } message)
         {
@@ -264,18 +362,19 @@ public sealed class FileLoadPipeline(NpgsqlDataSource db, FeedCatalog feeds, Loa
                 Fault = Faults.Classify(e),
             }).ToList();
         }
-        return files.Select(f =>
-        {
-            var (inserted, updated) = merged.GetValueOrDefault(f.Job.SourceFile);
-            var t = f.Totals;
-            return new FileOutcome(FileStatus.Loaded, f.ETag, t.BytesRead, t.Read, inserted, updated, t.Rejected,
-                (t.Empty is { } empty
-                    ? $"{f.Job.SourceFile}: the file is empty ({empty}); recorded as loaded with 0 rows, as its courier file entry allows (allowEmpty)"
-                    : $"{f.Job.SourceFile}: {t.Read} rows read, {inserted} inserted, {updated} updated, " +
-                      $"{t.Accepted - inserted - updated} {(replace ? "superseded by newer rows" : "unchanged or older")}, {t.Rejected} rejected") +
-                (t.Resumes > 0 ? $"; the download was resumed {t.Resumes} time(s) where a broken read left it" : "") +
-                (f.LoadedAgain is { } again ? $"; {again}" : ""));
-        }).ToList();
+    }
+
+    private static FileOutcome Loaded(StagedObject f, MergeCounts merged, bool replace)
+    {
+        var (inserted, updated) = merged;
+        var t = f.Totals;
+        return new FileOutcome(FileStatus.Loaded, f.ETag, t.BytesRead, t.Read, inserted, updated, t.Rejected,
+            (t.Empty is { } empty
+                ? $"{f.Job.SourceFile}: the file is empty ({empty}); recorded as loaded with 0 rows, as its courier file entry allows (allowEmpty)"
+                : $"{f.Job.SourceFile}: {t.Read} rows read, {inserted} inserted, {updated} updated, " +
+                  $"{t.Accepted - inserted - updated} {(replace ? "superseded by newer rows" : "unchanged or older")}, {t.Rejected} rejected") +
+            (t.Resumes > 0 ? $"; the download was resumed {t.Resumes} time(s) where a broken read left it" : "") +
+            (f.LoadedAgain is { } again ? $"; {again}" : ""));
     }
 
     /// <returns>

@@ -13,7 +13,9 @@ namespace HeapDaemon.Actors.Pipeline;
 /// the load's one connection is therefore used under a gate, and disposal waits for it, so a rollback never meets
 /// a connection still busy with a COPY.
 /// </remarks>
-internal sealed class StagedLoad(NpgsqlDataSource db, FeedCatalog feeds, FeedDefinition feed, LoadOptions options, CancellationToken ct) : IAsyncDisposable
+/// <param name="begun">How long the load's transaction took to begin (a phase of <c>file_phase_seconds</c>).</param>
+internal sealed class StagedLoad(NpgsqlDataSource db, FeedCatalog feeds, FeedDefinition feed, LoadOptions options, Action<TimeSpan> begun, CancellationToken ct)
+    : IAsyncDisposable
 {
     private readonly SemaphoreSlim _connection = new(1, 1);
     private string? _currentFile;
@@ -64,7 +66,9 @@ internal sealed class StagedLoad(NpgsqlDataSource db, FeedCatalog feeds, FeedDef
         {
             // Before the load's transaction: the domain table is locked only for the moment of the ALTER.
             if (added.Count > 0) Feed = await feeds.AddFieldsAsync(Feed.Id, added, ct);
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
             Load = await DomainTableLoad.BeginAsync(db, Feed, options, ct);
+            begun(System.Diagnostics.Stopwatch.GetElapsedTime(started));
         }
         else if (added.Count > 0)
         {

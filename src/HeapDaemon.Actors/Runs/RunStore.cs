@@ -104,7 +104,29 @@ public sealed class RunStore(NpgsqlDataSource db)
 
     public async Task RecordFileAsync(Guid runId, int ordinal, string bucket, string key, string feedId, FileOutcome outcome, CancellationToken ct)
     {
-        await using var cmd = db.CreateCommand("""
+        await using var batch = db.CreateBatch();
+        batch.BatchCommands.Add(FileCommand(runId, ordinal, bucket, key, feedId, outcome));
+        await batch.ExecuteNonQueryAsync(ct);
+    }
+
+    /// <summary>
+    /// Files about to load, as running, in one round trip and without waiting for the commit to reach the disk: a
+    /// running row only says a file is in flight, which a crash ends anyway (a resumed attempt drops such rows), and
+    /// the commit of the file's rows, which waits, flushes it too, since PostgreSQL writes its log in order.
+    /// </summary>
+    public async Task RecordRunningAsync(Guid runId, IEnumerable<(int Ordinal, string Bucket, string Key, string FeedId)> files, CancellationToken ct)
+    {
+        await using var batch = db.CreateBatch();
+        // A batch is one transaction; set_config's true keeps the setting to it.
+        batch.BatchCommands.Add(new NpgsqlBatchCommand("SELECT set_config('synchronous_commit', 'off', true)"));
+        foreach (var (ordinal, bucket, key, feedId) in files)
+            batch.BatchCommands.Add(FileCommand(runId, ordinal, bucket, key, feedId, new FileOutcome(FileStatus.Running)));
+        if (batch.BatchCommands.Count > 1) await batch.ExecuteNonQueryAsync(ct);
+    }
+
+    /// <summary>The statement that records a file's outcome, for a transaction of the caller's (a load commits its files' outcomes with their rows).</summary>
+    public static NpgsqlBatchCommand FileCommand(Guid runId, int ordinal, string bucket, string key, string feedId, FileOutcome outcome) =>
+        new("""
             INSERT INTO heapd.run_files (run_id, ordinal, bucket, object_key, feed_id, status, etag, bytes_read, rows_read,
                 rows_inserted, rows_updated, rows_rejected, message, started_at, finished_at)
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, now(), CASE WHEN $6 = 'running' THEN NULL ELSE now() END)
@@ -113,22 +135,16 @@ public sealed class RunStore(NpgsqlDataSource db)
                 bytes_read = EXCLUDED.bytes_read, rows_read = EXCLUDED.rows_read, rows_inserted = EXCLUDED.rows_inserted,
                 rows_updated = EXCLUDED.rows_updated, rows_rejected = EXCLUDED.rows_rejected, message = EXCLUDED.message,
                 finished_at = EXCLUDED.finished_at
-            """);
-        cmd.Parameters.AddWithValue(runId);
-        cmd.Parameters.AddWithValue(ordinal);
-        cmd.Parameters.AddWithValue(bucket);
-        cmd.Parameters.AddWithValue(key);
-        cmd.Parameters.AddWithValue(feedId);
-        cmd.Parameters.AddWithValue(ToText(outcome.Status));
-        cmd.Parameters.AddWithValue((object?)outcome.ETag ?? DBNull.Value);
-        cmd.Parameters.AddWithValue(outcome.BytesRead);
-        cmd.Parameters.AddWithValue(outcome.RowsRead);
-        cmd.Parameters.AddWithValue(outcome.RowsInserted);
-        cmd.Parameters.AddWithValue(outcome.RowsUpdated);
-        cmd.Parameters.AddWithValue(outcome.RowsRejected);
-        cmd.Parameters.AddWithValue((object?)outcome.Message ?? DBNull.Value);
-        await cmd.ExecuteNonQueryAsync(ct);
-    }
+            """)
+        {
+            Parameters =
+            {
+                new() { Value = runId }, new() { Value = ordinal }, new() { Value = bucket }, new() { Value = key }, new() { Value = feedId },
+                new() { Value = ToText(outcome.Status) }, new() { Value = (object?)outcome.ETag ?? DBNull.Value }, new() { Value = outcome.BytesRead },
+                new() { Value = outcome.RowsRead }, new() { Value = outcome.RowsInserted }, new() { Value = outcome.RowsUpdated },
+                new() { Value = outcome.RowsRejected }, new() { Value = (object?)outcome.Message ?? DBNull.Value },
+            },
+        };
 
     /// <summary>
     /// Before an attempt that resumes a Heap run, which goes on after the files earlier attempts applied rather than
