@@ -50,9 +50,14 @@ public sealed class FilesCourier(FeedCatalog feeds, RunStore runs, FileLoadPipel
         if (await RecordMissingAsync(run, found, ct) is { } blocking) return RunOutcome.Failed(blocking);
 
         // Each feed's files load in the run's order; different feeds load at the same time.
-        var lanes = LoadGroups(found.Files, config.LoadType).GroupBy(g => g[0].File.File.FeedId).Select(l => l.ToList()).ToList();
-        var laneOutcomes = await TableLanes.RunAsync(lanes, settings.Parallelism, (lane, laneCt) => LoadLaneAsync(run, lane, laneCt), _ => false, ct);
-        var ended = laneOutcomes.SelectMany(l => l!).OrderBy(o => o.Ordinal).ToList();
+        var numbered = found.Files.Select((file, ordinal) => (Ordinal: ordinal, File: file)).ToList();
+        var planned = numbered.ToDictionary(f => f.Ordinal, f => f.File);
+        var tables = numbered.GroupBy(f => f.File.File.FeedId)
+            .Select(g => new TableLoad(runId, run.CourierId, bucket, g.Key, config.LoadType == LoadType.TruncateAndUpsert,
+                g.Select(f => new TableLoadFile(f.Ordinal, f.File.Key)).ToList()))
+            .ToList();
+        var results = await TableLanes.RunAsync(tables, settings.Parallelism, (table, tableCt) => LoadTableAsync(run, table, planned, tableCt), ct);
+        var ended = results.SelectMany(r => r!.Files).OrderBy(f => f.Ordinal).ToList();
         var outcomes = ended.Select(o => o.Outcome).ToList();
         var loadedEarlier = ended.Count(o => o.Earlier);
 
@@ -66,15 +71,20 @@ public sealed class FilesCourier(FeedCatalog feeds, RunStore runs, FileLoadPipel
             : RunOutcome.Failed($"{summary}. {failed[0].Message}", failed.Max(f => f.Fault));
     }
 
-    /// <summary>One feed's load groups, one after another, each recorded as it ends.</summary>
-    private async Task<List<(int Ordinal, FileOutcome Outcome, bool Earlier)>> LoadLaneAsync(CourierRun run,
-        IReadOnlyList<List<(int Ordinal, PlannedFile File)>> lane, CancellationToken ct)
+    /// <summary>
+    /// One feed's files: each on its own for upsert, one after another; for truncate and upsert, all of them
+    /// together, since together they replace its table. Each is recorded as it ends.
+    /// </summary>
+    /// <param name="planned">The run's files by ordinal: how each is read.</param>
+    private async Task<TableLoadResult> LoadTableAsync(CourierRun run, TableLoad table, IReadOnlyDictionary<int, PlannedFile> planned, CancellationToken ct)
     {
-        var (runId, bucket, config) = (run.RunId, run.Bucket, run.Config);
-        var outcomes = new List<(int, FileOutcome, bool)>();
-        foreach (var group in lane)
+        var (runId, bucket) = (run.RunId, run.Bucket);
+        var outcomes = new List<TableLoadFileResult>();
+        var files = table.Files.Select(f => (f.Ordinal, File: planned[f.Ordinal])).ToList();
+        IEnumerable<List<(int Ordinal, PlannedFile File)>> groups = table.Replace ? [files] : files.Select(f => new List<(int, PlannedFile)> { f });
+        var feedId = table.FeedId;
+        foreach (var group in groups)
         {
-            var feedId = group[0].File.File.FeedId;
             var feed = await feeds.GetAsync(feedId, ct);
             IReadOnlyList<FileOutcome> results;
             var started = DateTime.UtcNow;
@@ -91,7 +101,7 @@ public sealed class FilesCourier(FeedCatalog feeds, RunStore runs, FileLoadPipel
                         feed.Definition, run.Plan.Request.ForceReload, AllowEmpty: g.File.File.AllowEmpty,
                         CommitWith: outcome => [RunStore.FileCommand(runId, g.Ordinal, bucket, g.File.Key, feedId, outcome)])).ToList();
                 await runs.RecordRunningAsync(runId, jobs.Select(j => (j.Ordinal, bucket, j.Key, feedId)), ct);
-                results = config.LoadType == LoadType.TruncateAndUpsert
+                results = table.Replace
                     ? await pipeline.ReplaceAsync(jobs, run.Materializer, run.Report.Progress, ct)
                     : [await pipeline.RunAsync(jobs[0], run.Materializer, run.Report.Progress, ct)];
             }
@@ -111,22 +121,10 @@ public sealed class FilesCourier(FeedCatalog feeds, RunStore runs, FileLoadPipel
                 run.Report.FileEnded(ordinal);
                 if (outcome.Status == FileStatus.Failed)
                     run.Log.Warning("Run {RunId} of courier {CourierId}: {Message}", runId, run.CourierId, outcome.Message);
-                outcomes.Add((ordinal, outcome, earlier));
+                outcomes.Add(new TableLoadFileResult(ordinal, outcome, earlier));
             }
         }
-        return outcomes;
-    }
-
-    /// <summary>
-    /// The files loaded together, in the run's order: each file on its own for upsert; for truncate and upsert, every
-    /// file of a feed together, since together they replace its table.
-    /// </summary>
-    private static IEnumerable<List<(int Ordinal, PlannedFile File)>> LoadGroups(IReadOnlyList<PlannedFile> files, LoadType loadType)
-    {
-        var numbered = files.Select((file, ordinal) => (ordinal, file)).ToList();
-        return loadType == LoadType.TruncateAndUpsert
-            ? numbered.GroupBy(f => f.file.File.FeedId).Select(g => g.ToList())
-            : numbered.Select(f => new List<(int, PlannedFile)> { f });
+        return new TableLoadResult(table, outcomes);
     }
 
     /// <summary>

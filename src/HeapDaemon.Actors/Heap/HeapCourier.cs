@@ -263,7 +263,8 @@ public sealed class HeapCourier(NpgsqlDataSource db, FeedCatalog feeds, RunStore
         // Tables of a dump are independent: they load at the same time, each table's files in part order. The dump
         // ends (and the next begins) once every table has, so a later dump's files of a table never commit before this
         // one's. The run's ordinals follow the tables' order, whichever loads first.
-        var lanes = new List<(HeapTable Table, FeedDefinition Feed, bool Replace, IReadOnlyList<HeapFile> Files, IReadOnlyList<FileLoadJob> Jobs)>();
+        var tables = new List<TableLoad>();
+        var parts = new Dictionary<string, (HeapTable Table, FeedDefinition Feed, IReadOnlyList<HeapFile> Files)>(StringComparer.Ordinal);
         foreach (var table in todo)
         {
             var feed = feedsOf[table.Name].Definition;
@@ -274,22 +275,12 @@ public sealed class HeapCourier(NpgsqlDataSource db, FeedCatalog feeds, RunStore
             foreach (var file in files.Where(f => progress.Files.ContainsKey((table.Name, f.Key))))
                 run.Log.Info("Heap courier {CourierId}: s3://{Bucket}/{Key} was delivered again with other content since it was applied; it is applied again",
                     run.CourierId, run.Bucket, file.Key);
-            var jobs = files.Select(f =>
-            {
-                var ordinal = state.Ordinal++;
-                // The run's file row, and an upserted part's record as applied, commit with the file's rows.
-                return new FileLoadJob(run.RunId, ordinal, run.S3, run.Bucket, f.Key, new FileSettings(FileFormat.Avro), null, feed,
-                    run.Plan.Request.ForceReload, MissingColumnsAreNull: true, CommitWith: outcome => replace
-                        ? [RunStore.FileCommand(run.RunId, ordinal, run.Bucket, f.Key, feed.Id, outcome)]
-                        : [RunStore.FileCommand(run.RunId, ordinal, run.Bucket, f.Key, feed.Id, outcome),
-                           HeapProgress.FileAppliedCommand(run.CourierId, table.Name, f, run.RunId, outcome.ETag!)]);
-            }).ToList();
-            lanes.Add((table, feed, replace, files, jobs));
+            tables.Add(new TableLoad(run.RunId, run.CourierId, run.Bucket, feed.Id, replace, files.Select(f => new TableLoadFile(state.Ordinal++, f.Key)).ToList()));
+            parts[feed.Id] = (table, feed, files);
         }
-        var failures = await TableLanes.RunAsync(lanes, settings.Parallelism,
-            async (lane, laneCt) => await LoadTableAsync(run, manifest, lane.Table, lane.Feed, lane.Replace, lane.Files, lane.Jobs, state, laneCt) ?? TableApplied,
-            outcome => !ReferenceEquals(outcome, TableApplied), ct);
-        return failures.FirstOrDefault(f => f is not null && !ReferenceEquals(f, TableApplied));
+        var results = await TableLanes.RunAsync(tables, settings.Parallelism,
+            (load, tableCt) => LoadTableAsync(run, manifest, load, parts[load.FeedId], state, tableCt), ct);
+        return results.FirstOrDefault(r => r?.Stop is not null)?.Stop is { } stop ? new RunOutcome(RunStatus.Failed, stop.Message, stop.Fault) : null;
 
         // A part file is still to load unless it was applied with the content the bucket has now; one delivered again
         // with other content (a newer delivery, or an earlier one's again) goes through the load ledger's rule.
@@ -325,14 +316,24 @@ public sealed class HeapCourier(NpgsqlDataSource db, FeedCatalog feeds, RunStore
         return feeds;
     }
 
-    /// <summary>What <see cref="LoadTableAsync"/> gives the lanes for a table applied.</summary>
-    private static readonly RunOutcome TableApplied = RunOutcome.Succeeded("applied");
-
     /// <summary>One table of a dump: replaced with its files in one transaction, or upserted with them one by one, in part order.</summary>
-    /// <returns>null when the table is applied; otherwise why not.</returns>
-    private async Task<RunOutcome?> LoadTableAsync(CourierRun run, HeapManifest manifest, HeapTable table, FeedDefinition feed, bool replace,
-        IReadOnlyList<HeapFile> files, IReadOnlyList<FileLoadJob> jobs, RunState state, CancellationToken ct)
+    /// <param name="parts">The table as the dump's manifest has it, its feed, and the part files the load names.</param>
+    private async Task<TableLoadResult> LoadTableAsync(CourierRun run, HeapManifest manifest, TableLoad load,
+        (HeapTable Table, FeedDefinition Feed, IReadOnlyList<HeapFile> Files) parts, RunState state, CancellationToken ct)
     {
+        var (table, feed, files) = parts;
+        var replace = load.Replace;
+        var recorded = new List<TableLoadFileResult>();
+        var jobs = load.Files.Zip(files).Select(f =>
+        {
+            var (ordinal, part) = (f.First.Ordinal, f.Second);
+            // The run's file row, and an upserted part's record as applied, commit with the file's rows.
+            return new FileLoadJob(run.RunId, ordinal, run.S3, run.Bucket, part.Key, new FileSettings(FileFormat.Avro), null, feed,
+                run.Plan.Request.ForceReload, MissingColumnsAreNull: true, CommitWith: outcome => replace
+                    ? [RunStore.FileCommand(run.RunId, ordinal, run.Bucket, part.Key, feed.Id, outcome)]
+                    : [RunStore.FileCommand(run.RunId, ordinal, run.Bucket, part.Key, feed.Id, outcome),
+                       HeapProgress.FileAppliedCommand(run.CourierId, table.Name, part, run.RunId, outcome.ETag!)]);
+        }).ToList();
         foreach (var job in jobs)
         {
             // A file an earlier attempt recorded but did not finish applying (a crash in between): this row replaces it.
@@ -353,16 +354,16 @@ public sealed class HeapCourier(NpgsqlDataSource db, FeedCatalog feeds, RunStore
         else if (replace)
         {
             var outcomes = await pipeline.ReplaceAsync(jobs, run.Materializer, run.Report.Progress, ct);
-            if (await RecordAsync(run, jobs, outcomes, started, state, ct) is { } failed) return failed;
+            if (await RecordAsync(run, jobs, outcomes, started, state, recorded, ct) is { } failed) return new TableLoadResult(load, recorded, failed);
         }
         else
         {
-            RunOutcome? failure = null;
+            TableStop? failure = null;
             var fileOf = jobs.Zip(files).ToDictionary(f => f.First, f => f.Second);
             await pipeline.RunInOrderAsync(jobs, run.Materializer, run.Report.Progress, async (job, outcome) =>
             {
                 var recording = Stopwatch.GetTimestamp();
-                failure = await RecordAsync(run, [job], [outcome], DateTime.UtcNow, state, ct);
+                failure = await RecordAsync(run, [job], [outcome], DateTime.UtcNow, state, recorded, ct);
                 if (failure is not null) return false;
                 // A loaded file's part was recorded applied with its rows; one already loaded is recorded here.
                 if (outcome.Status != FileStatus.Loaded)
@@ -370,16 +371,17 @@ public sealed class HeapCourier(NpgsqlDataSource db, FeedCatalog feeds, RunStore
                 metrics.FilePhase("record", Stopwatch.GetElapsedTime(recording));
                 return true;
             }, ct);
-            if (failure is not null) return failure;
+            if (failure is not null) return new TableLoadResult(load, recorded, failure);
         }
         state.Changed = true;
         await _progress.TableDoneAsync(run.CourierId, manifest.DumpId, table, "applied",
             $"{(replace ? "replaced with" : table.ReplacesTable ? "a late full dump, upserted" : "upserted")} {table.Files.Count} file(s)", ct);
-        return null;
+        return new TableLoadResult(load, recorded);
     }
 
-    private async Task<RunOutcome?> RecordAsync(CourierRun run, IReadOnlyList<FileLoadJob> jobs, IReadOnlyList<FileOutcome> outcomes,
-        DateTime started, RunState state, CancellationToken ct)
+    /// <returns>Why the dump stops here, when a file failed; null otherwise.</returns>
+    private async Task<TableStop?> RecordAsync(CourierRun run, IReadOnlyList<FileLoadJob> jobs, IReadOnlyList<FileOutcome> outcomes,
+        DateTime started, RunState state, List<TableLoadFileResult> recorded, CancellationToken ct)
     {
         foreach (var (job, result) in jobs.Zip(outcomes))
         {
@@ -392,6 +394,7 @@ public sealed class HeapCourier(NpgsqlDataSource db, FeedCatalog feeds, RunStore
             if (result.Status != FileStatus.Loaded)
                 await runs.RecordFileAsync(run.RunId, job.Ordinal, run.Bucket, job.Key, job.Feed.Id, loadedEarlier ? load!.Outcome(job.SourceFile) : result, ct);
             run.Report.FileEnded(job.Ordinal);
+            recorded.Add(new TableLoadFileResult(job.Ordinal, loadedEarlier ? load!.Outcome(job.SourceFile) : result, loadedEarlier));
             if (loadedEarlier) state.Count(loadedEarlier: 1);
             else if (result.Status == FileStatus.Loaded) state.Count(loaded: 1);
             else if (result.Status == FileStatus.Skipped) state.Count(skipped: 1);
@@ -399,7 +402,7 @@ public sealed class HeapCourier(NpgsqlDataSource db, FeedCatalog feeds, RunStore
         var failed = outcomes.Where(o => o.Status == FileStatus.Failed).ToList();
         if (failed.Count == 0) return null;
         run.Log.Warning("Heap courier {CourierId}: {Message}", run.CourierId, failed[0].Message);
-        return new(RunStatus.Failed, failed[0].Message ?? "a file failed", failed.Max(o => o.Fault));
+        return new TableStop(failed[0].Message ?? "a file failed", failed.Max(o => o.Fault));
     }
 
     /// <summary>A full dump with no files: the table is empty now.</summary>

@@ -48,6 +48,36 @@ public sealed class ParallelHeapSpecs : DaemonSpecs
         }
     }
 
+    [Fact]
+    public async Task A_loaded_file_commits_its_ledger_row_run_file_row_and_applied_part_in_the_transaction_of_its_rows()
+    {
+        var export = new HeapExportGenerator(13, Bucket).GenerateWide(eventTables: 2, dumps: 3);
+        await export.UploadAsync(S3);
+        await EnsureMotoCredentialAsync();
+        await Api.PostOkAsync("/api/couriers", new { id = "once", credentialId = "moto", kind = "heap" });
+
+        var run = await Api.RunAsync("once", new { });
+
+        Assert.True(run.GetProperty("status").GetString() == "succeeded", run.ToString());
+        // A row's xmin is the transaction that wrote its current version: one transaction a file.
+        var files = await QueryAsync("""
+            SELECT l.object_key, l.xmin::text AS ledger, f.xmin::text AS run_file, f.status, h.xmin::text AS applied
+            FROM heapd.load_ledger l
+            JOIN heapd.run_files f ON f.run_id = l.run_id AND f.object_key = l.object_key
+            LEFT JOIN heapd.heap_files h ON h.object_key = l.object_key
+            """);
+        Assert.Equal(export.Objects.Count(o => o.Key.EndsWith(".avro", StringComparison.Ordinal)), files.Count);
+        Assert.All(files, f =>
+        {
+            Assert.Equal("loaded", f["status"]);
+            Assert.Equal(f["ledger"], f["run_file"]);
+        });
+        // The incremental dumps' parts are upserted, and each is recorded applied with its rows.
+        var upserted = files.Where(f => f["applied"] is not null).ToList();
+        Assert.NotEmpty(upserted);
+        Assert.All(upserted, f => Assert.Equal(f["ledger"], f["applied"]));
+    }
+
     /// <summary>sync_&lt;dump&gt;/&lt;table&gt;/part-&lt;part&gt;-…: the dump, then the part, as numbers.</summary>
     private static (long Dump, int Part) DumpAndPart(string key)
     {

@@ -64,7 +64,8 @@ public sealed class ParallelLoadSpecs : DaemonSpecs
             if (view.TryGetProperty("inFlight", out var inFlight) && inFlight.ValueKind == System.Text.Json.JsonValueKind.Array &&
                 inFlight.EnumerateArray().Count(f => f.GetProperty("rowsRead").GetInt64() > 0) == 2) break;
             Assert.True(DateTime.UtcNow < deadline, $"the two files were never in flight together: {view}");
-            Assert.Equal("running", view.GetProperty("run").GetProperty("status").GetString());
+            // Not ended before both were in flight (a loaded machine may still have it queued).
+            Assert.Contains(view.GetProperty("run").GetProperty("status").GetString(), new[] { "queued", "running" });
         }
         await Api.PostOkAsync($"/api/runs/{runId}/cancel");
         var run = await Api.WaitForRunAsync(runId, TimeSpan.FromSeconds(120));
