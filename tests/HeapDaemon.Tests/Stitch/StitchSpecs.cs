@@ -158,6 +158,43 @@ public sealed class StitchSpecs : DaemonSpecs
         Assert.Empty(await QueryAsync("SELECT 1 FROM pg_class WHERE relname IN ('visits', 'visits_customers')"));
     }
 
+    /// <summary>
+    /// A pageview's city and country say where, not who: a table tagged only with place fields (here by the names'
+    /// suggestions) would make every row a person of its own, so it stays out of Stitch with a notice saying why, and
+    /// its fk still gets its view.
+    /// </summary>
+    [Fact]
+    public async Task A_table_tagged_only_with_place_fields_is_no_profile_source_and_its_rows_make_no_customers()
+    {
+        var (_, files) = Generate(people: 40, seed: 7);
+        await EnsureMotoCredentialAsync();
+        await StitchSources.LoadAsync(Api, S3, Bucket, files.Take(1));
+        await Api.PostOkAsync("/api/feeds", new
+        {
+            source = "web", name = "visits",
+            fields = new object[]
+            {
+                new { name = "visit_id", type = "string", primaryKey = true }, new { name = "customer_id", type = "string", tags = new[] { "fk-crm" } },
+                new { name = "city", type = "string" }, new { name = "country", type = "string" },
+            },
+        });
+        var feed = await Api.GetFromJsonAsync<System.Text.Json.JsonElement>("/api/feeds/web-visits");
+        Assert.Contains(feed.GetProperty("feed").GetProperty("fields").EnumerateArray(), f => f.GetProperty("tags").EnumerateArray().Any(t => t.GetString() == "city"));
+        await Api.PostOkAsync("/api/feeds/web-visits/activate");
+        await TestEnvironment.PutAsync(S3, Bucket, "web-visits.csv", "visit_id,customer_id,city,country\nv1,c1,Berlin,DE\nv2,c2,Paris,FR\nv3,c1,Berlin,DE\n");
+        await Api.PostOkAsync("/api/couriers", new { id = "web-visits", credentialId = "moto", files = new[] { new { key = "web-visits.csv", feedId = "web-visits" } } });
+        Assert.Equal("succeeded", (await Api.RunAsync("web-visits")).GetProperty("status").GetString());
+
+        var run = await Api.StitchAsync();
+
+        var ids = await StitchSources.IdsAsync(QueryAsync);
+        Assert.DoesNotContain(ids.Keys, k => k.Source == "web");
+        Assert.Equal(files[0].Truth.Count, ids.Count);
+        var notices = run.GetProperty("statistics").GetProperty("notices").EnumerateArray().Select(n => n.GetString()!).ToList();
+        Assert.Contains(notices, n => n.StartsWith("web.visits is not a profile source: city, country", StringComparison.Ordinal));
+        Assert.Equal(3L, (await QueryAsync("SELECT count(*) AS n FROM web.visits_customers"))[0]["n"]);
+    }
+
     /// <summary>Pairwise precision and recall of the stitched people against the generator's truth.</summary>
     public static (double Precision, double Recall) PairwiseScore<TKey>(IReadOnlyDictionary<TKey, Guid> ids, IReadOnlyDictionary<TKey, int> truth) where TKey : notnull
     {
