@@ -175,7 +175,7 @@ public sealed class StitchInputs(NpgsqlDataSource db, FeedCatalog feeds)
         return keys;
     }
 
-    /// <summary>Whether a courier run inserted or updated rows of a table Stitch reads.</summary>
+    /// <summary>Whether a courier run inserted or updated rows of a table Stitch reads, or of the user_migrations its Heap users are read through.</summary>
     public async Task<bool> RunChangedInputsAsync(Guid runId, CancellationToken ct)
     {
         await using var cmd = db.CreateCommand(
@@ -186,7 +186,11 @@ public sealed class StitchInputs(NpgsqlDataSource db, FeedCatalog feeds)
             while (await reader.ReadAsync(ct)) changed.Add(reader.GetString(0));
         if (changed.Count == 0) return false;
         var inputs = await DiscoverAsync(ct);
-        return inputs.Tables.Any(t => changed.Contains(t.FeedId));
+        if (inputs.Tables.Any(t => changed.Contains(t.FeedId))) return true;
+        // A Heap sync that only moved users (user_migrations) changes who its users are: their table is read resolved.
+        var migrated = (await feeds.ListAsync(ct)).Where(f => changed.Contains(f.Definition.Id) && f.Definition.Name == HeapCourier.UserMigrations)
+            .Select(f => f.Definition.Source).ToHashSet(StringComparer.Ordinal);
+        return inputs.Tables.Any(t => t.ResolvedUserNamespace is not null && migrated.Contains(t.Source));
     }
 
     public async Task<long> CountAsync(InputTable table, CancellationToken ct)
