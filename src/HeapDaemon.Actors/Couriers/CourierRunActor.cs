@@ -94,7 +94,21 @@ public sealed class CourierRunActor : ReceiveActor
     protected override void PreStart()
     {
         _services.Memory.RunStarted();
-        _services.Runner.RunAsync(_plan, _materializer, new ReportToActor(Self), _log, _cancellation.Token).PipeTo(Self);
+        LeasedAsync().PipeTo(Self);
+    }
+
+    /// <summary>
+    /// The attempt under the run's lease, released only once the work has ended (its file in flight rolled back), so a
+    /// node that takes the run over after a hand-over or a partition starts after this one has stopped.
+    /// </summary>
+    private async Task<RunOutcome> LeasedAsync()
+    {
+        // Read before the first await: Self needs the actor's context, which the continuations do not run in.
+        var (log, plan, report) = (_log, _plan, new ReportToActor(Self));
+        await using var lease = await _services.Leases.AcquireAsync(plan.RunId,
+            () => log.Info("Run {RunId} of courier {CourierId} is still held by another node; waiting for it to let go", plan.RunId, plan.CourierId),
+            _cancellation.Token);
+        return await _services.Runner.RunAsync(plan, _materializer, report, log, _cancellation.Token);
     }
 
     protected override void PostStop()

@@ -24,5 +24,6 @@ public static class AdminApi
         api.MapNotificationsApi();
         api.MapDomainTablesApi();
         api.MapPreviewApi();
+        api.MapClusterApi();
     }
 }

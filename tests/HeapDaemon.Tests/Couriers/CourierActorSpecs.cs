@@ -49,7 +49,7 @@ public sealed class CourierActorSpecs() : Akka.TestKit.Xunit2.TestKit("""
         var kinds = new CourierKinds([new FilesCourier(feeds, runs, pipeline, metrics), new HeapCourier(_db, feeds, runs, pipeline, metrics)]);
         _memory = new IdleMemory(() => _trims.Enqueue(_memory.Running));
         _services = new CourierServices(credentials, feeds, runs, kinds, new CourierRunner(runs, credentials, s3, kinds), metrics, _memory,
-            new RunSettings(), TimeProvider.System);
+            new RunSettings(), TimeProvider.System, new RunLeases(_db));
     }
 
     public async Task DisposeAsync()
@@ -133,15 +133,12 @@ public sealed class CourierActorSpecs() : Akka.TestKit.Xunit2.TestKit("""
     }
 
     [Fact]
-    public async Task A_courier_that_stops_unexpectedly_is_brought_back_by_the_registry_and_resumes_its_work()
+    public async Task A_courier_that_stops_unexpectedly_is_brought_back_by_its_supervisor_and_resumes_its_work()
     {
-        var registry = Sys.ActorOf(CourierRegistryActor.Props(_services), "couriers-heal");
-        // The registry configures couriers only with credentials that exist; this one goes behind its back, so runs fail fast.
-        await _services.Credentials.AddAsync(new S3Credential(Config.CredentialId, "bucket", "us-east-1", null, S3AuthMode.Default, null), null, CancellationToken.None);
-        await registry.Ask<CourierView>(new ConfigureCourier("c4", Config, Create: true), RemainingOrDefault);
-        await _services.Credentials.DeleteAsync(Config.CredentialId, CancellationToken.None);
-        // The courier itself, under the supervisor the registry keeps for it.
-        const string path = "/user/couriers-heal/courier-c4-0/courier";
+        // The courier as sharding runs it: under its backoff supervisor.
+        var entity = Sys.ActorOf(CourierActor.Entity("c4", _services), "c4");
+        await entity.Ask<CourierView>(new ConfigureCourier("c4", Config, Create: true), RemainingOrDefault);
+        const string path = "/user/c4/courier";
         var courier = await Sys.ActorSelection(path).ResolveOne(RemainingOrDefault);
         Watch(courier);
 
@@ -151,8 +148,8 @@ public sealed class CourierActorSpecs() : Akka.TestKit.Xunit2.TestKit("""
         // Nothing is sent to it: its backoff supervisor brings it back, a new actor at the same place.
         await AwaitAssertAsync(async () => Assert.NotEqual(courier, await Sys.ActorSelection(path).ResolveOne(TimeSpan.FromSeconds(1))),
             TimeSpan.FromSeconds(10));
-        Assert.IsType<CourierView>(await registry.Ask<object>(new GetCourier("c4"), RemainingOrDefault));
-        var accepted = await registry.Ask<RunAccepted>(new StartRun("c4", new RunRequest()), RemainingOrDefault);
+        Assert.IsType<CourierView>(await entity.Ask<object>(new GetCourier("c4"), RemainingOrDefault));
+        var accepted = await entity.Ask<RunAccepted>(new StartRun("c4", new RunRequest()), RemainingOrDefault);
         Assert.Equal(RunStatus.Failed, (await AwaitRunAsync(accepted.RunId)).Status);
     }
 
