@@ -17,7 +17,7 @@ public sealed class RoleSpecs(SharedDaemon shared) : IClassFixture<SharedDaemon>
     [
         "GET /api/credentials", "GET /api/credentials/{id}", "GET /api/feeds", "GET /api/feeds/{id}", "GET /api/couriers",
         "GET /api/couriers/{id}", "GET /api/couriers/{id}/runs", "GET /api/runs/{id}", "GET /api/runs/{id}/rejects",
-        "GET /api/domain-tables", "GET /api/domain-tables/{name}/rows",
+        "GET /api/domain-tables", "GET /api/domain-tables/{name}/rows", "GET /api/cluster",
     ];
 
     [Fact]
