@@ -43,6 +43,9 @@ public sealed class CourierRunActor : ReceiveActor
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly IMaterializer _materializer = Context.Materializer();
     private readonly CancellationTokenSource _cancellation = new();
+
+    /// <summary>The run's lease once the work holds it, for <see cref="PostStop"/> to let go.</summary>
+    private readonly TaskCompletionSource<IAsyncDisposable> _lease = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly DateTime _started = DateTime.UtcNow;
     private bool _cancelled;
 
@@ -98,8 +101,10 @@ public sealed class CourierRunActor : ReceiveActor
     }
 
     /// <summary>
-    /// The attempt under the run's lease, released only once the work has ended (its file in flight rolled back), so a
-    /// node that takes the run over after a hand-over or a partition starts after this one has stopped.
+    /// The attempt under the run's lease, held while this actor lives and its work goes on: a node cut off from the
+    /// cluster but still running keeps it, and the node that took its couriers over waits. It is let go when the work
+    /// ends or the actor stops (a hand-over), whichever comes first, so work that hangs after its actor is gone cannot
+    /// hold the run forever; a file still rolling back then meets the ledger, which lets one commit of it through.
     /// </summary>
     private async Task<RunOutcome> LeasedAsync()
     {
@@ -108,11 +113,13 @@ public sealed class CourierRunActor : ReceiveActor
         await using var lease = await _services.Leases.AcquireAsync(plan.RunId,
             () => log.Info("Run {RunId} of courier {CourierId} is still held by another node; waiting for it to let go", plan.RunId, plan.CourierId),
             _cancellation.Token);
+        _lease.TrySetResult(lease);
         return await _services.Runner.RunAsync(plan, _materializer, report, log, _cancellation.Token);
     }
 
     protected override void PostStop()
     {
+        if (_lease.Task.IsCompletedSuccessfully) _ = _lease.Task.Result.DisposeAsync().AsTask();
         _cancellation.Cancel();
         _cancellation.Dispose();
         _services.Memory.RunEnded();

@@ -45,11 +45,14 @@ public sealed class RunLeases(NpgsqlDataSource db)
         }
     }
 
-    /// <summary>Ending the transaction releases the lock; the connection goes back to the pool clean.</summary>
+    /// <summary>Ending the transaction releases the lock; the connection goes back to the pool clean. Released once, by whichever asks first.</summary>
     private sealed class Lease(NpgsqlConnection connection, NpgsqlTransaction transaction) : IAsyncDisposable
     {
+        private int _released;
+
         public async ValueTask DisposeAsync()
         {
+            if (Interlocked.Exchange(ref _released, 1) == 1) return;
             try
             {
                 await transaction.DisposeAsync();

@@ -17,11 +17,13 @@ public sealed class ScheduledRunSpecs : DaemonSpecs
     [Fact]
     public async Task A_scheduled_courier_runs_at_its_tick_for_the_local_date_minus_N_days_and_shows_its_next_tick()
     {
-        // 05:59:56 in Paris; the courier runs at 06:00 Paris time for the day before.
-        var clock = ShiftedClock.At(DateTimeOffset.Parse("2026-11-27T04:59:56Z"));
+        // 05:59:45 in Paris; the courier runs at 06:00 Paris time for the day before. Set once the daemon is up, with
+        // room for a slow machine to create the courier and ask for it before the tick.
+        var clock = ShiftedClock.At(DateTimeOffset.Parse("2026-11-27T04:59:00Z"));
         Clock = clock;
         await RestartDaemonAsync();
         await TestEnvironment.PutAsync(S3, Bucket, "exports/2026/11/26/users.csv", Header + "1,a@example.com,2026-11-26T00:00:00Z,1\n");
+        clock.SetNow(DateTimeOffset.Parse("2026-11-27T04:59:45Z"));
         await CreateScheduledCourierAsync("nightly", new { cron = "0 6 * * *", timeZone = "Europe/Paris", daysOlder = 1 });
 
         Assert.Equal(DateTimeOffset.Parse("2026-11-27T05:00:00Z"), (await Api.GetOkAsync("/api/couriers/nightly")).GetProperty("nextRunAt").GetDateTimeOffset());
