@@ -104,7 +104,8 @@ public sealed class CourierRunActor : ReceiveActor
     /// The attempt under the run's lease, held while this actor lives and its work goes on: a node cut off from the
     /// cluster but still running keeps it, and the node that took its couriers over waits. It is let go when the work
     /// ends or the actor stops (a hand-over), whichever comes first, so work that hangs after its actor is gone cannot
-    /// hold the run forever; a file still rolling back then meets the ledger, which lets one commit of it through.
+    /// hold the run forever: its file in flight is cancelled and rolls back, and one caught committing merges the same
+    /// version's rows the next attempt would.
     /// </summary>
     private async Task<RunOutcome> LeasedAsync()
     {
