@@ -5,13 +5,12 @@ reload with half the rows changed) and each repetition runs the limit, the shell
 data set, interleaved so that drift of this shared machine hits every path alike. Prints one table (medians) and
 optionally writes it as JSON.
 """
-import argparse, base64, shlex, datetime as dt, json, os, secrets, socket, statistics, subprocess, sys, time
-import urllib.error, urllib.request
+import argparse, json, os, shlex, statistics, subprocess, sys, time
 import boto3
+import benchlib
 
 ROWS, DATA, BENCH = int(os.environ["ROWS"]), os.environ["DATA"], os.environ["BENCH"]
 PASSPHRASE, DLL = os.environ["PASSPHRASE"], os.environ["HEAPD_DLL"]
-PG = dict(host=os.environ["PGHOST"], port=os.environ["PGPORT"], user=os.environ["PGUSER"])
 S3_ENDPOINT, BUCKET, DB = os.environ["S3_ENDPOINT"], "heapd-bench", "heapd_bench"
 SETS = {  # name -> (objects per variant, courier file settings, PGP)
     "avro": (lambda v: [f"{v}/avro/{p}" for p in sorted(os.listdir(f"{DATA}/{v}/avro"))], {"format": "avro"}, False),
@@ -25,11 +24,11 @@ COLUMNS = ["event_id", "user_id", "session_id", "time", "library", "platform", "
 
 def psql(sql, db=DB):
     """Runs SQL statements, each on its own (VACUUM cannot run in a transaction); returns their output."""
-    return subprocess.run(psql_command(db), input=sql, check=True, capture_output=True, text=True).stdout
+    return benchlib.psql(sql, db)
 
 
 def psql_command(db=DB):
-    return ["psql", f"host={PG['host']} port={PG['port']} user={PG['user']} dbname={db}", "-XqtA", "-v", "ON_ERROR_STOP=1"]
+    return benchlib.psql_command(db)
 
 
 def psql_script(path, data=None, shell=None):
@@ -73,76 +72,21 @@ COMMIT;
     return path
 
 
-class Daemon:
+class Daemon(benchlib.Daemon):
     def __init__(self):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.url = f"http://127.0.0.1:{s.getsockname()[1]}"
-        self.token = secrets.token_hex(24)
-        env = dict(os.environ, ConnectionStrings__Postgres=f"Host={PG['host']};Port={PG['port']};Username={PG['user']};Database={DB}",
-                   HEAPD__Admin__Token=self.token, HEAPD__Secrets__MasterKey=base64.b64encode(secrets.token_bytes(32)).decode(),
-                   Urls=self.url, Logging__LogLevel__Default="Warning")
-        self.log = open(f"{BENCH}/daemon.log", "w")
-        self.proc = subprocess.Popen(["dotnet", DLL], env=env, stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if urllib.request.urlopen(self.url + "/readyz", timeout=2).status == 200:
-                    return
-            except (urllib.error.URLError, ConnectionError):
-                pass
-            if self.proc.poll() is not None:
-                break
-            time.sleep(0.3)
-        sys.exit(f"bench: the daemon did not become ready; see {BENCH}/daemon.log")
-
-    def api(self, method, path, body=None, ok=(200, 201, 202)):
-        req = urllib.request.Request(self.url + path, data=None if body is None else json.dumps(body).encode(), method=method,
-                                     headers={"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"})
-        try:
-            with urllib.request.urlopen(req, timeout=60) as resp:
-                status, text = resp.status, resp.read().decode()
-        except urllib.error.HTTPError as e:
-            status, text = e.code, e.read().decode()
-        if status not in ok:
-            sys.exit(f"bench: {method} {path} -> {status}: {text}")
-        return json.loads(text) if text else None
-
-    def reset_peak(self):
-        with open(f"/proc/{self.proc.pid}/clear_refs", "w") as f:
-            f.write("5")  # resets VmHWM, the peak resident set, to the current one
-
-    def peak_rss_mb(self):
-        with open(f"/proc/{self.proc.pid}/status") as f:
-            return next(int(line.split()[1]) for line in f if line.startswith("VmHWM:")) / 1024
-
-    def cpu_seconds(self):
-        with open(f"/proc/{self.proc.pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+        super().__init__(DLL, DB, f"{BENCH}/daemon.log")
 
     def run(self, courier):
+        """One timed run (forceReload): seconds from the run's start to its end, the daemon's peak RSS, the run."""
         self.reset_peak()
         cpu = self.cpu_seconds()
-        run_id = self.api("POST", f"/api/couriers/{courier}/runs", {"forceReload": True})["runId"]
-        while True:
-            run = self.api("GET", f"/api/runs/{run_id}")["run"]
-            if run["status"] not in ("queued", "running"):
-                break
-            time.sleep(0.1)
-        if run["status"] != "succeeded":
-            sys.exit(f"bench: run {run_id} of {courier} {run['status']}: {run.get('message')}")
+        run = super().run(courier, {"forceReload": True})
         seconds = (parse_time(run["finishedAt"]) - parse_time(run["startedAt"])).total_seconds()
         print(f"bench: {courier}: {seconds:.2f} s, daemon CPU {self.cpu_seconds() - cpu:.2f} s", file=sys.stderr)
         return seconds, self.peak_rss_mb(), run
 
-    def stop(self):
-        self.proc.terminate()
-        self.proc.wait(30)
 
-
-def parse_time(text):
-    return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+parse_time = benchlib.parse_time
 
 
 def timed(action):
@@ -172,12 +116,7 @@ def main():
 
     psql(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)", db="postgres")
     psql(f"CREATE DATABASE {DB}", db="postgres")
-    settings = dict(line.split("|", 1) for line in psql(
-        "SELECT name, setting FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit', 'full_page_writes', "
-        "'shared_buffers', 'max_wal_size', 'wal_level', 'server_version') ORDER BY name").splitlines())
-    if settings["fsync"] != "on" or settings["synchronous_commit"] != "on":
-        sys.exit("bench: PostgreSQL runs with fsync or synchronous_commit off; restart it with HEAPD_PG_DURABLE=1 "
-                 "(scripts/services.sh stop, then HEAPD_PG_DURABLE=1 scripts/services.sh start)")
+    settings = benchlib.server_settings(DB)
 
     s3 = boto3.client("s3", endpoint_url=S3_ENDPOINT, region_name="us-east-1", aws_access_key_id="bench", aws_secret_access_key="bench")
     if BUCKET not in [b["Name"] for b in s3.list_buckets().get("Buckets", [])]:

@@ -4,6 +4,10 @@
 # (tests/HeapDaemon.SampleData) in a moto bucket, and POST /api/sources/heap,
 # whose first run loads heap.users, heap.sessions, heap.pageviews, the event
 # tables and heap.user_migrations, and makes the *_resolved identity views.
+# Then a CRM customers CSV and an orders CSV in the same bucket (generated
+# people, some with the Heap users' emails, others matching only by name,
+# address and birth date, with typos), tagged feeds and couriers for them, and
+# a stitch: it prints a few people with their records from each source.
 #
 #   scripts/demo.sh         set up (or reuse) everything and run the courier
 #   scripts/demo.sh stop    stop the daemon and the services
@@ -162,19 +166,20 @@ wait_for /healthz
 wait_for /readyz
 echo "daemon: ready after ${SECONDS}s"
 
-# --- 4 and 5. a Heap Connect export into moto, a Heap source, its first run -------
+# --- 4, 5 and 6. a Heap Connect export into moto, a Heap source, its first run; a CRM and
+# an orders file sharing people with it, and Stitch ----------------------------------------
 # The sample generator writes three dumps (manifests + snappy Avro parts) as
 # Heap does; the same seed gives the same objects, so a rerun changes nothing.
 echo "sample: generating a Heap Connect export into s3://$BUCKET"
 dotnet run --project "$ROOT/tests/HeapDaemon.SampleData" -c Release -- --s3 "$S3_ENDPOINT" --bucket "$BUCKET" --seed 1 |
   sed 's/^/sample: /'
-HEAPD_URL=$URL HEAPD_TOKEN=$TOKEN S3_ENDPOINT=$S3_ENDPOINT S3_BUCKET=$BUCKET \
+HEAPD_URL=$URL HEAPD_TOKEN=$TOKEN S3_ENDPOINT=$S3_ENDPOINT S3_BUCKET=$BUCKET PEOPLE_DIR=$LOCAL/demo/people ROOT=$ROOT \
   python3 - <<'PY'
-import json, os, sys, time, urllib.error, urllib.request
+import json, os, subprocess, sys, time, urllib.error, urllib.request
 import boto3
 
 url, token = os.environ["HEAPD_URL"], os.environ["HEAPD_TOKEN"]
-endpoint, bucket = os.environ["S3_ENDPOINT"], os.environ["S3_BUCKET"]
+endpoint, bucket, folder = os.environ["S3_ENDPOINT"], os.environ["S3_BUCKET"], os.environ["PEOPLE_DIR"]
 
 def api(method, path, body=None, ok=(200,)):
     """One admin API call; anything but an expected status ends the demo with the full exchange."""
@@ -246,9 +251,60 @@ print("  {:<16} {:<16} {:>6}".format("name", "table", "rows"))
 for t in tables:
     print("  {:<16} {:<16} {:>6}".format(t["name"], t["table"], t["rowCount"]))
 print("\nidentity: heap.users_resolved, heap.<table>_resolved (resolved_user_id), heap.user_migrations_resolved")
+
+# A CRM customers file and an orders file (generated people) in the same bucket, tagged feeds, couriers, and a stitch.
+# One email of each Heap person (users merged by user_migrations are one person) goes to one generated person, so the
+# CRM and the orders share them with Heap.
+emails = subprocess.run(["psql", "-XqtA", "-c", "SELECT max(email) FROM heap.users_resolved WHERE email IS NOT NULL GROUP BY user_id ORDER BY 1"],
+                        check=True, capture_output=True, text=True).stdout.split()
+subprocess.run(["dotnet", "run", "--project", f"{os.environ['ROOT']}/tests/HeapDaemon.SampleData", "-c", "Release", "--", "people",
+                "--people", "300", "--out", folder, "--seed", "5", "--emails", ",".join(emails)], check=True, capture_output=True)
+s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="demo", aws_secret_access_key="demo-secret")
+with open(os.path.join(os.environ["ROOT"], "tests", "HeapDaemon.SampleData", "people-feeds.json")) as f:
+    feeds = {name: feed for name, feed in json.load(f).items() if name != "loyalty_members"}
+for name, feed in feeds.items():
+    key = f"{feed['source']}/{name}.csv"
+    s3.upload_file(os.path.join(folder, f"{name}.csv"), bucket, key)
+    feed_id = f"{feed['source']}-{feed['name']}"
+    if api("POST", "/api/feeds", feed, ok=(201, 409))[0] == 201:
+        api("POST", f"/api/feeds/{feed_id}/activate")
+    api("POST", "/api/couriers", {"id": feed["source"], "credentialId": "heap-demo", "files": [{"key": key, "feedId": feed_id}]}, ok=(201, 409))
+    _, accepted = api("POST", f"/api/couriers/{feed['source']}/runs", {}, ok=(202,))
+    while (run := api("GET", f"/api/runs/{accepted['runId']}")[1]["run"])["status"] in ("queued", "running"):
+        time.sleep(0.3)
+    print(f"run {accepted['runId']} ({feed['source']}): {run['status'].upper()}: {run.get('message', '')}")
+    if run["status"] != "succeeded":
+        sys.exit("demo: loading the sample CSV failed")
+
+_, accepted = api("POST", "/api/stitch/runs", {}, ok=(202,))
+print(f"stitch {accepted['runId']}: started", end="", flush=True)
+while (run := api("GET", f"/api/stitch/runs/{accepted['runId']}")[1]["run"])["status"] in ("queued", "running"):
+    print(".", end="", flush=True)
+    time.sleep(0.5)
+print(f"\nstitch {run['id']}: {run['status'].upper()}: {run.get('message', '')}")
+if run["status"] != "succeeded":
+    sys.exit("demo: the stitch failed")
 PY
 
-# --- 6. how to go on ---------------------------------------------------------------
+echo
+echo "people across sources (stitch.unified_coalesced; their customer 360 row is in stitch.merged_customers):"
+psql -X -v ON_ERROR_STOP=1 -P pager=off <<'SQL'
+WITH shown AS (
+    (SELECT amperity_id, 'shares an email with a Heap user' AS why FROM stitch.merged_customers
+     WHERE sources @> '{heap.users,crm.customers,shop.orders}' ORDER BY record_count DESC, amperity_id LIMIT 2)
+    UNION ALL
+    (SELECT DISTINCT c.amperity_id, 'name, address and birth date only (with typos)' FROM stitch.unified_scores s
+     JOIN stitch.unified_coalesced c ON c.record_id = s.record1
+     WHERE s.matched AND s.source1 <> s.source2 AND s.email <> 3 AND s.phone <> 3 AND s.birthdate = 4
+       AND (s.given_name IN (2, 3) OR s.surname IN (2, 3) OR s.address IN (2, 3))
+     ORDER BY c.amperity_id LIMIT 2))
+SELECT left(u.amperity_id::text, 8) AS person, shown.why, u.source || '.' || u.feed AS record_of, u.pk,
+       coalesce(u.full_name, concat_ws(' ', u.given_name, u.surname)) AS name, u.email, u.address, u.birthdate
+FROM stitch.unified_coalesced u JOIN shown USING (amperity_id)
+ORDER BY shown.why DESC, u.amperity_id, u.source, u.feed, u.pk;
+SQL
+
+# --- 7. how to go on ---------------------------------------------------------------
 cat >"$DEMO_ENV" <<EOF
 export HEAPD_URL=$URL
 export HEAPD_TOKEN=$TOKEN
@@ -263,8 +319,11 @@ chmod 600 "$DEMO_ENV" # it holds the admin token
 
 cat <<EOF
 
-HeapDaemon is running: $URL (admin API under /api)
-Admin token: $TOKEN
+HeapDaemon is running.
+
+  Console:   $URL/  (open it in a browser; sign in with the admin token below)
+  Admin API: $URL/api  (reference: $URL/api-docs)
+  Admin token: $TOKEN
 
 Try:
   source $DEMO_ENV
@@ -274,6 +333,9 @@ Try:
   psql -c 'select count(*) from heap.pageviews'
   psql -c 'select user_id, resolved_user_id, time from heap.pageviews_resolved limit 5'
   psql -c 'select * from heap.users_resolved limit 5'
+  psql -c 'select * from stitch.merged_customers limit 5'
+  psql -c 'select user_id, amperity_id, path from heap.pageviews_customers limit 5'
+  curl -s -H "Authorization: Bearer \$HEAPD_TOKEN" \$HEAPD_URL/api/stitch/records/crm/customers/100000
 
 ./scripts/demo.sh stop stops everything.
 EOF

@@ -20,15 +20,18 @@ stop_services() {
 }
 trap stop_services EXIT # also covers Ctrl-C and unexpected errors
 
-# The format tests make their files with the real tools; a fresh machine may lack some.
+# The format tests make their files with the real tools, and the console's tests drive Debian's Chromium
+# (Playwright downloads no browser here); a fresh machine may lack some.
 missing=()
 for tool in gpg zip tar gzip; do command -v "$tool" >/dev/null || missing+=("$tool"); done
+chromium=${HEAPD_CHROMIUM:-/usr/bin/chromium}
+[[ -x $chromium ]] || missing+=(chromium)
 if ((${#missing[@]} > 0)); then
   if ((EUID == 0)); then
     echo "test.sh: installing ${missing[*]}" >&2
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gnupg zip tar gzip >&2 || true
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gnupg zip tar gzip chromium >&2 || true
   else
-    echo "test.sh: the format tests need ${missing[*]}; install them (apt-get install gnupg zip)" >&2
+    echo "test.sh: the tests need ${missing[*]}; install them (apt-get install gnupg zip chromium)" >&2
   fi
 fi
 
@@ -41,6 +44,7 @@ fi
 eval "$("$SERVICES" env)"
 
 rm -rf "$RESULTS" # results of an earlier run must not be counted
+export HEAPD_TEST_RESULTS=$RESULTS # the browser tests save each step's screenshot under it
 rc=0
 dotnet test HeapDaemon.sln -c Release --logger trx --results-directory "$RESULTS" "$@" || rc=$?
 

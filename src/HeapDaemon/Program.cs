@@ -1,5 +1,6 @@
 using HeapDaemon.Admin;
 using HeapDaemon.Configuration;
+using HeapDaemon.WebConsole;
 
 // A start that fails on a setting says so in one line and exits 1, instead of a stack trace.
 AppDomain.CurrentDomain.UnhandledException += (_, e) =>
@@ -17,15 +18,19 @@ builder.Configuration.AddEnvironmentVariables("HEAPD__");
 builder.AddHeapDaemon();
 
 var app = builder.Build();
+app.UseDaemonAddress();
 app.UseExceptionHandler();
-// Every error answer carries a ProblemDetails: exceptions through AdminProblems, and answers that have a status but no
-// body (a method the route does not take) through the status-code pages.
-app.UseStatusCodePages();
+// Every error answer of the API carries a ProblemDetails: exceptions through AdminProblems, and answers that have a
+// status but no body (a method the route does not take) through the status-code pages; the console's are pages.
+app.UseStatusCodePages(StatusPages.WriteAsync);
 app.UseKeptRequestBodies();
 app.UseAuthentication();
 app.UseAuthorization();
+app.UseConsoleChangesForAdmins();
+app.UseAntiforgery();
 app.MapOperationsEndpoints();
 app.MapAdminApi();
+app.MapConsole();
 app.Run();
 
 /// <summary>Visible to the HTTP tests' WebApplicationFactory.</summary>

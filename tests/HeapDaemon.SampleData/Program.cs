@@ -4,6 +4,8 @@ using HeapDaemon.SampleData;
 
 // heap-sample <folder> [--seed N] [--bucket B] [--prefix P]          writes the export under <folder>
 // heap-sample --s3 <endpoint> --bucket B [--seed N] [--prefix P]     uploads it (keys from AWS_ACCESS_KEY_ID/..., or "test")
+// heap-sample people --people N --out <folder> [--seed N] [--change-percent P] [--emails a,b]
+//     writes Stitch's synthetic sources (see PeopleGenerator), truth.csv, and under change/ the same files with P% of rows changed
 // Prints the expected row count of every table afterwards.
 namespace HeapDaemon.SampleData;
 
@@ -12,6 +14,7 @@ public static class HeapSampleCli
 {
     public static async Task<int> Main(string[] args)
     {
+        if (args.Length > 0 && args[0] == "people") return People(args[1..]);
         var options = new Dictionary<string, string>();
         string? folder = null;
         for (var i = 0; i < args.Length; i++)
@@ -45,6 +48,35 @@ public static class HeapSampleCli
         }
         foreach (var (table, rows) in export.Expected) Console.WriteLine($"expected {table}: {rows.Count} rows");
         Console.WriteLine($"merged users: {export.FinalUser.Count}");
+        return 0;
+    }
+
+    private static int People(string[] args)
+    {
+        var options = new Dictionary<string, string>();
+        for (var i = 0; i + 1 < args.Length; i += 2) options[args[i].TrimStart('-')] = args[i + 1];
+        var culture = System.Globalization.CultureInfo.InvariantCulture;
+        var people = int.Parse(options.GetValueOrDefault("people", "1000"), culture);
+        var folder = options["out"];
+        var generator = new PeopleGenerator(int.Parse(options.GetValueOrDefault("seed", "1"), culture))
+        {
+            KnownEmails = options.TryGetValue("emails", out var emails) ? emails.Split(',', StringSplitOptions.RemoveEmptyEntries) : [],
+        };
+        var (_, files) = generator.Generate(people);
+        Directory.CreateDirectory(Path.Combine(folder, "change"));
+        using (var truth = new StreamWriter(Path.Combine(folder, "truth.csv")))
+        {
+            truth.WriteLine("source,feed,pk,person");
+            foreach (var file in files)
+                foreach (var (pk, person) in file.Truth) truth.WriteLine($"{file.Source},{file.Table},{pk},{person}");
+        }
+        var percent = double.Parse(options.GetValueOrDefault("change-percent", "1"), culture);
+        foreach (var file in files)
+        {
+            File.WriteAllText(Path.Combine(folder, $"{file.Source}_{file.Table}.csv"), file.Csv());
+            File.WriteAllText(Path.Combine(folder, "change", $"{file.Source}_{file.Table}.csv"), PeopleGenerator.Changed(file, percent / 100, 11).Csv());
+        }
+        Console.WriteLine($"wrote {files.Sum(f => f.Rows.Count)} records of {people} people under {folder} ({string.Join(", ", files.Select(f => $"{f.Source}.{f.Table} {f.Rows.Count}"))})");
         return 0;
     }
 }

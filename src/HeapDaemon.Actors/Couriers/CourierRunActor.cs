@@ -151,6 +151,7 @@ public sealed class CourierRunActor : ReceiveActor
     private void End(RunSummary summary, TimeSpan? retryAfter, FailedAttempts? failures, long? blockedDump = null)
     {
         Context.Parent.Tell(new RunEnded(summary, retryAfter, failures, blockedDump));
+        Context.System.EventStream.Publish(new CourierRunEnded(_plan.CourierId, _plan.RunId, summary.Status));
         Context.Stop(Self);
     }
 

@@ -8,14 +8,24 @@ namespace HeapDaemon.Actors.Feeds;
 /// </summary>
 public static partial class SemanticTags
 {
-    /// <summary>Profile tags with the field type each needs, where Amperity requires one.</summary>
-    private static readonly Dictionary<string, FieldType?> Profile = new(StringComparer.Ordinal)
+    private static readonly FieldType[] Text = [FieldType.String];
+    private static readonly FieldType[] Moment = [FieldType.Date, FieldType.Datetime, FieldType.Integer];
+
+    /// <summary>
+    /// Profile tags with the field types Stitch can read them from. Text tags need a String (a postal code or a phone
+    /// number read as a number loses its leading zeros and its plus). A birthdate is a Date, or a String Stitch reads as a
+    /// date itself (so a row with a malformed birthdate is still loaded, and compared by its digits).
+    /// </summary>
+    private static readonly Dictionary<string, FieldType[]> Profile = new(StringComparer.Ordinal)
     {
-        ["address"] = null, ["address2"] = null, ["birthdate"] = FieldType.Date, ["city"] = null, ["company"] = null,
-        ["country"] = null, ["create-dt"] = null, ["email"] = null, ["full-name"] = null, ["gender"] = null,
-        ["generational-suffix"] = null, ["given-name"] = null, ["phone"] = FieldType.String, ["postal"] = FieldType.String,
-        ["state"] = null, ["surname"] = null, ["title"] = null, ["update-dt"] = null,
+        ["address"] = Text, ["address2"] = Text, ["birthdate"] = [FieldType.Date, FieldType.String], ["city"] = Text, ["company"] = Text,
+        ["country"] = Text, ["create-dt"] = Moment, ["email"] = Text, ["full-name"] = Text, ["gender"] = Text,
+        ["generational-suffix"] = Text, ["given-name"] = Text, ["phone"] = Text, ["postal"] = Text,
+        ["state"] = Text, ["surname"] = Text, ["title"] = Text, ["update-dt"] = Moment,
     };
+
+    /// <summary>Customer and foreign keys are compared as text; a number is a key too, a date or a fraction is not.</summary>
+    private static readonly FieldType[] Key = [FieldType.String, FieldType.Integer];
 
     /// <summary>Tags a feed may carry once only, because Stitch reads them as the one value of a person.</summary>
     private static readonly string[] OncePerFeed = ["given-name", "surname", "generational-suffix"];
@@ -65,8 +75,10 @@ public static partial class SemanticTags
             {
                 if (tag == "fk" || tag == "fk-") yield return $"field '{field.Name}': tag 'fk' needs a namespace, e.g. 'fk-customer-id'";
                 else if (tag == "pk" && !field.PrimaryKey) yield return $"field '{field.Name}': tag 'pk' is only for primary-key fields";
-                else if (Profile.TryGetValue(tag, out var type) && type is { } needed && field.Type != needed)
-                    yield return $"field '{field.Name}': tag '{tag}' needs type {needed}, not {field.Type}";
+                else if (Profile.TryGetValue(tag, out var types) && !types.Contains(field.Type))
+                    yield return $"field '{field.Name}': tag '{tag}' needs type {string.Join(" or ", types)}, not {field.Type}";
+                else if ((tag == "ck" || ForeignKey().IsMatch(tag)) && !Key.Contains(field.Type))
+                    yield return $"field '{field.Name}': tag '{tag}' is a key, which needs type String or Integer, not {field.Type}";
                 else if (!Profile.ContainsKey(tag) && tag is not ("pk" or "ck") && !ForeignKey().IsMatch(tag) && !Custom().IsMatch(tag))
                     yield return $"field '{field.Name}': tag '{tag}' must be lowercase words joined by '-' or '/'";
             }
@@ -78,5 +90,5 @@ public static partial class SemanticTags
         }
     }
 
-    private static bool Fits(string tag, FeedField field) => Profile[tag] is not { } needed || needed == field.Type;
+    private static bool Fits(string tag, FeedField field) => Profile[tag].Contains(field.Type);
 }

@@ -121,11 +121,15 @@ public static class HeapSchema
             NewColumns: NewColumnPolicy.Add);
     }
 
-    /// <summary>Amperity's tags for Heap (reference B.11): users' email and identity, and events' link to their user.</summary>
+    /// <summary>
+    /// Amperity's tags for Heap (reference B.11): users' email and identity, and events' link to their user. A user's own
+    /// id carries the events' namespace too, so Stitch can give each event its user's person.
+    /// </summary>
     private static FeedField Tagged(string table, FeedField field, string key, string? lastUpdated)
     {
         IReadOnlyList<string> tags = (table, field.Name) switch
         {
+            ("users", var n) when n == key => ["pk", "fk-heap-user"],
             (_, var n) when n == key => ["pk"],
             ("users", "email") => ["email"],
             ("users", "identity") => ["ck"],

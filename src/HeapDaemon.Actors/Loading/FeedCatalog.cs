@@ -18,6 +18,12 @@ public sealed class FeedTableInUseException(string message) : Exception(message)
 /// <summary>Feeds in <c>heapd.feeds</c>; activation creates or widens the domain table in the same transaction.</summary>
 public sealed class FeedCatalog(NpgsqlDataSource db)
 {
+    /// <summary>
+    /// The start of the comment on a view the daemon derives from a domain table (Stitch's <c>&lt;table&gt;_customers</c>):
+    /// such a view is dropped with its table, where a view of the user's refuses the drop.
+    /// </summary>
+    public const string DerivedViewMark = "Made by HeapDaemon";
+
     /// <returns>null when added; otherwise why not (id or source:name taken).</returns>
     public async Task<string?> AddAsync(FeedDefinition feed, CancellationToken ct)
     {
@@ -70,21 +76,12 @@ public sealed class FeedCatalog(NpgsqlDataSource db)
             await reader.CloseAsync();
             // The API validated the whole feed; Heap's feeds grow here dump by dump.
             if (PostgresLimits.Problems(feed).FirstOrDefault() is { } tooLarge) return $"feed '{feed.Id}': {tooLarge}";
+            var migration = FeedMigration.Plan(current, feed, purge);
+            if (migration.Refusals.Count > 0) return string.Join("; ", migration.Refusals);
             if (current.Active)
             {
-                if (current.Definition.Table != feed.Table)
-                    return $"feed '{feed.Id}' is active: its source and name (domain table {current.Definition.Table.DisplayName}) cannot change";
-                var removedKeys = current.Definition.KeyFields.Where(k => feed.Fields.All(f => f.Name != k.Name)).Select(k => k.Name).ToList();
-                if (removedKeys.Count > 0)
-                    return $"feed '{feed.Id}' is active: key field(s) {string.Join(", ", removedKeys)} cannot be removed; change the key first (with purge)";
-                var oldKey = current.Definition.KeyFields.Select(f => f.ColumnName).ToList();
-                var newKey = feed.KeyFields.Select(f => f.ColumnName).ToList();
-                var keyChanged = !oldKey.SequenceEqual(newKey);
-                if (keyChanged && !purge)
-                    return $"feed '{feed.Id}' is active: changing its primary key from ({string.Join(", ", oldKey)}) to " +
-                           $"({string.Join(", ", newKey)}) deletes the rows loaded so far; repeat with ?purge=true to do that";
                 await DomainTableSchema.EnsureAsync(connection, transaction, feed, ct);
-                if (keyChanged) await PurgeAsync(connection, transaction, feed, ct);
+                if (migration.Purges) await PurgeAsync(connection, transaction, feed, ct);
             }
         }
         await using (var update = new NpgsqlCommand(
@@ -190,11 +187,18 @@ public sealed class FeedCatalog(NpgsqlDataSource db)
         var dropped = false;
         if (dropTable)
         {
-            // A view of the user's on the table is theirs to drop, not the daemon's to drop silently (RESTRICT).
+            // A view of the user's on the table is theirs to drop, not the daemon's to drop silently (RESTRICT); a view the
+            // daemon derived from it goes with it (what made it makes it again without the table).
             var dependents = await DependentViewsAsync(connection, transaction, feed.Table, ct);
-            if (dependents.Count > 0)
+            var users = dependents.Where(v => !v.Derived).Select(v => v.Name).ToList();
+            if (users.Count > 0)
                 throw new FeedTableInUseException(
-                    $"table {feed.Table} cannot be dropped: view(s) {string.Join(", ", dependents)} read it; drop them first, or delete the feed without dropTable");
+                    $"table {feed.Table} cannot be dropped: view(s) {string.Join(", ", users)} read it; drop them first, or delete the feed without dropTable");
+            foreach (var (view, _) in dependents)
+            {
+                await using var dropView = new NpgsqlCommand($"DROP VIEW IF EXISTS {view} RESTRICT", connection, transaction);
+                await dropView.ExecuteNonQueryAsync(ct);
+            }
             await using var drop = new NpgsqlCommand($"DROP TABLE IF EXISTS {feed.Table.Qualified} RESTRICT", connection, transaction);
             try
             {
@@ -225,11 +229,12 @@ public sealed class FeedCatalog(NpgsqlDataSource db)
         return await reader.ReadAsync(ct) ? Read(reader).Definition : null;
     }
 
-    private static async Task<List<string>> DependentViewsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, DomainTableName table,
-        CancellationToken ct)
+    /// <summary>Views that read the table (their names quoted), and whether the daemon derived each (<see cref="DerivedViewMark"/>).</summary>
+    private static async Task<List<(string Name, bool Derived)>> DependentViewsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
+        DomainTableName table, CancellationToken ct)
     {
         await using var cmd = new NpgsqlCommand("""
-            SELECT DISTINCT format('%I.%I', vn.nspname, v.relname)
+            SELECT DISTINCT format('%I.%I', vn.nspname, v.relname), coalesce(starts_with(obj_description(v.oid, 'pg_class'), $3), false)
             FROM pg_depend d
             JOIN pg_rewrite r ON r.oid = d.objid
             JOIN pg_class v ON v.oid = r.ev_class
@@ -239,9 +244,10 @@ public sealed class FeedCatalog(NpgsqlDataSource db)
             """, connection, transaction);
         cmd.Parameters.AddWithValue(table.Schema);
         cmd.Parameters.AddWithValue(table.Table);
+        cmd.Parameters.AddWithValue(DerivedViewMark);
         await using var reader = await cmd.ExecuteReaderAsync(ct);
-        var views = new List<string>();
-        while (await reader.ReadAsync(ct)) views.Add(reader.GetString(0));
+        var views = new List<(string, bool)>();
+        while (await reader.ReadAsync(ct)) views.Add((reader.GetString(0), reader.GetBoolean(1)));
         return views;
     }
 

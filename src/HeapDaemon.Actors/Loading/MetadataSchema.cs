@@ -51,6 +51,9 @@ public static class MetadataSchema
         -- A courier's recent runs and its last successful run date are read from here (RunStore.HistoryAsync).
         CREATE INDEX IF NOT EXISTS runs_courier_finished ON heapd.runs (courier_id, finished_at DESC) WHERE finished_at IS NOT NULL;
         CREATE INDEX IF NOT EXISTS runs_courier_succeeded ON heapd.runs (courier_id, run_date DESC) WHERE status = 'succeeded';
+        -- The daemon's run history, newest first, by status or not (RunHistory).
+        CREATE INDEX IF NOT EXISTS runs_requested ON heapd.runs (requested_at DESC, id DESC);
+        CREATE INDEX IF NOT EXISTS runs_status_requested ON heapd.runs (status, requested_at DESC, id DESC);
         CREATE TABLE IF NOT EXISTS heapd.run_files (
             run_id         uuid NOT NULL REFERENCES heapd.runs (id) ON DELETE CASCADE,
             ordinal        int NOT NULL,

@@ -23,6 +23,10 @@ public sealed class DaemonMetrics : IDisposable
     private readonly Histogram<double> _runSeconds, _fileSeconds;
     private readonly ConcurrentDictionary<string, int> _queued = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, DateTimeOffset> _lastSuccess = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, long> _stitches = new(StringComparer.Ordinal);
+    private readonly Histogram<double> _stitchSeconds;
+    /// <summary>The latest result's records and people; -1 until this daemon's first stitch succeeds.</summary>
+    private long _stitchRecords = -1, _stitchPeople = -1;
 
     /// <param name="meters">The host's factory, so each daemon in a process (the tests run several) has meters of its own.</param>
     /// <remarks>
@@ -47,6 +51,13 @@ public sealed class DaemonMetrics : IDisposable
         _meter.CreateObservableGauge("courier_last_success_timestamp_seconds",
             () => _lastSuccess.Select(s => new Measurement<double>(s.Value.ToUnixTimeMilliseconds() / 1000d, new KeyValuePair<string, object?>("courier", s.Key))),
             description: "When each courier's last successful run ended, in Unix seconds.");
+        _meter.CreateObservableCounter("stitch_runs_total", () => ByStatus(_stitches), description: "Stitches finished, by outcome.");
+        _stitchSeconds = _meter.CreateHistogram<double>("stitch_duration_seconds",
+            description: "Wall time of stitches, by what ran (full or incremental): read, match, write.");
+        _meter.CreateObservableGauge("stitch_records", () => Known(ref _stitchRecords),
+            description: "Profile records in the result of the latest stitch this daemon ran.");
+        _meter.CreateObservableGauge("stitch_people", () => Known(ref _stitchPeople),
+            description: "People (Amperity IDs) in the result of the latest stitch this daemon ran.");
     }
 
     public void FileFinished(FileOutcome outcome, TimeSpan duration)
@@ -78,6 +89,19 @@ public sealed class DaemonMetrics : IDisposable
         _queued.TryRemove(courierId, out _);
         _lastSuccess.TryRemove(courierId, out _);
     }
+
+    /// <param name="ran"><c>full</c> or <c>incremental</c>, what ran (an incremental stitch may have run full).</param>
+    /// <param name="records">The result's records and people, for a stitch that succeeded.</param>
+    public void StitchFinished(RunStatus status, string ran, TimeSpan duration, long? records, long? people)
+    {
+        _stitches.AddOrUpdate(Label(status), 1, (_, n) => n + 1);
+        _stitchSeconds.Record(duration.TotalSeconds, new KeyValuePair<string, object?>("kind", ran));
+        if (records is { } r) Interlocked.Exchange(ref _stitchRecords, r);
+        if (people is { } p) Interlocked.Exchange(ref _stitchPeople, p);
+    }
+
+    private static IEnumerable<Measurement<long>> Known(ref long value) =>
+        Interlocked.Read(ref value) is >= 0 and var known ? [new Measurement<long>(known)] : [];
 
     private static IEnumerable<Measurement<long>> ByStatus(ConcurrentDictionary<string, long> counts) =>
         counts.Select(c => new Measurement<long>(c.Value, new KeyValuePair<string, object?>("status", c.Key)));

@@ -10,8 +10,8 @@ public static class Roles
 }
 
 /// <summary>
-/// What each route needs, by policy rather than by scheme: the bearer scheme today, the console's cookie tomorrow,
-/// sign in to the same roles. Every <c>/api</c> route declares one of these (<see cref="ForViewers"/> or
+/// What each route needs, by policy rather than by scheme: the API's bearer tokens and the console's cookie
+/// (<see cref="ConsoleSession"/>) sign in to the same roles, and both are held to these policies. Every <c>/api</c> route declares one of these (<see cref="ForViewers"/> or
 /// <see cref="ForAdmins"/>); a test refuses a route that declares none.
 /// </summary>
 public static class AccessPolicies
@@ -24,8 +24,10 @@ public static class AccessPolicies
 
     public static void AddAccessPolicies(this IServiceCollection services)
     {
-        services.AddAuthentication(BearerTokenHandler.SchemeName)
-            .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, BearerTokenHandler>(BearerTokenHandler.SchemeName, null);
+        services.AddSingleton<TokenRoles>();
+        services.AddAuthentication(ConsoleSession.SelectorName)
+            .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, BearerTokenHandler>(BearerTokenHandler.SchemeName, null)
+            .AddConsoleSession();
         services.AddAuthorizationBuilder()
             .AddPolicy(Read, policy => policy.RequireRole(Roles.Viewer, Roles.Admin))
             .AddPolicy(Admin, policy => policy.RequireRole(Roles.Admin));

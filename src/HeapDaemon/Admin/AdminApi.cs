@@ -24,6 +24,7 @@ public static class AdminApi
         api.MapNotificationsApi();
         api.MapDomainTablesApi();
         api.MapPreviewApi();
+        api.MapStitchApi();
         api.MapClusterApi();
     }
 }

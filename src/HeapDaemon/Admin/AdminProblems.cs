@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.AspNetCore.Http.Metadata;
 using Microsoft.Extensions.Options;
+using HeapDaemon.Management;
 using Npgsql;
 
 namespace HeapDaemon.Admin;
@@ -100,17 +101,4 @@ public sealed partial class AdminProblems(ILogger<AdminProblems> log, IOptions<J
 
     [GeneratedRegex("""^Failed to bind parameter "(?<type>[^"]+) (?<name>[^" ]+)" from "(?<value>.*)"\.\z""", RegexOptions.Singleline)]
     private static partial Regex BindFailure();
-}
-
-/// <summary>Tells a PostgreSQL that cannot serve now from one that answered and refused.</summary>
-public static class PostgresErrors
-{
-    /// <summary>Connection failures, shutdowns and restarts, too many connections, out of resources: worth another try.</summary>
-    public static bool IsUnavailable(PostgresException e) =>
-        e.SqlState.StartsWith("08", StringComparison.Ordinal) || e.SqlState.StartsWith("53", StringComparison.Ordinal) ||
-        e.SqlState is "57P01" or "57P02" or "57P03";
-
-    /// <summary>PostgreSQL's own message, its detail and hint when it gave them, and the SQLSTATE.</summary>
-    public static string Describe(PostgresException e) =>
-        $"PostgreSQL refused: {e.MessageText}{(e.Detail is { Length: > 0 } d ? $" ({d})" : "")}{(e.Hint is { Length: > 0 } h ? $"; hint: {h}" : "")} (SQLSTATE {e.SqlState})";
 }

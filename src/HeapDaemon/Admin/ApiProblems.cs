@@ -82,3 +82,21 @@ public sealed class UnavailableProblem(string title, string? detail = null)
 {
     public static void PopulateMetadata(MethodInfo method, EndpointBuilder builder) => Document(builder, StatusCodes.Status503ServiceUnavailable);
 }
+
+/// <summary>An operation's <see cref="Management.Failure"/> as the problem its kind answers with.</summary>
+public static class FailureProblems
+{
+    public static InvalidProblem AsInvalid(this Management.Failure f) => new(f.Errors, f.Title ?? InvalidProblem.Title);
+
+    public static NotFoundProblem AsNotFound(this Management.Failure f) => new(f.Message);
+
+    public static ConflictProblem AsConflict(this Management.Failure f) => new(f.Message, f.Details?.ToDictionary());
+
+    public static TooLargeProblem AsTooLarge(this Management.Failure f) => new(f.Message);
+
+    public static UnprocessableProblem AsUnprocessable(this Management.Failure f) => new(f.Title ?? "The request cannot be done", f.Message);
+
+    public static UpstreamProblem AsUpstream(this Management.Failure f) => new(f.Title ?? "S3 refused", f.Message, f.Details?.ToDictionary());
+
+    public static UnavailableProblem AsUnavailable(this Management.Failure f) => new(f.Title ?? "The daemon cannot do it now; try again", f.Errors.Count == 0 ? null : f.Message);
+}

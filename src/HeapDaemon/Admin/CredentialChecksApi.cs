@@ -1,7 +1,6 @@
-using Amazon.Runtime;
 using HeapDaemon.Access;
-using HeapDaemon.Actors.Credentials;
 using HeapDaemon.Actors.Storage;
+using HeapDaemon.Management;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace HeapDaemon.Admin;
@@ -24,31 +23,21 @@ public static class CredentialChecksApi
     }
 
     public static async Task<Results<Ok<ConnectionTestResult>, NotFoundProblem>> TestAsync(
-        string id, ConnectionTestRequest? body, CredentialCatalog catalog, S3ConnectionTest test, CancellationToken ct) =>
-        await catalog.GetAccessAsync(id, ct) is not { } access
-            ? new NotFoundProblem($"no credential '{id}'")
-            : TypedResults.Ok(await test.RunAsync(access, body?.Prefix, ct));
+        string id, ConnectionTestRequest? body, CredentialService credentials, CancellationToken ct) =>
+        await credentials.TestAsync(id, body?.Prefix, ct) switch
+        {
+            { Failure: null, Value: var result } => TypedResults.Ok(result),
+            { Failure: var f } => f.AsNotFound(),
+        };
 
     /// <param name="pageSize">1-1000; default 200.</param>
     public static async Task<Results<Ok<BrowsePage>, InvalidProblem, NotFoundProblem, UpstreamProblem>> BrowseAsync(
-        string id, string? prefix, string? continuationToken, int? pageSize, CredentialCatalog catalog, S3ClientFactory clients, CancellationToken ct)
-    {
-        var size = pageSize ?? S3Browser.DefaultPageSize;
-        if (size is < 1 or > S3Browser.MaxPageSize) return new InvalidProblem($"pageSize must be 1-{S3Browser.MaxPageSize}");
-        if (prefix is { Length: > 1024 }) return new InvalidProblem("prefix must be at most 1024 characters");
-        if (await catalog.GetAccessAsync(id, ct) is not { } access) return new NotFoundProblem($"no credential '{id}'");
-        using var s3 = clients.Create(access, interactive: true);
-        try
+        string id, string? prefix, string? continuationToken, int? pageSize, CredentialService credentials, CancellationToken ct) =>
+        await credentials.BrowseAsync(id, prefix, continuationToken, pageSize, ct) switch
         {
-            return TypedResults.Ok(await S3Browser.BrowseAsync(s3, access.Credential.Bucket, prefix, continuationToken, size, ct));
-        }
-        catch (Exception e) when (e is AmazonServiceException or AmazonClientException or HttpRequestException or IOException && !ct.IsCancellationRequested)
-        {
-            var failure = S3Errors.Classify(e, access.Credential.Bucket, prefix);
-            // A continuation token S3 does not know is the caller's mistake; anything else is S3's answer passed on.
-            if (failure.Code == "InvalidArgument") return new InvalidProblem([failure.Message], "S3 refused to list the bucket");
-            return new UpstreamProblem("S3 refused to list the bucket", failure.Message,
-                new Dictionary<string, object?> { ["cause"] = failure.Cause, ["code"] = failure.Code });
-        }
-    }
+            { Failure: null, Value: var page } => TypedResults.Ok(page),
+            { Failure: { Kind: FailureKind.Invalid } f } => f.AsInvalid(),
+            { Failure: { Kind: FailureKind.NotFound } f } => f.AsNotFound(),
+            { Failure: var f } => f.AsUpstream(),
+        };
 }

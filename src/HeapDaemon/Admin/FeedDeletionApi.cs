@@ -1,23 +1,12 @@
-using Akka.Actor;
-using Akka.Hosting;
 using HeapDaemon.Access;
-using HeapDaemon.Actors.Couriers;
+using HeapDaemon.Management;
 using Microsoft.AspNetCore.Http.HttpResults;
-using static HeapDaemon.Actors.Couriers.CourierCommands;
-using static HeapDaemon.Actors.Couriers.CourierReplies;
 
 namespace HeapDaemon.Admin;
 
-/// <param name="DomainTable">The feed's table, e.g. <c>heap.users</c>.</param>
-/// <param name="TableDropped">false: the table and its rows are still there.</param>
-/// <param name="LedgerRowsDeleted">The object versions the feed had loaded (or skipped), forgotten with it.</param>
-public sealed record FeedDeletedView(string Id, string DomainTable, bool TableDropped, long LedgerRowsDeleted);
-
-/// <summary><c>DELETE /api/feeds/{id}</c>: through the courier registry, which holds configurations back while it checks.</summary>
+/// <summary><c>DELETE /api/feeds/{id}</c> (<see cref="FeedService.DeleteAsync"/>).</summary>
 public static class FeedDeletionApi
 {
-    private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(30);
-
     public static void MapFeedDeletionApi(this RouteGroupBuilder api) =>
         api.MapDelete("/feeds/{id}", DeleteFeedAsync).WithName("DeleteFeed").ForAdmins()
             .WithTags("Feeds")
@@ -25,16 +14,12 @@ public static class FeedDeletionApi
 
     /// <param name="dropTable">Drop the feed's domain table too (refused, naming them, while views of the user's read it).</param>
     public static async Task<Results<Ok<FeedDeletedView>, NotFoundProblem, ConflictProblem, UnavailableProblem>> DeleteFeedAsync(
-        string id, bool? dropTable, IRequiredActor<CourierRegistryActor> couriers, CancellationToken ct) =>
-        await (await couriers.GetAsync(ct)).Ask<object>(new DeleteFeed(id, dropTable ?? false), AskTimeout, ct) switch
+        string id, bool? dropTable, FeedService feeds, CancellationToken ct) =>
+        await feeds.DeleteAsync(id, dropTable ?? false, ct) switch
         {
-            FeedDeleted { Removed: var removed } => TypedResults.Ok(new FeedDeletedView(id, removed.Feed.Table.ToString(), removed.TableDropped,
-                removed.LedgerRowsDeleted)),
-            FeedNotFound => new NotFoundProblem($"no feed '{id}'"),
-            FeedInUse inUse => new ConflictProblem(
-                $"feed '{id}' is used by {string.Join(", ", inUse.Uses)}; point them at another feed or delete them first",
-                new Dictionary<string, object?> { ["couriers"] = inUse.Couriers }),
-            FeedNotDeleted refused => new ConflictProblem(refused.Reason),
-            var reply => CouriersApi.Unexpected(reply, "The feed could not be deleted now"),
+            { Failure: null, Value: var deleted } => TypedResults.Ok(deleted),
+            { Failure: { Kind: FailureKind.NotFound } f } => f.AsNotFound(),
+            { Failure: { Kind: FailureKind.Unavailable } f } => f.AsUnavailable(),
+            { Failure: var f } => f.AsConflict(),
         };
 }

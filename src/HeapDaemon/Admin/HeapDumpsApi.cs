@@ -1,6 +1,7 @@
 using HeapDaemon.Access;
 using HeapDaemon.Actors.Heap;
 using HeapDaemon.Actors.Runs;
+using HeapDaemon.Management;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace HeapDaemon.Admin;

@@ -1,20 +1,9 @@
-using System.Collections.Immutable;
 using HeapDaemon.Access;
 using HeapDaemon.Actors.Preview;
+using HeapDaemon.Management;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace HeapDaemon.Admin;
-
-/// <param name="PrimaryKey">The key's incoming field names; guessed (and said so) when left out.</param>
-public sealed record FeedInferRequest(
-    string CredentialId,
-    string Key,
-    string Source,
-    string Name,
-    string? PgpCredentialId = null,
-    FileSettingsOverrides? Settings = null,
-    ImmutableArray<string>? PrimaryKey = null,
-    string? LastUpdatedField = null);
 
 /// <summary>
 /// The file browser's next step: look at a file, and draft a feed from it. Both read a customer's object, so both are
@@ -31,43 +20,19 @@ public static class PreviewApi
     }
 
     public static async Task<Results<Ok<FilePreview>, InvalidProblem, NotFoundProblem, TooLargeProblem, UnprocessableProblem, UpstreamProblem>> PreviewAsync(
-        PreviewRequest body, FilePreviewer previewer, CancellationToken ct)
-    {
-        if (Missing(body.CredentialId, body.Key) is { } missing) return missing;
-        try
-        {
-            return TypedResults.Ok(await previewer.PreviewAsync(body, ct));
-        }
-        catch (PreviewException e)
-        {
-            return Problem<FilePreview>(e);
-        }
-    }
+        PreviewRequest body, PreviewService previews, CancellationToken ct) => Answer(await previews.PreviewAsync(body, ct));
 
     public static async Task<Results<Ok<FeedDraftView>, InvalidProblem, NotFoundProblem, TooLargeProblem, UnprocessableProblem, UpstreamProblem>> InferFeedAsync(
-        FeedInferRequest body, FilePreviewer previewer, CancellationToken ct)
-    {
-        if (Missing(body.CredentialId, body.Key) is { } missing) return missing;
-        try
-        {
-            var preview = await previewer.PreviewAsync(new PreviewRequest(body.CredentialId, body.Key, body.PgpCredentialId, body.Settings), ct);
-            return TypedResults.Ok(FeedDraft.Build(preview, body.Source, body.Name, body.PrimaryKey, body.LastUpdatedField));
-        }
-        catch (PreviewException e)
-        {
-            return Problem<FeedDraftView>(e);
-        }
-    }
+        FeedInferRequest body, PreviewService previews, CancellationToken ct) => Answer(await previews.InferFeedAsync(body, ct));
 
-    private static InvalidProblem? Missing(string? credentialId, string? key) =>
-        string.IsNullOrWhiteSpace(credentialId) || string.IsNullOrWhiteSpace(key) ? new InvalidProblem("credentialId and key are required") : null;
-
-    private static Results<Ok<T>, InvalidProblem, NotFoundProblem, TooLargeProblem, UnprocessableProblem, UpstreamProblem> Problem<T>(PreviewException e) => e.Status switch
-    {
-        StatusCodes.Status400BadRequest => new InvalidProblem(e.Message),
-        StatusCodes.Status404NotFound => new NotFoundProblem(e.Message),
-        StatusCodes.Status413PayloadTooLarge => new TooLargeProblem(e.Message),
-        StatusCodes.Status422UnprocessableEntity => new UnprocessableProblem("The file cannot be previewed", e.Message),
-        _ => new UpstreamProblem("The file cannot be previewed", e.Message),
-    };
+    private static Results<Ok<T>, InvalidProblem, NotFoundProblem, TooLargeProblem, UnprocessableProblem, UpstreamProblem> Answer<T>(Outcome<T> outcome) =>
+        outcome switch
+        {
+            { Failure: null, Value: var value } => TypedResults.Ok(value),
+            { Failure: { Kind: FailureKind.Invalid } f } => f.AsInvalid(),
+            { Failure: { Kind: FailureKind.NotFound } f } => f.AsNotFound(),
+            { Failure: { Kind: FailureKind.TooLarge } f } => f.AsTooLarge(),
+            { Failure: { Kind: FailureKind.Unprocessable } f } => f.AsUnprocessable(),
+            { Failure: var f } => f.AsUpstream(),
+        };
 }

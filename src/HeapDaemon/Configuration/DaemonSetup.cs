@@ -16,9 +16,12 @@ using HeapDaemon.Actors.Notifications;
 using HeapDaemon.Actors.Pipeline;
 using HeapDaemon.Actors.Preview;
 using HeapDaemon.Actors.Runs;
+using HeapDaemon.Actors.Stitch;
 using HeapDaemon.Actors.Storage;
 using HeapDaemon.Admin;
+using HeapDaemon.Management;
 using HeapDaemon.Operations;
+using HeapDaemon.WebConsole;
 using LinqToDB;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
@@ -33,13 +36,64 @@ public static class DaemonSetup
     {
         var configuration = builder.Configuration;
         var services = builder.Services;
-        services.AddCheckedSettings(configuration);
+        services.AddCourierServices(configuration);
         builder.AddDaemonLogging();
+        services.AddSingleton<S3ConnectionTest>();
+        services.AddSingleton<DaemonMetricsExport>();
+        services.AddSingleton<LastSuccesses>();
+        services.AddSingleton<FilePreviewer>();
+        services.AddSingleton<DomainTableBrowser>();
+        services.AddSingleton<StitchInputs>();
+        services.AddSingleton<StitchWriter>();
+        services.AddSingleton<StitchRunner>();
+        services.AddSingleton<StitchSettingsStore>();
+        services.AddSingleton<StitchRunStore>();
+        services.AddSingleton<StitchQueries>();
+        services.AddSingleton<StitchServices>();
+        services.AddSingleton<RunHistory>();
+        services.AddManagement();
+        services.AddWebhookDelivery();
 
-        // Read here because the data source and the journal are registered with it; ValidateOnStart checks it before
-        // anything opens a connection.
+        // The console first: its exception handler answers its pages, the API's answers everything else.
+        builder.AddConsole();
+        builder.AddAdminHttp();
+        services.AddHealthChecks()
+            .AddNpgSql(sp => sp.GetRequiredService<NpgsqlDataSource>(), name: "postgresql", timeout: TimeSpan.FromSeconds(5))
+            .AddNpgSql(sp => sp.GetRequiredService<NpgsqlDataSource>(), healthQuery: "SELECT 1 FROM akka.journal LIMIT 1", name: "journal",
+                timeout: TimeSpan.FromSeconds(5))
+            .AddCheck<S3EndpointsCheck>("s3-endpoints", failureStatus: HealthStatus.Degraded, timeout: TimeSpan.FromSeconds(30))
+            .AddCheck<ClusterJoinedCheck>("cluster");
+
+        // Registered before Akka so its tables and the journal's schema exist when the couriers recover.
+        services.AddHostedService<MetadataInitializer>();
         var postgres = configuration.GetConnectionString("Postgres") ?? "";
-        services.AddNpgsqlDataSource(postgres);
+        services.AddAkka(ClusterSettings.SystemName, (akka, provider) => akka
+            .ConfigureLoggers(loggers => loggers.AddLoggerFactory(new StructuredLogState(provider.GetRequiredService<ILoggerFactory>())))
+            .WithSqlPersistence(
+                // Unpooled: after PostgreSQL restarts, every pooled connection is dead, and Npgsql hands out an idle one
+                // without checking it, so the next journal write would fail (57P01) and stop its courier. Journal
+                // writes are few (a courier changed, a schedule tick), so a fresh connection each is cheap.
+                connectionString: postgres.Length == 0 ? "" : new NpgsqlConnectionStringBuilder(postgres) { Pooling = false }.ConnectionString,
+                providerName: ProviderName.PostgreSQL15,
+                schemaName: MetadataSchema.JournalSchema,
+                autoInitialize: true)
+            .AddDaemonCluster(provider.GetRequiredService<IOptions<ClusterSettings>>().Value)
+            .AddNotificationActors()
+            .AddCourierActors()
+            .AddStitchActors());
+    }
+
+    /// <summary>
+    /// The checked settings and what the courier actors (<see cref="CourierHostingExtensions.AddCourierActors"/>) and
+    /// their runs use: the data source, catalogs, the pipeline, metrics, and the courier kinds. The daemon starts with
+    /// this, and so do the courier actor specs.
+    /// </summary>
+    public static void AddCourierServices(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddCheckedSettings(configuration);
+        // Read here because the data source is registered with it; ValidateOnStart checks it before anything opens a
+        // connection.
+        services.AddNpgsqlDataSource(configuration.GetConnectionString("Postgres") ?? "");
         services.AddSingleton(sp => new SecretProtector(sp.GetRequiredService<IOptions<SecretsSettings>>().Value.MasterKey,
             sp.GetRequiredService<IOptions<SecretsSettings>>().Value.PreviousMasterKeys));
         services.AddSingleton(TimeProvider.System);
@@ -58,15 +112,10 @@ public static class DaemonSetup
         services.AddSingleton<RunLeases>();
         services.AddSingleton<ClusterStatus>();
         services.AddSingleton<S3ClientFactory>();
-        services.AddSingleton<S3ConnectionTest>();
         services.AddSingleton<FileLoadPipeline>();
         services.AddMetrics();
         services.AddSingleton(sp => new DaemonMetrics(sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>()));
-        services.AddSingleton<DaemonMetricsExport>();
-        services.AddSingleton<LastSuccesses>();
         services.AddSingleton(new IdleMemory());
-        services.AddSingleton<FilePreviewer>();
-        services.AddSingleton<DomainTableBrowser>();
         // Courier kinds: one class each, chosen by the kind a courier's configuration names (CourierKinds). A new kind
         // is its class and its line here.
         services.AddSingleton<ICourierKind, FilesCourier>();
@@ -75,31 +124,6 @@ public static class DaemonSetup
         services.AddSingleton<CourierKinds>();
         services.AddSingleton<CourierRunner>();
         services.AddSingleton<CourierServices>();
-        services.AddWebhookDelivery();
-
-        builder.AddAdminHttp();
-        services.AddHealthChecks()
-            .AddNpgSql(sp => sp.GetRequiredService<NpgsqlDataSource>(), name: "postgresql", timeout: TimeSpan.FromSeconds(5))
-            .AddNpgSql(sp => sp.GetRequiredService<NpgsqlDataSource>(), healthQuery: "SELECT 1 FROM akka.journal LIMIT 1", name: "journal",
-                timeout: TimeSpan.FromSeconds(5))
-            .AddCheck<S3EndpointsCheck>("s3-endpoints", failureStatus: HealthStatus.Degraded, timeout: TimeSpan.FromSeconds(30))
-            .AddCheck<ClusterJoinedCheck>("cluster");
-
-        // Registered before Akka so its tables and the journal's schema exist when the couriers recover.
-        services.AddHostedService<MetadataInitializer>();
-        services.AddAkka(ClusterSettings.SystemName, (akka, provider) => akka
-            .ConfigureLoggers(loggers => loggers.AddLoggerFactory(new StructuredLogState(provider.GetRequiredService<ILoggerFactory>())))
-            .WithSqlPersistence(
-                // Unpooled: after PostgreSQL restarts, every pooled connection is dead, and Npgsql hands out an idle one
-                // without checking it, so the next journal write would fail (57P01) and stop its courier. Journal
-                // writes are few (a courier changed, a schedule tick), so a fresh connection each is cheap.
-                connectionString: postgres.Length == 0 ? "" : new NpgsqlConnectionStringBuilder(postgres) { Pooling = false }.ConnectionString,
-                providerName: ProviderName.PostgreSQL15,
-                schemaName: MetadataSchema.JournalSchema,
-                autoInitialize: true)
-            .AddDaemonCluster(provider.GetRequiredService<IOptions<ClusterSettings>>().Value)
-            .AddNotificationActors()
-            .AddCourierActors());
     }
 
     /// <summary>The HTTP edge: typed JSON, ProblemDetails for every error, the bearer scheme and its policies, the OpenAPI document.</summary>
@@ -147,6 +171,7 @@ public static class DaemonSetup
             if (await CourierJournal.SplitRegistryStreamAsync(db, cancellationToken) is > 0 and var moved)
                 log.LogWarning("The journal stream courier-registry held {Count} events and snapshots of the courier 'registry'; they were moved to its own stream",
                     moved);
+            await StitchSchema.EnsureAsync(db, cancellationToken);
             await CheckMergeWorkMemAsync(db, services.GetRequiredService<LoadingSettings>(), cancellationToken);
             var (resealed, unreadable) = await credentials.ResealAsync(cancellationToken);
             if (resealed > 0) log.LogInformation("Sealed {Count} credential secrets anew under the current master key", resealed);

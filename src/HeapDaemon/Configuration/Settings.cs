@@ -35,3 +35,26 @@ public sealed class HealthSettings
 
 /// <summary><c>Logging:Format</c>: <c>simple</c> (default, one line per entry) or <c>json</c> (one JSON object per line).</summary>
 public enum LogFormat { Simple, Json }
+
+/// <summary><c>Console</c>: the web console's sessions.</summary>
+public sealed class ConsoleSettings
+{
+    /// <summary>A session ends after this long without a request (sliding: each request renews it).</summary>
+    public TimeSpan SessionIdleTimeout { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>And in any case this long after sign-in.</summary>
+    public TimeSpan SessionMaxAge { get; set; } = TimeSpan.FromHours(12);
+}
+
+/// <summary><c>Http</c>: where the daemon is reached, behind a reverse proxy or not.</summary>
+public sealed class HttpSettings
+{
+    /// <summary>The path the daemon is served under, e.g. <c>/heapd</c> when a proxy forwards https://host/heapd/ to it; empty at the root.</summary>
+    public string PathBase { get; set; } = "";
+
+    /// <summary>Read X-Forwarded-For, -Proto, -Host and -Prefix from the proxies in <see cref="KnownProxies"/>.</summary>
+    public bool ForwardedHeaders { get; set; }
+
+    /// <summary>Addresses of the proxies whose forwarded headers are believed; loopback only when empty.</summary>
+    public string[] KnownProxies { get; set; } = [];
+}

@@ -62,6 +62,15 @@ public static partial class SettingsRules
         services.AddOptions<PreviewSettings>().Bind(configuration.GetSection("Preview"))
             .Validate(p => p.MaxWrappedParquetMegabytes is >= 1 and <= 100_000, "Preview:MaxWrappedParquetMegabytes must be 1-100000")
             .ValidateOnStart();
+        services.AddOptions<ConsoleSettings>().Bind(configuration.GetSection("Console"))
+            .Validate(c => c.SessionIdleTimeout >= TimeSpan.FromMinutes(1), "Console:SessionIdleTimeout must be at least 00:01:00")
+            .Validate(c => c.SessionMaxAge >= c.SessionIdleTimeout, "Console:SessionMaxAge must be at least Console:SessionIdleTimeout")
+            .ValidateOnStart();
+        services.AddOptions<HttpSettings>().Bind(configuration.GetSection("Http"))
+            .Validate(h => h.PathBase.Length == 0 || PathBase().IsMatch(h.PathBase),
+                "Http:PathBase must be empty or a path like /heapd (starting with '/', not ending with '/', letters, digits, '-', '_', '.', '/')")
+            .Validate(h => h.KnownProxies.All(p => System.Net.IPAddress.TryParse(p, out _)), "Http:KnownProxies must each be an IP address")
+            .ValidateOnStart();
         services.AddOptions<NotificationSettings>().Bind(configuration.GetSection("Notifications"))
             .Validate(n => n.PublicBaseUrl is null || IsHttpUrl(n.PublicBaseUrl),
                 "Notifications:PublicBaseUrl must be an absolute http(s) URL, like https://heapd.example.com")
@@ -122,6 +131,9 @@ public static partial class SettingsRules
     private static bool IsKey(string base64) => base64.Length > 0 && Convert.TryFromBase64String(base64, new byte[64], out var n) && n == 32;
 
     private static bool Positive(TimeSpan duration) => duration > TimeSpan.Zero;
+
+    [GeneratedRegex(@"^(/[A-Za-z0-9._~-]+)+\z")]
+    private static partial Regex PathBase();
 
     [GeneratedRegex(@"^\d+\s*(kB|MB|GB|TB)?\z")]
     private static partial Regex WorkMem();

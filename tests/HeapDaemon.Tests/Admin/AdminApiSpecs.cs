@@ -7,7 +7,8 @@ using Xunit;
 
 namespace HeapDaemon.Tests.Admin;
 
-public sealed class AdminApiSpecs : DaemonSpecs
+/// <summary>The admin API's edge on one daemon shared by the class: each test uses ids of its own.</summary>
+public sealed class AdminApiSpecs : ClassDaemonSpecs<AdminApiSpecs>
 {
     [Theory]
     [InlineData(null)]
@@ -98,7 +99,7 @@ public sealed class AdminApiSpecs : DaemonSpecs
 
         Assert.DoesNotContain("very-secret-value-123", one + all);
         Assert.DoesNotContain("secret", one + all, StringComparison.OrdinalIgnoreCase);
-        var stored = await QueryAsync("SELECT settings::text AS settings, encode(secret, 'escape') AS secret FROM heapd.credentials");
+        var stored = await QueryAsync("SELECT settings::text AS settings, encode(secret, 'escape') AS secret FROM heapd.credentials WHERE id = 'c1'");
         Assert.DoesNotContain("very-secret-value-123", $"{stored[0]["settings"]}{stored[0]["secret"]}");
     }
 
@@ -131,29 +132,31 @@ public sealed class AdminApiSpecs : DaemonSpecs
     [InlineData("""{"source":"heap", "name":""", "not valid")]
     public async Task A_feed_that_is_not_valid_is_refused_with_the_reason(string body, string reason)
     {
+        var before = await QueryAsync("SELECT id FROM heapd.feeds ORDER BY id");
+
         var response = await Api.PostAsync("/api/feeds", new StringContent(body, Encoding.UTF8, "application/json"));
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Contains(reason, await response.Content.ReadAsStringAsync());
-        Assert.Empty(await QueryAsync("SELECT * FROM heapd.feeds"));
+        Assert.Equal(before.Select(r => r["id"]), (await QueryAsync("SELECT id FROM heapd.feeds ORDER BY id")).Select(r => r["id"]));
     }
 
     [Fact]
     public async Task A_courier_can_only_load_into_an_active_feed_with_an_existing_credential()
     {
-        await Api.PostOkAsync("/api/feeds", UsersFeed());
+        await Api.PostOkAsync("/api/feeds", UsersFeed("inactive"));
 
         var response = await Api.PostAsJsonAsync("/api/couriers", new
         {
             id = "early",
             credentialId = "nope",
-            files = new[] { new { key = "users.csv", feedId = "heap-users" } },
+            files = new[] { new { key = "users.csv", feedId = "heap-inactive" } },
         });
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         var text = await response.Content.ReadAsStringAsync();
         Assert.Contains("credential 'nope' does not exist", text);
-        Assert.Contains("feed 'heap-users' is not active", text);
+        Assert.Contains("feed 'heap-inactive' is not active", text);
         Assert.Equal(HttpStatusCode.NotFound, (await Api.GetAsync("/api/couriers/early")).StatusCode);
     }
 
@@ -167,7 +170,7 @@ public sealed class AdminApiSpecs : DaemonSpecs
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Contains("force", await response.Content.ReadAsStringAsync());
-        Assert.Empty(await QueryAsync("SELECT * FROM heapd.runs"));
+        Assert.Empty(await QueryAsync("SELECT * FROM heapd.runs WHERE courier_id = 'users'"));
     }
 
     [Fact]
@@ -176,8 +179,7 @@ public sealed class AdminApiSpecs : DaemonSpecs
         await CreateCourierAsync("a", "a.csv");
         await Api.PostOkAsync("/api/couriers", new { id = "b", credentialId = "moto", files = new[] { new { key = "b.csv", feedId = "heap-users" } } });
 
-        var couriers = await Api.GetOkAsync("/api/couriers");
-        Assert.Equal(["a", "b"], couriers.EnumerateArray().Select(c => c.GetProperty("id").GetString()));
+        Assert.Equal(["a", "b"], await CourierIdsAsync());
         Assert.Equal(HttpStatusCode.Conflict, (await Api.PostAsJsonAsync("/api/couriers",
             new { id = "a", credentialId = "moto", files = new[] { new { key = "x.csv", feedId = "heap-users" } } })).StatusCode);
 
@@ -187,9 +189,12 @@ public sealed class AdminApiSpecs : DaemonSpecs
 
         await RestartDaemonAsync();
 
-        Assert.Equal(["b"], (await Api.GetOkAsync("/api/couriers")).EnumerateArray().Select(c => c.GetProperty("id").GetString()));
-        var tables = await Api.GetOkAsync("/api/domain-tables");
-        Assert.Equal("Heap:Users", tables[0].GetProperty("name").GetString());
-        Assert.Equal(0, tables[0].GetProperty("rowCount").GetInt64());
+        Assert.Equal(["b"], await CourierIdsAsync());
+        var users = (await Api.GetOkAsync("/api/domain-tables")).EnumerateArray().Single(t => t.GetProperty("name").GetString() == "Heap:Users");
+        Assert.Equal(0, users.GetProperty("rowCount").GetInt64());
     }
+
+    /// <summary>The listed couriers of this test (a and b), in the list's order; the class's other tests add their own.</summary>
+    private async Task<IEnumerable<string?>> CourierIdsAsync() =>
+        (await Api.GetOkAsync("/api/couriers")).EnumerateArray().Select(c => c.GetProperty("id").GetString()).Where(id => id is "a" or "b").ToList();
 }

@@ -45,7 +45,7 @@ public sealed class FeedEditorSpecs : DaemonSpecs
 
     [Theory]
     [InlineData("fk", "string", "tag 'fk' needs a namespace")]
-    [InlineData("birthdate", "string", "tag 'birthdate' needs type Date, not String")]
+    [InlineData("birthdate", "boolean", "tag 'birthdate' needs type Date or String, not Boolean")]
     [InlineData("Not A Tag", "string", "tag 'Not A Tag' must be lowercase words")]
     [InlineData("pk", "string", "tag 'pk' is only for primary-key fields")]
     public async Task A_tag_that_does_not_fit_its_field_is_refused(string tag, string type, string reason)

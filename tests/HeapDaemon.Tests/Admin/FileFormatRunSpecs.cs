@@ -8,9 +8,20 @@ using Xunit;
 
 namespace HeapDaemon.Tests.Admin;
 
-/// <summary>Every format and wrapping loads through a courier run, over HTTP, from moto into PostgreSQL.</summary>
-public sealed class FileFormatRunSpecs(PgpKeys keys) : DaemonSpecs, IClassFixture<PgpKeys>
+/// <summary>
+/// Every format and wrapping loads through a courier run, over HTTP, from moto into PostgreSQL. The class shares one
+/// daemon; each test loads into a feed (and a source) of its own and names its own PGP credential.
+/// </summary>
+public sealed class FileFormatRunSpecs(PgpKeys keys) : ClassDaemonSpecs<FileFormatRunSpecs>, IClassFixture<PgpKeys>
 {
+    private readonly string _source = $"t{Guid.NewGuid():N}"[..12];
+
+    private string Feed => $"{_source}-users";
+
+    private string Table => $"{_source}.users";
+
+    private string Pgp => $"pgp-{_source}";
+
     private const string UsersCsv = """
         user_id,email,joined_at,score
         1,ada@example.com,2026-11-01T10:00:00Z,1.50
@@ -85,9 +96,9 @@ public sealed class FileFormatRunSpecs(PgpKeys keys) : DaemonSpecs, IClassFixtur
         var run = await RunFileAsync("hostile.ndjson", """{"format":"ndjson"}""");
 
         Assert.Equal("failed", run.GetProperty("status").GetString());
-        Assert.Equal($"s3://{Bucket}/hostile.ndjson: line 2: the file's columns do not match feed 'heap-users': not in the feed ['x\"; DROP TABLE heap.users; --'] (a feed with newColumns 'ignore' or 'add' accepts them)",
+        Assert.Equal($"s3://{Bucket}/hostile.ndjson: line 2: the file's columns do not match feed '{Feed}': not in the feed ['x\"; DROP TABLE heap.users; --'] (a feed with newColumns 'ignore' or 'add' accepts them)",
             run.GetProperty("files")[0].GetProperty("message").GetString());
-        Assert.Empty(await QueryAsync("SELECT * FROM heap.users"));
+        Assert.Empty(await QueryAsync($"SELECT * FROM {Table}"));
     }
 
     [Fact]
@@ -127,8 +138,8 @@ public sealed class FileFormatRunSpecs(PgpKeys keys) : DaemonSpecs, IClassFixtur
 
         Assert.Equal("failed", run.GetProperty("status").GetString());
         Assert.StartsWith($"s3://{Bucket}/corrupt.{kind}: {reason}", run.GetProperty("files")[0].GetProperty("message").GetString());
-        Assert.Empty(await QueryAsync("SELECT * FROM heap.users"));
-        Assert.Empty(await QueryAsync("SELECT * FROM heapd.load_ledger"));
+        Assert.Empty(await QueryAsync($"SELECT * FROM {Table}"));
+        Assert.Empty(await QueryAsync($"SELECT * FROM heapd.load_ledger WHERE feed_id = '{Feed}'"));
         await TestEnvironment.PutAsync(S3, Bucket, "good.csv", UsersCsv);
         AssertLoaded(await RunFileAsync("good.csv", """{"format":"csv"}"""), 3);
     }
@@ -147,13 +158,13 @@ public sealed class FileFormatRunSpecs(PgpKeys keys) : DaemonSpecs, IClassFixtur
     public async Task A_courier_with_invalid_file_settings_is_refused_with_the_reason()
     {
         await EnsureMotoAsync();
-        await EnsureUsersFeedAsync();
+        await EnsureUsersFeedAsync(source: _source);
 
         var response = await Api.PostAsJsonAsync("/api/couriers", new
         {
             id = "bad-settings",
             credentialId = "moto",
-            files = new object[] { new { key = "a.csv", feedId = "heap-users", settings = new { format = "tsv", delimiter = ";" } } },
+            files = new object[] { new { key = "a.csv", feedId = Feed, settings = new { format = "tsv", delimiter = ";" } } },
         });
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
@@ -169,17 +180,17 @@ public sealed class FileFormatRunSpecs(PgpKeys keys) : DaemonSpecs, IClassFixtur
         await PutBytesAsync("users.csv.gz.pgp", encrypted);
         var privateKey = keys.Gpg.ExportSecretKeys(keys.Current);
 
-        var created = await Api.PostOkAsync("/api/credentials", new { id = "pgp-key", kind = "pgp", privateKey, passphrase = Gpg.Passphrase });
-        var run = await RunFileAsync("users.csv.gz.pgp", """{"format":"csv"}""", "pgp-key");
+        var created = await Api.PostOkAsync("/api/credentials", new { id = Pgp, kind = "pgp", privateKey, passphrase = Gpg.Passphrase });
+        var run = await RunFileAsync("users.csv.gz.pgp", """{"format":"csv"}""", Pgp);
 
         AssertLoaded(run, 3);
         Assert.Equal(Expected, await UsersAsync());
         Assert.Equal(keys.Gpg.EncryptionKeyId(keys.Current), created.GetProperty("keys")[0].GetProperty("keyId").GetString());
-        var shown = await Api.GetStringAsync("/api/credentials") + await Api.GetStringAsync("/api/credentials/pgp-key");
+        var shown = await Api.GetStringAsync("/api/credentials") + await Api.GetStringAsync($"/api/credentials/{Pgp}");
         Assert.DoesNotContain(Gpg.Passphrase, shown);
         Assert.DoesNotContain("PRIVATE KEY", shown);
         Assert.Contains("\"kind\":\"pgp\"", shown);
-        var stored = await QueryAsync("SELECT settings::text AS settings, encode(secret, 'escape') AS secret FROM heapd.credentials WHERE id = 'pgp-key'");
+        var stored = await QueryAsync($"SELECT settings::text AS settings, encode(secret, 'escape') AS secret FROM heapd.credentials WHERE id = '{Pgp}'");
         Assert.DoesNotContain("PRIVATE KEY", $"{stored[0]["settings"]}{stored[0]["secret"]}");
         Assert.DoesNotContain(Gpg.Passphrase, $"{stored[0]["settings"]}{stored[0]["secret"]}");
     }
@@ -190,15 +201,15 @@ public sealed class FileFormatRunSpecs(PgpKeys keys) : DaemonSpecs, IClassFixtur
         var encrypted = keys.Gpg.Encrypt(System.Text.Encoding.UTF8.GetBytes(UsersCsv), keys.Current, compression: "none");
         encrypted[^30] ^= 0x01; // in the last row, so every row has been read and staged before the check fails
         await PutBytesAsync("tampered.csv.pgp", encrypted);
-        await Api.PostOkAsync("/api/credentials", new { id = "pgp-key", kind = "pgp", privateKey = keys.Gpg.ExportSecretKeys(keys.Current), passphrase = Gpg.Passphrase });
+        await Api.PostOkAsync("/api/credentials", new { id = Pgp, kind = "pgp", privateKey = keys.Gpg.ExportSecretKeys(keys.Current), passphrase = Gpg.Passphrase });
 
-        var run = await RunFileAsync("tampered.csv.pgp", """{"format":"csv"}""", "pgp-key");
+        var run = await RunFileAsync("tampered.csv.pgp", """{"format":"csv"}""", Pgp);
 
         Assert.Equal("failed", run.GetProperty("status").GetString());
         Assert.Equal($"s3://{Bucket}/tampered.csv.pgp: the PGP integrity check (MDC) failed: the file was changed or damaged after it was encrypted",
             run.GetProperty("files")[0].GetProperty("message").GetString());
-        Assert.Empty(await QueryAsync("SELECT * FROM heap.users"));
-        Assert.Empty(await QueryAsync("SELECT * FROM heapd.load_ledger"));
+        Assert.Empty(await QueryAsync($"SELECT * FROM {Table}"));
+        Assert.Empty(await QueryAsync($"SELECT * FROM heapd.load_ledger WHERE feed_id = '{Feed}'"));
     }
 
     [Fact]
@@ -220,8 +231,8 @@ public sealed class FileFormatRunSpecs(PgpKeys keys) : DaemonSpecs, IClassFixtur
         Assert.Equal("failed", unsigned.GetProperty("status").GetString());
         Assert.StartsWith($"s3://{Bucket}/unsigned.csv.gpg: the PGP message is not signed, and its credential requires a signature (requireSignature)",
             unsigned.GetProperty("files")[0].GetProperty("message").GetString());
-        Assert.Empty(await QueryAsync("SELECT * FROM heap.users"));
-        Assert.Empty(await QueryAsync("SELECT * FROM heapd.load_ledger"));
+        Assert.Empty(await QueryAsync($"SELECT * FROM {Table}"));
+        Assert.Empty(await QueryAsync($"SELECT * FROM heapd.load_ledger WHERE feed_id = '{Feed}'"));
 
         AssertLoaded(await RunFileAsync("signed.csv.gpg", """{"format":"csv"}""", "pgp-signed"), 3);
         Assert.Equal(Expected, await UsersAsync());
@@ -242,7 +253,7 @@ public sealed class FileFormatRunSpecs(PgpKeys keys) : DaemonSpecs, IClassFixtur
         var refusal = await secretSigner.Content.ReadAsStringAsync();
         Assert.Contains("signerPublicKey holds a private key", refusal);
         Assert.DoesNotContain("PRIVATE KEY BLOCK-----\n", refusal);
-        Assert.Empty(await QueryAsync("SELECT * FROM heapd.credentials WHERE kind = 'pgp'"));
+        Assert.Empty(await QueryAsync("SELECT * FROM heapd.credentials WHERE id IN ('pgp-a', 'pgp-b')"));
     }
 
     [Fact]
@@ -260,9 +271,9 @@ public sealed class FileFormatRunSpecs(PgpKeys keys) : DaemonSpecs, IClassFixtur
     public async Task A_file_encrypted_to_another_key_fails_naming_its_key_and_the_daemon_carries_on()
     {
         await PutBytesAsync("stranger.csv.gpg", keys.Gpg.Encrypt(System.Text.Encoding.UTF8.GetBytes(UsersCsv), keys.Stranger));
-        await Api.PostOkAsync("/api/credentials", new { id = "pgp-key", kind = "pgp", privateKey = keys.Gpg.ExportSecretKeys(keys.Current), passphrase = Gpg.Passphrase });
+        await Api.PostOkAsync("/api/credentials", new { id = Pgp, kind = "pgp", privateKey = keys.Gpg.ExportSecretKeys(keys.Current), passphrase = Gpg.Passphrase });
 
-        var run = await RunFileAsync("stranger.csv.gpg", """{"format":"csv"}""", "pgp-key");
+        var run = await RunFileAsync("stranger.csv.gpg", """{"format":"csv"}""", Pgp);
 
         Assert.Equal("failed", run.GetProperty("status").GetString());
         Assert.StartsWith($"s3://{Bucket}/stranger.csv.gpg: file cannot be decrypted using the provided PGP key: it was encrypted to key id {keys.Gpg.EncryptionKeyId(keys.Stranger)}",
@@ -274,14 +285,14 @@ public sealed class FileFormatRunSpecs(PgpKeys keys) : DaemonSpecs, IClassFixtur
     [Fact]
     public async Task A_pgp_credential_that_cannot_decrypt_is_refused_and_a_courier_cannot_name_a_missing_one()
     {
-        var wrongPassphrase = await Api.PostAsJsonAsync("/api/credentials", new { id = "pgp-key", kind = "pgp", privateKey = keys.Gpg.ExportSecretKeys(keys.Current), passphrase = "nope" });
-        var publicKey = await Api.PostAsJsonAsync("/api/credentials", new { id = "pgp-key", kind = "pgp", privateKey = keys.Gpg.ExportPublicKey(keys.Current), passphrase = "x" });
+        var wrongPassphrase = await Api.PostAsJsonAsync("/api/credentials", new { id = Pgp, kind = "pgp", privateKey = keys.Gpg.ExportSecretKeys(keys.Current), passphrase = "nope" });
+        var publicKey = await Api.PostAsJsonAsync("/api/credentials", new { id = Pgp, kind = "pgp", privateKey = keys.Gpg.ExportPublicKey(keys.Current), passphrase = "x" });
         await EnsureMotoAsync();
-        await EnsureUsersFeedAsync();
+        await EnsureUsersFeedAsync(source: _source);
         var courier = await Api.PostAsJsonAsync("/api/couriers", new
         {
             id = "needs-key", credentialId = "moto",
-            files = new object[] { new { key = "a.csv.pgp", feedId = "heap-users", pgpCredentialId = "no-such-key" } },
+            files = new object[] { new { key = "a.csv.pgp", feedId = Feed, pgpCredentialId = "no-such-key" } },
         });
 
         Assert.Equal(HttpStatusCode.BadRequest, wrongPassphrase.StatusCode);
@@ -290,7 +301,7 @@ public sealed class FileFormatRunSpecs(PgpKeys keys) : DaemonSpecs, IClassFixtur
         Assert.Contains("this is a public key", await publicKey.Content.ReadAsStringAsync());
         Assert.Equal(HttpStatusCode.BadRequest, courier.StatusCode);
         Assert.Contains("PGP credential 'no-such-key' does not exist", await courier.Content.ReadAsStringAsync());
-        Assert.Empty(await QueryAsync("SELECT * FROM heapd.credentials WHERE kind = 'pgp'"));
+        Assert.Empty(await QueryAsync($"SELECT * FROM heapd.credentials WHERE id = '{Pgp}'"));
     }
 
     [Theory]
@@ -322,7 +333,7 @@ public sealed class FileFormatRunSpecs(PgpKeys keys) : DaemonSpecs, IClassFixtur
 
         Assert.Equal("failed", run.GetProperty("status").GetString());
         Assert.StartsWith($"s3://{Bucket}/users.csv.gz: the gzip data is truncated or damaged after", run.GetProperty("files")[0].GetProperty("message").GetString());
-        Assert.Empty(await QueryAsync("SELECT * FROM heap.users"));
+        Assert.Empty(await QueryAsync($"SELECT * FROM {Table}"));
     }
 
     [Theory]
@@ -342,10 +353,10 @@ public sealed class FileFormatRunSpecs(PgpKeys keys) : DaemonSpecs, IClassFixtur
 
         Assert.Equal("failed", run.GetProperty("status").GetString());
         var message = run.GetProperty("files")[0].GetProperty("message").GetString();
-        Assert.StartsWith($"s3://{Bucket}/folded.csv: 1 of 792 rows rejected, spanning 9 of the file's 800 lines (1.13%), above feed 'heap-users' error threshold of 1%; nothing from this file was loaded. " +
+        Assert.StartsWith($"s3://{Bucket}/folded.csv: 1 of 792 rows rejected, spanning 9 of the file's 800 lines (1.13%), above feed '{Feed}' error threshold of 1%; nothing from this file was loaded. " +
             $"First: lines {strayLine}-{strayLine + 8}, read as one record: malformed quoting", message);
-        Assert.Empty(await QueryAsync("SELECT * FROM heap.users"));
-        Assert.Empty(await QueryAsync("SELECT * FROM heapd.load_ledger"));
+        Assert.Empty(await QueryAsync($"SELECT * FROM {Table}"));
+        Assert.Empty(await QueryAsync($"SELECT * FROM heapd.load_ledger WHERE feed_id = '{Feed}'"));
         var reject = Assert.Single((await Api.GetOkAsync($"/api/runs/{run.GetProperty("id").GetGuid()}/rejects")).EnumerateArray());
         Assert.Equal(strayLine, reject.GetProperty("line").GetInt64());
         Assert.Equal(strayLine + 8, reject.GetProperty("lineEnd").GetInt64());
@@ -367,13 +378,13 @@ public sealed class FileFormatRunSpecs(PgpKeys keys) : DaemonSpecs, IClassFixtur
         var file = run.GetProperty("files")[0];
         Assert.Equal(1_996, file.GetProperty("rowsInserted").GetInt64());
         Assert.Equal(2, file.GetProperty("rowsRejected").GetInt64());
-        Assert.Equal(1_996L, (await QueryAsync("SELECT count(*) AS n FROM heap.users"))[0]["n"]);
+        Assert.Equal(1_996L, (await QueryAsync($"SELECT count(*) AS n FROM {Table}"))[0]["n"]);
         var rejects = (await Api.GetOkAsync($"/api/runs/{run.GetProperty("id").GetGuid()}/rejects")).EnumerateArray().ToList();
         Assert.Equal([(101L, 103L), (1_501L, 1_501L)], rejects.Select(r => (r.GetProperty("line").GetInt64(), r.GetProperty("lineEnd").GetInt64())));
         Assert.StartsWith("lines 101-103, read as one record: malformed quoting", rejects[0].GetProperty("reason").GetString());
         Assert.StartsWith("field 'joined_at'", rejects[1].GetProperty("reason").GetString());
         Assert.Equal(
-            (await QueryAsync("SELECT count(*) AS n FROM heapd.rejects WHERE line = 101 AND line_end = 103"))[0]["n"], 1L);
+            (await QueryAsync("SELECT count(*) AS n FROM heapd.rejects WHERE object_key = 'fold-small.csv' AND line = 101 AND line_end = 103"))[0]["n"], 1L);
     }
 
     [Theory]
@@ -407,7 +418,7 @@ public sealed class FileFormatRunSpecs(PgpKeys keys) : DaemonSpecs, IClassFixtur
         };
         Assert.Equal(key is "empty.csv.gz" or "empty.csv.pgp" or "blank.csv", bytes.Length > 0);
         await PutBytesAsync(key, bytes);
-        var pgp = key.EndsWith(".pgp") ? "pgp-key" : null;
+        var pgp = key.EndsWith(".pgp") ? Pgp : null;
         if (pgp is not null)
             await EnsureCredentialAsync(pgp, new { id = pgp, kind = "pgp", privateKey = keys.Gpg.ExportSecretKeys(keys.Current), passphrase = Gpg.Passphrase });
 
@@ -422,7 +433,7 @@ public sealed class FileFormatRunSpecs(PgpKeys keys) : DaemonSpecs, IClassFixtur
             Assert.Equal(0, file.GetProperty("rowsRead").GetInt64());
             Assert.StartsWith($"s3://{Bucket}/{key}: the file is empty", message);
             Assert.Contains("recorded as loaded with 0 rows, as its courier file entry allows (allowEmpty)", message);
-            Assert.Single(await QueryAsync($"SELECT * FROM heapd.load_ledger WHERE object_key = '{key}'"));
+            Assert.Single(await QueryAsync($"SELECT * FROM heapd.load_ledger WHERE object_key = '{key}' AND feed_id = '{Feed}'"));
         }
         else
         {
@@ -430,7 +441,7 @@ public sealed class FileFormatRunSpecs(PgpKeys keys) : DaemonSpecs, IClassFixtur
             Assert.Equal("failed", file.GetProperty("status").GetString());
             Assert.StartsWith($"s3://{Bucket}/{key}: the file is empty", message);
             Assert.Contains("set \"allowEmpty\": true on the courier's file entry", message);
-            Assert.Empty(await QueryAsync($"SELECT * FROM heapd.load_ledger WHERE object_key = '{key}'"));
+            Assert.Empty(await QueryAsync($"SELECT * FROM heapd.load_ledger WHERE object_key = '{key}' AND feed_id = '{Feed}'"));
         }
     }
 
@@ -455,17 +466,17 @@ public sealed class FileFormatRunSpecs(PgpKeys keys) : DaemonSpecs, IClassFixtur
     public async Task AllowEmpty_is_checked_shown_and_kept_with_the_courier_across_a_restart()
     {
         await EnsureMotoAsync();
-        await EnsureUsersFeedAsync();
+        await EnsureUsersFeedAsync(source: _source);
 
         var wrongType = await Api.PostAsJsonAsync("/api/couriers", new
         {
             id = "allow-empty", credentialId = "moto",
-            files = new object[] { new { key = "a.csv", feedId = "heap-users", allowEmpty = "yes" } },
+            files = new object[] { new { key = "a.csv", feedId = Feed, allowEmpty = "yes" } },
         });
         var created = await Api.PostOkAsync("/api/couriers", new
         {
             id = "allow-empty", credentialId = "moto",
-            files = new object[] { new { key = "a.csv", feedId = "heap-users", allowEmpty = true }, new { key = "b.csv", feedId = "heap-users" } },
+            files = new object[] { new { key = "a.csv", feedId = Feed, allowEmpty = true }, new { key = "b.csv", feedId = Feed } },
         });
         await RestartDaemonAsync();
         var shown = await Api.GetOkAsync("/api/couriers/allow-empty");
@@ -481,13 +492,12 @@ public sealed class FileFormatRunSpecs(PgpKeys keys) : DaemonSpecs, IClassFixtur
         await EnsureMotoCredentialAsync();
 
     /// <summary>A courier of one file with the given settings (JSON) and optional PGP credential, run once.</summary>
-    private async Task<JsonElement> RunFileAsync(string key, string settings, string? pgpCredentialId = null, string feedId = "heap-users",
-        bool allowEmpty = false)
+    private async Task<JsonElement> RunFileAsync(string key, string settings, string? pgpCredentialId = null, bool allowEmpty = false)
     {
         await EnsureMotoAsync();
-        await EnsureUsersFeedAsync();
+        await EnsureUsersFeedAsync(source: _source);
         var courierId = $"c-{Guid.NewGuid():N}"[..20];
-        var file = new Dictionary<string, object?> { ["key"] = key, ["feedId"] = feedId, ["settings"] = JsonDocument.Parse(settings).RootElement };
+        var file = new Dictionary<string, object?> { ["key"] = key, ["feedId"] = Feed, ["settings"] = JsonDocument.Parse(settings).RootElement };
         if (pgpCredentialId is not null) file["pgpCredentialId"] = pgpCredentialId;
         if (allowEmpty) file["allowEmpty"] = true;
         await Api.PostOkAsync("/api/couriers", new { id = courierId, credentialId = "moto", files = new[] { file } });
@@ -502,7 +512,7 @@ public sealed class FileFormatRunSpecs(PgpKeys keys) : DaemonSpecs, IClassFixtur
     }
 
     private async Task<string> UsersAsync() =>
-        string.Join(';', (await QueryAsync("SELECT user_id, email, joined_at, score FROM heap.users ORDER BY user_id"))
+        string.Join(';', (await QueryAsync($"SELECT user_id, email, joined_at, score FROM {Table} ORDER BY user_id"))
             .Select(r => $"{r["user_id"]}|{r["email"]}|{(DateTime)r["joined_at"]!:yyyy-MM-dd'T'HH:mm:ss'Z'}|{r["score"]}"));
 
     private Task PutBytesAsync(string key, byte[] bytes) =>

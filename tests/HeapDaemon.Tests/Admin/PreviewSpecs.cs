@@ -10,8 +10,8 @@ using Xunit;
 
 namespace HeapDaemon.Tests.Admin;
 
-/// <summary>POST /api/preview and /api/feeds/infer against moto: what a user sees before making a feed.</summary>
-public sealed class PreviewSpecs(PgpKeys keys) : DaemonSpecs, IClassFixture<PgpKeys>
+/// <summary>POST /api/preview and /api/feeds/infer against moto: what a user sees before making a feed (one daemon for the class).</summary>
+public sealed class PreviewSpecs(PgpKeys keys) : ClassDaemonSpecs<PreviewSpecs>, IClassFixture<PgpKeys>
 {
     /// <summary>Low enough that a test file can pass it.</summary>
     protected override IReadOnlyDictionary<string, string> DaemonSettings => new Dictionary<string, string> { ["Preview:MaxWrappedParquetMegabytes"] = "1" };
@@ -55,7 +55,7 @@ public sealed class PreviewSpecs(PgpKeys keys) : DaemonSpecs, IClassFixture<PgpK
     public async Task A_pgp_encrypted_ndjson_file_previews_with_its_pgp_credential()
     {
         await PutAsync("users.ndjson.pgp", keys.Gpg.Encrypt(SampleFiles.Ndjson(), keys.Current, armor: true, compression: "zlib"));
-        await Api.PostOkAsync("/api/credentials", new { id = "pgp-key", kind = "pgp", privateKey = keys.Gpg.ExportSecretKeys(keys.Current), passphrase = Gpg.Passphrase });
+        await EnsureCredentialAsync("pgp-key", new { id = "pgp-key", kind = "pgp", privateKey = keys.Gpg.ExportSecretKeys(keys.Current), passphrase = Gpg.Passphrase });
 
         var preview = await PreviewAsync(new { credentialId = "moto", key = "users.ndjson.pgp", pgpCredentialId = "pgp-key" });
 
@@ -115,7 +115,7 @@ public sealed class PreviewSpecs(PgpKeys keys) : DaemonSpecs, IClassFixture<PgpK
         var encrypted = keys.Gpg.Encrypt(await SampleFiles.ParquetAsync(10_000, users), keys.Current, compression: "none");
         Assert.True(encrypted.Length > 1 << 20, $"the test file must pass the 1 MB limit, it has {encrypted.Length} bytes");
         await PutAsync("users.parquet.pgp", encrypted);
-        await Api.PostOkAsync("/api/credentials", new { id = "pgp-key", kind = "pgp", privateKey = keys.Gpg.ExportSecretKeys(keys.Current), passphrase = Gpg.Passphrase });
+        await EnsureCredentialAsync("pgp-key", new { id = "pgp-key", kind = "pgp", privateKey = keys.Gpg.ExportSecretKeys(keys.Current), passphrase = Gpg.Passphrase });
 
         var response = await Api.PostAsJsonAsync("/api/preview", new { credentialId = "moto", key = "users.parquet.pgp", pgpCredentialId = "pgp-key" });
 
@@ -152,7 +152,7 @@ public sealed class PreviewSpecs(PgpKeys keys) : DaemonSpecs, IClassFixture<PgpK
     public async Task A_preview_that_cannot_be_made_says_why_naming_the_object(string key, string? pgp, int status, string reason)
     {
         await PutAsync("stranger.csv.gpg", keys.Gpg.Encrypt(Encoding.UTF8.GetBytes("a,b\n1,2\n"), keys.Stranger));
-        await Api.PostOkAsync("/api/credentials", new { id = "pgp-key", kind = "pgp", privateKey = keys.Gpg.ExportSecretKeys(keys.Current), passphrase = Gpg.Passphrase });
+        await EnsureCredentialAsync("pgp-key", new { id = "pgp-key", kind = "pgp", privateKey = keys.Gpg.ExportSecretKeys(keys.Current), passphrase = Gpg.Passphrase });
 
         var response = await Api.PostAsJsonAsync("/api/preview", new { credentialId = "moto", key, pgpCredentialId = pgp });
 

@@ -4,6 +4,7 @@ using System.Net.Http.Json;
 using System.Reflection;
 using System.Text;
 using System.Text.Json;
+using HeapDaemon.Tests.Stitch;
 using HeapDaemon.Tests.Support;
 using Microsoft.AspNetCore.Http.Metadata;
 using Microsoft.CodeAnalysis;
@@ -138,9 +139,29 @@ public sealed class ApiContractSpecs(SharedDaemon shared) : IClassFixture<Shared
         await Expect(HttpStatusCode.NotFound, api.PostAsync($"/api/runs/{Guid.NewGuid()}/dumps/1/skip", null));
         await Expect(HttpStatusCode.BadRequest, api.PostAsync($"/api/runs/{runId}/dumps/first/skip", null));
         await Expect(HttpStatusCode.OK, api.GetAsync("/api/couriers/walk/runs"));
+        var history = await Expect(HttpStatusCode.OK, api.GetAsync("/api/runs?courier=walk&status=succeeded&pageSize=1"));
+        Assert.Equal(runId, history.GetProperty("runs")[0].GetProperty("id").GetGuid());
+        await Expect(HttpStatusCode.BadRequest, api.GetAsync("/api/runs?before=not-a-page"));
         await Expect(HttpStatusCode.OK, api.GetAsync("/api/domain-tables"));
         await Expect(HttpStatusCode.OK, api.GetAsync("/api/domain-tables/Walk:Users/rows?limit=5"));
         await Expect(HttpStatusCode.NotFound, api.GetAsync("/api/domain-tables/Walk:Nope/rows"));
+
+        // Stitch: the walk's users table has an email (tagged by its name), so it is a profile input.
+        await Expect(HttpStatusCode.OK, api.GetAsync("/api/stitch/settings"));
+        await Expect(HttpStatusCode.OK, api.PostAsJsonAsync("/api/stitch/settings", new { runAfterLoads = false }));
+        await Expect(HttpStatusCode.BadRequest, api.PostAsJsonAsync("/api/stitch/settings", new { matchThreshold = 2 }));
+        var stitchId = (await Expect(HttpStatusCode.Accepted, api.PostAsJsonAsync("/api/stitch/runs", new { full = true }))).GetProperty("runId").GetGuid();
+        Assert.Equal("succeeded", (await api.WaitForStitchAsync(stitchId)).GetProperty("status").GetString());
+        var incrementalId = (await Expect(HttpStatusCode.Accepted, api.PostAsync("/api/stitch/runs", null))).GetProperty("runId").GetGuid();
+        Assert.Equal("succeeded", (await api.WaitForStitchAsync(incrementalId)).GetProperty("status").GetString());
+        await Expect(HttpStatusCode.OK, api.GetAsync("/api/stitch/runs"));
+        await Expect(HttpStatusCode.OK, api.GetAsync($"/api/stitch/runs/{stitchId}"));
+        await Expect(HttpStatusCode.NotFound, api.GetAsync($"/api/stitch/runs/{Guid.NewGuid()}"));
+        await Expect(HttpStatusCode.BadRequest, api.GetAsync("/api/stitch/runs/not-a-run"));
+        await Expect(HttpStatusCode.Conflict, api.PostAsync($"/api/stitch/runs/{stitchId}/cancel", null));
+        await Expect(HttpStatusCode.NotFound, api.PostAsync($"/api/stitch/runs/{Guid.NewGuid()}/cancel", null));
+        await Expect(HttpStatusCode.OK, api.GetAsync("/api/stitch/records/walk/users/1"));
+        await Expect(HttpStatusCode.NotFound, api.GetAsync("/api/stitch/records/walk/users/404"));
         await Expect(HttpStatusCode.Conflict, api.DeleteAsync("/api/credentials/walk"));
         await Expect(HttpStatusCode.Conflict, api.DeleteAsync("/api/feeds/walk-users"));
         await Expect(HttpStatusCode.NoContent, api.DeleteAsync("/api/couriers/walk"));

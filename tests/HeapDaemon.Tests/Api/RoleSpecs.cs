@@ -16,8 +16,9 @@ public sealed class RoleSpecs(SharedDaemon shared) : IClassFixture<SharedDaemon>
     private static readonly HashSet<string> ViewerRoutes =
     [
         "GET /api/credentials", "GET /api/credentials/{id}", "GET /api/feeds", "GET /api/feeds/{id}", "GET /api/couriers",
-        "GET /api/couriers/{id}", "GET /api/couriers/{id}/runs", "GET /api/runs/{id}", "GET /api/runs/{id}/rejects",
-        "GET /api/domain-tables", "GET /api/domain-tables/{name}/rows", "GET /api/cluster",
+        "GET /api/couriers/{id}", "GET /api/couriers/{id}/runs", "GET /api/runs", "GET /api/runs/{id}", "GET /api/runs/{id}/rejects",
+        "GET /api/domain-tables", "GET /api/domain-tables/{name}/rows", "GET /api/stitch/runs", "GET /api/stitch/runs/{id}",
+        "GET /api/stitch/settings", "GET /api/stitch/records/{source}/{feed}/{pk}", "GET /api/cluster",
     ];
 
     [Fact]
@@ -77,8 +78,10 @@ public sealed class RoleSpecs(SharedDaemon shared) : IClassFixture<SharedDaemon>
     /// <summary>Route values that bind (a UUID where the handler takes one), and a JSON body for routes that take one.</summary>
     private static HttpRequestMessage Request(string method, string pattern)
     {
-        var path = pattern.Replace("{id}", pattern.StartsWith("/api/runs", StringComparison.Ordinal) ? Guid.NewGuid().ToString() : "roles-none")
-            .Replace("{name}", "Roles:None").Replace("{ordinal}", "0").Replace("{dumpId}", "1");
+        var runs = pattern.StartsWith("/api/runs", StringComparison.Ordinal) || pattern.StartsWith("/api/stitch/runs", StringComparison.Ordinal);
+        var path = pattern.Replace("{id}", runs ? Guid.NewGuid().ToString() : "roles-none")
+            .Replace("{name}", "Roles:None").Replace("{ordinal}", "0").Replace("{dumpId}", "1")
+            .Replace("{source}", "roles").Replace("{feed}", "none").Replace("{pk}", "1");
         return new HttpRequestMessage(new HttpMethod(method), path)
         {
             Content = method is "POST" or "PUT" ? new StringContent("{}", Encoding.UTF8, "application/json") : null,

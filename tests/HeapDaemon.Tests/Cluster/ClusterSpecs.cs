@@ -147,6 +147,27 @@ public sealed class ClusterSpecs(ITestOutputHelper output) : IAsyncLifetime
         await AssertFilesTableAsync("solo");
     }
 
+    [Fact]
+    public async Task Stitch_is_one_for_the_cluster_a_stitch_asked_of_every_node_at_once_runs_at_most_twice_one_after_the_other()
+    {
+        await RestartExitedAsync();
+        // Each node's request reaches the one Stitch (a singleton): the first starts a stitch, those made meanwhile join
+        // the one waiting behind it. A Stitch per node would start three, two of them refused the database's stitch lock.
+        var accepted = await Task.WhenAll(_nodes.Select(node => SendAsync(node, HttpMethod.Post, "/api/stitch/runs", new { })));
+        var ids = accepted.Select(a => a.GetProperty("runId").GetGuid()).Distinct().ToList();
+        Assert.InRange(ids.Count, 1, 2);
+
+        var deadline = DateTime.UtcNow + Generous;
+        while (await CountAsync("SELECT count(*) FROM heapd.stitch_runs WHERE status IN ('queued', 'running')") > 0)
+        {
+            if (DateTime.UtcNow > deadline) throw new TimeoutException("stitches still unfinished");
+            await Task.Delay(200);
+        }
+        var runs = await QueryAsync("SELECT id, status, message FROM heapd.stitch_runs");
+        Assert.Subset(runs.Select(r => (Guid)r["id"]!).ToHashSet(), ids.ToHashSet());
+        Assert.All(runs, r => Assert.True((string)r["status"]! == "succeeded", $"stitch {r["id"]}: {r["status"]}, {r["message"]}"));
+    }
+
     private static string? HolderOf(JsonElement cluster, string courierId) =>
         cluster.GetProperty("members").EnumerateArray()
             .Where(m => m.GetProperty("couriers").ValueKind == JsonValueKind.Array && m.GetProperty("couriers").EnumerateArray().Any(c => c.GetString() == courierId))

@@ -1,17 +1,20 @@
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using Akka.Actor;
+using Akka.Hosting;
+using Akka.Persistence.Hosting;
+using Akka.TestKit.Xunit2;
+using HeapDaemon.Actors.Cluster;
 using HeapDaemon.Actors.Couriers;
 using HeapDaemon.Actors.Credentials;
-using HeapDaemon.Actors.Endpoints;
-using HeapDaemon.Actors.Heap;
 using HeapDaemon.Actors.Loading;
 using HeapDaemon.Actors.Memory;
-using HeapDaemon.Actors.Pipeline;
-using HeapDaemon.Actors.Metrics;
 using HeapDaemon.Actors.Runs;
-using HeapDaemon.Actors.Storage;
+using HeapDaemon.Configuration;
 using HeapDaemon.Tests.Support;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Npgsql;
 using Xunit;
 using static HeapDaemon.Actors.Couriers.CourierCommands;
@@ -20,43 +23,73 @@ using static HeapDaemon.Actors.Couriers.CourierReplies;
 namespace HeapDaemon.Tests.Couriers;
 
 /// <summary>
-/// The courier actor on the plain TestKit with the in-memory journal, and the real run store in PostgreSQL. Its
-/// runs use a credential that does not exist, so each ends quickly and deterministically in a failure the test reads.
+/// The courier actors as the daemon starts them, without its HTTP edge: each test hosts the daemon's services
+/// (<see cref="DaemonSetup.AddCourierServices"/>) and actors (<see cref="CourierHostingExtensions.AddCourierActors"/>), with
+/// the in-memory journal, in a cluster of one, on the class's database in PostgreSQL. Its runs use a credential that does not exist, so each
+/// ends quickly and deterministically in a failure the test reads.
 /// </summary>
-public sealed class CourierActorSpecs() : Akka.TestKit.Xunit2.TestKit("""
-    akka.persistence.journal.plugin = "akka.persistence.journal.inmem"
-    akka.persistence.snapshot-store.plugin = "akka.persistence.snapshot-store.inmem"
-    """), IAsyncLifetime
+public sealed class CourierActorSpecs(CourierActorSpecs.Database database) : IClassFixture<CourierActorSpecs.Database>, IAsyncLifetime
 {
     private static readonly CourierConfig Config = new("no-such-credential", [new CourierFile("a.csv", "heap-users")]);
-    private string _connectionString = "";
-    private NpgsqlDataSource _db = null!;
-    private CourierServices _services = null!;
     private readonly ConcurrentQueue<int> _trims = new();
     private IdleMemory _memory = null!;
-    private static readonly GuardedHttpClientFactory Guard = new(new EndpointPolicy([], []));
+    private IHost _host = null!;
+    private TestKit _kit = null!;
+    private CourierServices _services = null!;
+
+    private ActorSystem Sys => _kit.Sys;
+
+    private TimeSpan RemainingOrDefault => _kit.RemainingOrDefault;
+
+    /// <summary>The class's database, with the daemon's schema; the tests use couriers of their own in it.</summary>
+    public sealed class Database : IAsyncLifetime
+    {
+        public string ConnectionString { get; private set; } = "";
+
+        public async Task InitializeAsync()
+        {
+            ConnectionString = await TestEnvironment.CreateDatabaseAsync();
+            await using var db = NpgsqlDataSource.Create(ConnectionString);
+            await MetadataSchema.EnsureAsync(db, CancellationToken.None);
+        }
+
+        public Task DisposeAsync() => TestEnvironment.DropDatabaseAsync(ConnectionString);
+    }
 
     public async Task InitializeAsync()
     {
-        _connectionString = await TestEnvironment.CreateDatabaseAsync();
-        _db = NpgsqlDataSource.Create(_connectionString);
-        await MetadataSchema.EnsureAsync(_db, CancellationToken.None);
-        var protector = new SecretProtector(Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)));
-        var (feeds, runs, metrics) = (new FeedCatalog(_db), new RunStore(_db), new DaemonMetrics());
-        var credentials = new CredentialCatalog(_db, protector);
-        var pipeline = new FileLoadPipeline(_db, feeds, new LoadingSettings(), new S3Settings(), new PgpKeyCatalog(_db, protector));
-        var s3 = new S3ClientFactory(new S3Settings(), new AwsCredentialsResolver(new AwsSettings(), TimeProvider.System, Guard), Guard);
-        var kinds = new CourierKinds([new FilesCourier(feeds, runs, pipeline, metrics), new HeapCourier(_db, feeds, runs, pipeline, metrics)]);
         _memory = new IdleMemory(() => _trims.Enqueue(_memory.Running));
-        _services = new CourierServices(credentials, feeds, runs, kinds, new CourierRunner(runs, credentials, s3, kinds), metrics, _memory,
-            new RunSettings(), TimeProvider.System, new RunLeases(_db));
+        _host = new HostBuilder()
+            .ConfigureAppConfiguration(config => config.AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                ["ConnectionStrings:Postgres"] = database.ConnectionString,
+                ["Admin:Token"] = DaemonHost.Token,
+                ["Secrets:MasterKey"] = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)),
+            }))
+            .ConfigureServices((context, services) =>
+            {
+                services.AddCourierServices(context.Configuration);
+                services.AddSingleton(_memory);
+                services.AddAkka("courier-specs", (akka, _) => akka
+                    .WithInMemoryJournal()
+                    .WithInMemorySnapshotStore()
+                    .AddDaemonCluster(new ClusterSettings())
+                    .AddCourierActors());
+            })
+            .Build();
+        await _host.StartAsync();
+        // A cluster of one, as a daemon alone is: sharding and the registry singleton start once it is up.
+        var up = new TaskCompletionSource();
+        Akka.Cluster.Cluster.Get(_host.Services.GetRequiredService<ActorSystem>()).RegisterOnMemberUp(up.SetResult);
+        await up.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        _services = _host.Services.GetRequiredService<CourierServices>();
+        _kit = new TestKit(_host.Services.GetRequiredService<ActorSystem>());
     }
 
     public async Task DisposeAsync()
     {
-        await Sys.Terminate();
-        await _db.DisposeAsync();
-        await TestEnvironment.DropDatabaseAsync(_connectionString);
+        await _host.StopAsync();
+        _host.Dispose();
     }
 
     [Fact]
@@ -66,7 +99,7 @@ public sealed class CourierActorSpecs() : Akka.TestKit.Xunit2.TestKit("""
         await courier.Ask<CourierView>(new ConfigureCourier("c1", Config, Create: true), RemainingOrDefault);
         var accepted = await courier.Ask<RunAccepted>(new StartRun("c1", new RunRequest(new DateOnly(2026, 11, 26))), RemainingOrDefault);
         await AwaitRunAsync(accepted.RunId);
-        await AwaitAssertAsync(async () =>
+        await _kit.AwaitAssertAsync(async () =>
             Assert.Single((await courier.Ask<CourierView>(new GetCourier("c1"), RemainingOrDefault)).RecentRuns));
         await StopAsync(courier);
 
@@ -109,7 +142,7 @@ public sealed class CourierActorSpecs() : Akka.TestKit.Xunit2.TestKit("""
         foreach (var accepted in ids) await AwaitRunAsync(accepted.RunId);
 
         // A queued run may start before the one before has quite stopped; then that end trims nothing. The last always does.
-        await AwaitConditionAsync(() => Task.FromResult(!_trims.IsEmpty), TimeSpan.FromSeconds(5));
+        await _kit.AwaitConditionAsync(() => Task.FromResult(!_trims.IsEmpty), TimeSpan.FromSeconds(5));
         Assert.InRange(_trims.Count, 1, 3);
         Assert.All(_trims, running => Assert.Equal(0, running));
         Assert.Equal(0, _memory.Running);
@@ -135,21 +168,24 @@ public sealed class CourierActorSpecs() : Akka.TestKit.Xunit2.TestKit("""
     [Fact]
     public async Task A_courier_that_stops_unexpectedly_is_brought_back_by_its_supervisor_and_resumes_its_work()
     {
-        // The courier as sharding runs it: under its backoff supervisor.
-        var entity = Sys.ActorOf(CourierActor.Entity("c4", _services), "c4");
-        await entity.Ask<CourierView>(new ConfigureCourier("c4", Config, Create: true), RemainingOrDefault);
-        const string path = "/user/c4/courier";
+        var registry = await _host.Services.GetRequiredService<ActorRegistry>().GetAsync<CourierRegistryActor>();
+        // The registry configures couriers only with credentials that exist; this one goes behind its back, so runs fail fast.
+        await _services.Credentials.AddAsync(new S3Credential(Config.CredentialId, "bucket", "us-east-1", null, S3AuthMode.Default, null), null, CancellationToken.None);
+        await registry.Ask<CourierView>(new ConfigureCourier("c4", Config, Create: true), TimeSpan.FromSeconds(30)); // the singleton starts once the node is up
+        await _services.Credentials.DeleteAsync(Config.CredentialId, CancellationToken.None);
+        // The courier itself, as sharding runs it: under its backoff supervisor, the entity, in whichever shard holds it.
+        const string path = "/system/sharding/" + CourierHostingExtensions.RegionName + "/*/c4/courier";
         var courier = await Sys.ActorSelection(path).ResolveOne(RemainingOrDefault);
-        Watch(courier);
+        var killed = courier.WatchAsync();
 
         courier.Tell(Kill.Instance);
-        await ExpectTerminatedAsync(courier);
+        Assert.True(await killed.WaitAsync(TimeSpan.FromSeconds(30)));
 
         // Nothing is sent to it: its backoff supervisor brings it back, a new actor at the same place.
-        await AwaitAssertAsync(async () => Assert.NotEqual(courier, await Sys.ActorSelection(path).ResolveOne(TimeSpan.FromSeconds(1))),
+        await _kit.AwaitAssertAsync(async () => Assert.NotEqual(courier, await Sys.ActorSelection(path).ResolveOne(TimeSpan.FromSeconds(1))),
             TimeSpan.FromSeconds(10));
-        Assert.IsType<CourierView>(await entity.Ask<object>(new GetCourier("c4"), RemainingOrDefault));
-        var accepted = await entity.Ask<RunAccepted>(new StartRun("c4", new RunRequest()), RemainingOrDefault);
+        Assert.IsType<CourierView>(await registry.Ask<object>(new GetCourier("c4"), RemainingOrDefault));
+        var accepted = await registry.Ask<RunAccepted>(new StartRun("c4", new RunRequest()), RemainingOrDefault);
         Assert.Equal(RunStatus.Failed, (await AwaitRunAsync(accepted.RunId)).Status);
     }
 
@@ -165,7 +201,7 @@ public sealed class CourierActorSpecs() : Akka.TestKit.Xunit2.TestKit("""
     private async Task<RunRecord> AwaitRunAsync(Guid runId)
     {
         RunRecord? run = null;
-        await AwaitConditionAsync(async () =>
+        await _kit.AwaitConditionAsync(async () =>
         {
             run = await _services.Runs.GetAsync(runId, CancellationToken.None);
             return run?.Status is RunStatus.Succeeded or RunStatus.Failed;
@@ -175,8 +211,8 @@ public sealed class CourierActorSpecs() : Akka.TestKit.Xunit2.TestKit("""
 
     private async Task StopAsync(IActorRef actor)
     {
-        Watch(actor);
+        var stopped = actor.WatchAsync();
         Sys.Stop(actor);
-        await ExpectTerminatedAsync(actor);
+        Assert.True(await stopped.WaitAsync(TimeSpan.FromSeconds(30)));
     }
 }

@@ -6,21 +6,39 @@ using Xunit;
 
 namespace HeapDaemon.Tests.Couriers;
 
-/// <summary>Couriers with dated filename patterns over date ranges, against moto and PostgreSQL.</summary>
-public sealed class PatternRunSpecs : DaemonSpecs
+/// <summary>
+/// Couriers with dated filename patterns over date ranges, against moto and PostgreSQL. The class shares one daemon;
+/// each test lists a bucket of its own (through a credential of its own) and loads into a source of its own.
+/// </summary>
+public sealed class PatternRunSpecs : ClassDaemonSpecs<PatternRunSpecs>
 {
     private const string Header = "user_id,email,joined_at,score\n";
     private const string Daily = "'exports/'yyyy'/'MM'/'dd'/users_*.csv'";
+    private readonly string _tag = $"t{Guid.NewGuid():N}"[..12];
+    private string _bucket = "";
     private int _userId;
+
+    private string Feed => $"{_tag}-users";
+
+    private string Table => $"{_tag}.users";
+
+    /// <summary>The test's courier of that name.</summary>
+    private string Courier(string id) => $"{id}-{_tag}";
+
+    public override async Task InitializeAsync()
+    {
+        await base.InitializeAsync();
+        _bucket = await TestEnvironment.CreateBucketAsync(S3);
+    }
 
     [Fact]
     public async Task A_three_day_range_loads_each_days_files_in_day_order_then_key_order_and_not_the_end_day()
     {
         await PutUsersAsync("exports/2026/11/24/users_b.csv", "exports/2026/11/24/users_a.csv", "exports/2026/11/25/users_a.csv",
             "exports/2026/11/26/users_a.csv", "exports/2026/11/27/users_a.csv", "exports/2026/11/23/users_a.csv");
-        await CreatePatternCourierAsync("daily", new { pattern = Daily, feedId = "heap-users" });
+        await CreatePatternCourierAsync("daily", new { pattern = Daily, feedId = Feed });
 
-        var run = await Api.RunAsync("daily", new { from = "2026-11-24", to = "2026-11-27" });
+        var run = await Api.RunAsync(Courier("daily"), new { from = "2026-11-24", to = "2026-11-27" });
 
         Assert.Equal("succeeded", run.GetProperty("status").GetString());
         Assert.Equal("2026-11-24", run.GetProperty("runDate").GetString());
@@ -31,7 +49,7 @@ public sealed class PatternRunSpecs : DaemonSpecs
         // Loaded one after another in that order.
         var started = Files(run).Select(f => f.GetProperty("startedAt").GetDateTimeOffset()).ToList();
         Assert.Equal(started.Order(), started);
-        Assert.Equal(4L, (await QueryAsync("SELECT count(*) AS n FROM heap.users"))[0]["n"]);
+        Assert.Equal(4L, (await QueryAsync($"SELECT count(*) AS n FROM {Table}"))[0]["n"]);
     }
 
     [Fact]
@@ -39,10 +57,10 @@ public sealed class PatternRunSpecs : DaemonSpecs
     {
         await PutUsersAsync("b/20261124.csv", "a/20261124.csv", "b/20261125.csv", "a/20261125.csv");
         await CreatePatternCourierAsync("two-entries",
-            new { pattern = "'b/'yyyyMMdd'.csv'", feedId = "heap-users" },
-            new { pattern = "'a/'yyyyMMdd'.csv'", feedId = "heap-users" });
+            new { pattern = "'b/'yyyyMMdd'.csv'", feedId = Feed },
+            new { pattern = "'a/'yyyyMMdd'.csv'", feedId = Feed });
 
-        var run = await Api.RunAsync("two-entries", new { from = "2026-11-24", to = "2026-11-26" });
+        var run = await Api.RunAsync(Courier("two-entries"), new { from = "2026-11-24", to = "2026-11-26" });
 
         Assert.Equal(["b/20261124.csv", "a/20261124.csv", "b/20261125.csv", "a/20261125.csv"], Keys(run));
     }
@@ -51,33 +69,33 @@ public sealed class PatternRunSpecs : DaemonSpecs
     public async Task A_required_pattern_with_a_day_missing_fails_the_run_naming_pattern_and_date_and_loads_nothing()
     {
         await PutUsersAsync("exports/2026/11/24/users_1.csv", "exports/2026/11/26/users_1.csv");
-        await CreatePatternCourierAsync("gap", new { pattern = Daily, feedId = "heap-users" });
+        await CreatePatternCourierAsync("gap", new { pattern = Daily, feedId = Feed });
 
-        var run = await Api.RunAsync("gap", new { from = "2026-11-24", to = "2026-11-27" });
+        var run = await Api.RunAsync(Courier("gap"), new { from = "2026-11-24", to = "2026-11-27" });
 
         Assert.Equal("failed", run.GetProperty("status").GetString());
         var message = run.GetProperty("message").GetString()!;
-        Assert.Contains($"required file missing: no object matches pattern \"{Daily}\" for 2026-11-25 (s3://{Bucket}/exports/2026/11/25/users_*.csv)", message);
+        Assert.Contains($"required file missing: no object matches pattern \"{Daily}\" for 2026-11-25 (s3://{_bucket}/exports/2026/11/25/users_*.csv)", message);
         Assert.Contains("skipMissingFiles", message);
         var missing = Assert.Single(Files(run));
         Assert.Equal("missing", missing.GetProperty("status").GetString());
         Assert.Equal("exports/2026/11/25/users_*.csv", missing.GetProperty("key").GetString());
-        Assert.Empty(await QueryAsync("SELECT * FROM heap.users"));
+        Assert.Empty(await QueryAsync($"SELECT * FROM {Table}"));
     }
 
     [Fact]
     public async Task With_skipMissingFiles_the_days_that_are_there_load_and_the_missing_day_is_recorded()
     {
         await PutUsersAsync("exports/2026/11/24/users_1.csv", "exports/2026/11/26/users_1.csv");
-        await CreatePatternCourierAsync("gap", new { pattern = Daily, feedId = "heap-users" });
+        await CreatePatternCourierAsync("gap", new { pattern = Daily, feedId = Feed });
 
-        var run = await Api.RunAsync("gap", new { from = "2026-11-24", to = "2026-11-27", skipMissingFiles = true });
+        var run = await Api.RunAsync(Courier("gap"), new { from = "2026-11-24", to = "2026-11-27", skipMissingFiles = true });
 
         Assert.Equal("succeeded", run.GetProperty("status").GetString());
         Assert.Equal(["loaded", "loaded", "missing"], Files(run).Select(f => f.GetProperty("status").GetString()));
         Assert.EndsWith("(skipped: skipMissingFiles)", Files(run)[2].GetProperty("message").GetString());
         Assert.Contains("1 not found", run.GetProperty("message").GetString());
-        Assert.Equal(2L, (await QueryAsync("SELECT count(*) AS n FROM heap.users"))[0]["n"]);
+        Assert.Equal(2L, (await QueryAsync($"SELECT count(*) AS n FROM {Table}"))[0]["n"]);
     }
 
     [Fact]
@@ -85,10 +103,10 @@ public sealed class PatternRunSpecs : DaemonSpecs
     {
         await PutUsersAsync("exports/2026/11/24/users_1.csv");
         await CreatePatternCourierAsync("optional",
-            new { pattern = Daily, feedId = "heap-users" },
-            new { pattern = "'extras/'yyyyMMdd'.csv'", feedId = "heap-users", optional = true });
+            new { pattern = Daily, feedId = Feed },
+            new { pattern = "'extras/'yyyyMMdd'.csv'", feedId = Feed, optional = true });
 
-        var run = await Api.RunAsync("optional", new { date = "2026-11-24" });
+        var run = await Api.RunAsync(Courier("optional"), new { date = "2026-11-24" });
 
         Assert.Equal("succeeded", run.GetProperty("status").GetString());
         Assert.Equal("missing", Files(run)[1].GetProperty("status").GetString());
@@ -98,9 +116,9 @@ public sealed class PatternRunSpecs : DaemonSpecs
     [Fact]
     public async Task When_every_entry_is_optional_and_none_finds_anything_the_run_fails()
     {
-        await CreatePatternCourierAsync("all-optional", new { pattern = Daily, feedId = "heap-users", optional = true });
+        await CreatePatternCourierAsync("all-optional", new { pattern = Daily, feedId = Feed, optional = true });
 
-        var run = await Api.RunAsync("all-optional", new { date = "2026-11-24" });
+        var run = await Api.RunAsync(Courier("all-optional"), new { date = "2026-11-24" });
 
         Assert.Equal("failed", run.GetProperty("status").GetString());
         Assert.Contains("none of the courier's files was found for 2026-11-24 (all are optional, and at least one must be there)", run.GetProperty("message").GetString());
@@ -112,10 +130,10 @@ public sealed class PatternRunSpecs : DaemonSpecs
         await PutUsersAsync("exports/2026/11/24/users_1.csv", "exports/2026/11/24/users_x/nested.csv", "exports/2026/11/24/users_2.csv.bak",
             "tenants/b/20261124.csv", "tenants/a/20261124.csv", "tenants/a/deeper/20261124.csv", "tenants/c/20261125.csv");
         await CreatePatternCourierAsync("wild",
-            new { pattern = Daily, feedId = "heap-users" },
-            new { pattern = "'tenants/'*'/'yyyyMMdd'.csv'", feedId = "heap-users" });
+            new { pattern = Daily, feedId = Feed },
+            new { pattern = "'tenants/'*'/'yyyyMMdd'.csv'", feedId = Feed });
 
-        var run = await Api.RunAsync("wild", new { date = "2026-11-24" });
+        var run = await Api.RunAsync(Courier("wild"), new { date = "2026-11-24" });
 
         Assert.Equal(["exports/2026/11/24/users_1.csv", "tenants/a/20261124.csv", "tenants/b/20261124.csv"], Keys(run));
     }
@@ -124,9 +142,9 @@ public sealed class PatternRunSpecs : DaemonSpecs
     public async Task A_literal_quote_in_a_pattern_finds_a_key_with_a_quote()
     {
         await PutUsersAsync("o'brien/2026-11-24.csv");
-        await CreatePatternCourierAsync("quote", new { pattern = "'o''brien/'yyyy-MM-dd'.csv'", feedId = "heap-users" });
+        await CreatePatternCourierAsync("quote", new { pattern = "'o''brien/'yyyy-MM-dd'.csv'", feedId = Feed });
 
-        var run = await Api.RunAsync("quote", new { date = "2026-11-24" });
+        var run = await Api.RunAsync(Courier("quote"), new { date = "2026-11-24" });
 
         Assert.Equal("succeeded", run.GetProperty("status").GetString());
         Assert.Equal(["o'brien/2026-11-24.csv"], Keys(run));
@@ -136,13 +154,13 @@ public sealed class PatternRunSpecs : DaemonSpecs
     public async Task Keys_with_spaces_unicode_and_regex_characters_are_matched_as_text()
     {
         await PutUsersAsync("odd dir/2026-ünï (1).csv", "odd dir/2026-x.csv.gz", "odd dirX/2026-a.csv");
-        await CreatePatternCourierAsync("odd", new { pattern = "'odd dir/'yyyy'-*.csv'", feedId = "heap-users" });
+        await CreatePatternCourierAsync("odd", new { pattern = "'odd dir/'yyyy'-*.csv'", feedId = Feed });
 
-        var run = await Api.RunAsync("odd", new { date = "2026-11-24" });
+        var run = await Api.RunAsync(Courier("odd"), new { date = "2026-11-24" });
 
         Assert.Equal("succeeded", run.GetProperty("status").GetString());
         Assert.Equal(["odd dir/2026-ünï (1).csv"], Keys(run));
-        Assert.Equal($"s3://{Bucket}/odd dir/2026-ünï (1).csv", (await QueryAsync("SELECT _source_file FROM heap.users"))[0]["_source_file"]);
+        Assert.Equal($"s3://{_bucket}/odd dir/2026-ünï (1).csv", (await QueryAsync($"SELECT _source_file FROM {Table}"))[0]["_source_file"]);
     }
 
     [Fact]
@@ -150,10 +168,10 @@ public sealed class PatternRunSpecs : DaemonSpecs
     {
         await PutUsersAsync("static/lookup.csv", "exports/2026/11/24/users_1.csv", "exports/2026/11/25/users_1.csv");
         await CreatePatternCourierAsync("undated",
-            new { pattern = Daily, feedId = "heap-users" },
-            new { key = "static/lookup.csv", feedId = "heap-users" });
+            new { pattern = Daily, feedId = Feed },
+            new { key = "static/lookup.csv", feedId = Feed });
 
-        var run = await Api.RunAsync("undated", new { from = "2026-11-24", to = "2026-11-26" });
+        var run = await Api.RunAsync(Courier("undated"), new { from = "2026-11-24", to = "2026-11-26" });
 
         Assert.Equal(["exports/2026/11/24/users_1.csv", "static/lookup.csv", "exports/2026/11/25/users_1.csv"], Keys(run));
     }
@@ -168,13 +186,13 @@ public sealed class PatternRunSpecs : DaemonSpecs
     [InlineData("""{"date":"9999-12-31"}""", "date 9999-12-31 is after the end of next year")]
     public async Task A_date_range_that_makes_no_sense_is_refused_with_the_reason(string body, string reason)
     {
-        await CreatePatternCourierAsync("daily", new { pattern = Daily, feedId = "heap-users" });
+        await CreatePatternCourierAsync("daily", new { pattern = Daily, feedId = Feed });
 
-        var response = await Api.PostAsync("/api/couriers/daily/runs", new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
+        var response = await Api.PostAsync($"/api/couriers/{Courier("daily")}/runs", new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Contains(reason, await response.Content.ReadAsStringAsync());
-        Assert.Empty(await QueryAsync("SELECT * FROM heapd.runs"));
+        Assert.Empty(await QueryAsync($"SELECT * FROM heapd.runs WHERE courier_id = '{Courier("daily")}'"));
     }
 
     [Theory]
@@ -194,9 +212,9 @@ public sealed class PatternRunSpecs : DaemonSpecs
 
     private async Task CreatePatternCourierAsync(string id, params object[] files)
     {
-        await EnsureMotoCredentialAsync();
-        await EnsureUsersFeedAsync();
-        var response = await Api.PostAsJsonAsync("/api/couriers", new { id, credentialId = "moto", files }, DaemonHost.Json);
+        await EnsureCredentialAsync(_tag, new { id = _tag, kind = "s3", bucket = _bucket, endpointUrl = TestEnvironment.S3Endpoint, accessKeyId = "test", secretAccessKey = "test" });
+        await EnsureUsersFeedAsync(source: _tag);
+        var response = await Api.PostAsJsonAsync("/api/couriers", new { id = Courier(id), credentialId = _tag, files }, DaemonHost.Json);
         Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
     }
 
@@ -204,7 +222,7 @@ public sealed class PatternRunSpecs : DaemonSpecs
     private async Task PutUsersAsync(params string[] keys)
     {
         foreach (var key in keys)
-            await TestEnvironment.PutAsync(S3, Bucket, key, Header + $"{++_userId},u{_userId}@example.com,2026-11-01T00:00:00Z,1\n");
+            await TestEnvironment.PutAsync(S3, _bucket, key, Header + $"{++_userId},u{_userId}@example.com,2026-11-01T00:00:00Z,1\n");
     }
 
     private static List<JsonElement> Files(JsonElement run) => run.GetProperty("files").EnumerateArray().ToList();

@@ -7,7 +7,7 @@ using Xunit;
 namespace HeapDaemon.Tests.Credentials;
 
 /// <summary>Credentials in each auth mode, and the connection test's answer for each way a credential can be wrong.</summary>
-public sealed class S3AccessSpecs : DaemonSpecs
+public sealed class S3AccessSpecs : ClassDaemonSpecs<S3AccessSpecs>
 {
     private const string Header = "user_id,email,joined_at,score\n";
     private string _authBucket = "";
@@ -56,9 +56,9 @@ public sealed class S3AccessSpecs : DaemonSpecs
     public async Task The_connection_test_succeeds_for_keys_and_for_a_role()
     {
         await AddKeysCredentialAsync("keys", TestEnvironment.S3AuthKeyId, TestEnvironment.S3AuthSecret);
-        await AddRoleCredentialAsync("role", TestEnvironment.S3AuthExternalId);
+        await AddRoleCredentialAsync("role-tested", TestEnvironment.S3AuthExternalId);
 
-        foreach (var id in new[] { "keys", "role" })
+        foreach (var id in new[] { "keys", "role-tested" })
         {
             var result = await TestAsync(id);
             Assert.True(result.GetProperty("ok").GetBoolean(), result.ToString());
@@ -66,7 +66,7 @@ public sealed class S3AccessSpecs : DaemonSpecs
             Assert.False(result.TryGetProperty("cause", out _));
         }
         // No '/' in it: moto-auth miscomputes signatures over an encoded '/' in a query string (real S3 does not).
-        var underPrefix = await Api.PostOkAsync("/api/credentials/role/test", new { prefix = "users" });
+        var underPrefix = await Api.PostOkAsync("/api/credentials/role-tested/test", new { prefix = "users" });
         Assert.True(underPrefix.GetProperty("ok").GetBoolean(), underPrefix.ToString());
     }
 

@@ -30,15 +30,15 @@ public sealed class BigBucket : IAsyncLifetime
     public Task DisposeAsync() => Task.CompletedTask;
 }
 
-/// <summary>The file browser over a bucket with 5,000 objects: one page per request, folders apart from files.</summary>
-public sealed class S3BrowserSpecs(BigBucket big) : DaemonSpecs, IClassFixture<BigBucket>
+/// <summary>The file browser over a bucket with 5,000 objects: one page per request, folders apart from files (one daemon for the class).</summary>
+public sealed class S3BrowserSpecs(BigBucket big) : ClassDaemonSpecs<S3BrowserSpecs>, IClassFixture<BigBucket>
 {
     private const int FlatObjects = BigBucket.FlatObjects;
 
     public override async Task InitializeAsync()
     {
         await base.InitializeAsync();
-        await Api.PostOkAsync("/api/credentials", new { id = "moto", kind = "s3", bucket = big.Name, endpointUrl = TestEnvironment.S3Endpoint, accessKeyId = "test", secretAccessKey = "test" });
+        await EnsureCredentialAsync("moto", new { id = "moto", kind = "s3", bucket = big.Name, endpointUrl = TestEnvironment.S3Endpoint, accessKeyId = "test", secretAccessKey = "test" });
     }
 
     [Fact]
@@ -101,7 +101,7 @@ public sealed class S3BrowserSpecs(BigBucket big) : DaemonSpecs, IClassFixture<B
         Assert.Equal(BigBucket.OddKeys, odd.GetProperty("objects").EnumerateArray().Select(o => o.GetProperty("key").GetString()));
         Assert.Empty(hostile.GetProperty("objects").EnumerateArray());
         Assert.Empty(hostile.GetProperty("folders").EnumerateArray());
-        Assert.Single(await QueryAsync("SELECT 1 FROM heapd.credentials"));
+        Assert.Single(await QueryAsync("SELECT 1 FROM heapd.credentials WHERE id = 'moto'"));
     }
 
     [Theory]

@@ -88,7 +88,8 @@ public sealed class OperationsSpecs : DaemonSpecs
         }
     }
 
-    private static double Sample(string metrics, string series)
+    /// <summary>The value of one series in Prometheus text.</summary>
+    internal static double Sample(string metrics, string series)
     {
         var line = metrics.Split('\n').FirstOrDefault(l => l.StartsWith(series + " ", StringComparison.Ordinal));
         Assert.True(line is not null, $"no {series} in:\n{metrics}");

@@ -5,27 +5,34 @@ using Xunit;
 
 namespace HeapDaemon.Tests.Support;
 
-/// <summary>One test class's world: its own database, bucket and daemon; torn down after the class.</summary>
-public abstract class DaemonSpecs : IAsyncLifetime
+/// <summary>
+/// A test's world: its own database, bucket and daemon. <see cref="DaemonSpecs"/> makes one for each test and tears it
+/// down after; <see cref="ClassDaemonSpecs{TSpecs}"/> shares one among the tests of a class, which then must not
+/// depend on what the others left (ids and keys of their own, no count of everything).
+/// </summary>
+public sealed class DaemonWorld : IAsyncDisposable
 {
-    protected string MasterKey = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
-    protected string ConnectionString = "";
-    protected DaemonHost Daemon = null!;
-    protected HttpClient Api = null!;
-    protected IAmazonS3 S3 = null!;
-    protected string Bucket = "";
+    public string MasterKey { get; set; } = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
 
-    public virtual async Task InitializeAsync()
+    public string ConnectionString { get; private init; } = "";
+
+    public IAmazonS3 S3 { get; private init; } = null!;
+
+    public string Bucket { get; private init; } = "";
+
+    /// <summary>The daemon on the world's database; null until a spec starts it (with its settings and clock).</summary>
+    public DaemonHost? Daemon { get; set; }
+
+    public static async Task<DaemonWorld> CreateAsync()
     {
-        ConnectionString = await TestEnvironment.CreateDatabaseAsync();
-        S3 = TestEnvironment.S3Client();
-        Bucket = await TestEnvironment.CreateBucketAsync(S3);
-        StartDaemon();
+        var s3 = TestEnvironment.S3Client();
+        return new DaemonWorld { ConnectionString = await TestEnvironment.CreateDatabaseAsync(), S3 = s3, Bucket = await TestEnvironment.CreateBucketAsync(s3) };
     }
 
-    public async Task DisposeAsync()
+    /// <summary>Stops the daemon, checks what it recorded for the daemon's internals, and drops the database.</summary>
+    public async ValueTask DisposeAsync()
     {
-        await Daemon.DisposeAsync();
+        if (Daemon is not null) await Daemon.DisposeAsync();
         try
         {
             await Internals.AssertNoneInRunMessagesAsync(ConnectionString);
@@ -36,6 +43,44 @@ public abstract class DaemonSpecs : IAsyncLifetime
             await TestEnvironment.DropDatabaseAsync(ConnectionString);
         }
     }
+}
+
+/// <summary>One test's world (<see cref="DaemonWorld"/>): its own database, bucket and daemon, torn down after the test.</summary>
+public abstract class DaemonSpecs : IAsyncLifetime
+{
+    private DaemonWorld _world = null!;
+
+    protected string MasterKey
+    {
+        get => _world.MasterKey;
+        set => _world.MasterKey = value;
+    }
+
+    protected string ConnectionString => _world.ConnectionString;
+
+    protected DaemonHost Daemon
+    {
+        get => _world.Daemon!;
+        set => _world.Daemon = value;
+    }
+
+    protected HttpClient Api = null!;
+
+    protected IAmazonS3 S3 => _world.S3;
+
+    protected string Bucket => _world.Bucket;
+
+    public virtual async Task InitializeAsync()
+    {
+        _world = await WorldAsync();
+        if (_world.Daemon is null) StartDaemon();
+        else Api = Daemon.Api();
+    }
+
+    /// <summary>The world of this test: a new one here; the class's in <see cref="ClassDaemonSpecs{TSpecs}"/>.</summary>
+    private protected virtual Task<DaemonWorld> WorldAsync() => DaemonWorld.CreateAsync();
+
+    public virtual async Task DisposeAsync() => await _world.DisposeAsync();
 
     /// <summary>The clock the next started daemon uses; null for the real one.</summary>
     protected TimeProvider? Clock;
@@ -57,9 +102,9 @@ public abstract class DaemonSpecs : IAsyncLifetime
         StartDaemon(previousMasterKeys);
     }
 
-    protected static object UsersFeed(string name = "users", decimal threshold = 1m) => new
+    protected static object UsersFeed(string name = "users", decimal threshold = 1m, string source = "heap") => new
     {
-        source = "heap",
+        source,
         name,
         fields = new object[]
         {
@@ -95,11 +140,12 @@ public abstract class DaemonSpecs : IAsyncLifetime
         await Api.PostOkAsync("/api/credentials", credential);
     }
 
-    protected async Task EnsureUsersFeedAsync(decimal threshold = 1m)
+    /// <summary>An active feed of users, <c>&lt;source&gt;-users</c>: a test of a shared daemon gives a source of its own.</summary>
+    protected async Task EnsureUsersFeedAsync(decimal threshold = 1m, string source = "heap")
     {
-        if ((await Api.GetAsync("/api/feeds/heap-users")).IsSuccessStatusCode) return;
-        await Api.PostOkAsync("/api/feeds", UsersFeed(threshold: threshold));
-        await Api.PostOkAsync("/api/feeds/heap-users/activate");
+        if ((await Api.GetAsync($"/api/feeds/{source}-users")).IsSuccessStatusCode) return;
+        await Api.PostOkAsync("/api/feeds", UsersFeed(threshold: threshold, source: source));
+        await Api.PostOkAsync($"/api/feeds/{source}-users/activate");
     }
 
     protected async Task<List<Dictionary<string, object?>>> QueryAsync(string sql)

@@ -17,14 +17,15 @@ public static partial class Internals
         Assert.False(found.Success, $"{where} shows the daemon's internals ('{(found.Success ? found.Value : "")}'): {Shorten(text)}");
     }
 
-    /// <summary>Every message of every run and file the class's daemon recorded.</summary>
+    /// <summary>Every message of every run, file and stitch the class's daemon recorded.</summary>
     public static async Task AssertNoneInRunMessagesAsync(string connectionString)
     {
         await using var connection = new Npgsql.NpgsqlConnection(connectionString);
         await connection.OpenAsync();
         await using var cmd = new Npgsql.NpgsqlCommand(
             "SELECT 'run ' || id, message FROM heapd.runs WHERE message IS NOT NULL " +
-            "UNION ALL SELECT 'run ' || run_id || ' file ' || ordinal, message FROM heapd.run_files WHERE message IS NOT NULL", connection);
+            "UNION ALL SELECT 'run ' || run_id || ' file ' || ordinal, message FROM heapd.run_files WHERE message IS NOT NULL " +
+            "UNION ALL SELECT 'stitch ' || id, message FROM heapd.stitch_runs WHERE message IS NOT NULL", connection);
         try
         {
             await using var reader = await cmd.ExecuteReaderAsync();
