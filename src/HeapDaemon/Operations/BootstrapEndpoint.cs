@@ -14,7 +14,7 @@ namespace HeapDaemon.Operations;
 /// asks (config or kubernetes discovery only): this node's address and the members it knows up, in Akka.Management's own
 /// types and JSON, as its HTTP server would answer (that server cannot start with the packages served here; see
 /// <see cref="ClusterHosting"/>). Its own small server, so the admin API's port, proxies and authentication stay apart
-/// from what the nodes say to each other; it is read-only and says no more than <c>GET /api/cluster</c>.
+/// from what the nodes say to each other; it is read-only and tells only the members' addresses, ids and status.
 /// </summary>
 public sealed class BootstrapEndpoint(IOptions<ClusterSettings> settings, IServiceProvider services, ILogger<BootstrapEndpoint> log) : IHostedService
 {
@@ -48,7 +48,7 @@ public sealed class BootstrapEndpoint(IOptions<ClusterSettings> settings, IServi
         var state = cluster.State;
         var members = state.Members
             .Where(m => !state.Unreachable.Contains(m) && m.Status is MemberStatus.Up or MemberStatus.WeaklyUp or MemberStatus.Joining)
-            .Take(5)
+            .Take(5) // Akka.Management's max-seed-nodes-to-expose: enough to join by
             .Select(m => new ClusterMember(m.UniqueAddress.Address, m.UniqueAddress.Uid, m.Status, m.Roles))
             .ToImmutableList();
         return JsonConvert.SerializeObject(new SeedNodes(self.UniqueAddress.Address, members));
