@@ -81,6 +81,7 @@ public static class DaemonSetup
             .AddNotificationActors()
             .AddCourierActors()
             .AddStitchActors());
+        services.AddHostedService<BootstrapEndpoint>();
     }
 
     /// <summary>

@@ -87,6 +87,25 @@ public static partial class SettingsRules
             .Validate(c => c.SeedNodes.All(IsSeedNode),
                 $"Cluster:SeedNodes must each be akka.tcp://{ClusterSettings.SystemName}@host:port (a node's address, port 1-65535)")
             .Validate(c => c.DownAfter >= TimeSpan.FromSeconds(1), "Cluster:DownAfter must be at least 00:00:01")
+            .Validate(c => Enum.GetNames<ClusterDiscovery>().Contains(c.Discovery, StringComparer.OrdinalIgnoreCase),
+                "Cluster:Discovery must be seeds, config or kubernetes (how a node finds the others)")
+            .Validate(c => !Discovers(c) || c.SeedNodes.Length == 0,
+                "Cluster:SeedNodes must be empty when Cluster:Discovery is config or kubernetes: the nodes find each other by discovery")
+            .Validate(c => !Discovers(c) || c.ManagementPort is >= 1 and <= 65535,
+                "Cluster:ManagementPort must be 1-65535 (Akka.Management's HTTP port, which the other nodes' bootstrap asks)")
+            .Validate(c => !Discovers(c) || c.ManagementPort != c.Port, "Cluster:ManagementPort must differ from Cluster:Port")
+            .Validate(c => !Discovers(c) || DnsLabel().IsMatch(c.ServiceName),
+                "Cluster:ServiceName must be 1-63 lowercase letters, digits and '-', starting and ending with a letter or digit")
+            .Validate(c => !Discovers(c) || c.RequiredContactPoints is >= 1 and <= 1000,
+                "Cluster:RequiredContactPoints must be 1-1000 (the nodes discovery must find before a new cluster is formed)")
+            .Validate(c => !Is(c, ClusterDiscovery.Config) || (c.ContactPoints.Length > 0 && c.ContactPoints.All(IsHostAndPort)),
+                "Cluster:ContactPoints must list each node's Akka.Management endpoint as host:port when Cluster:Discovery is config")
+            .Validate(c => !Is(c, ClusterDiscovery.Config) || c.RequiredContactPoints <= c.ContactPoints.Length,
+                "Cluster:RequiredContactPoints must not exceed the number of Cluster:ContactPoints")
+            .Validate(c => !Is(c, ClusterDiscovery.Kubernetes) || string.IsNullOrEmpty(c.KubernetesNamespace) || DnsLabel().IsMatch(c.KubernetesNamespace),
+                "Cluster:KubernetesNamespace must be empty (the pod's own) or a namespace name (lowercase letters, digits and '-')")
+            .Validate(c => !Is(c, ClusterDiscovery.Kubernetes) || !string.IsNullOrWhiteSpace(c.KubernetesLabelSelector),
+                "Cluster:KubernetesLabelSelector must not be empty: a label selector like app={0} ({0} is Cluster:ServiceName)")
             .ValidateOnStart();
         services.AddOptions<HealthSettings>().Bind(configuration.GetSection("Health"))
             .Validate(h => h.S3CheckInterval >= TimeSpan.FromSeconds(10), "Health:S3CheckInterval must be at least 00:00:10")
@@ -126,12 +145,23 @@ public static partial class SettingsRules
         Uri.TryCreate(address, UriKind.Absolute, out var uri) && uri.Scheme == "akka.tcp" && uri.UserInfo == ClusterSettings.SystemName
         && uri.Host.Length > 0 && uri.Port is >= 1 and <= 65535 && uri.AbsolutePath is "" or "/";
 
+    private static bool Is(ClusterSettings c, ClusterDiscovery method) => string.Equals(c.Discovery, method.ToString(), StringComparison.OrdinalIgnoreCase);
+
+    private static bool Discovers(ClusterSettings c) => Is(c, ClusterDiscovery.Config) || Is(c, ClusterDiscovery.Kubernetes);
+
+    private static bool IsHostAndPort(string endpoint) =>
+        Uri.TryCreate($"tcp://{endpoint}", UriKind.Absolute, out var uri) && uri.Host.Length > 0 && uri.Port is >= 1 and <= 65535
+        && uri.AbsolutePath == "/" && uri.UserInfo.Length == 0 && endpoint.EndsWith($":{uri.Port}", StringComparison.Ordinal);
+
     private static bool IsHttpUrl(string url) =>
         Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https" && uri.Host.Length > 0;
 
     private static bool IsKey(string base64) => base64.Length > 0 && Convert.TryFromBase64String(base64, new byte[64], out var n) && n == 32;
 
     private static bool Positive(TimeSpan duration) => duration > TimeSpan.Zero;
+
+    [GeneratedRegex(@"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\z")]
+    private static partial Regex DnsLabel();
 
     [GeneratedRegex(@"^(/[A-Za-z0-9._~-]+)+\z")]
     private static partial Regex PathBase();

@@ -12,6 +12,6 @@ public sealed class ClusterJoinedCheck(ActorSystem system) : IHealthCheck
         var self = Cluster.Get(system).SelfMember;
         return Task.FromResult(self.Status is MemberStatus.Up or MemberStatus.WeaklyUp
             ? HealthCheckResult.Healthy($"member {self.Address} is {self.Status.ToString().ToLowerInvariant()}")
-            : HealthCheckResult.Unhealthy($"member {self.Address} is {self.Status.ToString().ToLowerInvariant()}, not yet up in the cluster (see Cluster:SeedNodes)"));
+            : HealthCheckResult.Unhealthy($"member {self.Address} is {self.Status.ToString().ToLowerInvariant()}, not yet up in the cluster (see Cluster:Discovery and Cluster:SeedNodes)"));
     }
 }

@@ -32,6 +32,32 @@ public sealed class DaemonProcess(string connectionString, string masterKey, IRe
         }).ToList();
     }
 
+    /// <summary>
+    /// <paramref name="count"/> daemons on one database that find each other by Akka.Management's cluster bootstrap with
+    /// config discovery: no seed nodes, each lists every node's management endpoint, and all must answer before the
+    /// lowest starts the cluster.
+    /// </summary>
+    /// <returns>The daemons and their management endpoints (host:port).</returns>
+    public static (IReadOnlyList<DaemonProcess> Nodes, IReadOnlyList<string> ManagementEndpoints) ClusterByConfigDiscovery(
+        int count, string connectionString, string masterKey, IReadOnlyDictionary<string, string>? settings = null)
+    {
+        var ports = Enumerable.Range(0, count).Select(_ => (Cluster: FreePort(), Management: FreePort())).ToList();
+        var endpoints = ports.Select(p => $"127.0.0.1:{p.Management}").ToList();
+        var nodes = ports.Select(port =>
+        {
+            var all = new Dictionary<string, string>(settings ?? new Dictionary<string, string>())
+            {
+                ["HEAPD__Cluster__Discovery"] = "config",
+                ["HEAPD__Cluster__Port"] = port.Cluster.ToString(),
+                ["HEAPD__Cluster__ManagementPort"] = port.Management.ToString(),
+                ["HEAPD__Cluster__RequiredContactPoints"] = count.ToString(),
+            };
+            for (var i = 0; i < count; i++) all[$"HEAPD__Cluster__ContactPoints__{i}"] = endpoints[i];
+            return new DaemonProcess(connectionString, masterKey, all, port.Cluster);
+        }).ToList();
+        return (nodes, endpoints);
+    }
+
     /// <summary>The node's address in the cluster (as <c>GET /api/cluster</c> shows members).</summary>
     public string ClusterAddress => $"akka.tcp://heapdaemon@127.0.0.1:{clusterPort}";
 
