@@ -1,4 +1,8 @@
+using System.Text;
+using System.Text.Json;
 using HeapDaemon.Console.Tests.Support;
+using HeapDaemon.Tests.Support;
+using Npgsql;
 using Microsoft.Playwright;
 using Xunit;
 using Xunit.Abstractions;
@@ -6,7 +10,7 @@ using static Microsoft.Playwright.Assertions;
 
 namespace HeapDaemon.Console.Tests;
 
-/// <summary>An admin resolves a failed run from its page (rejects read, the run retried, the bad file skipped) pauses a schedule from Sources, sees an active feed's migration before saving it, and cannot delete a feed in use.</summary>
+/// <summary>An admin cancels a run in flight from its page; resolves a failed run from its page (rejects read, the run retried, the bad file skipped); pauses a schedule from Sources, sees an active feed's migration before saving it, and cannot delete a feed in use.</summary>
 [Collection(BrowserCollection.Name)]
 public sealed class AdminRunSpecs(Browser browser, ShopSetup setup, ITestOutputHelper output) : IClassFixture<ShopSetup>
 {
@@ -59,5 +63,63 @@ public sealed class AdminRunSpecs(Browser browser, ShopSetup setup, ITestOutputH
         await page.GetByRole(AriaRole.Button, new() { Name = "Delete feed shop-people" }).ClickAsync();
         await Expect(page.GetByRole(AriaRole.Alert)).ToContainTextAsync("Feed 'shop-people' is used by");
         await walk.StepAsync("feed-delete-refused");
+    }
+
+    [Fact]
+    public async Task A_run_in_flight_is_cancelled_from_its_page_the_page_follows_it_to_cancelled_and_the_domain_table_is_unchanged()
+    {
+        // The second courier reads its file through a connection that stalls mid-object: its run stays in flight
+        // (the stall outlasts the test: S3:ReadStallTimeout is a minute) until it is cancelled.
+        using var s3 = TestEnvironment.S3Client();
+        var bucket = await TestEnvironment.CreateBucketAsync(s3);
+        await TestEnvironment.PutAsync(s3, bucket, "orders-first.csv", "id,item\n1,old\n2,old\n");
+        var big = new StringBuilder("id,item\n");
+        for (var i = 1; i <= 40_000; i++) big.Append(i).Append(",new item ").Append(i).Append('\n');
+        await TestEnvironment.PutAsync(s3, bucket, "orders-big.csv", big.ToString());
+        await using var proxy = new FaultyProxy(TestEnvironment.S3Endpoint, _ => new Fault.StallAfter(128 * 1024));
+        Guid runId;
+        using (var api = setup.Daemon.Api())
+        {
+            await ShopSetup.PostAsync(api, "api/credentials", new { id = "orders-direct", kind = "s3", bucket, endpointUrl = TestEnvironment.S3Endpoint, accessKeyId = "test", secretAccessKey = "test" });
+            await ShopSetup.PostAsync(api, "api/credentials", new { id = "orders-stalling", kind = "s3", bucket, endpointUrl = proxy.Endpoint, accessKeyId = "test", secretAccessKey = "test" });
+            await ShopSetup.PostAsync(api, "api/feeds", new { source = "shop", name = "orders", fields = new object[] { new { name = "id", type = "integer", primaryKey = true }, new { name = "item", type = "string" } } });
+            await ShopSetup.PostAsync(api, "api/feeds/shop-orders/activate", new { });
+            await ShopSetup.PostAsync(api, "api/couriers", new { id = "orders-first", credentialId = "orders-direct", files = new[] { new { key = "orders-first.csv", feedId = "shop-orders" } } });
+            await ShopSetup.PostAsync(api, "api/couriers", new { id = "orders", credentialId = "orders-stalling", files = new[] { new { key = "orders-big.csv", feedId = "shop-orders" } } });
+            var first = (await ShopSetup.PostAsync(api, "api/couriers/orders-first/runs", new { })).GetProperty("runId").GetGuid();
+            await ShopSetup.WaitForRunAsync(api, first);
+            runId = (await ShopSetup.PostAsync(api, "api/couriers/orders/runs", new { })).GetProperty("runId").GetGuid();
+        }
+
+        await using var walk = await Walk.StartAsync(browser, setup.Daemon, output);
+        var page = walk.Page;
+        await walk.SignInAsync(ConsoleDaemon.AdminToken);
+        await page.GotoAsync($"runs/{runId}");
+        // The live view shows the file being read, without the page being loaded again.
+        var progress = page.Locator(".card.progress");
+        await Expect(progress).ToContainTextAsync("orders-big.csv", new() { Timeout = 120_000 });
+        await Expect(page.Locator("dl.facts .badge.running")).ToBeVisibleAsync();
+        await walk.StepAsync("run-in-flight");
+
+        await page.GetByRole(AriaRole.Button, new() { Name = "Cancel run" }).ClickAsync();
+        await Expect(page.GetByText("Cancelling: the run ends as cancelled")).ToBeVisibleAsync();
+        // The live view follows the run until it ends and shows it ended, as cancelled; the test does not reload.
+        await Expect(page.Locator("[data-run-ended=cancelled]")).ToBeVisibleAsync(new() { Timeout = 120_000 });
+        await Expect(page.Locator("dl.facts .badge.cancelled")).ToBeVisibleAsync();
+        await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Cancel run" })).ToHaveCountAsync(0);
+        await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Retry" })).ToBeVisibleAsync();
+        await walk.StepAsync("run-cancelled", docs: "run-cancelled");
+
+        // Nothing of the cancelled file was committed: the table holds what the first courier loaded, and only that.
+        await using (var db = new NpgsqlConnection(setup.Daemon.ConnectionString))
+        {
+            await db.OpenAsync();
+            await using var read = new NpgsqlCommand("SELECT string_agg(id || ':' || item, ',' ORDER BY id) FROM shop.orders", db);
+            Assert.Equal("1:old,2:old", await read.ExecuteScalarAsync());
+        }
+        await page.GotoAsync("tables/Shop%3AOrders");
+        await Expect(page.GetByRole(AriaRole.Region, new() { Name = "Rows" }).GetByRole(AriaRole.Row)).ToHaveCountAsync(3);
+        await Expect(page.GetByText("new item")).ToHaveCountAsync(0);
+        await walk.StepAsync("table-unchanged");
     }
 }

@@ -36,17 +36,23 @@ public sealed class ShopSetup : IAsyncLifetime
             schedule = new { cron = "0 6 * * *" },
         });
         RunId = (await PostAsync(api, "api/couriers/people/runs", new { })).GetProperty("runId").GetGuid();
+        await WaitForRunAsync(api, RunId);
+    }
+
+    /// <summary>The run once it has ended, whatever its outcome.</summary>
+    public static async Task<JsonElement> WaitForRunAsync(HttpClient api, Guid runId)
+    {
         for (var deadline = DateTime.UtcNow.AddMinutes(2); ; await Task.Delay(200))
         {
-            var run = JsonDocument.Parse(await api.GetStringAsync($"api/runs/{RunId}")).RootElement.GetProperty("run");
-            if (run.GetProperty("status").GetString() is "failed" or "succeeded") break;
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"run {RunId} did not end: {run}");
+            var run = JsonDocument.Parse(await api.GetStringAsync($"api/runs/{runId}")).RootElement.GetProperty("run");
+            if (run.GetProperty("status").GetString() is "failed" or "succeeded" or "cancelled") return run;
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"run {runId} did not end: {run}");
         }
     }
 
     public async Task DisposeAsync() => await Daemon.DisposeAsync();
 
-    private static async Task<JsonElement> PostAsync(HttpClient api, string path, object body)
+    public static async Task<JsonElement> PostAsync(HttpClient api, string path, object body)
     {
         var response = await api.PostAsJsonAsync(path, body);
         var text = await response.Content.ReadAsStringAsync();
