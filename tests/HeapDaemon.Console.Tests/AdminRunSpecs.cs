@@ -122,4 +122,64 @@ public sealed class AdminRunSpecs(Browser browser, ShopSetup setup, ITestOutputH
         await Expect(page.GetByText("new item")).ToHaveCountAsync(0);
         await walk.StepAsync("table-unchanged");
     }
+
+    [Fact]
+    public async Task A_couriers_file_entries_and_credential_are_edited_from_its_edit_page_and_what_the_service_refuses_is_said_in_place()
+    {
+        using (var api = setup.Daemon.Api())
+        {
+            var partner = JsonDocument.Parse(await api.GetStringAsync("api/credentials/partner")).RootElement;
+            await ShopSetup.PostAsync(api, "api/credentials", new { id = "partner-eu", kind = "s3", bucket = partner.GetProperty("bucket").GetString(), endpointUrl = TestEnvironment.S3Endpoint, accessKeyId = "test", secretAccessKey = "test" });
+            await ShopSetup.PostAsync(api, "api/couriers", new { id = "edited", credentialId = "partner", files = new[] { new { key = "good.csv", feedId = "shop-people" } } });
+        }
+        await using var walk = await Walk.StartAsync(browser, setup.Daemon, output);
+        var page = walk.Page;
+        await walk.SignInAsync(ConsoleDaemon.AdminToken);
+        await page.GotoAsync("couriers/edited");
+        await page.GetByRole(AriaRole.Link, new() { Name = "Edit", Exact = true }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Edit courier edited" })).ToBeVisibleAsync();
+        await Expect(page.GetByLabel("Key or pattern of file 1")).ToHaveValueAsync("good.csv");
+
+        // A folder is not one object: the service's rule, said in place, with what was typed kept.
+        await page.GetByLabel("S3 credential").SelectOptionAsync("partner-eu");
+        await page.GetByLabel("Key or pattern of file 1").FillAsync("exports/");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Save courier" }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Alert)).ToContainTextAsync("File 1: key must name one object");
+        await Expect(page.GetByLabel("Key or pattern of file 1")).ToHaveValueAsync("exports/");
+        await walk.StepAsync("courier-edit-refused");
+
+        await page.GetByLabel("Key or pattern of file 1").FillAsync("exports/people.csv");
+        await page.GetByText("File settings of file 1").ClickAsync();
+        await page.Locator("#file-0-delimiter").FillAsync(";");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Save courier" }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Alert)).ToContainTextAsync("File 1, settings: format 'csv' is delimited by ','");
+        await page.GetByText("File settings of file 1").ClickAsync();
+        await page.Locator("#file-0-format").SelectOptionAsync("dsv");
+        await page.Locator("#file-1-kind").SelectOptionAsync("pattern");
+        await page.Locator("#file-1-value").FillAsync("'daily/'yyyy-MM-dd'.csv'");
+        await page.Locator("#file-1-feed").SelectOptionAsync("shop-people");
+        await page.Locator("#file-1-optional").CheckAsync();
+        await walk.StepAsync("courier-edit", docs: "courier-edit");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Save courier" }).ClickAsync();
+        await Expect(page.GetByText("Saved: courier edited reads 2 files with credential partner-eu")).ToBeVisibleAsync();
+        using (var api = setup.Daemon.Api())
+        {
+            var config = JsonDocument.Parse(await api.GetStringAsync("api/couriers/edited")).RootElement.GetProperty("config");
+            Assert.Equal("partner-eu", config.GetProperty("credentialId").GetString());
+            var files = config.GetProperty("files");
+            Assert.Equal(2, files.GetArrayLength());
+            Assert.Equal("exports/people.csv", files[0].GetProperty("key").GetString());
+            Assert.Equal(";", files[0].GetProperty("settings").GetProperty("delimiter").GetString());
+            Assert.Equal("dsv", files[0].GetProperty("settings").GetProperty("format").GetString());
+            Assert.Equal("'daily/'yyyy-MM-dd'.csv'", files[1].GetProperty("pattern").GetString());
+            Assert.True(files[1].GetProperty("optional").GetBoolean());
+        }
+
+        // Removing the first file leaves the pattern.
+        await page.GetByLabel("Remove file 1").CheckAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Save courier" }).ClickAsync();
+        await Expect(page.GetByText("Saved: courier edited reads 1 file with credential partner-eu")).ToBeVisibleAsync();
+        await Expect(page.Locator("#file-0-value")).ToHaveValueAsync("'daily/'yyyy-MM-dd'.csv'");
+        await walk.StepAsync("courier-edited");
+    }
 }

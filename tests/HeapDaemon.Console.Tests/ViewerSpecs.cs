@@ -100,7 +100,7 @@ public sealed class ViewerSpecs(Browser browser, ShopSetup setup, ITestOutputHel
         }
 
         // Pages that only change things are refused outright.
-        foreach (var path in new[] { "couriers/new", "couriers/new/files/credential", "couriers/people/run", "couriers/new/heap/tables?credential=partner" })
+        foreach (var path in new[] { "couriers/new", "couriers/new/files/credential", "couriers/people/run", "couriers/people/edit", "couriers/new/heap/tables?credential=partner" })
             Assert.Equal(403, (await page.GotoAsync(path))!.Status);
         await Expect(page.GetByText("You are signed in as a viewer")).ToBeVisibleAsync();
         await walk.StepAsync("viewer-refused");
@@ -113,6 +113,7 @@ public sealed class ViewerSpecs(Browser browser, ShopSetup setup, ITestOutputHel
             ("couriers/people", new() { ["_handler"] = "delete" }),
             ("couriers/people", new() { ["_handler"] = "pause", ["Active"] = "false" }),
             ("couriers/people/run", new() { ["_handler"] = "run", ["Form.From"] = "2026-11-26" }),
+            ("couriers/people/edit", new() { ["_handler"] = "courier", ["Form.CredentialId"] = "partner", ["Form.Files[0].Value"] = "stolen.csv", ["Form.Files[0].FeedId"] = "shop-people" }),
             ("credentials", new() { ["_handler"] = "delete-partner" }),
             ("credentials", new() { ["_handler"] = "create", ["Credential.Id"] = "stolen", ["Credential.Bucket"] = "x", ["Credential.AuthMode"] = "default" }),
             ("feeds/shop-people", new() { ["_handler"] = "feed", ["Form.Action"] = "save", ["Form.Fields[0].Name"] = "id" }),
