@@ -11,5 +11,6 @@ public static class ManagementSetup
         services.AddSingleton<PreviewService>();
         services.AddSingleton<RunService>();
         services.AddSingleton<HeapSourceService>();
+        services.AddSingleton<StitchService>();
     }
 }
