@@ -182,4 +182,80 @@ public sealed class AdminRunSpecs(Browser browser, ShopSetup setup, ITestOutputH
         await Expect(page.Locator("#file-0-value")).ToHaveValueAsync("'daily/'yyyy-MM-dd'.csv'");
         await walk.StepAsync("courier-edited");
     }
+
+    [Fact]
+    public async Task An_admin_stitches_from_the_Stitch_page_finds_a_customer_by_email_sees_their_records_across_sources_and_saves_a_setting()
+    {
+        using (var api = setup.Daemon.Api())
+        {
+            var bucket = JsonDocument.Parse(await api.GetStringAsync("api/credentials/partner")).RootElement.GetProperty("bucket").GetString()!;
+            using var s3 = TestEnvironment.S3Client();
+            await TestEnvironment.PutAsync(s3, bucket, "contacts.csv",
+                "contact_id,first_name,last_name,email\nc1,Ada,Lovelace,ada@example.com\nc2,Grace,Hopper,grace@example.com\n");
+            await TestEnvironment.PutAsync(s3, bucket, "members.csv", "member_id,first_name,last_name,email\nm1,Ada,Lovelace,ada@example.com\n");
+            foreach (var (source, name, key, file) in new[] { ("crm", "contacts", "contact_id", "contacts.csv"), ("loyalty", "members", "member_id", "members.csv") })
+            {
+                // first_name, last_name and email get their profile tags suggested by name, as a user would accept them.
+                await ShopSetup.PostAsync(api, "api/feeds", new
+                {
+                    source, name,
+                    fields = new object[] { new { name = key, type = "string", primaryKey = true }, new { name = "first_name", type = "string" }, new { name = "last_name", type = "string" }, new { name = "email", type = "string" } },
+                });
+                await ShopSetup.PostAsync(api, $"api/feeds/{source}-{name}/activate", new { });
+                await ShopSetup.PostAsync(api, "api/couriers", new { id = $"{source}-{name}", credentialId = "partner", files = new[] { new { key = file, feedId = $"{source}-{name}" } } });
+                var run = await ShopSetup.WaitForRunAsync(api, (await ShopSetup.PostAsync(api, $"api/couriers/{source}-{name}/runs", new { })).GetProperty("runId").GetGuid());
+                Assert.Equal("succeeded", run.GetProperty("status").GetString());
+            }
+        }
+        await using var walk = await Walk.StartAsync(browser, setup.Daemon, output);
+        var page = walk.Page;
+        await walk.SignInAsync(ConsoleDaemon.AdminToken);
+        await page.GetByRole(AriaRole.Navigation, new() { Name = "Console" }).GetByRole(AriaRole.Link, new() { Name = "Stitch" }).ClickAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Full rebuild" }).ClickAsync();
+        await Expect(page.GetByText("A full rebuild is queued")).ToBeVisibleAsync();
+        var runs = page.GetByRole(AriaRole.Region, new() { Name = "Stitch runs" });
+        for (var deadline = DateTime.UtcNow.AddMinutes(2); await runs.Locator(".badge.succeeded").CountAsync() == 0; await page.ReloadAsync())
+        {
+            Assert.True(await runs.Locator(".badge.failed").CountAsync() == 0, await runs.InnerTextAsync());
+            Assert.True(DateTime.UtcNow < deadline, $"no stitch succeeded within 2 minutes: {await runs.InnerTextAsync()}");
+            await Task.Delay(500);
+        }
+        await walk.StepAsync("stitch", docs: "stitch");
+
+        // A setting the service refuses is said in place; one it takes is saved.
+        await page.GetByLabel("Match threshold").FillAsync("1.5");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Save settings" }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Alert)).ToContainTextAsync("1.5 is not valid: expected a probability above 0 and below 1");
+        await page.GetByLabel("Match threshold").FillAsync("0.8");
+        await page.GetByLabel("Source priority").FillAsync("crm");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Save settings" }).ClickAsync();
+        await Expect(page.GetByText("Saved: the next stitch uses these settings.")).ToBeVisibleAsync();
+        using (var api = setup.Daemon.Api())
+        {
+            var settings = JsonDocument.Parse(await api.GetStringAsync("api/stitch/settings")).RootElement;
+            Assert.Equal(0.8, settings.GetProperty("matchThreshold").GetDouble());
+            Assert.Equal("crm", settings.GetProperty("sourcePriority")[0].GetString());
+        }
+
+        await page.GetByRole(AriaRole.Navigation, new() { Name = "Console" }).GetByRole(AriaRole.Link, new() { Name = "Customers" }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Region, new() { Name = "Customers" })).ToContainTextAsync("grace@example.com");
+        await page.GetByLabel("Email or name").FillAsync("ADA@");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Search" }).ClickAsync();
+        var found = page.GetByRole(AriaRole.Region, new() { Name = "Customers" });
+        // Two records of Ada, in two sources: one person when Stitch linked them, two otherwise (a set this small gives
+        // its model little to learn from); either way, only Ada.
+        await Expect(found).ToContainTextAsync("ada@example.com");
+        await Expect(found).Not.ToContainTextAsync("grace");
+        await walk.StepAsync("customers", docs: "customers");
+
+        var people = await found.GetByRole(AriaRole.Row).CountAsync() - 1;
+        Assert.InRange(people, 1, 2);
+        await found.GetByRole(AriaRole.Link).First.ClickAsync();
+        var records = page.GetByRole(AriaRole.Region, new() { Name = "Records of this customer" });
+        await Expect(records).ToContainTextAsync(people == 1 ? "c1" : "ada@example.com");
+        if (people == 1) await Expect(records).ToContainTextAsync("m1");
+        await Expect(page.Locator("dl.facts")).ToContainTextAsync("ada@example.com");
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Why they were linked" })).ToBeVisibleAsync();
+        await walk.StepAsync("customer", docs: "customer");
+    }
 }

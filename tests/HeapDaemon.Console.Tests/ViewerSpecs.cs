@@ -85,6 +85,8 @@ public sealed class ViewerSpecs(Browser browser, ShopSetup setup, ITestOutputHel
             ("feeds/shop-people", "viewer-feed", "Fields of feed shop-people"),
             ("tables/Shop%3APeople", "viewer-table", "grace"),
             ("credentials", "viewer-credentials", "partner"),
+            ("customers", "viewer-customers", "Stitch has not made a customer 360 yet"),
+            ("stitch", "viewer-stitch", "Match threshold"),
         };
         foreach (var (path, name, shows) in pages)
         {
@@ -93,8 +95,8 @@ public sealed class ViewerSpecs(Browser browser, ShopSetup setup, ITestOutputHel
             await Expect(page.Locator("main")).ToContainTextAsync(shows);
             // The only form that posts is signing out; no button, input or link that would change anything.
             await Expect(page.Locator("form[method=post]:not([action$='signout'])")).ToHaveCountAsync(0);
-            await Expect(page.Locator("main input, main select, main textarea").Locator("visible=true")).ToHaveCountAsync(path == "runs" ? 2 : 0);
-            foreach (var control in new[] { "Add courier", "Run", "Delete", "Retry", "Skip file", "Cancel run", "Activate", "Pause schedule", "Test" })
+            await Expect(page.Locator("main input, main select, main textarea").Locator("visible=true")).ToHaveCountAsync(path switch { "runs" => 2, "customers" => 1, _ => 0 });
+            foreach (var control in new[] { "Add courier", "Run", "Delete", "Retry", "Skip file", "Cancel run", "Activate", "Pause schedule", "Test", "Edit", "Stitch now", "Full rebuild", "Save settings" })
                 await Expect(page.GetByRole(AriaRole.Button, new() { Name = control, Exact = true }).Or(page.GetByRole(AriaRole.Link, new() { Name = control, Exact = true }))).ToHaveCountAsync(0);
             await walk.StepAsync(name);
         }
@@ -118,6 +120,8 @@ public sealed class ViewerSpecs(Browser browser, ShopSetup setup, ITestOutputHel
             ("credentials", new() { ["_handler"] = "create", ["Credential.Id"] = "stolen", ["Credential.Bucket"] = "x", ["Credential.AuthMode"] = "default" }),
             ("feeds/shop-people", new() { ["_handler"] = "feed", ["Form.Action"] = "save", ["Form.Fields[0].Name"] = "id" }),
             ($"runs/{RunId}", new() { ["_handler"] = "retry" }),
+            ("stitch", new() { ["_handler"] = "rebuild" }),
+            ("stitch", new() { ["_handler"] = "settings", ["Settings.MatchThreshold"] = "0.5", ["Settings.MaxClusterSize"] = "10", ["Settings.DebounceSeconds"] = "0" }),
             ($"runs/{RunId}", new() { ["_handler"] = "skip-1", ["Ordinal"] = "1" }),
         };
         foreach (var (path, fields) in forged)
@@ -142,6 +146,8 @@ public sealed class ViewerSpecs(Browser browser, ShopSetup setup, ITestOutputHel
         Assert.Equal(HttpStatusCode.OK, (await api.GetAsync("api/credentials/partner")).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await api.GetAsync("api/credentials/stolen")).StatusCode);
         Assert.Equal(1, JsonDocument.Parse(await api.GetStringAsync("api/runs")).RootElement.GetProperty("runs").GetArrayLength());
+        Assert.Equal(0, JsonDocument.Parse(await api.GetStringAsync("api/stitch/runs")).RootElement.GetArrayLength());
+        Assert.Equal(0.9, JsonDocument.Parse(await api.GetStringAsync("api/stitch/settings")).RootElement.GetProperty("matchThreshold").GetDouble());
     }
 
     [Fact]
