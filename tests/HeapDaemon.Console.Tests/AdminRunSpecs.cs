@@ -258,4 +258,38 @@ public sealed class AdminRunSpecs(Browser browser, ShopSetup setup, ITestOutputH
         await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Why they were linked" })).ToBeVisibleAsync();
         await walk.StepAsync("customer", docs: "customer");
     }
+
+    [Fact]
+    public async Task An_admin_adds_a_webhook_from_the_Notifications_page_sees_its_secret_once_and_removes_it()
+    {
+        await using var walk = await Walk.StartAsync(browser, setup.Daemon, output);
+        var page = walk.Page;
+        await walk.SignInAsync(ConsoleDaemon.AdminToken);
+        await page.GetByRole(AriaRole.Navigation, new() { Name = "Console" }).GetByRole(AriaRole.Link, new() { Name = "Notifications" }).ClickAsync();
+        await Expect(page.GetByText("No webhook")).ToBeVisibleAsync();
+
+        // A URL with a password in it is refused in place, with the service's words; what was typed stays.
+        await page.GetByLabel("URL").FillAsync("http://ops:hunter2@127.0.0.1:9/hooks/ops");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Add webhook" }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Alert)).ToContainTextAsync("Url must not carry a user name or password");
+        await page.GetByLabel("URL").FillAsync("http://127.0.0.1:9/hooks/ops");
+        await page.GetByLabel("Id").FillAsync("ops");
+        await page.GetByLabel("courierStopped").UncheckAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Add webhook" }).ClickAsync();
+        await Expect(page.GetByText("Webhook ops added.")).ToBeVisibleAsync();
+        var secret = await page.Locator(".note code").InnerTextAsync();
+        Assert.StartsWith("whsec_", secret);
+        var webhooks = page.GetByRole(AriaRole.Region, new() { Name = "Webhooks" });
+        await Expect(webhooks).ToContainTextAsync("http://127.0.0.1:9/hooks/ops");
+        await Expect(webhooks).Not.ToContainTextAsync("courierStopped");
+        await walk.StepAsync("notifications", docs: "notifications");
+        // The secret is shown once: read again, the page does not have it.
+        await page.ReloadAsync();
+        await Expect(page.GetByText(secret)).ToHaveCountAsync(0);
+
+        await page.GetByRole(AriaRole.Button, new() { Name = "Remove webhook ops" }).ClickAsync();
+        await Expect(page.GetByText("Webhook ops is removed")).ToBeVisibleAsync();
+        using var api = setup.Daemon.Api();
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, (await api.GetAsync("api/notifications/ops")).StatusCode);
+    }
 }

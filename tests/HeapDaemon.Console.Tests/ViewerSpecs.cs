@@ -102,7 +102,7 @@ public sealed class ViewerSpecs(Browser browser, ShopSetup setup, ITestOutputHel
         }
 
         // Pages that only change things are refused outright.
-        foreach (var path in new[] { "couriers/new", "couriers/new/files/credential", "couriers/people/run", "couriers/people/edit", "couriers/new/heap/tables?credential=partner" })
+        foreach (var path in new[] { "couriers/new", "couriers/new/files/credential", "couriers/people/run", "couriers/people/edit", "notifications", "couriers/new/heap/tables?credential=partner" })
             Assert.Equal(403, (await page.GotoAsync(path))!.Status);
         await Expect(page.GetByText("You are signed in as a viewer")).ToBeVisibleAsync();
         await walk.StepAsync("viewer-refused");
@@ -121,6 +121,7 @@ public sealed class ViewerSpecs(Browser browser, ShopSetup setup, ITestOutputHel
             ("feeds/shop-people", new() { ["_handler"] = "feed", ["Form.Action"] = "save", ["Form.Fields[0].Name"] = "id" }),
             ($"runs/{RunId}", new() { ["_handler"] = "retry" }),
             ("stitch", new() { ["_handler"] = "rebuild" }),
+            ("notifications", new() { ["_handler"] = "add", ["Hook.Url"] = "http://127.0.0.1:9/stolen", ["Hook.Events"] = "runFailed" }),
             ("stitch", new() { ["_handler"] = "settings", ["Settings.MatchThreshold"] = "0.5", ["Settings.MaxClusterSize"] = "10", ["Settings.DebounceSeconds"] = "0" }),
             ($"runs/{RunId}", new() { ["_handler"] = "skip-1", ["Ordinal"] = "1" }),
         };
@@ -147,6 +148,7 @@ public sealed class ViewerSpecs(Browser browser, ShopSetup setup, ITestOutputHel
         Assert.Equal(HttpStatusCode.NotFound, (await api.GetAsync("api/credentials/stolen")).StatusCode);
         Assert.Equal(1, JsonDocument.Parse(await api.GetStringAsync("api/runs")).RootElement.GetProperty("runs").GetArrayLength());
         Assert.Equal(0, JsonDocument.Parse(await api.GetStringAsync("api/stitch/runs")).RootElement.GetArrayLength());
+        Assert.Equal(0, JsonDocument.Parse(await api.GetStringAsync("api/notifications")).RootElement.GetArrayLength());
         Assert.Equal(0.9, JsonDocument.Parse(await api.GetStringAsync("api/stitch/settings")).RootElement.GetProperty("matchThreshold").GetDouble());
     }
 

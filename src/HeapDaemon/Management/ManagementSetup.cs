@@ -12,5 +12,6 @@ public static class ManagementSetup
         services.AddSingleton<RunService>();
         services.AddSingleton<HeapSourceService>();
         services.AddSingleton<StitchService>();
+        services.AddSingleton<NotificationService>();
     }
 }
