@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using HeapDaemon.Console.Tests.Support;
+using HeapDaemon.SampleData;
 using HeapDaemon.Tests.Support;
 using Npgsql;
 using Microsoft.Playwright;
@@ -291,5 +292,40 @@ public sealed class AdminRunSpecs(Browser browser, ShopSetup setup, ITestOutputH
         await Expect(page.GetByText("Webhook ops is removed")).ToBeVisibleAsync();
         using var api = setup.Daemon.Api();
         Assert.Equal(System.Net.HttpStatusCode.NotFound, (await api.GetAsync("api/notifications/ops")).StatusCode);
+    }
+
+    [Fact]
+    public async Task A_Heap_dump_that_blocks_the_dumps_after_it_is_skipped_from_its_failed_runs_page()
+    {
+        using var s3 = TestEnvironment.S3Client();
+        var bucket = await TestEnvironment.CreateBucketAsync(s3);
+        var export = new HeapExportGenerator(37, bucket).Generate();
+        var blocked = export.DumpIds[1];
+        var broken = export.ObjectsOf(blocked).First(o => o.Key.Contains("/pageviews/part-00001"));
+        await export.UploadAsync(s3, export.Objects.Where(o => o != broken));
+        await s3.PutObjectAsync(new Amazon.S3.Model.PutObjectRequest { BucketName = bucket, Key = broken.Key, ContentBody = "not avro at all" });
+        Guid runId;
+        using (var api = setup.Daemon.Api())
+        {
+            await ShopSetup.PostAsync(api, "api/credentials", new { id = "heap-export", kind = "s3", bucket, endpointUrl = TestEnvironment.S3Endpoint, accessKeyId = "test", secretAccessKey = "test" });
+            await ShopSetup.PostAsync(api, "api/couriers", new { id = "heap-skip", credentialId = "heap-export", kind = "heap", source = "web" });
+            runId = (await ShopSetup.PostAsync(api, "api/couriers/heap-skip/runs", new { })).GetProperty("runId").GetGuid();
+            Assert.Equal("failed", (await ShopSetup.WaitForRunAsync(api, runId)).GetProperty("status").GetString());
+        }
+
+        await using var walk = await Walk.StartAsync(browser, setup.Daemon, output);
+        var page = walk.Page;
+        await walk.SignInAsync(ConsoleDaemon.AdminToken);
+        await page.GotoAsync($"runs/{runId}");
+        await page.GetByRole(AriaRole.Button, new() { Name = $"Skip dump {blocked}" }).ClickAsync();
+        await Expect(page.GetByText($"Dump {blocked} is skipped")).ToBeVisibleAsync();
+        await Expect(page.GetByRole(AriaRole.Button, new() { Name = $"Skip dump {blocked}" })).ToHaveCountAsync(0);
+        await walk.StepAsync("dump-skipped");
+        using (var api = setup.Daemon.Api())
+        {
+            var dumps = JsonDocument.Parse(await api.GetStringAsync("api/couriers/heap-skip")).RootElement.GetProperty("heapDumps");
+            Assert.Equal(0, dumps.GetProperty("blocking").GetArrayLength());
+            Assert.Equal(blocked, dumps.GetProperty("skipped")[0].GetProperty("dumpId").GetInt64());
+        }
     }
 }
