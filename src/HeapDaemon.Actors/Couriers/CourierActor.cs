@@ -1,6 +1,9 @@
 using System.Collections.Immutable;
 using Akka;
 using Akka.Actor;
+using Akka.Cluster.Sharding;
+using Akka.Hosting;
+using Akka.Pattern;
 using Akka.Event;
 using Akka.Persistence;
 using HeapDaemon.Actors.Failures;
@@ -27,6 +30,11 @@ namespace HeapDaemon.Actors.Couriers;
 public sealed class CourierActor : ReceivePersistentActor, IWithTimers
 {
     private const int SnapshotEvery = 50;
+
+    private static readonly ExponentialBackoff Restarts = new(TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(2));
+
+    /// <summary>A courier that stays up this long is healthy again: its next crash starts the backoff over.</summary>
+    private static readonly TimeSpan StableAfter = TimeSpan.FromMinutes(5);
     private const string ScheduleTimer = "schedule";
 
     /// <summary>The schedule timer wakes at least this often, so a clock that jumps (suspend, NTP) is noticed.</summary>
@@ -63,6 +71,8 @@ public sealed class CourierActor : ReceivePersistentActor, IWithTimers
             else Sender.Tell(new CourierNotFound(_state.Id));
         });
         Command<DeleteCourier>(_ => Delete());
+        // Started by the message: nothing else to do.
+        Command<WakeCourier>(_ => { });
         Command<StartRun>(RecordRun);
         Command<RunRecorded>(recorded =>
         {
@@ -148,6 +158,18 @@ public sealed class CourierActor : ReceivePersistentActor, IWithTimers
 
     public static Props Props(string courierId, CourierServices services) =>
         Akka.Actor.Props.Create(() => new CourierActor(courierId, services));
+
+    /// <summary>
+    /// The courier as a sharded entity: under Akka's <see cref="BackoffSupervisor"/>, because a courier stops when its
+    /// journal fails (persistence stops a persistent actor rather than restart it) and must come back after a backoff that
+    /// grows while it keeps failing, so a database outage is not hammered; meanwhile what is sent to it is answered with
+    /// <see cref="CourierRestartingException"/>. The supervisor passes what the courier tells its parent on to the shard
+    /// as its own (so <see cref="Passivate"/> names the entity).
+    /// </summary>
+    public static Props Entity(string courierId, CourierServices services) =>
+        BackoffSupervisor.Props(Backoff.OnStop(Props(courierId, services), "courier", Restarts.Min, Restarts.Max, Restarts.RandomFactor, maxNrOfRetries: -1)
+            .WithAutoReset(StableAfter)
+            .WithReplyWhileStopped(new Status.Failure(new CourierRestartingException(courierId))));
 
     /// <summary>A run that throws is a failed run, not a reason to restart it: its child is stopped.</summary>
     protected override SupervisorStrategy SupervisorStrategy() => Akka.Actor.SupervisorStrategy.StoppingStrategy;
@@ -343,7 +365,10 @@ public sealed class CourierActor : ReceivePersistentActor, IWithTimers
             Timers.Cancel(ScheduleTimer);
             Sender.Tell(new CourierRemoved(_state.Id));
             _services.Metrics.CourierGone(_state.Id);
-            Context.Parent.Tell(new CourierRegistryActor.CourierRetired(_state.Id));
+            if (ActorRegistry.For(Context.System).TryGet<CourierRegistryActor>(out var registry))
+                registry.Tell(new CourierRegistryActor.CourierRetired(_state.Id));
+            // Passivated, so sharding forgets it rather than start it again; a courier of this id created anew starts fresh.
+            Context.Parent.Tell(new Passivate(PoisonPill.Instance));
         });
     }
 

@@ -5,7 +5,7 @@ using HeapDaemon.Actors.Runs;
 
 namespace HeapDaemon.Actors.Couriers;
 
-/// <summary>A message for one courier; the registry routes it by <see cref="CourierId"/>.</summary>
+/// <summary>A message for one courier; the registry routes it by <see cref="CourierId"/>, through the courier shard region.</summary>
 public interface ICourierMessage
 {
     string CourierId { get; }
@@ -17,6 +17,9 @@ public static class CourierCommands
     public sealed record ConfigureCourier(string CourierId, CourierConfig Config, bool Create) : ICourierMessage;
 
     public sealed record DeleteCourier(string CourierId) : ICourierMessage;
+
+    /// <summary>Starts the courier wherever sharding places it; the registry sends it to every courier when it starts.</summary>
+    public sealed record WakeCourier(string CourierId) : ICourierMessage;
 
     public sealed record GetCourier(string CourierId) : ICourierMessage;
 

@@ -1,23 +1,21 @@
 using System.Collections.Immutable;
 using Akka.Actor;
-using Akka.Event;
 using Akka.Hosting;
-using Akka.Pattern;
+using Akka.Cluster.Hosting;
+using Akka.Cluster.Sharding;
 using Akka.Persistence;
 using HeapDaemon.Actors.Ids;
-using HeapDaemon.Actors.Retries;
 using static HeapDaemon.Actors.Couriers.CourierCommands;
 using static HeapDaemon.Actors.Couriers.CourierReplies;
 
 namespace HeapDaemon.Actors.Couriers;
 
 /// <summary>
-/// Knows which couriers exist (persisted), keeps one <see cref="CourierActor"/> per courier and routes
-/// <see cref="ICourierMessage"/>s to it. Starts every courier on recovery, so interrupted runs resume without
-/// waiting for a request. Each courier lives under Akka's <see cref="BackoffSupervisor"/>: a courier stops when its
-/// journal fails (persistence stops a persistent actor rather than restart it), and comes back after a backoff that
-/// grows while it keeps failing, so a database outage is not hammered; meanwhile what is sent to it is answered with
-/// <see cref="CourierRestartingException"/>.
+/// Knows which couriers exist (persisted) and routes <see cref="ICourierMessage"/>s of those to them, through the
+/// courier shard region: each courier is a sharded entity (<see cref="CourierActor.Entity"/>), on one node of the cluster
+/// at a time, remembered so it runs somewhere whenever the cluster does. The registry itself is a cluster singleton, so
+/// the list of couriers and the checks below have one writer however many nodes there are. It wakes every courier on
+/// recovery, so interrupted runs resume without waiting for a request.
 /// </summary>
 /// <remarks>
 /// Every courier configuration passes through here, so here the credentials a configuration names are checked to
@@ -27,11 +25,6 @@ namespace HeapDaemon.Actors.Couriers;
 /// </remarks>
 public sealed class CourierRegistryActor : ReceivePersistentActor
 {
-    private static readonly ExponentialBackoff CourierRestarts = new(TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(2));
-
-    /// <summary>A courier that stays up this long is healthy again: its next crash starts the backoff over.</summary>
-    private static readonly TimeSpan StableAfter = TimeSpan.FromMinutes(5);
-
     public sealed record CourierRegistered(string CourierId) : IPersisted;
 
     public sealed record CourierUnregistered(string CourierId) : IPersisted;
@@ -45,17 +38,19 @@ public sealed class CourierRegistryActor : ReceivePersistentActor
     private sealed record CheckEnded(IActorRef ReplyTo, object Reply);
 
     private readonly CourierServices _services;
-    private readonly ILoggingAdapter _log = Context.GetLogger();
-    private readonly Dictionary<string, IActorRef> _children = new(StringComparer.Ordinal);
+
+    /// <summary>The courier shard region, which starts a courier on the node its shard lives on and passes messages to it.</summary>
+    private readonly IActorRef _couriers;
+
     private ImmutableSortedSet<string> _ids = ImmutableSortedSet<string>.Empty.WithComparer(StringComparer.Ordinal);
-    private long _incarnation;
 
     /// <summary>A configuration's credential check, or a credential or feed deletion, is in flight: configurations and deletions wait in the stash.</summary>
     private bool _checking;
 
-    public CourierRegistryActor(CourierServices services)
+    public CourierRegistryActor(CourierServices services, IActorRef couriers)
     {
         _services = services;
+        _couriers = couriers;
 
         Recover<CourierRegistered>(e => _ids = _ids.Add(e.CourierId));
         Recover<CourierUnregistered>(e => _ids = _ids.Remove(e.CourierId));
@@ -79,12 +74,12 @@ public sealed class CourierRegistryActor : ReceivePersistentActor
             // Asked again: another configuration of this id may have been handled while this one was checked.
             else if (configure.Create && _ids.Contains(configure.CourierId)) replyTo.Tell(new CourierExists(configure.CourierId));
             else if (!configure.Create && !_ids.Contains(configure.CourierId)) replyTo.Tell(new CourierNotFound(configure.CourierId));
-            else if (_ids.Contains(configure.CourierId)) Child(configure.CourierId).Tell(configure, replyTo);
+            else if (_ids.Contains(configure.CourierId)) _couriers.Tell(configure, replyTo);
             else
                 Persist(new CourierRegistered(configure.CourierId), e =>
                 {
                     _ids = _ids.Add(e.CourierId);
-                    Child(e.CourierId).Tell(configure, replyTo);
+                    _couriers.Tell(configure, replyTo);
                 });
             EndCheck();
         });
@@ -98,38 +93,22 @@ public sealed class CourierRegistryActor : ReceivePersistentActor
             EndCheck();
         });
         Command<ListCouriers>(_ => Sender.Tell(new CourierIds(_ids)));
-        Command<CourierRetired>(retired => Persist(new CourierUnregistered(retired.CourierId), e =>
-        {
-            _ids = _ids.Remove(e.CourierId);
-            if (_children.Remove(e.CourierId, out var child))
-            {
-                Context.Unwatch(child);
-                Context.Stop(child);
-            }
-        }));
-        // A courier's supervisor stops only when the registry stops it; one that stopped otherwise is started again.
-        Command<Terminated>(terminated =>
-        {
-            var id = _children.FirstOrDefault(c => c.Value.Equals(terminated.ActorRef)).Key;
-            if (id is null) return;
-            _children.Remove(id);
-            _log.Warning("The supervisor of courier {CourierId} stopped unexpectedly; starting it again", id);
-            if (_ids.Contains(id)) Child(id);
-        });
+        Command<CourierRetired>(retired => Persist(new CourierUnregistered(retired.CourierId), e => _ids = _ids.Remove(e.CourierId)));
         Command<ICourierMessage>(message =>
         {
-            if (_ids.Contains(message.CourierId)) Child(message.CourierId).Forward(message);
+            if (_ids.Contains(message.CourierId)) _couriers.Forward(message);
             else Sender.Tell(new CourierNotFound(message.CourierId));
         });
     }
 
     public override string PersistenceId => PersistenceIds.CourierRegistry;
 
-    public static Props Props(CourierServices services) => Akka.Actor.Props.Create(() => new CourierRegistryActor(services));
+    public static Props Props(CourierServices services, IActorRef couriers) =>
+        Akka.Actor.Props.Create(() => new CourierRegistryActor(services, couriers));
 
     protected override void OnReplaySuccess()
     {
-        foreach (var id in _ids) Child(id);
+        foreach (var id in _ids) _couriers.Tell(new WakeCourier(id));
     }
 
     /// <summary>Checks, off the actor, that the credentials the configuration names exist and are of their kind.</summary>
@@ -149,8 +128,8 @@ public sealed class CourierRegistryActor : ReceivePersistentActor
     }
 
     /// <summary>
-    /// Runs a deletion off the actor, given every courier (its supervisor, which answers for it, or says that it is
-    /// restarting), and answers the sender; configurations and other deletions wait until it ends.
+    /// Runs a deletion off the actor, given every courier (reached through the shard region; its supervisor answers for
+    /// it, or says that it is restarting), and answers the sender; configurations and other deletions wait until it ends.
     /// </summary>
     private void DeleteIfUnused(Func<IReadOnlyList<(string Id, IActorRef Courier)>, Task<object>> delete)
     {
@@ -161,7 +140,7 @@ public sealed class CourierRegistryActor : ReceivePersistentActor
         }
         _checking = true;
         var replyTo = Sender;
-        var couriers = _ids.Select(id => (id, Child(id))).ToList();
+        var couriers = _ids.Select(id => (id, _couriers)).ToList();
         delete(couriers).PipeTo(Self,
             success: reply => new CheckEnded(replyTo, reply),
             failure: e => new CheckEnded(replyTo, new Status.Failure(e)));
@@ -172,23 +151,6 @@ public sealed class CourierRegistryActor : ReceivePersistentActor
         _checking = false;
         Stash.UnstashAll();
     }
-
-    /// <summary>
-    /// The courier's supervisor, which forwards to the courier. Its name carries an incarnation number: a courier
-    /// deleted and created again gets a fresh name while the old one may still be stopping.
-    /// </summary>
-    private IActorRef Child(string courierId)
-    {
-        if (_children.TryGetValue(courierId, out var child)) return child;
-        var supervised = Backoff.OnStop(CourierActor.Props(courierId, _services), "courier", CourierRestarts.Min, CourierRestarts.Max,
-                CourierRestarts.RandomFactor, maxNrOfRetries: -1)
-            .WithAutoReset(StableAfter)
-            .WithReplyWhileStopped(new Status.Failure(new CourierRestartingException(courierId)));
-        child = Context.ActorOf(BackoffSupervisor.Props(supervised), Uri.EscapeDataString($"courier-{courierId}-{_incarnation++}"));
-        Context.Watch(child);
-        _children[courierId] = child;
-        return child;
-    }
 }
 
 /// <summary>The courier is stopped, after its journal failed, and comes back after a backoff; until then it answers with this.</summary>
@@ -197,13 +159,31 @@ public sealed class CourierRestartingException(string courierId)
 
 public static class CourierHostingExtensions
 {
-    /// <summary>The courier registry, its couriers and their runs, registered as <see cref="CourierRegistryActor"/>.</summary>
+    /// <summary>The shard region's name, under <c>/system/sharding/</c> on every node.</summary>
+    public const string RegionName = "couriers";
+
+    /// <summary>Shards couriers are spread over; a node holds whole shards. Fixed for the life of a cluster's journal.</summary>
+    private const int Shards = 32;
+
+    /// <summary>
+    /// Couriers as sharded entities, remembered in the SQL journal (<see cref="CourierActor.Entity"/>), and the courier
+    /// registry as a cluster singleton that routes to them (<see cref="CourierRegistryActor"/>). Needs the cluster.
+    /// </summary>
     public static AkkaConfigurationBuilder AddCourierActors(this AkkaConfigurationBuilder builder) =>
         builder
             .WithCustomSerializer("heapd-journal", [typeof(IPersisted)], system => new JournalSerializer(system))
-            .WithActors((system, registry, resolver) =>
-            {
-                var services = resolver.GetService<CourierServices>();
-                registry.Register<CourierRegistryActor>(system.ActorOf(CourierRegistryActor.Props(services), "couriers"));
-            });
+            .WithShardRegion<CourierActor>(RegionName,
+                (_, _, resolver) => courierId => CourierActor.Entity(courierId, resolver.GetService<CourierServices>()),
+                HashCodeMessageExtractor.Create(Shards, message => message is ICourierMessage courier ? courier.CourierId : null),
+                new ShardOptions
+                {
+                    // Remembered: a courier runs somewhere whenever the cluster runs, and starts again on another node
+                    // when its node goes. Sharding's own state is in the journal too, durable across a whole-cluster restart.
+                    RememberEntities = true,
+                    RememberEntitiesStore = RememberEntitiesStore.Eventsourced,
+                    StateStoreMode = StateStoreMode.Persistence,
+                })
+            .WithSingleton<CourierRegistryActor>("courier-registry",
+                (_, registry, resolver) => CourierRegistryActor.Props(resolver.GetService<CourierServices>(), registry.Get<CourierActor>()),
+                new ClusterSingletonOptions(), createProxyToo: true);
 }

@@ -43,6 +43,9 @@ public sealed class CourierRunActor : ReceiveActor
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly IMaterializer _materializer = Context.Materializer();
     private readonly CancellationTokenSource _cancellation = new();
+
+    /// <summary>The run's lease once the work holds it, for <see cref="PostStop"/> to let go.</summary>
+    private readonly TaskCompletionSource<IAsyncDisposable> _lease = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly DateTime _started = DateTime.UtcNow;
     private bool _cancelled;
 
@@ -94,11 +97,30 @@ public sealed class CourierRunActor : ReceiveActor
     protected override void PreStart()
     {
         _services.Memory.RunStarted();
-        _services.Runner.RunAsync(_plan, _materializer, new ReportToActor(Self), _log, _cancellation.Token).PipeTo(Self);
+        LeasedAsync().PipeTo(Self);
+    }
+
+    /// <summary>
+    /// The attempt under the run's lease, held while this actor lives and its work goes on: a node cut off from the
+    /// cluster but still running keeps it, and the node that took its couriers over waits. It is let go when the work
+    /// ends or the actor stops (a hand-over), whichever comes first, so work that hangs after its actor is gone cannot
+    /// hold the run forever: its file in flight is cancelled and rolls back, and one caught committing merges the same
+    /// version's rows the next attempt would.
+    /// </summary>
+    private async Task<RunOutcome> LeasedAsync()
+    {
+        // Read before the first await: Self needs the actor's context, which the continuations do not run in.
+        var (log, plan, report) = (_log, _plan, new ReportToActor(Self));
+        await using var lease = await _services.Leases.AcquireAsync(plan.RunId,
+            () => log.Info("Run {RunId} of courier {CourierId} is still held by another node; waiting for it to let go", plan.RunId, plan.CourierId),
+            _cancellation.Token);
+        _lease.TrySetResult(lease);
+        return await _services.Runner.RunAsync(plan, _materializer, report, log, _cancellation.Token);
     }
 
     protected override void PostStop()
     {
+        if (_lease.Task.IsCompletedSuccessfully) _ = _lease.Task.Result.DisposeAsync().AsTask();
         _cancellation.Cancel();
         _cancellation.Dispose();
         _services.Memory.RunEnded();

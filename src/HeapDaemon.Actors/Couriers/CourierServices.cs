@@ -10,6 +10,7 @@ namespace HeapDaemon.Actors.Couriers;
 /// <param name="Kinds">The courier kinds, for what a courier shows and which feeds it uses.</param>
 /// <param name="Runner">Does the work of a run's attempts, through the courier's kind.</param>
 /// <param name="Clock">"Now" for run dates and schedules; tests move it instead of waiting.</param>
+/// <param name="Leases">A run's lease, held while an attempt works, so no two nodes load one run at once.</param>
 public sealed record CourierServices(
     CredentialCatalog Credentials,
     FeedCatalog Feeds,
@@ -19,4 +20,5 @@ public sealed record CourierServices(
     DaemonMetrics Metrics,
     IdleMemory Memory,
     RunSettings RunSettings,
-    TimeProvider Clock);
+    TimeProvider Clock,
+    RunLeases Leases);

@@ -39,6 +39,13 @@ public static class ProfileFields
         return null;
     }
 
+    /// <summary>
+    /// Fields that say who a record is. Place and gender alone do not: a table tagged only with them (a pageview's city
+    /// and country) would make every row a person of its own, so it is no profile source.
+    /// </summary>
+    public static bool Identifies(this ProfileField field) => field is ProfileField.GivenName or ProfileField.Surname
+        or ProfileField.FullName or ProfileField.Email or ProfileField.Phone or ProfileField.Address or ProfileField.Birthdate;
+
     /// <summary>Given name and surname share one pool (their values are compared crosswise, for swapped names).</summary>
     public static bool IsName(this ProfileField field) => field is ProfileField.GivenName or ProfileField.Surname;
 }

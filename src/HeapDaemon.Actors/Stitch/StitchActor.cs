@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Akka.Cluster.Hosting;
 using Akka.Event;
 using Akka.Hosting;
 using HeapDaemon.Actors.Memory;
@@ -21,11 +22,13 @@ public sealed record StitchServices(
     TimeProvider Clock);
 
 /// <summary>
-/// The daemon's one Stitch. Runs one stitch at a time in a <see cref="StitchRunActor"/> child; a request made
-/// meanwhile waits, and further requests join it (a full one makes it full). Keeps the last result in memory, which is
-/// what an incremental stitch starts from (after a restart, or a failed stitch, the next one is full). Starts stitches
-/// by itself: after a courier run that changed a tagged table (once <see cref="StitchSettings.DebounceSeconds"/> have
-/// passed since the first such run), on the settings' schedule, and once at start when the daemon stopped mid-stitch.
+/// The cluster's one Stitch (a cluster singleton: it alone records stitch runs and fails the ones a stop interrupted).
+/// Runs one stitch at a time in a <see cref="StitchRunActor"/> child; a request made meanwhile waits, and further
+/// requests join it (a full one makes it full). Keeps the last result in memory, which is what an incremental stitch
+/// starts from (after a restart, a move to another node, or a failed stitch, the next one is full). Starts stitches by
+/// itself: after a courier run on any node that changed a tagged table (heard through each node's
+/// <see cref="StitchLoadRelay"/>, once <see cref="StitchSettings.DebounceSeconds"/> have passed since the first such
+/// run), on the settings' schedule, and once at start when a stitch was interrupted.
 /// </summary>
 public sealed class StitchActor : ReceiveActor, IWithTimers
 {
@@ -141,7 +144,6 @@ public sealed class StitchActor : ReceiveActor, IWithTimers
 
     protected override void PreStart()
     {
-        Context.System.EventStream.Subscribe(Self, typeof(CourierRunEnded));
         LoadSettings();
         _services.Runs.FailInterruptedAsync(CancellationToken.None).PipeTo(Self, success: count => new Interrupted(count));
     }
@@ -254,8 +256,13 @@ public sealed class StitchActor : ReceiveActor, IWithTimers
 
 public static class StitchHostingExtensions
 {
-    /// <summary>The daemon's <see cref="StitchActor"/>, registered as itself.</summary>
+    /// <summary>
+    /// The <see cref="StitchActor"/> as a cluster singleton (registered as itself: its proxy, which reaches it from any
+    /// node), and on every node the <see cref="StitchLoadRelay"/> that tells it of the node's courier runs. Needs the cluster.
+    /// </summary>
     public static AkkaConfigurationBuilder AddStitchActors(this AkkaConfigurationBuilder builder) =>
-        builder.WithActors((system, registry, resolver) =>
-            registry.Register<StitchActor>(system.ActorOf(StitchActor.Props(resolver.GetService<StitchServices>()), "stitch")));
+        builder
+            .WithSingleton<StitchActor>("stitch", (_, _, resolver) => StitchActor.Props(resolver.GetService<StitchServices>()),
+                new ClusterSingletonOptions(), createProxyToo: true)
+            .WithActors((system, registry) => system.ActorOf(StitchLoadRelay.Props(registry.Get<StitchActor>()), "stitch-loads"));
 }

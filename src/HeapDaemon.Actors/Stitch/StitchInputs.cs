@@ -45,7 +45,9 @@ public sealed record InputTable(
 public sealed record ForeignKeyTable(DomainTableName Table, KeyColumn Key, InputTable? Profile);
 
 /// <param name="Fingerprint">Changes when tags or tables change: an incremental stitch is then a full one.</param>
-public sealed record StitchInputSet(IReadOnlyList<InputTable> Tables, IReadOnlyList<ForeignKeyTable> ForeignKeyTables, string Fingerprint);
+/// <param name="Notices">Tables with profile tags that were left out, and why.</param>
+public sealed record StitchInputSet(
+    IReadOnlyList<InputTable> Tables, IReadOnlyList<ForeignKeyTable> ForeignKeyTables, string Fingerprint, IReadOnlyList<string> Notices);
 
 /// <summary>Finds Stitch's inputs among the active feeds by their semantic tags, and reads their records.</summary>
 public sealed class StitchInputs(NpgsqlDataSource db, FeedCatalog feeds)
@@ -54,6 +56,7 @@ public sealed class StitchInputs(NpgsqlDataSource db, FeedCatalog feeds)
     {
         var tables = new List<InputTable>();
         var foreign = new List<ForeignKeyTable>();
+        var notices = new List<string>();
         foreach (var record in (await feeds.ListAsync(ct)).Where(f => f.Active).OrderBy(f => f.Definition.Source, StringComparer.Ordinal)
                      .ThenBy(f => f.Definition.Name, StringComparer.Ordinal))
         {
@@ -73,7 +76,10 @@ public sealed class StitchInputs(NpgsqlDataSource db, FeedCatalog feeds)
                 }
             }
             InputTable? input = null;
-            if (columns.Count > 0 || keys.Any(k => k.Namespace == "ck"))
+            if (columns.Count > 0 && !columns.Any(c => c.Field.Identifies()) && !keys.Any(k => k.Namespace == "ck"))
+                notices.Add($"{feed.Table} is not a profile source: {string.Join(", ", columns.Select(c => c.Field.Tag()).Distinct())} " +
+                            "alone do not say who a record is (tag a name, email, phone, address, birthdate or ck to stitch it)");
+            else if (columns.Count > 0 || keys.Any(k => k.Namespace == "ck"))
             {
                 var userKey = keys.FirstOrDefault(k => k.Column == "user_id" && k.Namespace.StartsWith("fk-", StringComparison.Ordinal));
                 var resolved = feed.Name == "users" && userKey is not null ? userKey.Namespace : null;
@@ -85,7 +91,7 @@ public sealed class StitchInputs(NpgsqlDataSource db, FeedCatalog feeds)
         }
         var fingerprint = Convert.ToHexString(SHA256.HashData(JsonSerializer.SerializeToUtf8Bytes(
             tables.Select(t => new { t.Table, t.Fields, t.UpdateColumn, t.Keys, t.ResolvedUserNamespace }), HeapJson.Options)))[..16];
-        return new StitchInputSet(tables, foreign, fingerprint);
+        return new StitchInputSet(tables, foreign, fingerprint, notices);
     }
 
     /// <summary>
@@ -169,7 +175,7 @@ public sealed class StitchInputs(NpgsqlDataSource db, FeedCatalog feeds)
         return keys;
     }
 
-    /// <summary>Whether a courier run inserted or updated rows of a table Stitch reads.</summary>
+    /// <summary>Whether a courier run inserted or updated rows of a table Stitch reads, or of the user_migrations its Heap users are read through.</summary>
     public async Task<bool> RunChangedInputsAsync(Guid runId, CancellationToken ct)
     {
         await using var cmd = db.CreateCommand(
@@ -180,7 +186,11 @@ public sealed class StitchInputs(NpgsqlDataSource db, FeedCatalog feeds)
             while (await reader.ReadAsync(ct)) changed.Add(reader.GetString(0));
         if (changed.Count == 0) return false;
         var inputs = await DiscoverAsync(ct);
-        return inputs.Tables.Any(t => changed.Contains(t.FeedId));
+        if (inputs.Tables.Any(t => changed.Contains(t.FeedId))) return true;
+        // A Heap sync that only moved users (user_migrations) changes who its users are: their table is read resolved.
+        var migrated = (await feeds.ListAsync(ct)).Where(f => changed.Contains(f.Definition.Id) && f.Definition.Name == HeapCourier.UserMigrations)
+            .Select(f => f.Definition.Source).ToHashSet(StringComparer.Ordinal);
+        return inputs.Tables.Any(t => t.ResolvedUserNamespace is not null && migrated.Contains(t.Source));
     }
 
     public async Task<long> CountAsync(InputTable table, CancellationToken ct)

@@ -61,16 +61,17 @@ public sealed class StitchRunner(NpgsqlDataSource db, StitchInputs inputs, Stitc
                 result = await FullAsync(plan, settings, inputSet, watermark, progress, Phase, ct);
                 ran = plan.Kind == StitchKind.Full ? "full" : $"full ({why})";
             }
+            var notices = inputSet.Notices.Concat(result.Notices).ToList();
             var statistics = new Dictionary<string, object>(result.Statistics)
             {
                 ["ran"] = ran,
                 ["seconds"] = timings,
-                ["notices"] = result.Notices.ToList(),
+                ["notices"] = notices,
                 ["model"] = result.Model.Describe(),
             };
             var message = $"{ran}: {result.Statistics["records"]} records, {result.Statistics["people"]} people, " +
                           $"{result.Statistics["pairsCompared"]} pairs compared, {result.Statistics["pairsMatched"]} matched" +
-                          (result.Notices.Count > 0 ? $"; {result.Notices.Count} notice(s): {result.Notices[0]}" : "");
+                          (notices.Count > 0 ? $"; {notices.Count} notice(s): {notices[0]}" : "");
             return new StitchOutcome(RunStatus.Succeeded, message, result, statistics);
         }
         finally

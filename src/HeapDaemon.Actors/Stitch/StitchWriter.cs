@@ -257,7 +257,11 @@ public sealed class StitchWriter(NpgsqlDataSource db)
         foreach (var table in result.ForeignKeyTables)
         {
             var name = table.Table.Table + "_customers";
-            if (name.Length > 63) continue;
+            if (name.Length > 63)
+            {
+                result.Notices.Add($"no view {table.Table}_customers: the name is longer than PostgreSQL's 63 characters");
+                continue;
+            }
             var view = $"{Identifiers.Quote(table.Table.Schema)}.{Identifiers.Quote(name)}";
             var key = Identifiers.Quote(table.Key.Column);
             var own = table.Profile is not null;

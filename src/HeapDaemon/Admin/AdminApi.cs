@@ -25,5 +25,6 @@ public static class AdminApi
         api.MapDomainTablesApi();
         api.MapPreviewApi();
         api.MapStitchApi();
+        api.MapClusterApi();
     }
 }

@@ -3,6 +3,7 @@ using Akka.Hosting;
 using Akka.Persistence.Sql.Hosting;
 using HeapDaemon.Access;
 using HeapDaemon.Actors.Browsing;
+using HeapDaemon.Actors.Cluster;
 using HeapDaemon.Actors.Couriers;
 using HeapDaemon.Actors.Credentials;
 using HeapDaemon.Actors.Endpoints;
@@ -60,12 +61,13 @@ public static class DaemonSetup
             .AddNpgSql(sp => sp.GetRequiredService<NpgsqlDataSource>(), name: "postgresql", timeout: TimeSpan.FromSeconds(5))
             .AddNpgSql(sp => sp.GetRequiredService<NpgsqlDataSource>(), healthQuery: "SELECT 1 FROM akka.journal LIMIT 1", name: "journal",
                 timeout: TimeSpan.FromSeconds(5))
-            .AddCheck<S3EndpointsCheck>("s3-endpoints", failureStatus: HealthStatus.Degraded, timeout: TimeSpan.FromSeconds(30));
+            .AddCheck<S3EndpointsCheck>("s3-endpoints", failureStatus: HealthStatus.Degraded, timeout: TimeSpan.FromSeconds(30))
+            .AddCheck<ClusterJoinedCheck>("cluster");
 
         // Registered before Akka so its tables and the journal's schema exist when the couriers recover.
         services.AddHostedService<MetadataInitializer>();
         var postgres = configuration.GetConnectionString("Postgres") ?? "";
-        services.AddAkka("heapdaemon", (akka, provider) => akka
+        services.AddAkka(ClusterSettings.SystemName, (akka, provider) => akka
             .ConfigureLoggers(loggers => loggers.AddLoggerFactory(new StructuredLogState(provider.GetRequiredService<ILoggerFactory>())))
             .WithSqlPersistence(
                 // Unpooled: after PostgreSQL restarts, every pooled connection is dead, and Npgsql hands out an idle one
@@ -75,6 +77,7 @@ public static class DaemonSetup
                 providerName: ProviderName.PostgreSQL15,
                 schemaName: MetadataSchema.JournalSchema,
                 autoInitialize: true)
+            .AddDaemonCluster(provider.GetRequiredService<IOptions<ClusterSettings>>().Value)
             .AddNotificationActors()
             .AddCourierActors()
             .AddStitchActors());
@@ -106,6 +109,8 @@ public static class DaemonSetup
         services.AddSingleton<PgpKeyCatalog>();
         services.AddSingleton<FeedCatalog>();
         services.AddSingleton<RunStore>();
+        services.AddSingleton<RunLeases>();
+        services.AddSingleton<ClusterStatus>();
         services.AddSingleton<S3ClientFactory>();
         services.AddSingleton<FileLoadPipeline>();
         services.AddMetrics();

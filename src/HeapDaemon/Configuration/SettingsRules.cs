@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using HeapDaemon.Actors.Cluster;
 using HeapDaemon.Actors.Credentials;
 using HeapDaemon.Actors.Notifications;
 using HeapDaemon.Actors.Pipeline;
@@ -79,6 +80,13 @@ public static partial class SettingsRules
             .Validate(n => Positive(n.AttemptTimeout), "Notifications:AttemptTimeout must be a duration above zero, like 00:00:10")
             .Validate(n => n.QueueLimit is >= 1 and <= 100_000, "Notifications:QueueLimit must be 1-100000")
             .ValidateOnStart();
+        services.AddOptions<ClusterSettings>().Bind(configuration.GetSection("Cluster"))
+            .Validate(c => !string.IsNullOrWhiteSpace(c.Hostname), "Cluster:Hostname must not be empty: the address this node listens on for the others")
+            .Validate(c => c.Port is >= 0 and <= 65535, "Cluster:Port must be 0-65535 (0: any free port)")
+            .Validate(c => c.SeedNodes.All(IsSeedNode),
+                $"Cluster:SeedNodes must each be akka.tcp://{ClusterSettings.SystemName}@host:port (a node's address, port 1-65535)")
+            .Validate(c => c.DownAfter >= TimeSpan.FromSeconds(1), "Cluster:DownAfter must be at least 00:00:01")
+            .ValidateOnStart();
         services.AddOptions<HealthSettings>().Bind(configuration.GetSection("Health"))
             .Validate(h => h.S3CheckInterval >= TimeSpan.FromSeconds(10), "Health:S3CheckInterval must be at least 00:00:10")
             .ValidateOnStart();
@@ -112,6 +120,10 @@ public static partial class SettingsRules
             return false;
         }
     }
+
+    private static bool IsSeedNode(string address) =>
+        Uri.TryCreate(address, UriKind.Absolute, out var uri) && uri.Scheme == "akka.tcp" && uri.UserInfo == ClusterSettings.SystemName
+        && uri.Host.Length > 0 && uri.Port is >= 1 and <= 65535 && uri.AbsolutePath is "" or "/";
 
     private static bool IsHttpUrl(string url) =>
         Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https" && uri.Host.Length > 0;

@@ -182,6 +182,9 @@ public sealed class ApiContractSpecs(SharedDaemon shared) : IClassFixture<Shared
         await Expect(HttpStatusCode.NoContent, api.DeleteAsync("/api/notifications/walk"));
         await Expect(HttpStatusCode.NotFound, api.DeleteAsync("/api/notifications/walk"));
 
+        // The cluster: this daemon alone, a cluster of one.
+        await Expect(HttpStatusCode.OK, api.GetAsync("/api/cluster"));
+
         // A Heap source needs manifests; the bucket has none.
         await Expect(HttpStatusCode.BadRequest, api.PostAsJsonAsync("/api/sources/heap", new { credentialId = "walk", id = "walk-heap", prefix = "walk/" }));
 

@@ -18,7 +18,7 @@ public sealed class RoleSpecs(SharedDaemon shared) : IClassFixture<SharedDaemon>
         "GET /api/credentials", "GET /api/credentials/{id}", "GET /api/feeds", "GET /api/feeds/{id}", "GET /api/couriers",
         "GET /api/couriers/{id}", "GET /api/couriers/{id}/runs", "GET /api/runs", "GET /api/runs/{id}", "GET /api/runs/{id}/rejects",
         "GET /api/domain-tables", "GET /api/domain-tables/{name}/rows", "GET /api/stitch/runs", "GET /api/stitch/runs/{id}",
-        "GET /api/stitch/settings", "GET /api/stitch/records/{source}/{feed}/{pk}",
+        "GET /api/stitch/settings", "GET /api/stitch/records/{source}/{feed}/{pk}", "GET /api/cluster",
     ];
 
     [Fact]

@@ -4,6 +4,7 @@ using Akka.Actor;
 using Akka.Hosting;
 using Akka.Persistence.Hosting;
 using Akka.TestKit.Xunit2;
+using HeapDaemon.Actors.Cluster;
 using HeapDaemon.Actors.Couriers;
 using HeapDaemon.Actors.Credentials;
 using HeapDaemon.Actors.Loading;
@@ -24,7 +25,7 @@ namespace HeapDaemon.Tests.Couriers;
 /// <summary>
 /// The courier actors as the daemon starts them, without its HTTP edge: each test hosts the daemon's services
 /// (<see cref="DaemonSetup.AddCourierServices"/>) and actors (<see cref="CourierHostingExtensions.AddCourierActors"/>), with
-/// the in-memory journal, on the class's database in PostgreSQL. Its runs use a credential that does not exist, so each
+/// the in-memory journal, in a cluster of one, on the class's database in PostgreSQL. Its runs use a credential that does not exist, so each
 /// ends quickly and deterministically in a failure the test reads.
 /// </summary>
 public sealed class CourierActorSpecs(CourierActorSpecs.Database database) : IClassFixture<CourierActorSpecs.Database>, IAsyncLifetime
@@ -72,10 +73,15 @@ public sealed class CourierActorSpecs(CourierActorSpecs.Database database) : ICl
                 services.AddAkka("courier-specs", (akka, _) => akka
                     .WithInMemoryJournal()
                     .WithInMemorySnapshotStore()
+                    .AddDaemonCluster(new ClusterSettings())
                     .AddCourierActors());
             })
             .Build();
         await _host.StartAsync();
+        // A cluster of one, as a daemon alone is: sharding and the registry singleton start once it is up.
+        var up = new TaskCompletionSource();
+        Akka.Cluster.Cluster.Get(_host.Services.GetRequiredService<ActorSystem>()).RegisterOnMemberUp(up.SetResult);
+        await up.Task.WaitAsync(TimeSpan.FromSeconds(60));
         _services = _host.Services.GetRequiredService<CourierServices>();
         _kit = new TestKit(_host.Services.GetRequiredService<ActorSystem>());
     }
@@ -160,20 +166,20 @@ public sealed class CourierActorSpecs(CourierActorSpecs.Database database) : ICl
     }
 
     [Fact]
-    public async Task A_courier_that_stops_unexpectedly_is_brought_back_by_the_registry_and_resumes_its_work()
+    public async Task A_courier_that_stops_unexpectedly_is_brought_back_by_its_supervisor_and_resumes_its_work()
     {
         var registry = await _host.Services.GetRequiredService<ActorRegistry>().GetAsync<CourierRegistryActor>();
         // The registry configures couriers only with credentials that exist; this one goes behind its back, so runs fail fast.
         await _services.Credentials.AddAsync(new S3Credential(Config.CredentialId, "bucket", "us-east-1", null, S3AuthMode.Default, null), null, CancellationToken.None);
-        await registry.Ask<CourierView>(new ConfigureCourier("c4", Config, Create: true), RemainingOrDefault);
+        await registry.Ask<CourierView>(new ConfigureCourier("c4", Config, Create: true), TimeSpan.FromSeconds(30)); // the singleton starts once the node is up
         await _services.Credentials.DeleteAsync(Config.CredentialId, CancellationToken.None);
-        // The courier itself, under the supervisor the registry keeps for it.
-        const string path = "/user/couriers/courier-c4-0/courier";
+        // The courier itself, as sharding runs it: under its backoff supervisor, the entity, in whichever shard holds it.
+        const string path = "/system/sharding/" + CourierHostingExtensions.RegionName + "/*/c4/courier";
         var courier = await Sys.ActorSelection(path).ResolveOne(RemainingOrDefault);
-        _kit.Watch(courier);
+        var killed = courier.WatchAsync();
 
         courier.Tell(Kill.Instance);
-        await _kit.ExpectTerminatedAsync(courier);
+        Assert.True(await killed.WaitAsync(TimeSpan.FromSeconds(30)));
 
         // Nothing is sent to it: its backoff supervisor brings it back, a new actor at the same place.
         await _kit.AwaitAssertAsync(async () => Assert.NotEqual(courier, await Sys.ActorSelection(path).ResolveOne(TimeSpan.FromSeconds(1))),
@@ -205,8 +211,8 @@ public sealed class CourierActorSpecs(CourierActorSpecs.Database database) : ICl
 
     private async Task StopAsync(IActorRef actor)
     {
-        _kit.Watch(actor);
+        var stopped = actor.WatchAsync();
         Sys.Stop(actor);
-        await _kit.ExpectTerminatedAsync(actor);
+        Assert.True(await stopped.WaitAsync(TimeSpan.FromSeconds(30)));
     }
 }

@@ -19,6 +19,10 @@ public sealed class DaemonStartSpecs
     [InlineData("HEAPD__S3__ReadStallTimeout", "00:00:00", "S3:ReadStallTimeout must be a duration above zero")]
     [InlineData("HEAPD__Notifications__PublicBaseUrl", "heapd.example.com", "Notifications:PublicBaseUrl must be an absolute http(s) URL")]
     [InlineData("HEAPD__Notifications__RetryMaxDelay", "00:00:01", "Notifications:RetryMaxDelay must be at least Notifications:RetryBaseDelay")]
+    [InlineData("HEAPD__Cluster__SeedNodes__0", "http://127.0.0.1:4053", "Cluster:SeedNodes must each be akka.tcp://heapdaemon@host:port")]
+    [InlineData("HEAPD__Cluster__SeedNodes__0", "akka.tcp://other@127.0.0.1:4053", "Cluster:SeedNodes must each be akka.tcp://heapdaemon@host:port")]
+    [InlineData("HEAPD__Cluster__Port", "70000", "Cluster:Port must be 0-65535")]
+    [InlineData("HEAPD__Cluster__DownAfter", "00:00:00.100", "Cluster:DownAfter must be at least 00:00:01")]
     public async Task A_bad_setting_stops_the_start_with_one_line_naming_the_key_and_the_rule(string variable, string value, string line)
     {
         var (exitCode, output) = await RunAsync(new Dictionary<string, string> { [variable] = value });

@@ -17,6 +17,9 @@ public sealed class OperationsSpecs : DaemonSpecs
     public async Task Ready_needs_PostgreSQL_and_the_journal_and_an_unreachable_customer_endpoint_only_degrades_it()
     {
         using var anonymous = Daemon.CreateClient();
+        // A daemon that has just started is not ready yet: it joins its cluster (of one), and persistence makes the
+        // journal's tables when sharding first starts. What it needs is read once it says it is ready.
+        await WaitUntilReadyAsync(anonymous);
         var ready = await ReadJsonAsync(anonymous, "/readyz", HttpStatusCode.OK);
         Assert.Equal("healthy", ready.GetProperty("status").GetString());
         Assert.Equal("healthy", ready.GetProperty("checks").GetProperty("postgresql").GetProperty("status").GetString());
@@ -28,6 +31,7 @@ public sealed class OperationsSpecs : DaemonSpecs
         await Api.PostOkAsync("/api/couriers", new { id = "down", credentialId = "down", files = new[] { new { key = "users.csv", feedId = "heap-users" } } });
         await RestartDaemonAsync(); // the S3 check keeps its last answer for a while; a new daemon asks afresh
         using var again = Daemon.CreateClient();
+        await WaitUntilReadyAsync(again); // degraded is ready (200) as well
 
         var degraded = await ReadJsonAsync(again, "/readyz", HttpStatusCode.OK);
         var s3 = degraded.GetProperty("checks").GetProperty("s3-endpoints");
@@ -42,7 +46,6 @@ public sealed class OperationsSpecs : DaemonSpecs
     public async Task Not_ready_without_the_journal_and_alive_all_the_same()
     {
         using var anonymous = Daemon.CreateClient();
-        // The journal's tables are made when persistence first starts, a moment after the daemon answers.
         await WaitUntilReadyAsync(anonymous);
         await QueryAsync("ALTER TABLE akka.journal RENAME TO journal_gone");
 

@@ -38,7 +38,7 @@ public sealed class StitchEngineSpecs
     }
 
     private static StitchResult Stitch(ProfileRecords records, StitchSettings? settings = null) =>
-        StitchEngine.Full(records, settings ?? new StitchSettings(), new StitchInputSet([People, Accounts], [], "test"), new Guid[records.Count], [], _ => { }, default);
+        StitchEngine.Full(records, settings ?? new StitchSettings(), new StitchInputSet([People, Accounts], [], "test", []), new Guid[records.Count], [], _ => { }, default);
 
     /// <summary>Generated people as rows of <see cref="People"/>, with their person.</summary>
     private static List<(string?[] Row, int Person)> Generated(int people, int seed)

@@ -158,6 +158,69 @@ public sealed class StitchSpecs : DaemonSpecs
         Assert.Empty(await QueryAsync("SELECT 1 FROM pg_class WHERE relname IN ('visits', 'visits_customers')"));
     }
 
+    /// <summary>
+    /// A pageview's city and country say where, not who: a table tagged only with place fields (here by the names'
+    /// suggestions) would make every row a person of its own, so it stays out of Stitch with a notice saying why, and
+    /// its fk still gets its view.
+    /// </summary>
+    [Fact]
+    public async Task A_table_tagged_only_with_place_fields_is_no_profile_source_and_its_rows_make_no_customers()
+    {
+        var (_, files) = Generate(people: 40, seed: 7);
+        await EnsureMotoCredentialAsync();
+        await StitchSources.LoadAsync(Api, S3, Bucket, files.Take(1));
+        await LoadCsvAsync("web", "visits", "visit_id,customer_id,city,country\nv1,c1,Berlin,DE\nv2,c2,Paris,FR\nv3,c1,Berlin,DE\n",
+            new { name = "visit_id", type = "string", primaryKey = true }, new { name = "customer_id", type = "string", tags = new[] { "fk-crm" } },
+            new { name = "city", type = "string" }, new { name = "country", type = "string" });
+        var feed = await Api.GetFromJsonAsync<System.Text.Json.JsonElement>("/api/feeds/web-visits");
+        Assert.Contains(feed.GetProperty("feed").GetProperty("fields").EnumerateArray(), f => f.GetProperty("tags").EnumerateArray().Any(t => t.GetString() == "city"));
+
+        var run = await Api.StitchAsync();
+
+        var ids = await StitchSources.IdsAsync(QueryAsync);
+        Assert.DoesNotContain(ids.Keys, k => k.Source == "web");
+        Assert.Equal(files[0].Truth.Count, ids.Count);
+        var notices = run.GetProperty("statistics").GetProperty("notices").EnumerateArray().Select(n => n.GetString()!).ToList();
+        Assert.Contains(notices, n => n.StartsWith("web.visits is not a profile source: city, country", StringComparison.Ordinal));
+        Assert.Equal(3L, (await QueryAsync("SELECT count(*) AS n FROM web.visits_customers"))[0]["n"]);
+    }
+
+    /// <summary>
+    /// Any table with an fk field gets its person, not only Heap's: a basket points at a member by the member's key, and
+    /// <c>shop.baskets_customers</c> gives each basket that member's amperity_id; a key no member has gives none.
+    /// </summary>
+    [Fact]
+    public async Task A_files_table_with_an_fk_field_gets_a_customers_view_giving_each_row_the_person_its_key_points_at()
+    {
+        await EnsureMotoCredentialAsync();
+        await LoadCsvAsync("crm", "members", "member_id,email,full_name\nm1,ann@example.com,Ann Lee\nm2,bob@example.com,Bob Stone\n",
+            new { name = "member_id", type = "string", primaryKey = true, tags = new[] { "pk", "fk-crm" } },
+            new { name = "email", type = "string" }, new { name = "full_name", type = "string" });
+        await LoadCsvAsync("shop", "baskets", "basket_id,member_id,amount\nb1,m1,10\nb2,m2,20\nb3,m1,30\nb4,m9,40\nb5,,50\n",
+            new { name = "basket_id", type = "string", primaryKey = true }, new { name = "member_id", type = "string", tags = new[] { "fk-crm" } },
+            new { name = "amount", type = "integer" });
+
+        await Api.StitchAsync();
+
+        var members = (await QueryAsync("SELECT pk, amperity_id FROM stitch.unified_coalesced WHERE source = 'crm' AND feed = 'members'"))
+            .ToDictionary(r => (string)r["pk"]!, r => (Guid)r["amperity_id"]!);
+        Assert.NotEqual(members["m1"], members["m2"]);
+        var baskets = (await QueryAsync("SELECT basket_id, amperity_id FROM shop.baskets_customers"))
+            .ToDictionary(r => (string)r["basket_id"]!, r => r["amperity_id"] as Guid?);
+        Assert.Equal(new Dictionary<string, Guid?> { ["b1"] = members["m1"], ["b2"] = members["m2"], ["b3"] = members["m1"], ["b4"] = null, ["b5"] = null }, baskets);
+    }
+
+    private async Task LoadCsvAsync(string source, string name, string csv, params object[] fields)
+    {
+        var id = $"{source}-{name}";
+        await Api.PostOkAsync("/api/feeds", new { source, name, fields });
+        await Api.PostOkAsync($"/api/feeds/{id}/activate");
+        await TestEnvironment.PutAsync(S3, Bucket, $"{id}.csv", csv);
+        await Api.PostOkAsync("/api/couriers", new { id, credentialId = "moto", files = new[] { new { key = $"{id}.csv", feedId = id } } });
+        var run = await Api.RunAsync(id);
+        Assert.True(run.GetProperty("status").GetString() == "succeeded", $"loading {id}: {run}");
+    }
+
     /// <summary>Pairwise precision and recall of the stitched people against the generator's truth.</summary>
     public static (double Precision, double Recall) PairwiseScore<TKey>(IReadOnlyDictionary<TKey, Guid> ids, IReadOnlyDictionary<TKey, int> truth) where TKey : notnull
     {

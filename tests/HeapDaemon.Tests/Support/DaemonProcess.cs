@@ -11,9 +11,31 @@ namespace HeapDaemon.Tests.Support;
 /// host cannot show: SIGKILL at any instant, SIGTERM, and everything it writes to its logs.
 /// </summary>
 /// <param name="settings">Extra environment for the daemon, e.g. <c>HEAPD__Logging__Format</c>.</param>
-public sealed class DaemonProcess(string connectionString, string masterKey, IReadOnlyDictionary<string, string>? settings = null) : IAsyncDisposable
+/// <param name="clusterPort">The port it listens on for other nodes; 0 for any (a daemon alone).</param>
+public sealed class DaemonProcess(string connectionString, string masterKey, IReadOnlyDictionary<string, string>? settings = null, int clusterPort = 0)
+    : IAsyncDisposable
 {
     private readonly int _port = FreePort();
+
+    /// <summary>
+    /// <paramref name="count"/> daemons on one database that form one cluster: each names all of them as seed nodes (the
+    /// first starts the cluster), on ports fixed for their life, so a node restarted is the same address.
+    /// </summary>
+    public static IReadOnlyList<DaemonProcess> Cluster(int count, string connectionString, string masterKey, IReadOnlyDictionary<string, string>? settings = null)
+    {
+        var ports = Enumerable.Range(0, count).Select(_ => FreePort()).ToList();
+        return ports.Select(port =>
+        {
+            var all = new Dictionary<string, string>(settings ?? new Dictionary<string, string>()) { ["HEAPD__Cluster__Port"] = port.ToString() };
+            for (var i = 0; i < count; i++) all[$"HEAPD__Cluster__SeedNodes__{i}"] = $"akka.tcp://heapdaemon@127.0.0.1:{ports[i]}";
+            return new DaemonProcess(connectionString, masterKey, all, port);
+        }).ToList();
+    }
+
+    /// <summary>The node's address in the cluster (as <c>GET /api/cluster</c> shows members).</summary>
+    public string ClusterAddress => $"akka.tcp://heapdaemon@127.0.0.1:{clusterPort}";
+
+    public bool Running => _process is { HasExited: false };
     private readonly StringBuilder _log = new();
     private Process? _process;
 
