@@ -76,14 +76,47 @@ class Daemon(benchlib.Daemon):
     def __init__(self):
         super().__init__(DLL, DB, f"{BENCH}/daemon.log")
 
-    def run(self, courier):
-        """One timed run (forceReload): seconds from the run's start to its end, the daemon's peak RSS, the run."""
+    def run(self, courier, watcher=None):
+        """One timed run (forceReload): seconds from the run's start to its end, the daemon's peak RSS, the run.
+        With a watcher, the run's live page is open in the browser while it runs."""
         self.reset_peak()
         cpu = self.cpu_seconds()
-        run = super().run(courier, {"forceReload": True})
+        run = super().run(courier, {"forceReload": True}, started=watcher.open if watcher else None)
+        if watcher:
+            watcher.close()
         seconds = (parse_time(run["finishedAt"]) - parse_time(run["startedAt"])).total_seconds()
-        print(f"bench: {courier}: {seconds:.2f} s, daemon CPU {self.cpu_seconds() - cpu:.2f} s", file=sys.stderr)
+        print(f"bench: {courier}{' with its run page open' if watcher else ''}: {seconds:.2f} s, "
+              f"daemon CPU {self.cpu_seconds() - cpu:.2f} s", file=sys.stderr)
         return seconds, self.peak_rss_mb(), run
+
+
+class RunPageWatcher:
+    """Headless Chromium signed in to the console (tests/HeapDaemon.RunPageWatcher), keeping a run's live page open."""
+
+    def __init__(self, daemon):
+        self.proc = subprocess.Popen(["dotnet", os.environ["HEAPD_WATCHER_DLL"], daemon.url], env=dict(os.environ, HEAPD_WATCHER_TOKEN=daemon.token),
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.expect("ready")
+
+    def expect(self, word):
+        line = self.proc.stdout.readline().strip()
+        if not line.startswith(word):
+            sys.exit(f"bench: the run page watcher said {line!r} instead of {word!r}")
+        return line
+
+    def open(self, run_id):
+        self.proc.stdin.write(f"open runs/{run_id}\n")
+        self.proc.stdin.flush()
+        print(f"bench: run page of {run_id} live after {self.expect('opened').split()[1]} ms", file=sys.stderr)
+
+    def close(self):
+        self.proc.stdin.write("close\n")
+        self.proc.stdin.flush()
+        self.expect("closed")
+
+    def stop(self):
+        self.proc.stdin.close()
+        self.proc.wait(30)
 
 
 parse_time = benchlib.parse_time
@@ -111,6 +144,8 @@ def main():
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--json")
     parser.add_argument("--sets", default=",".join(SETS))
+    parser.add_argument("--with-run-page", action="store_true",
+                        help="time each daemon run again with its live console page open in headless Chromium (path heapd+page)")
     args = parser.parse_args()
     sets = args.sets.split(",")
 
@@ -129,6 +164,7 @@ def main():
                 sizes[(name, variant)] = sizes.get((name, variant), 0) + os.path.getsize(f"{DATA}/{key}")
 
     daemon = Daemon()
+    watcher = None
     try:
         daemon.api("POST", "/api/credentials", {"id": "bench-s3", "kind": "s3", "bucket": BUCKET, "region": "us-east-1",
                                                 "endpointUrl": S3_ENDPOINT, "authMode": "keys", "accessKeyId": "bench", "secretAccessKey": "bench"})
@@ -153,6 +189,11 @@ def main():
         for name in sets:
             prepare_table("heap.pageviews", "first")
             daemon.run(f"{name}-first")
+        if args.with_run_page:
+            watcher = RunPageWatcher(daemon)
+            prepare_table("heap.pageviews", "first")
+            daemon.run(f"{sets[0]}-first", watcher)  # the console's pages warm too
+        loads = []  # the load average over the last minute, after each timed run
 
         results = {}  # (set, variant, path) -> list of (seconds, rss)
         shell_url = f"{S3_ENDPOINT}/{BUCKET}/{ROWS}"
@@ -177,11 +218,21 @@ def main():
                     got = (sum(f["rowsInserted"] for f in run["files"]), sum(f["rowsUpdated"] for f in run["files"]))
                     check(f"{got[0]}|{got[1]}", expected, f"HeapDaemon {name}", variant)
                     results.setdefault((name, variant, "heapdaemon"), []).append((seconds, rss))
+                    loads.append(os.getloadavg()[0])
+                    if watcher:
+                        prepare_table("heap.pageviews", variant)
+                        seconds, rss, run = daemon.run(f"{name}-{variant}", watcher)
+                        got = (sum(f["rowsInserted"] for f in run["files"]), sum(f["rowsUpdated"] for f in run["files"]))
+                        check(f"{got[0]}|{got[1]}", expected, f"HeapDaemon {name} with its run page", variant)
+                        results.setdefault((name, variant, "heapd+page"), []).append((seconds, rss))
+                        loads.append(os.getloadavg()[0])
                     if variant == "first" and rep == 0 and name == sets[0]:
                         psql("CREATE TABLE bench.snapshot AS SELECT * FROM heap.pageviews")
                 print(f"bench: {variant} load, repetition {rep + 1} of {args.reps} done", file=sys.stderr)
-        report(results, sets, sizes, settings, cores, memory_gb, args)
+        report(results, sets, sizes, settings, cores, memory_gb, args, loads)
     finally:
+        if watcher:
+            watcher.stop()
         daemon.stop()
 
 
@@ -191,19 +242,21 @@ def check(out, expected, path, variant):
         sys.exit(f"bench: {path} ({variant}) inserted/updated {got}, expected {expected}")
 
 
-def report(results, sets, sizes, settings, cores, memory_gb, args):
+def report(results, sets, sizes, settings, cores, memory_gb, args, loads):
     med = {k: statistics.median(s for s, _ in v) for k, v in results.items()}
     rows, out = ROWS, []
     print(f"\nHeapDaemon benchmark: {rows:,} Heap pageview rows ({len(COLUMNS)} columns), median of {args.reps} runs")
     print(f"machine: {cores} cores, {memory_gb:.1f} GB; PostgreSQL {settings['server_version']}: fsync={settings['fsync']}, "
           f"synchronous_commit={settings['synchronous_commit']}, full_page_writes={settings['full_page_writes']}, "
           f"shared_buffers={int(settings['shared_buffers']) * 8 // 1024}MB, max_wal_size={settings['max_wal_size']}MB")
+    print(f"load average (1 min) after the daemon's timed runs: {min(loads):.1f} to {max(loads):.1f}")
     line = "{:<8} {:<7} {:<11} {:>8} {:>10} {:>8} {:>9} {:>9} {:>8}"
     print(line.format("set", "load", "path", "seconds", "rows/s", "MB/s", "vs limit", "vs shell", "peak MB"))
     for variant in ("first", "reload"):
         limit = med[("csv", variant, "limit")]
         shell = med.get(("pgp-csv", variant, "shell"))
-        entries = [("csv", "limit")] + ([("pgp-csv", "shell")] if shell else []) + [(s, "heapdaemon") for s in sets]
+        entries = [("csv", "limit")] + ([("pgp-csv", "shell")] if shell else []) + [(s, "heapdaemon") for s in sets] + \
+            ([(s, "heapd+page") for s in sets] if args.with_run_page else [])
         for name, path in entries:
             seconds = med[(name, variant, path)]
             size = os.path.getsize(f"{DATA}/{variant}/pageviews.csv") if name == "csv" else sizes[(name, variant)]
@@ -221,6 +274,7 @@ def report(results, sets, sizes, settings, cores, memory_gb, args):
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"rows": rows, "reps": args.reps, "cores": cores, "memory_gb": round(memory_gb, 1), "postgres": settings,
+                       "load_average": [round(x, 2) for x in loads],
                        "results": out}, f, indent=2)
 
 

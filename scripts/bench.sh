@@ -5,7 +5,10 @@
 # and (3) for the PGP set, by the shell pipeline curl | gpg --decrypt | gunzip | psql \copy plus the merge.
 # A first load (all inserts) and a reload where half the rows changed; each figure the median of --reps runs.
 #
-#   scripts/bench.sh [--rows N] [--reps N] [--json FILE] [--sets avro,pgp-csv,parquet]
+#   scripts/bench.sh [--rows N] [--reps N] [--json FILE] [--sets avro,pgp-csv,parquet] [--with-run-page]
+#
+# --with-run-page: each of the daemon's timed runs is also timed a second time with the run's live console page open
+# in headless Chromium (signed in, as a person watching it), reported as the path "heapd+page".
 #
 # PostgreSQL must run with its stock durable settings: start the services with HEAPD_PG_DURABLE=1 (the script
 # starts them so when they are not running, and refuses a cluster with fsync or synchronous_commit off).
@@ -16,9 +19,11 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 BENCH=$ROOT/.local/bench
 ROWS=1000000
+RUN_PAGE=0
 ARGS=("$@")
 for ((i = 0; i < $#; i++)); do
   if [[ ${ARGS[i]} == --rows ]]; then ROWS=${ARGS[i + 1]:-}; fi
+  if [[ ${ARGS[i]} == --with-run-page ]]; then RUN_PAGE=1; fi
 done
 [[ $ROWS =~ ^[0-9]+$ ]] || { echo "bench: --rows takes a number" >&2; exit 2; }
 for tool in dotnet python3 psql gpg gzip curl; do
@@ -33,6 +38,19 @@ mkdir -p "$BENCH"
 dotnet build "$ROOT/src/HeapDaemon/HeapDaemon.csproj" -c Release -nologo -v q >"$BENCH/build.log" 2>&1 &&
   dotnet build "$ROOT/tests/HeapDaemon.Benchmarks/HeapDaemon.Benchmarks.csproj" -c Release -nologo -v q >>"$BENCH/build.log" 2>&1 ||
   { tail -n 30 "$BENCH/build.log" >&2; exit 1; }
+if ((RUN_PAGE)); then
+  CHROMIUM=${HEAPD_CHROMIUM:-/usr/bin/chromium}
+  if [[ ! -x $CHROMIUM ]]; then
+    if ((EUID == 0)); then
+      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >&2
+    else
+      echo "bench: --with-run-page needs Chromium at $CHROMIUM (apt-get install chromium, or set HEAPD_CHROMIUM)" >&2; exit 1
+    fi
+  fi
+  dotnet build "$ROOT/tests/HeapDaemon.RunPageWatcher/HeapDaemon.RunPageWatcher.csproj" -c Release -nologo -v q >>"$BENCH/build.log" 2>&1 ||
+    { tail -n 30 "$BENCH/build.log" >&2; exit 1; }
+  export HEAPD_WATCHER_DLL=$ROOT/tests/HeapDaemon.RunPageWatcher/bin/Release/net10.0/HeapDaemon.RunPageWatcher.dll
+fi
 
 # A throwaway key, made once: the PGP set is encrypted to it and the daemon gets its private half.
 GNUPGHOME=$BENCH/gnupg

@@ -79,9 +79,11 @@ class Daemon:
             fields = f.read().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
 
-    def run(self, courier, body=None):
-        """Runs a courier and waits for it; returns the run."""
+    def run(self, courier, body=None, started=None):
+        """Runs a courier and waits for it; returns the run. started(run_id) is called once the run is accepted."""
         run_id = self.api("POST", f"/api/couriers/{courier}/runs", body or {})["runId"]
+        if started:
+            started(run_id)
         while True:
             run = self.api("GET", f"/api/runs/{run_id}")["run"]
             if run["status"] not in ("queued", "running"):

@@ -36,17 +36,23 @@ public sealed class ShopSetup : IAsyncLifetime
             schedule = new { cron = "0 6 * * *" },
         });
         RunId = (await PostAsync(api, "api/couriers/people/runs", new { })).GetProperty("runId").GetGuid();
+        await WaitForRunAsync(api, RunId);
+    }
+
+    /// <summary>The run once it has ended, whatever its outcome.</summary>
+    public static async Task<JsonElement> WaitForRunAsync(HttpClient api, Guid runId)
+    {
         for (var deadline = DateTime.UtcNow.AddMinutes(2); ; await Task.Delay(200))
         {
-            var run = JsonDocument.Parse(await api.GetStringAsync($"api/runs/{RunId}")).RootElement.GetProperty("run");
-            if (run.GetProperty("status").GetString() is "failed" or "succeeded") break;
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"run {RunId} did not end: {run}");
+            var run = JsonDocument.Parse(await api.GetStringAsync($"api/runs/{runId}")).RootElement.GetProperty("run");
+            if (run.GetProperty("status").GetString() is "failed" or "succeeded" or "cancelled") return run;
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"run {runId} did not end: {run}");
         }
     }
 
     public async Task DisposeAsync() => await Daemon.DisposeAsync();
 
-    private static async Task<JsonElement> PostAsync(HttpClient api, string path, object body)
+    public static async Task<JsonElement> PostAsync(HttpClient api, string path, object body)
     {
         var response = await api.PostAsJsonAsync(path, body);
         var text = await response.Content.ReadAsStringAsync();
@@ -79,6 +85,8 @@ public sealed class ViewerSpecs(Browser browser, ShopSetup setup, ITestOutputHel
             ("feeds/shop-people", "viewer-feed", "Fields of feed shop-people"),
             ("tables/Shop%3APeople", "viewer-table", "grace"),
             ("credentials", "viewer-credentials", "partner"),
+            ("customers", "viewer-customers", "Stitch has not made a customer 360 yet"),
+            ("stitch", "viewer-stitch", "Match threshold"),
         };
         foreach (var (path, name, shows) in pages)
         {
@@ -87,14 +95,14 @@ public sealed class ViewerSpecs(Browser browser, ShopSetup setup, ITestOutputHel
             await Expect(page.Locator("main")).ToContainTextAsync(shows);
             // The only form that posts is signing out; no button, input or link that would change anything.
             await Expect(page.Locator("form[method=post]:not([action$='signout'])")).ToHaveCountAsync(0);
-            await Expect(page.Locator("main input, main select, main textarea").Locator("visible=true")).ToHaveCountAsync(path == "runs" ? 2 : 0);
-            foreach (var control in new[] { "Add courier", "Run", "Delete", "Retry", "Skip file", "Cancel run", "Activate", "Pause schedule", "Test" })
+            await Expect(page.Locator("main input, main select, main textarea").Locator("visible=true")).ToHaveCountAsync(path switch { "runs" => 2, "customers" => 1, _ => 0 });
+            foreach (var control in new[] { "Add courier", "Run", "Delete", "Retry", "Skip file", "Cancel run", "Activate", "Pause schedule", "Test", "Edit", "Stitch now", "Full rebuild", "Save settings" })
                 await Expect(page.GetByRole(AriaRole.Button, new() { Name = control, Exact = true }).Or(page.GetByRole(AriaRole.Link, new() { Name = control, Exact = true }))).ToHaveCountAsync(0);
             await walk.StepAsync(name);
         }
 
         // Pages that only change things are refused outright.
-        foreach (var path in new[] { "couriers/new", "couriers/new/files/credential", "couriers/people/run", "couriers/new/heap/tables?credential=partner" })
+        foreach (var path in new[] { "couriers/new", "couriers/new/files/credential", "couriers/people/run", "couriers/people/edit", "notifications", "couriers/new/heap/tables?credential=partner" })
             Assert.Equal(403, (await page.GotoAsync(path))!.Status);
         await Expect(page.GetByText("You are signed in as a viewer")).ToBeVisibleAsync();
         await walk.StepAsync("viewer-refused");
@@ -107,10 +115,14 @@ public sealed class ViewerSpecs(Browser browser, ShopSetup setup, ITestOutputHel
             ("couriers/people", new() { ["_handler"] = "delete" }),
             ("couriers/people", new() { ["_handler"] = "pause", ["Active"] = "false" }),
             ("couriers/people/run", new() { ["_handler"] = "run", ["Form.From"] = "2026-11-26" }),
+            ("couriers/people/edit", new() { ["_handler"] = "courier", ["Form.CredentialId"] = "partner", ["Form.Files[0].Value"] = "stolen.csv", ["Form.Files[0].FeedId"] = "shop-people" }),
             ("credentials", new() { ["_handler"] = "delete-partner" }),
             ("credentials", new() { ["_handler"] = "create", ["Credential.Id"] = "stolen", ["Credential.Bucket"] = "x", ["Credential.AuthMode"] = "default" }),
             ("feeds/shop-people", new() { ["_handler"] = "feed", ["Form.Action"] = "save", ["Form.Fields[0].Name"] = "id" }),
             ($"runs/{RunId}", new() { ["_handler"] = "retry" }),
+            ("stitch", new() { ["_handler"] = "rebuild" }),
+            ("notifications", new() { ["_handler"] = "add", ["Hook.Url"] = "http://127.0.0.1:9/stolen", ["Hook.Events"] = "runFailed" }),
+            ("stitch", new() { ["_handler"] = "settings", ["Settings.MatchThreshold"] = "0.5", ["Settings.MaxClusterSize"] = "10", ["Settings.DebounceSeconds"] = "0" }),
             ($"runs/{RunId}", new() { ["_handler"] = "skip-1", ["Ordinal"] = "1" }),
         };
         foreach (var (path, fields) in forged)
@@ -135,6 +147,9 @@ public sealed class ViewerSpecs(Browser browser, ShopSetup setup, ITestOutputHel
         Assert.Equal(HttpStatusCode.OK, (await api.GetAsync("api/credentials/partner")).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await api.GetAsync("api/credentials/stolen")).StatusCode);
         Assert.Equal(1, JsonDocument.Parse(await api.GetStringAsync("api/runs")).RootElement.GetProperty("runs").GetArrayLength());
+        Assert.Equal(0, JsonDocument.Parse(await api.GetStringAsync("api/stitch/runs")).RootElement.GetArrayLength());
+        Assert.Equal(0, JsonDocument.Parse(await api.GetStringAsync("api/notifications")).RootElement.GetArrayLength());
+        Assert.Equal(0.9, JsonDocument.Parse(await api.GetStringAsync("api/stitch/settings")).RootElement.GetProperty("matchThreshold").GetDouble());
     }
 
     [Fact]

@@ -25,18 +25,75 @@ public sealed record StitchExplanation(
     IReadOnlyList<StitchedKey> Keys,
     bool Truncated);
 
-/// <summary>Reads Stitch's result for the explain endpoint.</summary>
+/// <summary>A person of the customer 360 (<c>stitch.merged_customers</c>) as a list shows it.</summary>
+public sealed record CustomerSummary(Guid AmperityId, string? FullName, string? Email, string? Phone, string? City, int RecordCount, IReadOnlyList<string> Sources);
+
+/// <param name="Next">The <c>after</c> of the next page; null on the last.</param>
+/// <param name="Stitched">Whether Stitch has made a customer 360 yet.</param>
+public sealed record CustomerPage(IReadOnlyList<CustomerSummary> Customers, Guid? Next, bool Stitched);
+
+/// <summary>Reads Stitch's result: the customer 360, and why a record belongs to its person.</summary>
 public sealed class StitchQueries(NpgsqlDataSource db)
 {
     private const int MaxRecords = 500;
     private const int MaxPairs = 2000;
+    public const int MaxPageSize = 200;
+
+    /// <summary>
+    /// The customer 360, a page at a time in amperity_id order (keyset: never an offset), optionally only the people
+    /// whose email starts with <paramref name="search"/> or whose name contains it (any case).
+    /// </summary>
+    public async Task<CustomerPage> CustomersAsync(string? search, Guid? after, int pageSize, CancellationToken ct)
+    {
+        await using var connection = await db.OpenConnectionAsync(ct);
+        if (!await StitchedAsync(connection, ct)) return new CustomerPage([], null, false);
+        var (name, email, phone, city) = (ProfileField.FullName.Column(), ProfileField.Email.Column(), ProfileField.Phone.Column(), ProfileField.City.Column());
+        var filter = string.IsNullOrWhiteSpace(search) ? "" : $" AND ({email} ILIKE $2 || '%' OR {name} ILIKE '%' || $2 || '%')";
+        await using var cmd = new NpgsqlCommand($"""
+            SELECT amperity_id, {name}, {email}, {phone}, {city}, record_count, sources FROM stitch.merged_customers
+            WHERE ($1::uuid IS NULL OR amperity_id > $1){filter} ORDER BY amperity_id LIMIT {pageSize + 1}
+            """, connection);
+        cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)after ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Uuid });
+        // What was typed is matched as text: LIKE's wildcards in it are escaped.
+        if (filter.Length > 0) cmd.Parameters.AddWithValue(search!.Trim().Replace("\\", "\\\\").Replace("%", "\\%").Replace("_", "\\_"));
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        var customers = new List<CustomerSummary>();
+        while (await reader.ReadAsync(ct))
+            customers.Add(new CustomerSummary(reader.GetGuid(0), Text(reader, 1), Text(reader, 2), Text(reader, 3), Text(reader, 4), reader.GetInt32(5),
+                reader.GetFieldValue<string[]>(6)));
+        return customers.Count > pageSize ? new CustomerPage(customers[..pageSize], customers[pageSize - 1].AmperityId, true) : new CustomerPage(customers, null, true);
+    }
+
+    /// <summary>Why a person's records are one person, from any of its records.</summary>
+    /// <returns>null when there is no result yet or no such person.</returns>
+    public async Task<StitchExplanation?> ExplainCustomerAsync(Guid amperityId, CancellationToken ct)
+    {
+        string source, feed, pk;
+        await using (var connection = await db.OpenConnectionAsync(ct))
+        {
+            if (!await StitchedAsync(connection, ct)) return null;
+            await using var cmd = new NpgsqlCommand("SELECT source, feed, pk FROM stitch.unified_coalesced WHERE amperity_id = $1 ORDER BY source, feed, pk LIMIT 1", connection);
+            cmd.Parameters.AddWithValue(amperityId);
+            await using var reader = await cmd.ExecuteReaderAsync(ct);
+            if (!await reader.ReadAsync(ct)) return null;
+            (source, feed, pk) = (reader.GetString(0), reader.GetString(1), reader.GetString(2));
+        }
+        return await ExplainAsync(source, feed, pk, ct);
+    }
+
+    private static string? Text(NpgsqlDataReader reader, int i) => reader.IsDBNull(i) ? null : reader.GetValue(i).ToString();
+
+    private static async Task<bool> StitchedAsync(NpgsqlConnection connection, CancellationToken ct)
+    {
+        await using var exists = new NpgsqlCommand("SELECT to_regclass('stitch.merged_customers') IS NOT NULL AND to_regclass('stitch.unified_coalesced') IS NOT NULL", connection);
+        return (bool)(await exists.ExecuteScalarAsync(ct))!;
+    }
 
     /// <returns>null when there is no result yet or no such record.</returns>
     public async Task<StitchExplanation?> ExplainAsync(string source, string feed, string pk, CancellationToken ct)
     {
         await using var connection = await db.OpenConnectionAsync(ct);
-        await using (var exists = new NpgsqlCommand("SELECT to_regclass('stitch.unified_coalesced') IS NOT NULL", connection))
-            if (!(bool)(await exists.ExecuteScalarAsync(ct))!) return null;
+        if (!await StitchedAsync(connection, ct)) return null;
         var columns = "source, feed, pk, amperity_id, record_id, " + string.Join(", ", ProfileFields.All.Select(f => f.Column()));
         var found = await RecordsAsync(connection, $"SELECT {columns} FROM stitch.unified_coalesced WHERE source = $1 AND feed = $2 AND pk = $3",
             [source, feed, pk], ct);

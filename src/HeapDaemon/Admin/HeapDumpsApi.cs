@@ -1,6 +1,4 @@
 using HeapDaemon.Access;
-using HeapDaemon.Actors.Heap;
-using HeapDaemon.Actors.Runs;
 using HeapDaemon.Management;
 using Microsoft.AspNetCore.Http.HttpResults;
 
@@ -15,11 +13,11 @@ public static class HeapDumpsApi
             .WithSummary("Skip a Heap dump that failed in this run: it is recorded as skipped and later dumps apply at the next run");
 
     /// <param name="dumpId">The dump's id, as the run's message and the courier's heapDumps.blocking name it.</param>
-    public static async Task<Results<Ok<RunView>, NotFoundProblem, ConflictProblem>> SkipDumpAsync(Guid id, long dumpId, HeapCourier heap, RunStore runs,
-        CancellationToken ct)
-    {
-        var (refused, notFound) = await heap.SkipDumpAsync(id, dumpId, ct);
-        if (refused is not null) return notFound ? new NotFoundProblem(refused) : new ConflictProblem(refused);
-        return TypedResults.Ok(new RunView((await runs.GetAsync(id, ct))!, null));
-    }
+    public static async Task<Results<Ok<RunView>, NotFoundProblem, ConflictProblem>> SkipDumpAsync(Guid id, long dumpId, RunService runs, CancellationToken ct) =>
+        await runs.SkipDumpAsync(id, dumpId, ct) switch
+        {
+            { Failure: null, Value: var view } => TypedResults.Ok(view),
+            { Failure: { Kind: FailureKind.NotFound } f } => f.AsNotFound(),
+            { Failure: var f } => f.AsConflict(),
+        };
 }

@@ -11,5 +11,7 @@ public static class ManagementSetup
         services.AddSingleton<PreviewService>();
         services.AddSingleton<RunService>();
         services.AddSingleton<HeapSourceService>();
+        services.AddSingleton<StitchService>();
+        services.AddSingleton<NotificationService>();
     }
 }

@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Hosting;
 using HeapDaemon.Actors.Couriers;
+using HeapDaemon.Actors.Heap;
 using HeapDaemon.Actors.Pipeline;
 using HeapDaemon.Actors.Runs;
 using static HeapDaemon.Actors.Couriers.CourierCommands;
@@ -16,7 +17,7 @@ public sealed record RunView(RunRecord Run, FileProgress? Progress, IReadOnlyLis
 public sealed record RunCancellingView(Guid RunId, string Status);
 
 /// <summary>Runs as a user follows and resolves them, Amperity's way: status and progress, cancel, retry, skip a file, rejects, history.</summary>
-public sealed class RunService(RunStore runs, RunHistory history, IRequiredActor<CourierRegistryActor> couriers)
+public sealed class RunService(RunStore runs, RunHistory history, IRequiredActor<CourierRegistryActor> couriers, HeapCourier heap)
 {
     private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(10);
 
@@ -64,6 +65,15 @@ public sealed class RunService(RunStore runs, RunHistory history, IRequiredActor
         return await runs.SkipFileAsync(id, ordinal, ct) is { } refused
             ? Failure.Conflict(refused)
             : new RunView((await runs.GetAsync(id, ct))!, null);
+    }
+
+    /// <summary>Skips a Heap dump that failed in this run: it is recorded as skipped and later dumps apply at the next run.</summary>
+    /// <param name="dumpId">The dump's id, as the run's message and the courier's heapDumps.blocking name it.</param>
+    public async Task<Outcome<RunView>> SkipDumpAsync(Guid id, long dumpId, CancellationToken ct)
+    {
+        var (refused, notFound) = await heap.SkipDumpAsync(id, dumpId, ct);
+        if (refused is not null) return notFound ? Failure.NotFound(refused) : Failure.Conflict(refused);
+        return new RunView((await runs.GetAsync(id, ct))!, null);
     }
 
     /// <param name="limit">1-1000, default 100.</param>
