@@ -67,8 +67,12 @@ public sealed class ScheduledRunSpecs : DaemonSpecs
     [Fact]
     public async Task A_retry_of_a_failed_scheduled_run_runs_for_the_scheduled_day_and_says_it_is_a_retry()
     {
-        Clock = ShiftedClock.At(DateTimeOffset.Parse("2026-11-27T05:59:57Z"));
+        // Set once the daemon is up, with room for a slow machine to create the courier before the tick: a schedule
+        // made after its tick waits for the next one.
+        var clock = ShiftedClock.At(DateTimeOffset.Parse("2026-11-27T05:59:00Z"));
+        Clock = clock;
         await RestartDaemonAsync();
+        clock.SetNow(DateTimeOffset.Parse("2026-11-27T05:59:45Z"));
         await CreateScheduledCourierAsync("nightly", new { cron = "0 6 * * *", timeZone = "UTC", daysOlder = 3 });
         var scheduled = (await WaitForScheduledRunsAsync("nightly", 1))[0];
         var failed = await Api.WaitForRunAsync(scheduled.GetProperty("id").GetGuid());
