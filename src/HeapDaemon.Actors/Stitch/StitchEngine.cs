@@ -103,6 +103,8 @@ public static class StitchEngine
         Progress(new StitchProgress("scoring", 0, pairs.Count));
         Score(pairs.Chunks, model, records, frequencies, ct);
 
+        // Comparing and training leave their buffers behind; returned now, they are not resident under clustering's.
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
         Progress(new StitchProgress("clustering"));
         var links = new UnionFind(records.Count);
         var setAsideKeys = LinkKeys(records, Enumerable.Range(0, records.Count), links, settings.MaxRecordsPerValue, notices);

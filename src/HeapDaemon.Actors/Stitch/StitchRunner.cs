@@ -101,6 +101,9 @@ public sealed class StitchRunner(NpgsqlDataSource db, StitchInputs inputs, Stitc
         var result = await Task.Run(() => StitchEngine.Full(records, settings, inputSet, previousIds, previousAll, progress, ct), ct);
         (result.RunId, result.Watermark) = (plan.RunId, watermark);
         phase("match");
+        // Matching leaves its blocks, comparison buffers and clustering's work arrays behind; returned before the
+        // write, they do not stay resident under the result while four tables are filled.
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
         progress(new StitchProgress("writing", 0, records.Count));
         await writer.WriteFullAsync(result, new StitchState(plan.RunId, watermark, result.Fingerprint, result.Model.Describe()), ct);
         result.Pairs.KeepMatched((float)result.ThresholdWeight);
