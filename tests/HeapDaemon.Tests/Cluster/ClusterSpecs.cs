@@ -68,8 +68,11 @@ public sealed class ClusterSpecs(ITestOutputHelper output) : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Killed_five_times_at_random_moments_while_a_heap_run_and_a_files_run_load_every_table_ends_as_a_clean_run_leaves_it()
+    public async Task Killed_at_random_moments_while_a_heap_run_and_a_files_run_load_every_table_ends_as_a_clean_run_leaves_it()
     {
+        // Five kills in the suite, each about 17 s of restart and recovery on 2 cores; HEAPD_CLUSTER_KILLS=10 runs the
+        // ten of issue 18 (README, "More than one node").
+        var kills = int.TryParse(Environment.GetEnvironmentVariable("HEAPD_CLUSTER_KILLS"), out var asked) && asked > 0 ? asked : 5;
         await UploadOverlappingFilesAsync("kills");
         await ConfigureFilesCourierAsync("kills");
         var export = new HeapExportGenerator(31, _bucket).Generate();
@@ -77,7 +80,7 @@ public sealed class ClusterSpecs(ITestOutputHelper output) : IAsyncLifetime
         await SendAsync(_nodes[0], HttpMethod.Post, "/api/couriers", new { id = "heap", credentialId = "moto", kind = "heap" });
         var random = new Random(20261204);
 
-        for (var kill = 1; kill <= 5; kill++)
+        for (var kill = 1; kill <= kills; kill++)
         {
             // Keep a files load going, so the kill lands in one: a forced reload rewrites nothing but runs every step.
             if (await CountAsync("SELECT count(*) FROM heapd.runs WHERE courier_id = 'kills' AND status IN ('queued', 'running')") == 0)
