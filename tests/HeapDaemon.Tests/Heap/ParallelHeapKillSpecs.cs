@@ -3,7 +3,6 @@ using System.Security.Cryptography;
 using Amazon.S3;
 using HeapDaemon.SampleData;
 using HeapDaemon.Tests.Support;
-using Npgsql;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -72,15 +71,5 @@ public sealed class ParallelHeapKillSpecs(ITestOutputHelper output) : IAsyncLife
 
     private async Task<long> CountAsync(string sql) => (long)(await QueryAsync(sql))[0].Values.Single()!;
 
-    private async Task<List<Dictionary<string, object?>>> QueryAsync(string sql)
-    {
-        await using var connection = new NpgsqlConnection(_connectionString);
-        await connection.OpenAsync();
-        await using var cmd = new NpgsqlCommand(sql, connection);
-        await using var reader = await cmd.ExecuteReaderAsync();
-        var rows = new List<Dictionary<string, object?>>();
-        while (await reader.ReadAsync())
-            rows.Add(Enumerable.Range(0, reader.FieldCount).ToDictionary(reader.GetName, i => reader.IsDBNull(i) ? null : reader.GetValue(i)));
-        return rows;
-    }
+    private Task<List<Dictionary<string, object?>>> QueryAsync(string sql) => TestEnvironment.QueryAsync(_connectionString, sql);
 }

@@ -1,6 +1,5 @@
 using System.Security.Cryptography;
 using Amazon.S3;
-using Npgsql;
 using Xunit;
 
 namespace HeapDaemon.Tests.Support;
@@ -148,15 +147,5 @@ public abstract class DaemonSpecs : IAsyncLifetime
         await Api.PostOkAsync($"/api/feeds/{source}-users/activate");
     }
 
-    protected async Task<List<Dictionary<string, object?>>> QueryAsync(string sql)
-    {
-        await using var connection = new NpgsqlConnection(ConnectionString);
-        await connection.OpenAsync();
-        await using var cmd = new NpgsqlCommand(sql, connection);
-        await using var reader = await cmd.ExecuteReaderAsync();
-        var rows = new List<Dictionary<string, object?>>();
-        while (await reader.ReadAsync())
-            rows.Add(Enumerable.Range(0, reader.FieldCount).ToDictionary(reader.GetName, i => reader.IsDBNull(i) ? null : reader.GetValue(i)));
-        return rows;
-    }
+    protected Task<List<Dictionary<string, object?>>> QueryAsync(string sql) => TestEnvironment.QueryAsync(ConnectionString, sql);
 }
