@@ -1,35 +1,36 @@
 #!/usr/bin/env bash
-# The console's server time per page on a large daemon: 100 couriers, 1,000 runs and a 10 million-row domain table,
-# each page asked --requests times (after a warm-up) with real HTTP requests carrying a signed-in session cookie,
+# The console's server time per page on a large daemon: 100 couriers, 1,000 runs, a 10 million-row domain table and
+# a customer 360 stitched from a tagged table of --people rows (each person once or twice, to give pairs), each page asked --requests times (after a warm-up) with real HTTP requests carrying a signed-in session cookie,
 # and its 50th and 95th percentile printed. The time is the client's, over loopback: from the request sent to the
 # last byte of the page read.
 #
-#   scripts/bench-console.sh [--rows N] [--requests N] [--json FILE] [--keep]
+#   scripts/bench-console.sh [--rows N] [--people N] [--requests N] [--json FILE] [--keep]
 #
 # The data is made fast: the couriers, credential and feed through the admin API, the runs and the domain table's
 # rows with SQL (generate_series), then ANALYZE. The database heapd_bench_console is made anew each time and dropped
 # at the end (--keep leaves it and the daemon's log in .local/bench-console/).
 #
-# The live run page's cost to load throughput is not measured here: run scripts/bench.sh twice, once as it is and
-# once with its run's page open in a browser (the page reads the run once a second while it is open), and compare.
+# The live run page's cost to load throughput is not measured here: scripts/bench.sh --with-run-page measures it.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 OUT=$ROOT/.local/bench-console
 ROWS=10000000
+PEOPLE=100000
 REQUESTS=100
 JSON=""
 KEEP=0
 while (($#)); do
   case $1 in
     --rows) ROWS=$2; shift 2 ;;
+    --people) PEOPLE=$2; shift 2 ;;
     --requests) REQUESTS=$2; shift 2 ;;
     --json) JSON=$2; shift 2 ;;
     --keep) KEEP=1; shift ;;
     *) echo "bench-console: unknown argument $1" >&2; exit 2 ;;
   esac
 done
-[[ $ROWS =~ ^[0-9]+$ && $REQUESTS =~ ^[0-9]+$ ]] || { echo "bench-console: --rows and --requests take numbers" >&2; exit 2; }
+[[ $ROWS =~ ^[0-9]+$ && $PEOPLE =~ ^[0-9]+$ && $REQUESTS =~ ^[0-9]+$ ]] || { echo "bench-console: --rows, --people and --requests take numbers" >&2; exit 2; }
 for tool in dotnet python3 psql curl openssl; do
   command -v "$tool" >/dev/null || { echo "bench-console: $tool is required" >&2; exit 1; }
 done
@@ -62,11 +63,11 @@ for ((i = 0; i < 300; i++)); do
   sleep 0.2
 done
 
-ROWS=$ROWS REQUESTS=$REQUESTS JSON=$JSON URL=$URL TOKEN=$TOKEN DB=$DB S3=$S3_ENDPOINT python3 - <<'PY'
+ROWS=$ROWS PEOPLE=$PEOPLE REQUESTS=$REQUESTS JSON=$JSON URL=$URL TOKEN=$TOKEN DB=$DB S3=$S3_ENDPOINT python3 - <<'PY'
 import http.cookiejar, json, os, re, subprocess, sys, time, urllib.parse, urllib.request
 
 url, token, db = os.environ["URL"], os.environ["TOKEN"], os.environ["DB"]
-rows, requests = int(os.environ["ROWS"]), int(os.environ["REQUESTS"])
+rows, people, requests = int(os.environ["ROWS"]), int(os.environ["PEOPLE"]), int(os.environ["REQUESTS"])
 
 def api(path, body):
     req = urllib.request.Request(f"{url}/api/{path}", json.dumps(body).encode(), method="POST",
@@ -84,10 +85,17 @@ t = time.perf_counter()
 api("credentials", {"id": "bench", "kind": "s3", "bucket": "heapd-bench-console", "endpointUrl": os.environ["S3"],
                     "accessKeyId": "test", "secretAccessKey": "test"})
 api("feeds", {"source": "bench", "name": "events", "lastUpdatedField": "at", "fields": [
-    {"name": "id", "type": "integer", "primaryKey": True}, {"name": "name", "type": "string"},
-    {"name": "email", "type": "string"}, {"name": "amount", "type": "decimal", "precision": 12, "scale": 2},
+    {"name": "id", "type": "integer", "primaryKey": True}, {"name": "name", "type": "string", "tags": []},
+    {"name": "email", "type": "string", "tags": []}, {"name": "amount", "type": "decimal", "precision": 12, "scale": 2},
     {"name": "at", "type": "datetime"}]})
 api("feeds/bench-events/activate", {})
+# The customer 360's table: its own tagged feed (the events above are untagged, so Stitch leaves them out).
+api("feeds", {"source": "bench", "name": "people", "fields": [
+    {"name": "id", "type": "integer", "primaryKey": True}, {"name": "given_name", "type": "string", "tags": ["given-name"]},
+    {"name": "surname", "type": "string", "tags": ["surname"]}, {"name": "email", "type": "string", "tags": ["email"]},
+    {"name": "city", "type": "string", "tags": ["city"]}]})
+api("feeds/bench-people/activate", {})
+api("stitch/settings", {"runAfterLoads": False})
 for i in range(100):
     body = {"id": f"c-{i:03}", "credentialId": "bench", "files": [{"pattern": f"'events/c-{i:03}/'yyyy-MM-dd'.csv'", "feedId": "bench-events"}]}
     if i % 3 == 0:
@@ -128,6 +136,28 @@ ANALYZE bench.events; ANALYZE heapd.runs; ANALYZE heapd.run_files;
 """)
 log(f"{rows:,} rows in bench.events in {time.perf_counter() - t:.1f} s")
 
+t = time.perf_counter()
+# Every fifth row is a second record of the person before it, its email in capitals: pairs for Stitch to link.
+sql(f"""
+SET synchronous_commit = off;
+INSERT INTO bench.people (id, given_name, surname, email, city, _pk, _uuid_pk, _updated, _source_file, _loaded_at)
+SELECT n, (ARRAY['Ada','Grace','Alan','Edsger','Barbara','Donald','Frances','John'])[1 + p % 8], 'Surname' || p,
+       CASE WHEN n % 5 = 0 THEN upper('person' || p || '@example.com') ELSE 'person' || p || '@example.com' END,
+       (ARRAY['Lyon','Leeds','Austin','Perth'])[1 + p % 4], n::text, md5('p' || n)::uuid, n, 'people/bench.csv', now()
+FROM (SELECT n, CASE WHEN n % 5 = 0 THEN n - 1 ELSE n END AS p FROM generate_series(1, {people}) n) g;
+ANALYZE bench.people;
+""")
+stitch_run = json.loads(api("stitch/runs", {"full": True}))["runId"]
+while True:
+    req = urllib.request.Request(f"{url}/api/stitch/runs/{stitch_run}", headers={"Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(req) as r:
+        status = json.loads(r.read())["run"]["status"]
+    if status not in ("queued", "running"):
+        break
+    time.sleep(0.5)
+assert status == "succeeded", f"the stitch ended {status}"
+log(f"{people:,} people rows stitched in {time.perf_counter() - t:.1f} s")
+
 jar = http.cookiejar.CookieJar()
 opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
 page = opener.open(f"{url}/signin").read().decode()
@@ -135,14 +165,19 @@ af = re.search(r'name="__RequestVerificationToken" value="([^"]+)"', page).group
 opener.open(f"{url}/signin", urllib.parse.urlencode({"_handler": "signin", "__RequestVerificationToken": af, "Token": token}).encode())
 assert any(c.name == "heapd.session" for c in jar), "sign-in failed"
 
-run = subprocess.run(["psql", "-Atq", "-d", db, "-c", "SELECT id FROM heapd.runs WHERE status = 'failed' LIMIT 1"],
-                     capture_output=True, text=True, check=True).stdout.strip()
+def scalar(text):
+    return subprocess.run(["psql", "-Atq", "-d", db, "-c", text], capture_output=True, text=True, check=True).stdout.strip()
+
+run = scalar("SELECT id FROM heapd.runs WHERE status = 'failed' LIMIT 1")
+customer = scalar("SELECT amperity_id FROM stitch.merged_customers WHERE record_count > 1 ORDER BY amperity_id LIMIT 1 OFFSET 1000")
 pages = [
     ("Sources", "/"), ("Runs (whole daemon)", "/runs"), ("Runs, failed only", "/runs?status=failed"),
     ("Runs of a courier", "/runs?courier=c-042"), ("Courier", "/couriers/c-042"), ("Run (ended)", f"/runs/{run}"),
     ("Run courier (calendar)", "/couriers/c-042/run"), ("Domain table, first rows", "/tables/Bench%3AEvents"),
     ("Domain table, a page in the middle", "/tables/Bench%3AEvents?after=5000000"), ("Feed", "/feeds/bench-events"),
-    ("Credentials", "/credentials"),
+    ("Credentials", "/credentials"), ("Courier edit", "/couriers/c-042/edit"), ("Notifications", "/notifications"),
+    ("Stitch", "/stitch"), ("Customers", "/customers"), ("Customers, searched by email", "/customers?search=person4242"),
+    ("Customers, searched by name", "/customers?search=surname4242"), ("Customer (two records)", f"/customers/{customer}"),
 ]
 results = []
 print(f"{'page':<36} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}")
@@ -161,5 +196,5 @@ for name, path in pages:
     print(f"{name:<36} {p50:8.1f} {p95:8.1f} {times[-1]:8.1f}", flush=True)
 if os.environ["JSON"]:
     with open(os.environ["JSON"], "w") as f:
-        json.dump({"rows": rows, "couriers": 100, "runs": 1000, "requests": requests, "pages": results}, f, indent=2)
+        json.dump({"rows": rows, "people": people, "couriers": 100, "runs": 1000, "requests": requests, "pages": results}, f, indent=2)
 PY
