@@ -69,8 +69,8 @@ public sealed class ClusterSpecs(ITestOutputHelper output) : IAsyncLifetime
     [Fact]
     public async Task Killed_at_random_moments_while_a_heap_run_and_a_files_run_load_every_table_ends_as_a_clean_run_leaves_it()
     {
-        // Five kills in the suite, each about 17 s of restart and recovery on 2 cores; HEAPD_CLUSTER_KILLS=10 runs the
-        // ten of issue 18 (README, "More than one node").
+        // Five kills in the suite, since each costs a restart and a recovery of the cluster; HEAPD_CLUSTER_KILLS=10 runs
+        // the ten of issue 18 (README, "More than one node").
         var kills = int.TryParse(Environment.GetEnvironmentVariable("HEAPD_CLUSTER_KILLS"), out var asked) && asked > 0 ? asked : 5;
         await UploadOverlappingFilesAsync("kills");
         await ConfigureFilesCourierAsync("kills");
