@@ -1,3 +1,4 @@
+using Akka.Actor;
 using HeapDaemon.Admin;
 using HeapDaemon.Configuration;
 using HeapDaemon.WebConsole;
@@ -31,7 +32,16 @@ app.UseAntiforgery();
 app.MapOperationsEndpoints();
 app.MapAdminApi();
 app.MapConsole();
+// Taken once started: the host's services are disposed of by the time Run returns.
+CoordinatedShutdown? actorSystemShutdown = null;
+app.Lifetime.ApplicationStarted.Register(() => actorSystemShutdown = CoordinatedShutdown.Get(app.Services.GetRequiredService<ActorSystem>()));
 app.Run();
+
+// The actor system stops first only when it was not asked to (the split-brain resolver downed this node, say): the
+// host then stops too, and the exit code says it failed, so a restart policy of "on failure" brings the node back.
+if (actorSystemShutdown?.ShutdownReason is not { } reason || reason is CoordinatedShutdown.ClrExitReason) return 0;
+Console.Error.WriteLine($"heapdaemon: the daemon stopped because its actor system stopped ({reason.GetType().Name}), not because it was asked to; exit code 1");
+return 1;
 
 /// <summary>Visible to the HTTP tests' WebApplicationFactory.</summary>
 public partial class Program;

@@ -102,6 +102,22 @@ public sealed class ClusterSpecs(ITestOutputHelper output) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_node_left_alone_when_the_other_two_die_downs_itself_and_exits_with_1_so_that_a_restart_policy_brings_it_back()
+    {
+        var survivor = _nodes[0];
+        await WaitForClusterAsync(survivor, c => c.GetProperty("members").EnumerateArray().Count(m => m.GetProperty("status").GetString() == "up") == 3);
+
+        await Task.WhenAll(_nodes.Skip(1).Select(n => n.KillAsync()));
+
+        // Keep-majority: one of three is the minority, which downs itself once the others are unreachable for DownAfter.
+        for (var deadline = DateTime.UtcNow + Generous; survivor.Running; await Task.Delay(200))
+            Assert.True(DateTime.UtcNow < deadline, "the node left alone was still running");
+        output.WriteLine($"{survivor.ClusterAddress} exited with {survivor.ExitCode}");
+        Assert.Equal(1, survivor.ExitCode);
+        Assert.Contains("its actor system stopped (ClusterDowningReason), not because it was asked to", survivor.Log);
+    }
+
+    [Fact]
     public async Task A_rolling_restart_of_all_three_while_runs_go_on_loses_and_repeats_nothing_and_marks_nothing_failed()
     {
         await UploadOverlappingFilesAsync("rolling");
