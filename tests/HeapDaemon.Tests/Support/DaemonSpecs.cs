@@ -95,10 +95,19 @@ public abstract class DaemonSpecs : IAsyncLifetime
         Api = Daemon.Api();
     }
 
+    /// <summary>
+    /// A new daemon on the same database, once its couriers answer: right after a start they are still recovering
+    /// (sharding starts them from the journal), and the API answers 503 "try again" until they do.
+    /// </summary>
     protected async Task RestartDaemonAsync(params string[] previousMasterKeys)
     {
         await Daemon.DisposeAsync();
         StartDaemon(previousMasterKeys);
+        for (var deadline = DateTime.UtcNow.AddSeconds(60); ; await Task.Delay(200))
+        {
+            using var couriers = await Api.GetAsync("/api/couriers");
+            if (couriers.StatusCode != System.Net.HttpStatusCode.ServiceUnavailable || DateTime.UtcNow > deadline) break;
+        }
     }
 
     protected static object UsersFeed(string name = "users", decimal threshold = 1m, string source = "heap") => new
