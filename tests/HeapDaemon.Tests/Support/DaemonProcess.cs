@@ -148,11 +148,30 @@ public sealed class DaemonProcess(string connectionString, string masterKey, IRe
         lock (_log) _log.AppendLine(line);
     }
 
+    private static readonly HashSet<int> GivenPorts = [];
+
+    /// <summary>
+    /// A free port below Linux's ephemeral range (32768-60999), where outgoing connections take theirs: a node keeps its
+    /// ports across restarts, and one taken from that range could be held by a connection while the node is down.
+    /// </summary>
     private static int FreePort()
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        lock (GivenPorts)
+            while (true)
+            {
+                var port = Random.Shared.Next(20_000, 32_768);
+                if (!GivenPorts.Add(port)) continue;
+                try
+                {
+                    using var listener = new TcpListener(IPAddress.Loopback, port);
+                    listener.Start();
+                    return port;
+                }
+                catch (SocketException)
+                {
+                    // In use by something else: another.
+                }
+            }
     }
 
     public async ValueTask DisposeAsync()
