@@ -42,16 +42,18 @@ class Daemon:
                    Urls=self.url, Logging__LogLevel__Default="Warning", **(settings or {}))
         self.log = open(log, "w")
         self.proc = subprocess.Popen(["dotnet", dll], env=env, stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 60
+        # A loaded machine can take minutes to answer its first /readyz; one that never gets ready is stopped.
+        deadline = time.monotonic() + 180
         while time.monotonic() < deadline:
             try:
                 if urllib.request.urlopen(self.url + "/readyz", timeout=2).status == 200:
                     return
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
+            except (urllib.error.URLError, OSError):  # refused, reset, or timed out
                 pass
             if self.proc.poll() is not None:
                 break
             time.sleep(0.3)
+        self.proc.kill()
         sys.exit(f"bench: the daemon did not become ready; see {log}")
 
     def api(self, method, path, body=None, ok=(200, 201, 202), timeout=60):
