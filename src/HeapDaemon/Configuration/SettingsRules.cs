@@ -6,6 +6,7 @@ using HeapDaemon.Actors.Pipeline;
 using HeapDaemon.Actors.Preview;
 using HeapDaemon.Actors.Runs;
 using HeapDaemon.Actors.Storage;
+using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Options;
 using Npgsql;
 
@@ -204,6 +205,9 @@ public sealed partial class StartFailure(string message) : Exception(message)
             string.Join("; ", reasons),
         InvalidOperationException when NotConverted().Match(e.Message) is { Success: true } m =>
             $"{m.Groups["key"].Value} '{m.Groups["value"].Value}' is not valid: expected {Expected(m.Groups["type"].Value)}",
+        // Kestrel's bind failure of the admin API's own address (the bootstrap endpoint names its port itself).
+        IOException { InnerException: AddressInUseException } when NotBound().Match(e.Message) is { Success: true } m =>
+            $"the admin API's address {m.Groups["url"].Value} (Urls) is in use by another process",
         _ when e.InnerException is { } inner => Describe(inner),
         _ => null,
     };
@@ -223,6 +227,9 @@ public sealed partial class StartFailure(string message) : Exception(message)
         "System.Decimal" or "System.Double" => "a number",
         _ => "a value of another kind",
     };
+
+    [GeneratedRegex(@"Failed to bind to address (?<url>\S+?):? address already in use")]
+    private static partial Regex NotBound();
 
     [GeneratedRegex(@"Failed to convert configuration value '(?<value>[^']*)' at '(?<key>[^']*)' to type '(?<type>[^']*)'")]
     private static partial Regex NotConverted();

@@ -2,6 +2,8 @@ using System.Collections.Immutable;
 using Akka.Actor;
 using Akka.Cluster;
 using HeapDaemon.Actors.Cluster;
+using HeapDaemon.Configuration;
+using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Options;
 using Newtonsoft.Json;
 using ClusterSettings = HeapDaemon.Actors.Cluster.ClusterSettings;
@@ -29,7 +31,14 @@ public sealed class BootstrapEndpoint(IOptions<ClusterSettings> settings, IServi
         builder.WebHost.UseUrls(new UriBuilder("http", cluster.Hostname, cluster.ManagementPort).Uri.ToString());
         _app = builder.Build();
         _app.MapGet("/bootstrap/seed-nodes", () => Results.Text(SeedNodesJson(services.GetRequiredService<ActorSystem>()), "application/json"));
-        await _app.StartAsync(ct);
+        try
+        {
+            await _app.StartAsync(ct);
+        }
+        catch (IOException e) when (e.InnerException is AddressInUseException)
+        {
+            throw new StartFailure($"Cluster:ManagementPort {cluster.ManagementPort} is in use by another process (the cluster bootstrap endpoint listens there)");
+        }
         log.LogInformation("Cluster bootstrap endpoint on {Url}", ClusterHosting.SelfContactPoint(cluster));
     }
 

@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text.Json;
 using HeapDaemon.Tests.Support;
@@ -68,6 +70,51 @@ public sealed class DaemonStartSpecs
             var line = Assert.Single(output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
                 l => l.StartsWith("HeapDaemon cannot start: ", StringComparison.Ordinal));
             Assert.Contains("Loading:MergeWorkMem '99999999TB' is not a work_mem PostgreSQL accepts", line);
+        }
+        finally
+        {
+            await TestEnvironment.DropDatabaseAsync(database);
+        }
+    }
+
+    [Fact]
+    public async Task The_admin_address_in_use_stops_the_start_with_one_line_naming_it()
+    {
+        using var taken = new TcpListener(IPAddress.Loopback, 0);
+        taken.Start();
+        var url = $"http://127.0.0.1:{((IPEndPoint)taken.LocalEndpoint).Port}";
+        await StopsWithAsync(new Dictionary<string, string> { ["Urls"] = url },
+            $"the admin API's address {url} (Urls) is in use by another process");
+    }
+
+    [Fact]
+    public async Task The_cluster_management_port_in_use_stops_the_start_with_one_line_naming_the_setting()
+    {
+        using var taken = new TcpListener(IPAddress.Loopback, 0);
+        taken.Start();
+        var port = ((IPEndPoint)taken.LocalEndpoint).Port;
+        await StopsWithAsync(new Dictionary<string, string>
+        {
+            ["HEAPD__Cluster__Discovery"] = "config",
+            ["HEAPD__Cluster__ManagementPort"] = port.ToString(),
+            ["HEAPD__Cluster__ContactPoints__0"] = $"127.0.0.1:{port}",
+            ["HEAPD__Cluster__RequiredContactPoints"] = "1",
+        }, $"Cluster:ManagementPort {port} is in use by another process");
+    }
+
+    /// <summary>A start that gets as far as binding its ports (so with a database) stops with exit code 1 and this in its one line.</summary>
+    private static async Task StopsWithAsync(IReadOnlyDictionary<string, string> settings, string reason)
+    {
+        var database = await TestEnvironment.CreateDatabaseAsync();
+        try
+        {
+            var (exitCode, output) = await RunAsync(settings, database);
+
+            Assert.Equal(1, exitCode);
+            var line = Assert.Single(output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+                l => l.StartsWith("HeapDaemon cannot start: ", StringComparison.Ordinal));
+            Assert.Contains(reason, line);
+            Assert.DoesNotContain("   at ", output);
         }
         finally
         {
