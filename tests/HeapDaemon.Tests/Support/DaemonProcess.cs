@@ -18,6 +18,29 @@ public sealed class DaemonProcess(string connectionString, string masterKey, IRe
     private readonly int _port = FreePort();
 
     /// <summary>
+    /// Every daemon started and not yet disposed of, killed when the test run ends: xUnit does not dispose of a class
+    /// whose InitializeAsync failed, and its nodes would otherwise outlive the run, holding their ports.
+    /// </summary>
+    private static readonly HashSet<Process> Started = [];
+
+    static DaemonProcess()
+    {
+        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+        {
+            lock (Started)
+                foreach (var process in Started)
+                    try
+                    {
+                        process.Kill(entireProcessTree: true);
+                    }
+                    catch (InvalidOperationException)
+                    {
+                        // It has exited.
+                    }
+        };
+    }
+
+    /// <summary>
     /// <paramref name="count"/> daemons on one database that form one cluster: each names all of them as seed nodes (the
     /// first starts the cluster), on ports fixed for their life, so a node restarted is the same address.
     /// </summary>
@@ -95,12 +118,26 @@ public sealed class DaemonProcess(string connectionString, string masterKey, IRe
         start.Environment["HEAPD__Runs__RetryBaseDelay"] = "00:00:00.200";
         start.Environment["HEAPD__S3__MaxErrorRetry"] = "1";
         foreach (var (key, value) in settings ?? new Dictionary<string, string>()) start.Environment[key] = value;
-        _process = Process.Start(start)!;
+        lock (Started)
+        {
+            if (_process is not null) Started.Remove(_process); // an earlier incarnation, exited
+            _process = Process.Start(start)!;
+            Started.Add(_process);
+        }
         _process.OutputDataReceived += (_, line) => Append(line.Data);
         _process.ErrorDataReceived += (_, line) => Append(line.Data);
         _process.BeginOutputReadLine();
         _process.BeginErrorReadLine();
-        await WaitReadyAsync();
+        try
+        {
+            await WaitReadyAsync();
+        }
+        catch
+        {
+            // A daemon that never got ready is not left running.
+            if (!_process.HasExited) await KillAsync();
+            throw;
+        }
     }
 
     /// <summary>SIGKILL: no shutdown hook runs, nothing is flushed.</summary>
@@ -177,6 +214,8 @@ public sealed class DaemonProcess(string connectionString, string masterKey, IRe
     public async ValueTask DisposeAsync()
     {
         if (_process is { HasExited: false }) await KillAsync();
+        if (_process is not null)
+            lock (Started) Started.Remove(_process);
         _process?.Dispose();
     }
 }
