@@ -181,10 +181,53 @@ public sealed class ClusterSpecs(ITestOutputHelper output) : IAsyncLifetime
             if (DateTime.UtcNow > deadline) throw new TimeoutException("stitches still unfinished");
             await Task.Delay(200);
         }
-        var runs = await QueryAsync("SELECT id, status, message FROM heapd.stitch_runs");
+        // Stitches after loads (another case's) are not this case's.
+        var runs = await QueryAsync("SELECT id, status, message FROM heapd.stitch_runs WHERE trigger <> 'load'");
         Assert.Subset(runs.Select(r => (Guid)r["id"]!).ToHashSet(), ids.ToHashSet());
         Assert.All(runs, r => Assert.True((string)r["status"]! == "succeeded", $"stitch {r["id"]}: {r["status"]}, {r["message"]}"));
     }
+
+    [Fact]
+    public async Task A_run_that_ends_on_any_node_is_followed_by_a_stitch_of_its_records()
+    {
+        await RestartExitedAsync();
+        await SendAsync(_nodes[0], HttpMethod.Post, "/api/stitch/settings", new { runAfterLoads = true, debounceSeconds = 0 });
+        await SendAsync(_nodes[0], HttpMethod.Post, "/api/feeds", new
+        {
+            source = "files", name = "people",
+            fields = new object[] { new { name = "person_id", type = "integer", primaryKey = true }, new { name = "email", type = "string", tags = new[] { "email" } } },
+        });
+        await SendAsync(_nodes[0], HttpMethod.Post, "/api/feeds/files-people/activate", new { });
+        // Nine couriers, one file of ten people each, so that couriers live on every node (sharding spreads them by id)
+        // and some runs end away from the node Stitch lives on: that node hears of them only through its relay.
+        var couriers = Enumerable.Range(1, 9).Select(i => $"people-{i}").ToList();
+        foreach (var (id, i) in couriers.Select((id, i) => (id, i)))
+        {
+            await TestEnvironment.PutAsync(_s3, _bucket, $"people/{id}.csv",
+                "person_id,email\n" + string.Concat(Enumerable.Range(i * 10, 10).Select(p => $"{p},person{p}@example.com\n")));
+            await SendAsync(_nodes[0], HttpMethod.Post, "/api/couriers", new { id, credentialId = "moto", files = new[] { new { key = $"people/{id}.csv", feedId = "files-people" } } });
+        }
+        var cluster = await WaitForClusterAsync(_nodes[0], c => couriers.All(id => HolderOf(c, id) is not null));
+        var onePerNode = couriers.GroupBy(id => HolderOf(cluster, id)).Select(g => g.First()).ToList();
+        Assert.True(onePerNode.Count >= 2, "the nine couriers all live on one node");
+
+        foreach (var courier in onePerNode)
+        {
+            var accepted = await SendAsync(Any(), HttpMethod.Post, $"/api/couriers/{courier}/runs", new { });
+            using (var api = Any().Api())
+                Assert.Equal("succeeded", (await api.WaitForRunAsync(accepted.GetProperty("runId").GetGuid(), Generous)).GetProperty("status").GetString());
+            var first = couriers.IndexOf(courier) * 10;
+            var stitched = $"SELECT count(*) FROM stitch.unified_coalesced WHERE source = 'files' AND feed = 'people' AND pk::int BETWEEN {first} AND {first + 9}";
+            for (var deadline = DateTime.UtcNow + Generous; await CountStitchedAsync(stitched) < 10; await Task.Delay(250))
+                Assert.True(DateTime.UtcNow < deadline, $"{courier}'s people were never stitched (it lives on {HolderOf(cluster, courier)})");
+        }
+        await SendAsync(_nodes[0], HttpMethod.Post, "/api/stitch/settings", new { runAfterLoads = false });
+        Assert.Empty(await QueryAsync("SELECT id FROM heapd.stitch_runs WHERE trigger = 'load' AND status IN ('failed', 'cancelled')"));
+    }
+
+    /// <summary>A count of Stitch's result, 0 while no stitch has made it.</summary>
+    private async Task<long> CountStitchedAsync(string sql) =>
+        await CountAsync("SELECT count(*) FROM pg_tables WHERE schemaname = 'stitch' AND tablename = 'unified_coalesced'") == 0 ? 0 : await CountAsync(sql);
 
     private static string? HolderOf(JsonElement cluster, string courierId) =>
         cluster.GetProperty("members").EnumerateArray()
