@@ -4,6 +4,10 @@
 # is measured; the node is started again and the next round kills another.
 #
 #   scripts/bench-cluster.sh [--rounds N] [--couriers N] [--down-after 00:00:20]
+#   scripts/bench-cluster.sh --loads [--couriers 6] [--rows 200000] [--reps 2] [--nodes 1,3]
+#
+# --loads measures loads instead (scripts/bench_cluster_loads.py): couriers with a CSV each, all started at once, on a
+# daemon alone and on a cluster of three; PostgreSQL must then write durably (started with HEAPD_PG_DURABLE=1).
 #
 # --down-after is Cluster:DownAfter (the split-brain resolver's wait); its default is the daemon's. The figure is
 # that wait plus failure detection plus the hand-over. Prints the machine's load average with the figures: on a
@@ -15,12 +19,17 @@ OUT=$ROOT/.local/bench-cluster
 mkdir -p "$OUT"
 for tool in dotnet python3; do command -v "$tool" >/dev/null || { echo "bench-cluster: $tool is required" >&2; exit 1; }; done
 
+if [[ "${1:-}" == --loads ]]; then export HEAPD_PG_DURABLE=1; fi
 "$ROOT/scripts/services.sh" start >&2
 eval "$("$ROOT/scripts/services.sh" env 2>/dev/null)"
 
 echo "bench-cluster: building (Release)" >&2
 dotnet build "$ROOT/src/HeapDaemon/HeapDaemon.csproj" -c Release -nologo -v q >"$OUT/build.log" 2>&1 || { tail -n 30 "$OUT/build.log" >&2; exit 1; }
 
+if [[ "${1:-}" == --loads ]]; then
+  export HEAPD_DLL=$ROOT/src/HeapDaemon/bin/Release/net10.0/HeapDaemon.dll OUT
+  exec python3 "$ROOT/scripts/bench_cluster_loads.py" "$@"
+fi
 exec python3 - "$ROOT/src/HeapDaemon/bin/Release/net10.0/HeapDaemon.dll" "$OUT" "$@" <<'PY'
 import argparse, base64, json, os, signal, socket, subprocess, sys, time, urllib.request, urllib.error
 

@@ -25,6 +25,12 @@ def server_settings(db):
     return settings
 
 
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def parse_time(text):
     return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
 
@@ -32,13 +38,12 @@ def parse_time(text):
 class Daemon:
     """The daemon as a process of its own (dotnet <dll>), on database <db>, with its log at <log>."""
 
-    def __init__(self, dll, db, log, settings=None):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.url = f"http://127.0.0.1:{s.getsockname()[1]}"
+    def __init__(self, dll, db, log, settings=None, master_key=None):
+        """master_key: the Secrets:MasterKey (base64), which every node of a cluster shares; by default a new one."""
+        self.url = f"http://127.0.0.1:{free_port()}"
         self.token = secrets.token_hex(24)
         env = dict(os.environ, ConnectionStrings__Postgres=f"Host={PG['host']};Port={PG['port']};Username={PG['user']};Database={db}",
-                   HEAPD__Admin__Token=self.token, HEAPD__Secrets__MasterKey=base64.b64encode(secrets.token_bytes(32)).decode(),
+                   HEAPD__Admin__Token=self.token, HEAPD__Secrets__MasterKey=master_key or base64.b64encode(secrets.token_bytes(32)).decode(),
                    Urls=self.url, Logging__LogLevel__Default="Warning", **(settings or {}))
         self.log = open(log, "w")
         self.proc = subprocess.Popen(["dotnet", dll], env=env, stdout=self.log, stderr=subprocess.STDOUT)
