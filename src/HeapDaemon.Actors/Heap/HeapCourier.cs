@@ -86,14 +86,18 @@ public sealed class HeapCourier(NpgsqlDataSource db, FeedCatalog feeds, RunStore
     /// that make the source's schema at once would collide).</param>
     private async Task<FeedRecord> EnsureFeedAsync(IAmazonS3 s3, string bucket, string source, HeapTable table, SemaphoreSlim? changes, CancellationToken ct)
     {
+        var looking = Stopwatch.GetTimestamp();
         var existing = await feeds.GetAsync(HeapSchema.FeedId(source, table.Name), ct);
+        metrics.FilePhase("fit-feed", Stopwatch.GetElapsedTime(looking));
         if (table.Files.Count == 0)
         {
             if (existing is not null) return existing;
             throw new HeapSchemaException($"table '{table.Name}' has no files yet, so its columns' types are unknown");
         }
         var first = table.Files[0];
+        var sampling = Stopwatch.GetTimestamp();
         var sample = await HeapSchema.ReadSampleAsync(s3, bucket, first.Key, ct);
+        metrics.FilePhase("fit-sample", Stopwatch.GetElapsedTime(sampling));
         var feed = HeapSchema.FeedFor(source, table, sample, $"s3://{bucket}/{first.Key}", existing?.Definition);
         if (existing is { Active: true } && ReferenceEquals(feed, existing.Definition)) return existing;
         if (changes is not null) await changes.WaitAsync(ct);
@@ -238,7 +242,9 @@ public sealed class HeapCourier(NpgsqlDataSource db, FeedCatalog feeds, RunStore
         var preparing = Stopwatch.GetTimestamp();
         try
         {
+            var listing = Stopwatch.GetTimestamp();
             listed = await ListAsync(run, todo, ct);
+            metrics.FilePhase("list", Stopwatch.GetElapsedTime(listing));
             var missing = todo.SelectMany(t => t.Files.Where(f => t.ReplacesTable || Pending(t, f)).Select(f => (Table: t.Name, f.Key)))
                 .FirstOrDefault(f => !listed.ContainsKey(f.Key));
             if (missing.Key is not null)
@@ -248,7 +254,9 @@ public sealed class HeapCourier(NpgsqlDataSource db, FeedCatalog feeds, RunStore
                     new FileOutcome(FileStatus.Missing, Message: $"s3://{run.Bucket}/{missing.Key}: no such object; dump {manifest.DumpId} names it"), ct);
                 return new(RunStatus.Failed, message);
             }
+            var fitting = Stopwatch.GetTimestamp();
             foreach (var (table, feed) in todo.Zip(await FitFeedsAsync(run, todo, ct))) feedsOf[table.Name] = feed;
+            metrics.FilePhase("fit", Stopwatch.GetElapsedTime(fitting));
             metrics.FilePhase("dump", Stopwatch.GetElapsedTime(preparing));
         }
         catch (HeapSchemaException e)
