@@ -57,10 +57,10 @@ def main():
     variants = [(name, dict(kv.split("=", 1) for kv in pairs.split(",") if kv))
                 for name, _, pairs in (v.partition(":") for v in args.variant)] or [("", {})]
     results = []
-    for (variant, settings), parallelism in [(v, p) for v in variants for p in args.parallelism.split(",")]:
+    for (variant, daemon_settings), parallelism in [(v, p) for v in variants for p in args.parallelism.split(",")]:
         psql(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)", db="postgres")
         psql(f"CREATE DATABASE {DB}", db="postgres")
-        daemon = WideDaemon(parallelism, settings)
+        daemon = WideDaemon(parallelism, daemon_settings)
         try:
             daemon.api("POST", "/api/credentials", {"id": "bench-s3", "kind": "s3", "bucket": BUCKET, "region": "us-east-1",
                                                     "endpointUrl": S3_ENDPOINT, "authMode": "keys", "accessKeyId": "bench", "secretAccessKey": "bench"})
