@@ -3,7 +3,9 @@
 # part files per table: 1,476 Avro files of 40 rows) loaded by one Heap courier from moto, for each parallelism
 # asked (Loading:Parallelism), each time on a fresh database. Reports files/s and rows/s, and the load average.
 #
-#   scripts/bench-heap-wide.sh [--parallelism 1,default] [--event-tables 120]
+#   scripts/bench-heap-wide.sh [--parallelism 1,default] [--event-tables 120] [--variant NAME:Key=value,... ...]
+#
+# Each --variant runs every parallelism again with those daemon settings (e.g. one-commit-a-file:Loading__GroupFiles=1).
 #
 # PostgreSQL must run with its stock durable settings (the script starts the services with HEAPD_PG_DURABLE=1 when
 # they are not running, and refuses a cluster with fsync or synchronous_commit off).

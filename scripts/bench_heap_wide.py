@@ -16,9 +16,9 @@ def psql(sql, db=DB):
 
 
 class WideDaemon(benchlib.Daemon):
-    def __init__(self, parallelism):
+    def __init__(self, parallelism, settings):
         super().__init__(DLL, DB, f"{BENCH}/daemon-wide.log",
-                         {} if parallelism == "default" else {"Loading__Parallelism": parallelism})
+                         dict(settings, **({} if parallelism == "default" else {"Loading__Parallelism": parallelism})))
 
     def phases(self):
         """heapd_file_phase_seconds: per phase, (seconds in all, times)."""
@@ -39,6 +39,9 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--parallelism", default="1,default")
     parser.add_argument("--event-tables", default="120")
+    parser.add_argument("--variant", action="append", default=[],
+                        help="NAME:Key=value,Key=value (e.g. 'one-commit-a-file:Loading__GroupFiles=1'): daemon settings to run each "
+                             "parallelism with, once per variant, in the order given; without any, the defaults")
     args = parser.parse_args()
 
     psql(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)", db="postgres")
@@ -51,11 +54,13 @@ def main():
                          env=env, check=True, capture_output=True, text=True).stdout
     expected = {line.split()[1].rstrip(":"): int(line.split()[2]) for line in out.splitlines() if line.startswith("expected ")}
 
+    variants = [(name, dict(kv.split("=", 1) for kv in pairs.split(",") if kv))
+                for name, _, pairs in (v.partition(":") for v in args.variant)] or [("", {})]
     results = []
-    for parallelism in args.parallelism.split(","):
+    for (variant, daemon_settings), parallelism in [(v, p) for v in variants for p in args.parallelism.split(",")]:
         psql(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)", db="postgres")
         psql(f"CREATE DATABASE {DB}", db="postgres")
-        daemon = WideDaemon(parallelism)
+        daemon = WideDaemon(parallelism, daemon_settings)
         try:
             daemon.api("POST", "/api/credentials", {"id": "bench-s3", "kind": "s3", "bucket": BUCKET, "region": "us-east-1",
                                                     "endpointUrl": S3_ENDPOINT, "authMode": "keys", "accessKeyId": "bench", "secretAccessKey": "bench"})
@@ -74,14 +79,15 @@ def main():
             have = int(psql(f"SELECT count(*) FROM wide.{table}"))
             if have != count:
                 sys.exit(f"bench-heap-wide: wide.{table} has {have} rows, expected {count}")
-        label = parallelism if parallelism != "default" else f"default ({os.cpu_count()})"
+        label = (parallelism if parallelism != "default" else f"default ({os.cpu_count()})") + (f" {variant}" if variant else "")
         results.append((label, files, rows, seconds, load_before, load_after, phases))
         print(f"bench-heap-wide: parallelism {label}: {files} files, {rows} rows in {seconds:.2f} s", file=sys.stderr)
 
     print(f"PostgreSQL {settings['server_version']} (fsync on, synchronous_commit on), {os.cpu_count()} cores")
-    print(f"{'parallelism':<14}{'files':>7}{'rows':>8}{'seconds':>9}{'files/s':>9}{'rows/s':>9}  load average (1 min, before/after)")
+    width = max(14, *(len(r[0]) + 2 for r in results))
+    print(f"{'parallelism':<{width}}{'files':>7}{'rows':>8}{'seconds':>9}{'files/s':>9}{'rows/s':>9}  load average (1 min, before/after)")
     for label, files, rows, seconds, before, after, _ in results:
-        print(f"{label:<14}{files:>7}{rows:>8}{seconds:>9.2f}{files / seconds:>9.0f}{rows / seconds:>9.0f}  {before:.2f} / {after:.2f}")
+        print(f"{label:<{width}}{files:>7}{rows:>8}{seconds:>9.2f}{files / seconds:>9.0f}{rows / seconds:>9.0f}  {before:.2f} / {after:.2f}")
     print("where a file's time goes (heapd_file_phase_seconds): mean ms per time the phase ran, times it ran, and seconds in all")
     for label, _, _, seconds, _, _, phases in results:
         order = ["running", "get", "ledger", "begin", "stream", "commit", "record", "dump"]

@@ -79,27 +79,31 @@ public sealed class HeapCourier(NpgsqlDataSource db, FeedCatalog feeds, RunStore
 
     /// <summary>The table's feed, made (and activated) or widened to this dump's columns.</summary>
     /// <exception cref="HeapSchemaException">the table cannot be loaded as it is.</exception>
-    public Task<FeedRecord> EnsureFeedAsync(IAmazonS3 s3, string bucket, string source, HeapTable table, CancellationToken ct) =>
-        EnsureFeedAsync(s3, bucket, source, table, null, ct);
+    public async Task<FeedRecord> EnsureFeedAsync(IAmazonS3 s3, string bucket, string source, HeapTable table, CancellationToken ct) =>
+        (await EnsureFeedAsync(s3, bucket, source, table, await feeds.GetAsync(HeapSchema.FeedId(source, table.Name), ct), null, ct)).Feed;
 
+    /// <param name="existing">The table's feed as stored; null when it has none yet.</param>
     /// <param name="changes">Held while the feed is changed: tables fitted at once make their feeds one at a time (two
     /// that make the source's schema at once would collide).</param>
-    private async Task<FeedRecord> EnsureFeedAsync(IAmazonS3 s3, string bucket, string source, HeapTable table, SemaphoreSlim? changes, CancellationToken ct)
+    /// <returns>The feed, and the table's first file when the sample read all of it.</returns>
+    private async Task<(FeedRecord Feed, FetchedObject? First)> EnsureFeedAsync(IAmazonS3 s3, string bucket, string source, HeapTable table,
+        FeedRecord? existing, SemaphoreSlim? changes, CancellationToken ct)
     {
-        var existing = await feeds.GetAsync(HeapSchema.FeedId(source, table.Name), ct);
         if (table.Files.Count == 0)
         {
-            if (existing is not null) return existing;
+            if (existing is not null) return (existing, null);
             throw new HeapSchemaException($"table '{table.Name}' has no files yet, so its columns' types are unknown");
         }
         var first = table.Files[0];
+        var sampling = Stopwatch.GetTimestamp();
         var sample = await HeapSchema.ReadSampleAsync(s3, bucket, first.Key, ct);
+        metrics.FilePhase("fit-sample", Stopwatch.GetElapsedTime(sampling));
         var feed = HeapSchema.FeedFor(source, table, sample, $"s3://{bucket}/{first.Key}", existing?.Definition);
-        if (existing is { Active: true } && ReferenceEquals(feed, existing.Definition)) return existing;
+        if (existing is { Active: true } && ReferenceEquals(feed, existing.Definition)) return (existing, sample.Whole);
         if (changes is not null) await changes.WaitAsync(ct);
         try
         {
-            return await ChangeFeedAsync(table, feed, existing, ct);
+            return (await ChangeFeedAsync(table, feed, existing, ct), sample.Whole);
         }
         finally
         {
@@ -235,10 +239,13 @@ public sealed class HeapCourier(NpgsqlDataSource db, FeedCatalog feeds, RunStore
         // feed that fits.
         var feedsOf = new Dictionary<string, FeedRecord>(StringComparer.Ordinal);
         Dictionary<string, string> listed;
+        Dictionary<string, FetchedObject> fetched;
         var preparing = Stopwatch.GetTimestamp();
         try
         {
+            var listing = Stopwatch.GetTimestamp();
             listed = await ListAsync(run, todo, ct);
+            metrics.FilePhase("list", Stopwatch.GetElapsedTime(listing));
             var missing = todo.SelectMany(t => t.Files.Where(f => t.ReplacesTable || Pending(t, f)).Select(f => (Table: t.Name, f.Key)))
                 .FirstOrDefault(f => !listed.ContainsKey(f.Key));
             if (missing.Key is not null)
@@ -248,7 +255,10 @@ public sealed class HeapCourier(NpgsqlDataSource db, FeedCatalog feeds, RunStore
                     new FileOutcome(FileStatus.Missing, Message: $"s3://{run.Bucket}/{missing.Key}: no such object; dump {manifest.DumpId} names it"), ct);
                 return new(RunStatus.Failed, message);
             }
-            foreach (var (table, feed) in todo.Zip(await FitFeedsAsync(run, todo, ct))) feedsOf[table.Name] = feed;
+            var fitting = Stopwatch.GetTimestamp();
+            (var fitted, fetched) = await FitFeedsAsync(run, todo, ct);
+            foreach (var (table, feed) in todo.Zip(fitted)) feedsOf[table.Name] = feed;
+            metrics.FilePhase("fit", Stopwatch.GetElapsedTime(fitting));
             metrics.FilePhase("dump", Stopwatch.GetElapsedTime(preparing));
         }
         catch (HeapSchemaException e)
@@ -279,7 +289,7 @@ public sealed class HeapCourier(NpgsqlDataSource db, FeedCatalog feeds, RunStore
             parts[feed.Id] = (table, feed, files);
         }
         var results = await TableLanes.RunAsync(tables, settings.Parallelism,
-            (load, tableCt) => LoadTableAsync(run, manifest, load, parts[load.FeedId], state, tableCt), ct);
+            (load, tableCt) => LoadTableAsync(run, manifest, load, parts[load.FeedId], fetched, state, tableCt), ct);
         return results.FirstOrDefault(r => r?.Stop is not null)?.Stop is { } stop ? new RunOutcome(RunStatus.Failed, stop.Message, stop.Fault) : null;
 
         // A part file is still to load unless it was applied with the content the bucket has now; one delivered again
@@ -290,13 +300,21 @@ public sealed class HeapCourier(NpgsqlDataSource db, FeedCatalog feeds, RunStore
     }
 
     /// <summary>
-    /// Every table's feed made or widened for the dump (<see cref="EnsureFeedAsync"/>), up to
-    /// <see cref="LoadingSettings.Parallelism"/> tables at once: each reads its first file's start, a round trip to S3.
+    /// Every table's feed made or widened for the dump (<see cref="EnsureFeedAsync(IAmazonS3, string, string, HeapTable, FeedRecord?, SemaphoreSlim?, CancellationToken)"/>),
+    /// up to <see cref="LoadingSettings.Parallelism"/> tables at once: each reads its first file's start, a round trip
+    /// to S3. A first file the read got whole is kept for its load (up to <see cref="FetchedBudget"/> bytes of them).
     /// </summary>
     /// <exception cref="HeapSchemaException">the first table, in the dump's order, that cannot be loaded as it is.</exception>
-    private async Task<FeedRecord[]> FitFeedsAsync(CourierRun run, IReadOnlyList<HeapTable> tables, CancellationToken ct)
+    private async Task<(FeedRecord[] Feeds, Dictionary<string, FetchedObject> Fetched)> FitFeedsAsync(CourierRun run, IReadOnlyList<HeapTable> tables,
+        CancellationToken ct)
     {
-        var feeds = new FeedRecord[tables.Count];
+        var source = run.Config.HeapSource;
+        var looking = Stopwatch.GetTimestamp();
+        var stored = (await feeds.ListAsync(ct)).ToDictionary(f => f.Definition.Id, StringComparer.Ordinal);
+        metrics.FilePhase("fit-feed", Stopwatch.GetElapsedTime(looking));
+        var fitted = new FeedRecord[tables.Count];
+        var fetched = new Dictionary<string, FetchedObject>(StringComparer.Ordinal);
+        long fetchedBytes = 0;
         var errors = new Exception?[tables.Count];
         var options = new ParallelOptions { MaxDegreeOfParallelism = settings.Parallelism, CancellationToken = ct };
         using var changes = new SemaphoreSlim(1, 1);
@@ -304,7 +322,17 @@ public sealed class HeapCourier(NpgsqlDataSource db, FeedCatalog feeds, RunStore
         {
             try
             {
-                feeds[i] = await EnsureFeedAsync(run.S3, run.Bucket, run.Config.HeapSource, tables[i], changes, tableCt);
+                var (feed, first) = await EnsureFeedAsync(run.S3, run.Bucket, source, tables[i],
+                    stored.GetValueOrDefault(HeapSchema.FeedId(source, tables[i].Name)), changes, tableCt);
+                fitted[i] = feed;
+                lock (fetched)
+                {
+                    if (first is not null && fetchedBytes + first.Content.Length <= FetchedBudget)
+                    {
+                        fetched[tables[i].Files[0].Key] = first;
+                        fetchedBytes += first.Content.Length;
+                    }
+                }
             }
             catch (Exception e) when (!tableCt.IsCancellationRequested)
             {
@@ -313,13 +341,18 @@ public sealed class HeapCourier(NpgsqlDataSource db, FeedCatalog feeds, RunStore
             }
         });
         if (errors.FirstOrDefault(e => e is not null) is { } error) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(error);
-        return feeds;
+        return (fitted, fetched);
     }
+
+    /// <summary>The most bytes of first files a dump keeps from its samples for their loads.</summary>
+    private const long FetchedBudget = 32L << 20;
 
     /// <summary>One table of a dump: replaced with its files in one transaction, or upserted with them one by one, in part order.</summary>
     /// <param name="parts">The table as the dump's manifest has it, its feed, and the part files the load names.</param>
+    /// <param name="fetched">Files read whole already, by key (see <see cref="FitFeedsAsync"/>).</param>
     private async Task<TableLoadResult> LoadTableAsync(CourierRun run, HeapManifest manifest, TableLoad load,
-        (HeapTable Table, FeedDefinition Feed, IReadOnlyList<HeapFile> Files) parts, RunState state, CancellationToken ct)
+        (HeapTable Table, FeedDefinition Feed, IReadOnlyList<HeapFile> Files) parts, IReadOnlyDictionary<string, FetchedObject> fetched, RunState state,
+        CancellationToken ct)
     {
         var (table, feed, files) = parts;
         var replace = load.Replace;
@@ -332,7 +365,8 @@ public sealed class HeapCourier(NpgsqlDataSource db, FeedCatalog feeds, RunStore
                 run.Plan.Request.ForceReload, MissingColumnsAreNull: true, CommitWith: outcome => replace
                     ? [RunStore.FileCommand(run.RunId, ordinal, run.Bucket, part.Key, feed.Id, outcome)]
                     : [RunStore.FileCommand(run.RunId, ordinal, run.Bucket, part.Key, feed.Id, outcome),
-                       HeapProgress.FileAppliedCommand(run.CourierId, table.Name, part, run.RunId, outcome.ETag!)]);
+                       HeapProgress.FileAppliedCommand(run.CourierId, table.Name, part, run.RunId, outcome.ETag!)],
+                Fetched: fetched.GetValueOrDefault(part.Key));
         }).ToList();
         foreach (var job in jobs)
         {
@@ -413,22 +447,34 @@ public sealed class HeapCourier(NpgsqlDataSource db, FeedCatalog feeds, RunStore
         await cmd.ExecuteNonQueryAsync(ct);
     }
 
-    /// <summary>Every object, with its ETag, in the folders the tables' files are in; each folder is listed once.</summary>
+    /// <summary>
+    /// Every object, with its ETag, under the deepest folder that holds all the tables' files (a dump's own folder, as
+    /// Heap writes them): one listing for the dump, not one for each table's folder.
+    /// </summary>
     private static async Task<Dictionary<string, string>> ListAsync(CourierRun run, IReadOnlyList<HeapTable> tables, CancellationToken ct)
     {
         var listed = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var folder in tables.SelectMany(t => t.Files).Select(f => f.Key[..(f.Key.LastIndexOf('/') + 1)]).Distinct())
+        var keys = tables.SelectMany(t => t.Files).Select(f => f.Key).ToList();
+        if (keys.Count == 0) return listed;
+        var request = new ListObjectsV2Request { BucketName = run.Bucket, Prefix = CommonFolder(keys) };
+        while (true)
         {
-            var request = new ListObjectsV2Request { BucketName = run.Bucket, Prefix = folder, Delimiter = "/" };
-            while (true)
-            {
-                var page = await run.S3.ListObjectsV2Async(request, ct);
-                foreach (var o in page.S3Objects ?? []) listed[o.Key] = o.ETag.Trim('"');
-                if (page.IsTruncated != true) break;
-                request.ContinuationToken = page.NextContinuationToken;
-            }
+            var page = await run.S3.ListObjectsV2Async(request, ct);
+            foreach (var o in page.S3Objects ?? []) listed[o.Key] = o.ETag.Trim('"');
+            if (page.IsTruncated != true) break;
+            request.ContinuationToken = page.NextContinuationToken;
         }
         return listed;
+    }
+
+    /// <summary>The deepest folder (ending in '/', or "" for the bucket's root) that every key is in.</summary>
+    internal static string CommonFolder(IReadOnlyList<string> keys)
+    {
+        var common = keys[0][..(keys[0].LastIndexOf('/') + 1)];
+        foreach (var key in keys)
+            while (common.Length > 0 && !key.StartsWith(common, StringComparison.Ordinal))
+                common = common[..(common[..^1].LastIndexOf('/') + 1)];
+        return common;
     }
 
     /// <summary>users first (events refer to them), user_migrations last, the others by name.</summary>

@@ -87,11 +87,29 @@ public sealed class HeapProgress(NpgsqlDataSource db)
         };
 
     /// <param name="status"><c>applied</c>, or <c>superseded</c> when a newer full dump of the table made it moot.</param>
-    public Task TableDoneAsync(string courierId, long dumpId, HeapTable table, string status, string message, CancellationToken ct) =>
-        ExecuteAsync("""
+    /// <remarks>
+    /// Committed without waiting for the disk: a record lost to a crash only makes the resumed run look at the table
+    /// again, whose files are then applied already (or, for a replaced table, held already) and skipped. The dump's own
+    /// record, written with a durable commit after its tables', makes theirs durable too.
+    /// </remarks>
+    public async Task TableDoneAsync(string courierId, long dumpId, HeapTable table, string status, string message, CancellationToken ct)
+    {
+        await using var batch = db.CreateBatch();
+        // A batch is one transaction; set_config's true keeps the setting to it.
+        batch.BatchCommands.Add(new NpgsqlBatchCommand("SELECT set_config('synchronous_commit', 'off', true)"));
+        batch.BatchCommands.Add(new NpgsqlBatchCommand("""
             INSERT INTO heapd.heap_tables (courier_id, dump_id, table_name, replaced, status, message) VALUES ($1, $2, $3, $4, $5, $6)
             ON CONFLICT (courier_id, dump_id, table_name) DO UPDATE SET status = EXCLUDED.status, message = EXCLUDED.message, applied_at = now()
-            """, ct, courierId, dumpId, table.Name, table.ReplacesTable, status, message);
+            """)
+        {
+            Parameters =
+            {
+                new() { Value = courierId }, new() { Value = dumpId }, new() { Value = table.Name }, new() { Value = table.ReplacesTable },
+                new() { Value = status }, new() { Value = message },
+            },
+        });
+        await batch.ExecuteNonQueryAsync(ct);
+    }
 
     public Task DumpDoneAsync(string courierId, HeapManifest manifest, Guid runId, CancellationToken ct) =>
         ExecuteAsync("""

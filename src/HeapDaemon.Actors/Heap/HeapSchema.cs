@@ -8,6 +8,7 @@ using HeapDaemon.Actors.Failures;
 using HeapDaemon.Actors.Feeds;
 using HeapDaemon.Actors.Formats;
 using HeapDaemon.Actors.Ids;
+using HeapDaemon.Actors.Pipeline;
 
 namespace HeapDaemon.Actors.Heap;
 
@@ -39,7 +40,8 @@ public static class HeapSchema
         (EpochUnit.Microseconds, 631_152_000_000_000L, 4_102_444_800_000_000L),
     ];
 
-    public sealed record Sample(RecordSchema Schema, IReadOnlyList<GenericRecord> Records);
+    /// <param name="Whole">The object itself, when the sample's read got all of it (a small part file): its load needs no GET of its own.</param>
+    public sealed record Sample(RecordSchema Schema, IReadOnlyList<GenericRecord> Records, FetchedObject? Whole = null);
 
     public static string KeyOf(string table) => table switch
     {
@@ -63,6 +65,9 @@ public static class HeapSchema
         var buffer = new MemoryStream();
         await response.ResponseStream.CopyToAsync(buffer, ct);
         buffer.Position = 0;
+        var whole = IsWhole(response.ContentRange, buffer.Length)
+            ? new FetchedObject(buffer.ToArray(), response.ETag, response.VersionId)
+            : null;
         System.Runtime.CompilerServices.RuntimeHelpers.RunClassConstructor(typeof(AvroFormat).TypeHandle); // registers snappy
         IFileReader<GenericRecord> reader;
         try
@@ -85,8 +90,16 @@ public static class HeapSchema
             {
                 // The sample ended inside a block: the records before it are the sample.
             }
-            return new Sample(schema, records);
+            return new Sample(schema, records, whole);
         }
+    }
+
+    /// <summary>A ranged GET's answer holds the whole object: no range came back (the whole object did), or the range's end is the object's.</summary>
+    private static bool IsWhole(string? contentRange, long length)
+    {
+        if (string.IsNullOrEmpty(contentRange)) return true;
+        var total = contentRange[(contentRange.LastIndexOf('/') + 1)..];
+        return long.TryParse(total, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var size) && size == length;
     }
 
     /// <summary>

@@ -339,7 +339,11 @@ public sealed class DomainTableLoad : IAsyncDisposable
     {
         await using var batch = new NpgsqlBatch(_connection, _transaction);
         foreach (var (loaded, rowsLoaded, rowsRejected) in files)
-            batch.BatchCommands.Add(LoadLedger.RecordCommand(loaded, rowsLoaded, rowsRejected, _fileSequences[loaded.SourceFile], _loadId!.Value));
+        {
+            // The files of a truncate load are one load; upserted files committed together are each a load of their own.
+            var sequence = _fileSequences[loaded.SourceFile];
+            batch.BatchCommands.Add(LoadLedger.RecordCommand(loaded, rowsLoaded, rowsRejected, sequence, _options.Replace ? _loadId!.Value : sequence));
+        }
         foreach (var record in records) batch.BatchCommands.Add(record);
         await batch.ExecuteNonQueryAsync(ct);
         await _transaction.CommitAsync(ct);

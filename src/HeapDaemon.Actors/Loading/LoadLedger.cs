@@ -78,6 +78,14 @@ public static class LoadLedger
         return versions;
     }
 
+    /// <summary>Whether the feed has any ledger row, a load or a version skipped by request.</summary>
+    public static async Task<bool> AnyAsync(NpgsqlDataSource db, string feedId, CancellationToken ct)
+    {
+        await using var cmd = db.CreateCommand("SELECT EXISTS (SELECT FROM heapd.load_ledger WHERE feed_id = $1)");
+        cmd.Parameters.AddWithValue(feedId);
+        return (bool)(await cmd.ExecuteScalarAsync(ct))!;
+    }
+
     /// <param name="loadSeq">The file's number in the load order (<c>heapd.file_load_seq</c>).</param>
     /// <param name="loadId">The load's: its first file's number.</param>
     internal static NpgsqlBatchCommand RecordCommand(LoadedObject loaded, long rowsLoaded, long rowsRejected, long loadSeq, long loadId) =>

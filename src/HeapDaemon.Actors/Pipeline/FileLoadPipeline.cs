@@ -32,10 +32,20 @@ namespace HeapDaemon.Actors.Pipeline;
 /// transaction that commits its rows and ledger row: one commit a file, and never rows without their records. Not
 /// called for a file that does not load (skipped, failed); the courier records those itself.
 /// </param>
+/// <param name="Fetched">The object, read whole already (a Heap part file its dump's sample read): it is loaded from these bytes, without a GET.</param>
 public sealed record FileLoadJob(Guid RunId, int Ordinal, IAmazonS3 S3, string Bucket, string Key, FileSettings Settings, string? PgpCredentialId, FeedDefinition Feed, bool ForceReload,
-    bool MissingColumnsAreNull = false, bool? AllowEmpty = null, Func<FileOutcome, IEnumerable<NpgsqlBatchCommand>>? CommitWith = null)
+    bool MissingColumnsAreNull = false, bool? AllowEmpty = null, Func<FileOutcome, IEnumerable<NpgsqlBatchCommand>>? CommitWith = null,
+    FetchedObject? Fetched = null)
 {
     public string SourceFile => LoadedObject.SourceFileOf(Bucket, Key);
+}
+
+/// <summary>An object's bytes, with the ETag and version id of the GET that read them.</summary>
+public sealed record FetchedObject(byte[] Content, string ETag, string? VersionId)
+{
+    /// <summary>As a GET's answer whose body is these bytes.</summary>
+    public GetObjectResponse AsResponse() =>
+        new() { ETag = ETag, VersionId = VersionId, ContentLength = Content.Length, ResponseStream = new MemoryStream(Content, writable: false) };
 }
 
 /// <summary>Where a file's load has got to; sent after every batch.</summary>
@@ -66,6 +76,21 @@ public sealed class LoadingSettings
     /// (their S3 round trips, COPYs and commits); the files of one table still load one after another, in order.
     /// </summary>
     public int Parallelism { get; init; } = Environment.ProcessorCount;
+
+    /// <summary>
+    /// At most this many consecutive small files of one table commit in one transaction (a group commit, see
+    /// <see cref="FileLoadPipeline.RunInOrderAsync"/>); 1 commits every file on its own.
+    /// </summary>
+    public int GroupFiles { get; init; } = 32;
+
+    /// <summary>
+    /// A file joins a group only while the group's objects, this one included, total at most this many bytes; a larger
+    /// file commits on its own. It also bounds the bytes of the files a lane opens ahead beyond the next one.
+    /// </summary>
+    public long GroupBytes { get; init; } = 8L << 20;
+
+    /// <summary>How many files of a table are opened (their GET answered, their ledger row looked up) ahead of the one loading.</summary>
+    public int OpenAhead { get; init; } = 4;
 }
 
 /// <summary>
@@ -80,33 +105,231 @@ public sealed class FileLoadPipeline(NpgsqlDataSource db, FeedCatalog feeds, Loa
 {
     /// <summary>Upsert: one file, staged and merged (or COPYed into the table when its rows are new), committed with its ledger row on its own.</summary>
     public Task<FileOutcome> RunAsync(FileLoadJob job, IMaterializer materializer, Action<FileProgress> report, CancellationToken ct) =>
-        RunAsync(job, null, null, materializer, report, ct);
+        RunAsync(job, null, materializer, report, ct);
 
     /// <summary>
-    /// Upserts a table's files one after another, in their order. Each next file is opened (its GET and ledger
-    /// look-up) while the one before commits, so those round trips overlap the commit's; at most one file is opened
-    /// ahead, and only once the one before has been read.
+    /// Upserts a table's files one after another, in their order. Consecutive small files share one transaction (a
+    /// group: up to <see cref="LoadingSettings.GroupFiles"/> files of at most <see cref="LoadingSettings.GroupBytes"/>
+    /// together), each with its own ledger row and the courier's records of it (<see cref="FileLoadJob.CommitWith"/>),
+    /// so a group commits whole or not at all and every file in it is loaded exactly once. Files are opened (their GET
+    /// and ledger look-up) up to <see cref="LoadingSettings.OpenAhead"/> ahead of the one loading, so a lane seldom
+    /// waits on S3.
     /// </summary>
-    /// <param name="ended">Records a file's outcome; false stops the files after it.</param>
+    /// <remarks>
+    /// A file that fails in a group (a corrupt file, too many rejects) ends the group there: the group is rolled back,
+    /// the files before it are loaded again and committed, and the failed file's outcome is reported as loading it on
+    /// its own reports it, so what commits and what fails is what one commit a file would give. A file COPYed into its
+    /// table that meets a key the table has (<see cref="RepeatedKeyException"/>) is loaded again on its own, through
+    /// the merge.
+    /// </remarks>
+    /// <param name="ended">Records a file's outcome, once its group has committed; false stops the files after it.</param>
     public async Task RunInOrderAsync(IReadOnlyList<FileLoadJob> jobs, IMaterializer materializer, Action<FileProgress> report,
         Func<FileLoadJob, FileOutcome, Task<bool>> ended, CancellationToken ct)
     {
-        Task<FileHead>? ahead = null;
-        try
+        await using var ahead = new FilesAhead(this, jobs, settings.OpenAhead, settings.GroupBytes, ct);
+        for (var start = 0; start < jobs.Count;)
         {
-            for (var i = 0; i < jobs.Count; i++)
+            var outcomes = await LoadGroupAsync(jobs, start, jobs.Count, ahead.HeadAsync, ahead.PutBack, materializer, report, ct);
+            ahead.Committed(start + outcomes.Count);
+            foreach (var (job, outcome) in jobs.Skip(start).Zip(outcomes))
+                if (!await ended(job, outcome)) return;
+            start += outcomes.Count;
+        }
+    }
+
+    /// <summary>
+    /// Loads <c>jobs[start]</c> and the small files after it (before <paramref name="end"/>) that join its group, and
+    /// commits them together.
+    /// </summary>
+    /// <returns>The outcomes of the files from <paramref name="start"/> on that the group took, at least one, in order.</returns>
+    /// <param name="headOf">Opens a file (or gives the one opened ahead).</param>
+    /// <param name="putBack">Takes back an opened file that does not join the group: the next group starts with it.</param>
+    private async Task<IReadOnlyList<FileOutcome>> LoadGroupAsync(IReadOnlyList<FileLoadJob> jobs, int start, int end, Func<int, Task<FileHead>> headOf,
+        Action<int, FileHead> putBack, IMaterializer materializer, Action<FileProgress> report, CancellationToken ct)
+    {
+        var first = await headOf(start);
+        if (!Joins(first, 0) || start + 1 == end || settings.GroupFiles <= 1)
+            return [await RunAsync(jobs[start], Task.FromResult(first), materializer, report, ct)];
+
+        var outcomes = new List<FileOutcome?>();
+        var staged = new List<StagedObject>();
+        var keys = new HashSet<string>(StringComparer.Ordinal);
+        long bytes = 0;
+        int? stoppedAt = null;
+        FileOutcome? stoppedWith = null;
+        await using (var load = new StagedLoad(db, feeds, jobs[start].Feed, Options(replace: false, settings.CopyNewRowsIntoTable), Begun, ct))
+        {
+            for (var i = start; i < end; i++)
             {
-                // The next file's ledger row must be looked up after this file's commit when both are one key.
-                var next = i + 1 < jobs.Count && jobs[i + 1].Key != jobs[i].Key ? jobs[i + 1] : null;
-                var opened = ahead;
-                ahead = null;
-                var outcome = await RunAsync(jobs[i], opened, next is null ? null : () => ahead ??= OpenAsync(next, ct), materializer, report, ct);
-                if (!await ended(jobs[i], outcome)) return;
+                var job = jobs[i];
+                FileHead head;
+                if (i == start) head = first;
+                else
+                {
+                    // The ledger row of a key already in the group must be looked up after the group commits.
+                    if (outcomes.Count >= settings.GroupFiles || keys.Contains(job.Key)) break;
+                    head = await headOf(i);
+                    if (!Joins(head, bytes))
+                    {
+                        putBack(i, head);
+                        break;
+                    }
+                }
+                keys.Add(job.Key);
+                bytes += head.Response?.ContentLength ?? 0;
+                try
+                {
+                    using (head)
+                    {
+                        var file = await StageAsync(job, head, load, skipIfLoaded: !job.ForceReload, materializer, report, ct);
+                        if (file.Outcome is { Status: FileStatus.Failed } failed) (stoppedAt, stoppedWith) = (i, failed);
+                        else if (file.Outcome is { } skipped) outcomes.Add(skipped);
+                        else
+                        {
+                            // Merged file by file, so each file's inserted and updated counts are its own.
+                            await load.Load!.MergeAsync(ct);
+                            staged.Add(file);
+                            outcomes.Add(null);
+                        }
+                    }
+                }
+                catch (Exception e) when (IsRepeatedKey(e))
+                {
+                    stoppedAt = i;
+                }
+                catch (Exception e) when (!ct.IsCancellationRequested && e is PostgresException or NpgsqlException)
+                {
+                    (stoppedAt, stoppedWith) = (i, FileOutcome.Failed(Describe(e, job)!) with { Fault = Faults.Classify(e) });
+                }
+                if (stoppedAt is not null) break;
+            }
+            if (stoppedAt is null)
+            {
+                var committed = staged.Count == 0 ? [] : await CommitAsync(load, staged, replace: false, ct);
+                var next = 0;
+                return outcomes.Select(o => o ?? committed[next++]).ToList();
             }
         }
-        finally
+
+        // The group is rolled back. Its files before the one that stopped it load again (their rejects, written on a
+        // connection of their own, are cleared first), then that one as loading it on its own would.
+        var at = stoppedAt.Value;
+        var loadedAgain = jobs.Skip(start).Take(at - start + (stoppedWith is null ? 1 : 0)).Select(j => j.Key).ToList();
+        if (loadedAgain.Count > 0) await RejectWriter.ClearAsync(db, jobs[start].RunId, loadedAgain, ct);
+        var before = new List<FileOutcome>();
+        while (start + before.Count < at)
         {
-            if (ahead is not null) await CloseUnusedAsync(ahead);
+            var again = await LoadGroupAsync(jobs, start + before.Count, at, i => OpenAsync(jobs[i], ct), (_, head) => head.Dispose(),
+                materializer, report, ct);
+            before.AddRange(again);
+            // A file before it failed this time: the group ends there, and the files after it load as the next groups.
+            if (again[^1].Status == FileStatus.Failed) return before;
+        }
+        before.Add(stoppedWith ?? await RunAsync(jobs[at], null, materializer, report, ct));
+        return before;
+    }
+
+    /// <summary>Whether an opened file may join a group of <paramref name="groupBytes"/>: it was found, and is small enough.</summary>
+    private bool Joins(FileHead head, long groupBytes) =>
+        head.Response is { ContentLength: >= 0 and var length } && groupBytes + length <= settings.GroupBytes;
+
+    /// <summary>
+    /// Opens a table's files ahead of its load, in order: the next one always, and further ones, up to
+    /// <paramref name="depth"/>, while those opened ahead are small (together at most <paramref name="aheadBytes"/>).
+    /// A file is not opened ahead while a file of the same key before it is not committed: its ledger row would be
+    /// looked up too early.
+    /// </summary>
+    private sealed class FilesAhead(FileLoadPipeline pipeline, IReadOnlyList<FileLoadJob> jobs, int depth, long aheadBytes, CancellationToken ct)
+        : IAsyncDisposable
+    {
+        private readonly Lock _lock = new();
+        private readonly Task<FileHead>?[] _heads = new Task<FileHead>?[jobs.Count];
+        // Each opened file's size once its GET has answered; -1 until then, or when it failed.
+        private readonly long[] _sizes = Enumerable.Repeat(-1L, jobs.Count).ToArray();
+        private int _next; // the first file not opened yet
+        private int _taken; // the first file not handed to the load yet
+        private int _uncommitted; // the first file whose group has not committed
+        private bool _disposed;
+
+        public Task<FileHead> HeadAsync(int index)
+        {
+            Task<FileHead> head;
+            lock (_lock)
+            {
+                while (_next <= index) Open();
+                head = _heads[index]!;
+                _heads[index] = null;
+                _taken = Math.Max(_taken, index + 1);
+            }
+            Pump();
+            return head;
+        }
+
+        /// <summary>An opened file that the group before it did not take: the next group starts with it.</summary>
+        public void PutBack(int index, FileHead head)
+        {
+            lock (_lock)
+            {
+                _heads[index] = Task.FromResult(head);
+                _taken = index;
+            }
+        }
+
+        public void Committed(int upTo)
+        {
+            lock (_lock) _uncommitted = upTo;
+            Pump();
+        }
+
+        private void Pump()
+        {
+            lock (_lock)
+            {
+                while (!_disposed && _next < jobs.Count && _next - _taken < Math.Max(1, depth) && MayOpen(_next)) Open();
+            }
+        }
+
+        /// <summary>The next file may open ahead: no file of its key waits to commit, and those opened ahead are small.</summary>
+        private bool MayOpen(int index)
+        {
+            for (var i = _uncommitted; i < index; i++)
+                if (jobs[i].Key == jobs[index].Key) return false;
+            if (index == _taken) return true;
+            long bytes = 0;
+            for (var i = _taken; i < index; i++)
+            {
+                if (_sizes[i] < 0) return false;
+                bytes += _sizes[i];
+            }
+            return bytes <= aheadBytes;
+        }
+
+        private void Open()
+        {
+            var index = _next++;
+            _heads[index] = OpenAsync(index);
+        }
+
+        private async Task<FileHead> OpenAsync(int index)
+        {
+            // Not opened under the lock, which the continuation takes.
+            await Task.Yield();
+            var head = await pipeline.OpenAsync(jobs[index], ct);
+            lock (_lock) _sizes[index] = head.Response?.ContentLength ?? -1;
+            Pump();
+            return head;
+        }
+
+        /// <summary>Files opened ahead that will not load (the run stopped): their responses are let go.</summary>
+        public async ValueTask DisposeAsync()
+        {
+            List<Task<FileHead>> unused;
+            lock (_lock)
+            {
+                _disposed = true;
+                unused = _heads.OfType<Task<FileHead>>().ToList();
+            }
+            foreach (var head in unused) await CloseUnusedAsync(head);
         }
     }
 
@@ -124,29 +347,27 @@ public sealed class FileLoadPipeline(NpgsqlDataSource db, FeedCatalog feeds, Loa
     }
 
     /// <param name="opened">The file opened ahead (see <see cref="RunInOrderAsync"/>); null opens it here.</param>
-    /// <param name="committing">Called as the file's rows begin to commit.</param>
-    private async Task<FileOutcome> RunAsync(FileLoadJob job, Task<FileHead>? opened, Action? committing, IMaterializer materializer,
-        Action<FileProgress> report, CancellationToken ct)
+    private async Task<FileOutcome> RunAsync(FileLoadJob job, Task<FileHead>? opened, IMaterializer materializer, Action<FileProgress> report,
+        CancellationToken ct)
     {
         try
         {
-            return await UpsertAsync(job, settings.CopyNewRowsIntoTable, opened, committing, materializer, report, ct);
+            return await UpsertAsync(job, settings.CopyNewRowsIntoTable, opened, materializer, report, ct);
         }
         catch (Exception e) when (IsRepeatedKey(e))
         {
             await RejectWriter.ClearAsync(db, job.RunId, [job.Key], ct);
-            return await UpsertAsync(job, copyNewRows: false, null, committing, materializer, report, ct);
+            return await UpsertAsync(job, copyNewRows: false, null, materializer, report, ct);
         }
     }
 
-    private async Task<FileOutcome> UpsertAsync(FileLoadJob job, bool copyNewRows, Task<FileHead>? opened, Action? committing,
-        IMaterializer materializer, Action<FileProgress> report, CancellationToken ct)
+    private async Task<FileOutcome> UpsertAsync(FileLoadJob job, bool copyNewRows, Task<FileHead>? opened, IMaterializer materializer,
+        Action<FileProgress> report, CancellationToken ct)
     {
         using var head = await (opened ?? OpenAsync(job, ct));
         await using var load = new StagedLoad(db, feeds, job.Feed, Options(replace: false, copyNewRows), Begun, ct);
         var staged = await StageAsync(job, head, load, skipIfLoaded: !job.ForceReload, materializer, report, ct);
         if (staged.Outcome is { } done) return done;
-        committing?.Invoke();
         return (await CommitAsync(load, [staged], replace: false, ct))[0];
     }
 
@@ -173,8 +394,12 @@ public sealed class FileLoadPipeline(NpgsqlDataSource db, FeedCatalog feeds, Loa
         var started = Stopwatch.GetTimestamp();
         try
         {
-            response = await job.S3.GetObjectAsync(request, ct);
-            metrics.FilePhase("get", Stopwatch.GetElapsedTime(started));
+            if (job.Fetched is { } fetched) response = fetched.AsResponse();
+            else
+            {
+                response = await job.S3.GetObjectAsync(request, ct);
+                metrics.FilePhase("get", Stopwatch.GetElapsedTime(started));
+            }
         }
         catch (Exception e) when (e is AmazonServiceException or HttpRequestException or IOException && !ct.IsCancellationRequested)
         {
@@ -384,6 +609,8 @@ public sealed class FileLoadPipeline(NpgsqlDataSource db, FeedCatalog feeds, Loa
     private async Task<IReadOnlyList<FileOutcome>?> TableHoldsAsync(IReadOnlyList<FileLoadJob> jobs, CancellationToken ct)
     {
         var lastLoad = await LoadLedger.LastLoadAsync(db, jobs[0].Feed.Id, ct);
+        // A feed that never loaded nor skipped a file (its first load) holds nothing to keep: no object is looked at.
+        if (lastLoad.Count == 0 && !await LoadLedger.AnyAsync(db, jobs[0].Feed.Id, ct)) return null;
         var outcomes = new List<FileOutcome>();
         var anyLoaded = false;
         foreach (var job in jobs)

@@ -59,6 +59,9 @@ public static partial class SettingsRules
             .Validate(l => l.BatchRows is >= 1 and <= 1_000_000, "Loading:BatchRows must be 1-1000000 (rows per COPY batch)")
             .Validate(l => l.MergeEveryRows >= 1, "Loading:MergeEveryRows must be at least 1")
             .Validate(l => l.Parallelism is >= 1 and <= 64, "Loading:Parallelism must be 1-64 (tables loaded at once, each on its own connection)")
+            .Validate(l => l.GroupFiles is >= 1 and <= 10_000, "Loading:GroupFiles must be 1-10000 (small files of a table committed together; 1 commits each on its own)")
+            .Validate(l => l.GroupBytes >= 1, "Loading:GroupBytes must be at least 1 (bytes of small files committed together)")
+            .Validate(l => l.OpenAhead is >= 1 and <= 64, "Loading:OpenAhead must be 1-64 (files of a table opened ahead of the one loading)")
             .ValidateOnStart();
         services.AddSingleton<IValidateOptions<LoadingSettings>, MergeWorkMemRule>();
         services.AddOptions<PreviewSettings>().Bind(configuration.GetSection("Preview"))
