@@ -148,7 +148,7 @@ public sealed class StitchWriter(NpgsqlDataSource db)
             if (r.Deleted[record]) continue;
             var table = r.Tables[r.Table[record]];
             await writer.StartRowAsync(ct);
-            await writer.WriteAsync(result.IdOf[record], NpgsqlDbType.Uuid, ct);
+            await writer.WriteAsync(result.IdOf(record), NpgsqlDbType.Uuid, ct);
             await writer.WriteAsync(table.Source, NpgsqlDbType.Text, ct);
             await writer.WriteAsync(table.Feed, NpgsqlDbType.Text, ct);
             await writer.WriteAsync(r.PkText(record), NpgsqlDbType.Text, ct);
@@ -234,7 +234,7 @@ public sealed class StitchWriter(NpgsqlDataSource db)
                 await writer.StartRowAsync(ct);
                 await writer.WriteAsync(r.KeyNamespaces.ToString((int)(key >> 32)), NpgsqlDbType.Text, ct);
                 await writer.WriteAsync(r.KeyValues.ToString((int)(key & 0xFFFFFFFF)), NpgsqlDbType.Text, ct);
-                await writer.WriteAsync(result.IdOf[record], NpgsqlDbType.Uuid, ct);
+                await writer.WriteAsync(result.IdOf(record), NpgsqlDbType.Uuid, ct);
             }
         }
         await writer.CompleteAsync(ct);
