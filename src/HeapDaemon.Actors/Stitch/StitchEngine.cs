@@ -1,10 +1,13 @@
 namespace HeapDaemon.Actors.Stitch;
 
 /// <summary>What an incremental stitch changed, for the writer.</summary>
-/// <param name="Records">Records whose rows are replaced (deleted ones are only removed).</param>
+/// <param name="Records">
+/// Records whose rows are replaced: the new, the removed (only deleted) and those whose person's id changed; a touched
+/// person's other records keep their rows.
+/// </param>
 /// <param name="Removed">Records whose pairs are removed (replaced versions and deleted records).</param>
 /// <param name="RetiredIds">Ids of the people whose customer rows and keys are replaced.</param>
-/// <param name="Clusters">The people written anew.</param>
+/// <param name="Clusters">The people written anew (their customer rows and keys).</param>
 public sealed record IncrementalChange(IReadOnlyCollection<int> Records, IReadOnlyCollection<int> Removed, IReadOnlyCollection<Guid> RetiredIds,
     IReadOnlyList<int> Clusters, IReadOnlyList<(PairChunk Chunk, int Start, int End)> Pairs);
 
@@ -234,8 +237,6 @@ public static class StitchEngine
         foreach (var id in assigned) if (id != Guid.Empty) taken.Add(id);
         StableIds.Fill(assigned, touched, records.CompareKeys, r => RecordName(records, r), taken);
         var rewritten = new HashSet<int>(removed);
-        foreach (var c in retired)
-            foreach (var member in result.Clusters[c]) rewritten.Add(member);
         foreach (var r in removed) clusterOf[r] = -1;
         var created = new List<int>();
         for (var c = 0; c < touched.Count; c++)
@@ -245,8 +246,9 @@ public static class StitchEngine
             created.Add(index);
             foreach (var r in touched[c])
             {
+                // A new record (in no person yet), or one whose person's id changed.
+                if (clusterOf[r] < 0 || result.ClusterIds[clusterOf[r]] != assigned[c]) rewritten.Add(r);
                 clusterOf[r] = index;
-                rewritten.Add(r);
             }
         }
         result.Clusters = new Clusters(clusterOf, result.ClusterIds.Count, records.Count);

@@ -101,9 +101,10 @@ public sealed class StitchRunner(NpgsqlDataSource db, StitchInputs inputs, Stitc
         var result = await Task.Run(() => StitchEngine.Full(records, settings, inputSet, previousIds, previousAll, progress, ct), ct);
         (result.RunId, result.Watermark) = (plan.RunId, watermark);
         phase("match");
-        // Matching leaves its blocks, comparison buffers and clustering's work arrays behind; returned before the
-        // write, they do not stay resident under the result while four tables are filled.
-        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        // Clustering leaves its work arrays behind; collected before the write, their room is what the write allocates in.
+        // Not compacted: matching's buffers went before clustering, and moving the result now would need room for a
+        // second copy of what moves.
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: false);
         progress(new StitchProgress("writing", 0, records.Count));
         await writer.WriteFullAsync(result, new StitchState(plan.RunId, watermark, result.Fingerprint, result.Model.Describe()), ct);
         result.Pairs.KeepMatched((float)result.ThresholdWeight);
@@ -145,11 +146,17 @@ public sealed class StitchRunner(NpgsqlDataSource db, StitchInputs inputs, Stitc
             added.Add(record);
         };
         progress(new StitchProgress($"reading rows loaded since {result.Watermark:u}"));
+        // Counted while the changed rows are read, on connections of their own. A load committing meanwhile can make a
+        // count differ from what was read either way: more rows make the stitch full, fewer only look for deleted keys.
+        var counts = inputSet.Tables.Select(table => inputs.CountAsync(table, ct)).ToArray();
         await inputs.ReadAsync(inputSet.Tables, reader, result.Watermark, null, ct);
+        var liveOf = new int[records.Tables.Count];
+        for (var r = 0; r < records.Count; r++)
+            if (!records.Deleted[r]) liveOf[records.Table[r]]++;
         foreach (var table in inputSet.Tables)
         {
-            var live = Enumerable.Range(0, records.Count).Count(r => records.Table[r] == table.Index && !records.Deleted[r]);
-            var count = await inputs.CountAsync(table, ct);
+            var live = liveOf[table.Index];
+            var count = await counts[table.Index];
             if (count > live)
             {
                 why($"{table.Table} has rows the last stitch did not see");
