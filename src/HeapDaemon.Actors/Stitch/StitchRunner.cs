@@ -1,12 +1,15 @@
 using System.Diagnostics;
+using HeapDaemon.Actors.Retries;
 using HeapDaemon.Actors.Runs;
 using Npgsql;
 
 namespace HeapDaemon.Actors.Stitch;
 
-/// <summary>One stitch to run.</summary>
+/// <summary>One attempt of a stitch to run.</summary>
 /// <param name="previous">The last stitch's result, kept in memory: what an incremental stitch starts from.</param>
-public sealed class StitchPlan(Guid runId, StitchKind kind, StitchTrigger trigger, StitchResult? previous)
+/// <param name="attempt">1 for the first attempt; a stitch that failed for a reason that may pass is tried again.</param>
+/// <param name="failures">The earlier attempts that failed so (null on the first).</param>
+public sealed class StitchPlan(Guid runId, StitchKind kind, StitchTrigger trigger, StitchResult? previous, int attempt = 1, FailedAttempts? failures = null)
 {
     private StitchResult? _previous = previous;
 
@@ -16,6 +19,10 @@ public sealed class StitchPlan(Guid runId, StitchKind kind, StitchTrigger trigge
 
     public StitchTrigger Trigger { get; } = trigger;
 
+    public int Attempt { get; } = attempt;
+
+    public FailedAttempts? Failures { get; } = failures;
+
     public StitchResult? Previous => _previous;
 
     /// <summary>Lets go of the previous result, so a full stitch does not hold two results in memory.</summary>
@@ -23,7 +30,9 @@ public sealed class StitchPlan(Guid runId, StitchKind kind, StitchTrigger trigge
 }
 
 /// <param name="Result">The new result (null when the run failed; the previous one stays).</param>
-public sealed record StitchOutcome(RunStatus Status, string Message, StitchResult? Result, Dictionary<string, object>? Statistics);
+/// <param name="Fault">For a failed stitch, whether another attempt may pass.</param>
+public sealed record StitchOutcome(RunStatus Status, string Message, StitchResult? Result, Dictionary<string, object>? Statistics,
+    FaultKind Fault = FaultKind.Lasting);
 
 /// <summary>
 /// One stitch: reads the tagged tables, matches, and writes the result, full or incremental. At most one runs per
@@ -36,7 +45,7 @@ public sealed class StitchRunner(NpgsqlDataSource db, StitchInputs inputs, Stitc
         await using var lockConnection = await db.OpenConnectionAsync(ct);
         await using (var take = new NpgsqlCommand("SELECT pg_try_advisory_lock(hashtext('heapd.stitch-run'))", lockConnection))
             if (!(bool)(await take.ExecuteScalarAsync(ct))!)
-                return new StitchOutcome(RunStatus.Failed, "another daemon is stitching this database; try again when it is done", null, null);
+                return new StitchOutcome(RunStatus.Failed, "another daemon is stitching this database", null, null, FaultKind.Passing);
         try
         {
             var clock = Stopwatch.StartNew();
