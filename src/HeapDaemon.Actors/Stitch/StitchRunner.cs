@@ -105,15 +105,16 @@ public sealed class StitchRunner(NpgsqlDataSource db, StitchInputs inputs, Stitc
         Array.Sort(order, records.CompareKeys);
         records.Permute(order);
         records.IndexPks();
-        var (previousIds, previousAll) = await writer.PreviousIdsAsync(records, ct);
+        var previous = await writer.PreviousIdsAsync(records, ct);
         phase("read");
-        var result = await Task.Run(() => StitchEngine.Full(records, settings, inputSet, previousIds, previousAll, progress, ct), ct);
+        var result = await Task.Run(() => StitchEngine.Full(records, settings, inputSet, previous.Ids, previous.All, progress, ct), ct);
+        // The previous stitch's ids are the matching's alone: let go of, they are not resident during the write.
+        previous = default;
         (result.RunId, result.Watermark) = (plan.RunId, watermark);
         phase("match");
-        // Clustering leaves its work arrays behind; collected before the write, their room is what the write allocates in.
-        // Not compacted: matching's buffers went before clustering, and moving the result now would need room for a
-        // second copy of what moves.
-        GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: false);
+        // Matching leaves its blocks, comparison buffers and clustering's work arrays behind; returned before the
+        // write, they do not stay resident under the result while four tables are filled.
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
         progress(new StitchProgress("writing", 0, records.Count));
         await writer.WriteFullAsync(result, new StitchState(plan.RunId, watermark, result.Fingerprint, result.Model.Describe()), ct);
         result.Pairs.KeepMatched((float)result.ThresholdWeight);
