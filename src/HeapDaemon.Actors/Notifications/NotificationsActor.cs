@@ -65,7 +65,7 @@ public sealed class NotificationsActor : ReceiveActor
         foreach (var id in dispatch.Unreadable)
             _log.Error("Webhook {WebhookId}: no configured master key opens its secret, so {Event} was not sent to it", id, n.Event);
         var eventId = Guid.NewGuid();
-        var link = _settings.Link(n.RunId is { } runId ? $"/api/runs/{runId}" : $"/api/couriers/{Uri.EscapeDataString(n.CourierId)}");
+        var link = _settings.Link(n.Path);
         foreach (var target in dispatch.Targets)
         {
             if (_removedAt.TryGetValue(target.Id, out var removed) && removed >= dispatch.Asked) continue;

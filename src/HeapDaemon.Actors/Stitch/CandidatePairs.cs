@@ -46,19 +46,19 @@ public sealed class CandidatePairs
     public long Count => Chunks.Sum(c => (long)c.Count);
 
     /// <summary>
-    /// Forgets the pairs under <paramref name="threshold"/> and the rules that found the others, once they are written:
-    /// what a result keeps in memory for the next incremental stitch is its links, not every pair it compared.
+    /// Forgets the pairs under <paramref name="threshold"/>, and the comparisons and rules of the others, once they are
+    /// written: what a result keeps in memory for the next incremental stitch is its links, not every pair it compared.
     /// </summary>
     public void KeepMatched(float threshold)
     {
         var kept = new PairChunk();
         var count = Chunks.Sum(c => Enumerable.Range(0, c.Count).Count(p => c.Weight[p] >= threshold));
-        (kept.A, kept.B, kept.Gamma, kept.Weight, kept.Rules) = (new int[count], new int[count], new long[count], new float[count], []);
+        (kept.A, kept.B, kept.Gamma, kept.Weight, kept.Rules) = (new int[count], new int[count], [], new float[count], []);
         foreach (var chunk in Chunks)
             for (var p = 0; p < chunk.Count; p++)
             {
                 if (chunk.Weight[p] < threshold) continue;
-                (kept.A[kept.Count], kept.B[kept.Count], kept.Gamma[kept.Count], kept.Weight[kept.Count]) = (chunk.A[p], chunk.B[p], chunk.Gamma[p], chunk.Weight[p]);
+                (kept.A[kept.Count], kept.B[kept.Count], kept.Weight[kept.Count]) = (chunk.A[p], chunk.B[p], chunk.Weight[p]);
                 kept.Count++;
             }
         Chunks.Clear();

@@ -33,23 +33,54 @@ public sealed class UnionFind
     }
 }
 
-/// <summary>The records of each person: connected components of links, with their members listed per component.</summary>
+/// <summary>
+/// The records of each person, as two arrays rather than a list per person: person <c>c</c>'s records are
+/// <c>Members[Offsets[c]..Offsets[c + 1]]</c>, in record order. A person may have none (one an incremental stitch retired).
+/// </summary>
 public sealed class Clusters
 {
-    public Clusters(int[] clusterOf, IEnumerable<int> records)
+    private readonly int[] _offsets;
+    private readonly int[] _members;
+
+    /// <param name="clusterOf">Each record's person, in [0, <paramref name="count"/>), or -1 for a record in none.</param>
+    public Clusters(int[] clusterOf, int count, int records)
     {
-        var members = new Dictionary<int, List<int>>();
-        foreach (var record in records)
-        {
-            var root = clusterOf[record];
-            if (!members.TryGetValue(root, out var list)) members[root] = list = [];
-            list.Add(record);
-        }
-        Members = members.OrderBy(m => m.Key).Select(m => m.Value).ToList();
+        _offsets = new int[count + 1];
+        for (var r = 0; r < records; r++)
+            if (clusterOf[r] >= 0) _offsets[clusterOf[r] + 1]++;
+        for (var c = 0; c < count; c++) _offsets[c + 1] += _offsets[c];
+        _members = new int[_offsets[count]];
+        var next = _offsets[..count];
+        for (var r = 0; r < records; r++)
+            if (clusterOf[r] is var c and >= 0) _members[next[c]++] = r;
     }
 
-    /// <summary>Each cluster's records, clusters ordered by their smallest record index.</summary>
-    public IReadOnlyList<List<int>> Members { get; }
+    /// <summary>
+    /// The connected components of <paramref name="links"/> over the records not deleted, numbered by their smallest
+    /// record; each record's component goes into <paramref name="clusterOf"/> (-1 for a deleted record).
+    /// </summary>
+    public static Clusters Components(UnionFind links, bool[] deleted, int records, int[] clusterOf)
+    {
+        var indexOfRoot = new int[records];
+        Array.Fill(indexOfRoot, -1);
+        var count = 0;
+        for (var r = 0; r < records; r++)
+        {
+            if (deleted[r])
+            {
+                clusterOf[r] = -1;
+                continue;
+            }
+            var root = links.Find(r);
+            if (indexOfRoot[root] < 0) indexOfRoot[root] = count++;
+            clusterOf[r] = indexOfRoot[root];
+        }
+        return new Clusters(clusterOf, count, records);
+    }
+
+    public int Count => _offsets.Length - 1;
+
+    public ArraySegment<int> this[int cluster] => new(_members, _offsets[cluster], _offsets[cluster + 1] - _offsets[cluster]);
 }
 
 /// <summary>
@@ -65,7 +96,7 @@ public static class StableIds
 
     /// <param name="previous">Each record's id in the previous stitch, or <see cref="Guid.Empty"/>.</param>
     /// <returns>Each cluster's inherited id, or <see cref="Guid.Empty"/> (see <see cref="Fill"/>).</returns>
-    public static Guid[] Assign(IReadOnlyList<List<int>> clusters, Func<int, Guid> previous, Comparison<int> recordOrder)
+    public static Guid[] Assign(Clusters clusters, Func<int, Guid> previous, Comparison<int> recordOrder)
     {
         var overlaps = new List<(int Cluster, Guid Id, int Count, int Smallest)>();
         var smallest = new int[clusters.Count];
@@ -97,7 +128,7 @@ public static class StableIds
 
     /// <summary>Gives each cluster without an id the name-based id of its smallest record.</summary>
     /// <param name="taken">Ids a new cluster may not get (every id in use, and the previous stitch's, so a retired id is not reused for someone else).</param>
-    public static void Fill(Guid[] ids, IReadOnlyList<List<int>> clusters, Comparison<int> recordOrder, Func<int, string> recordName, ISet<Guid> taken)
+    public static void Fill(Guid[] ids, Clusters clusters, Comparison<int> recordOrder, Func<int, string> recordName, ISet<Guid> taken)
     {
         for (var c = 0; c < clusters.Count; c++)
         {

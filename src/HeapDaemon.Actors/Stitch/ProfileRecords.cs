@@ -14,8 +14,12 @@ public sealed class ProfileRecords
 
     private readonly int[][] _key = new int[ProfileFields.Count][];
     private readonly int[][] _display = new int[ProfileFields.Count][];
+    /// <summary>Room added at a time once the records are in canonical order (see <see cref="Add"/>).</summary>
+    private const int SettledGrowth = 1 << 16;
+
     private readonly int[][] _current;
     private int _capacity;
+    private bool _settled;
 
     public ProfileRecords(IReadOnlyList<InputTable> tables, int capacity = 1024)
     {
@@ -81,7 +85,9 @@ public sealed class ProfileRecords
 
     public int Add(int table, ReadOnlySpan<char> pk)
     {
-        if (Count == _capacity) Grow(_capacity * 2);
+        // A full stitch's read doubles; a kept result's columns grow by a step: doubling them for the few changed
+        // records of an incremental stitch would hold twice the records' memory until the next full stitch.
+        if (Count == _capacity) Grow(_settled ? _capacity + SettledGrowth : _capacity * 2);
         var record = Count++;
         Table[record] = (short)table;
         Pk[record] = Pks[table].Intern(pk);
@@ -176,6 +182,7 @@ public sealed class ProfileRecords
         Keys = Reorder(Keys, order);
         Deleted = Reorder(Deleted, order);
         _capacity = Count;
+        _settled = true;
     }
 
     private T[] Reorder<T>(T[] column, int[] order)

@@ -4,6 +4,8 @@ using Akka.Event;
 using Akka.Hosting;
 using HeapDaemon.Actors.Memory;
 using HeapDaemon.Actors.Metrics;
+using HeapDaemon.Actors.Notifications;
+using HeapDaemon.Actors.Retries;
 using HeapDaemon.Actors.Runs;
 using Microsoft.Extensions.DependencyInjection;
 using static HeapDaemon.Actors.Stitch.StitchCommands;
@@ -19,12 +21,15 @@ public sealed record StitchServices(
     StitchInputs Inputs,
     IdleMemory Memory,
     DaemonMetrics Metrics,
-    TimeProvider Clock);
+    TimeProvider Clock,
+    RunSettings RunSettings);
 
 /// <summary>
 /// The cluster's one Stitch (a cluster singleton: it alone records stitch runs and fails the ones a stop interrupted).
 /// Runs one stitch at a time in a <see cref="StitchRunActor"/> child; a request made meanwhile waits, and further
-/// requests join it (a full one makes it full). Keeps the last result in memory, which is what an incremental stitch
+/// requests join it (a full one makes it full). A stitch that failed for a reason that may pass is tried again after
+/// the daemon's backoff (<see cref="RunSettings"/>, as courier runs), and one that ends failed is told to the webhooks
+/// (<see cref="NotificationEvent.StitchFailed"/>). Keeps the last result in memory, which is what an incremental stitch
 /// starts from (after a restart, a move to another node, or a failed stitch, the next one is full). Starts stitches by
 /// itself: after a courier run on any node that changed a tagged table (heard through each node's
 /// <see cref="StitchLoadRelay"/>, once <see cref="StitchSettings.DebounceSeconds"/> have passed since the first such
@@ -34,6 +39,7 @@ public sealed class StitchActor : ReceiveActor, IWithTimers
 {
     private const string DebounceTimer = "debounce";
     private const string ScheduleTimer = "schedule";
+    private const string RetryTimer = "retry";
     private static readonly TimeSpan MaxScheduleSleep = TimeSpan.FromMinutes(1);
 
     private readonly StitchServices _services;
@@ -75,18 +81,34 @@ public sealed class StitchActor : ReceiveActor, IWithTimers
         });
         Receive<StitchRunActor.Ended>(ended =>
         {
-            if (_active?.RunId != ended.RunId) return;
-            Context.Unwatch(_active.Actor);
+            if (_active?.RunId != ended.RunId || _active.Actor is not { } actor) return;
+            Context.Unwatch(actor);
             // A failed incremental may have changed the result in memory without writing it: start over from the tables.
             _last = ended.Outcome.Result;
+            if (ended.RetryAfter is { } delay)
+            {
+                // The run stays the active one while it waits, so a request meanwhile waits behind it.
+                _log.Warning("Stitch {RunId}: {Message}", ended.RunId, ended.Outcome.Message);
+                _active = _active with { Actor = null, Progress = null, Failures = ended.Failures };
+                Timers.StartSingleTimer(RetryTimer, new RetryStitch(ended.RunId), delay);
+                return;
+            }
+            if (ended.Outcome.Status == RunStatus.Failed) NotifyFailed(ended.RunId, ended.Outcome.Message);
             _active = null;
             StartNext();
         });
+        Receive<RetryStitch>(retry =>
+        {
+            if (_active is not { Actor: null } waiting || waiting.RunId != retry.RunId) return;
+            StartRunActor(new StitchPlan(waiting.RunId, waiting.Kind, waiting.Trigger, null, waiting.Attempt + 1, waiting.Failures));
+        });
         Receive<Terminated>(terminated =>
         {
-            if (_active is null || !_active.Actor.Equals(terminated.ActorRef)) return;
-            _services.Runs.FinishAsync(_active.RunId, RunStatus.Failed, "the stitch stopped unexpectedly; see the daemon log", null, CancellationToken.None)
+            if (_active?.Actor is null || !_active.Actor.Equals(terminated.ActorRef)) return;
+            const string message = "the stitch stopped unexpectedly; see the daemon log";
+            _services.Runs.FinishAsync(_active.RunId, RunStatus.Failed, message, null, CancellationToken.None)
                 .ContinueWith(t => _ = t.Exception, TaskContinuationOptions.OnlyOnFaulted);
+            NotifyFailed(_active.RunId, message);
             _last = null;
             _active = null;
             StartNext();
@@ -174,18 +196,40 @@ public sealed class StitchActor : ReceiveActor, IWithTimers
         // first and memory holds one result, not two.
         var plan = new StitchPlan(next.RunId, next.Kind, next.Trigger, next.Kind == StitchKind.Incremental ? _last : null);
         _last = null;
-        var actor = Context.ActorOf(StitchRunActor.Props(plan, _services), $"stitch-{next.RunId:N}");
+        StartRunActor(plan);
+    }
+
+    private void StartRunActor(StitchPlan plan)
+    {
+        // The attempt is in the name: the previous attempt's actor may still be stopping.
+        var actor = Context.ActorOf(StitchRunActor.Props(plan, _services), $"stitch-{plan.RunId:N}-{plan.Attempt}");
         _lastStart = ++_events;
         Context.Watch(actor);
-        _active = new Active(next.RunId, actor, null);
+        _active = new Active(plan.RunId, plan.Kind, plan.Trigger, plan.Attempt, actor, null, plan.Failures);
     }
+
+    /// <summary>Tells webhooks (through the event stream, without waiting) that a stitch ended failed, after its retries.</summary>
+    private void NotifyFailed(Guid runId, string message) =>
+        Context.System.EventStream.Publish(new Notification(NotificationEvent.StitchFailed, null, runId, message, _services.Clock.GetUtcNow()));
 
     private void Cancel(CancelStitch cancel)
     {
+        if (_active?.RunId == cancel.RunId && _active.Actor is { } actor)
+        {
+            actor.Tell(StitchRunActor.Cancel.Instance);
+            Sender.Tell(new StitchCancelling(cancel.RunId));
+            return;
+        }
         if (_active?.RunId == cancel.RunId)
         {
-            _active.Actor.Tell(StitchRunActor.Cancel.Instance);
+            // Waiting for its next attempt: it ends here.
+            Timers.Cancel(RetryTimer);
+            _active = null;
+            _services.Runs.FinishAsync(cancel.RunId, RunStatus.Cancelled, "cancelled by request while it waited to be tried again; the previous result stays in place",
+                    null, CancellationToken.None)
+                .ContinueWith(t => _ = t.Exception, TaskContinuationOptions.OnlyOnFaulted);
             Sender.Tell(new StitchCancelling(cancel.RunId));
+            StartNext();
             return;
         }
         if (_waiting is { Recorded: true } waiting && waiting.RunId == cancel.RunId)
@@ -233,7 +277,11 @@ public sealed class StitchActor : ReceiveActor, IWithTimers
         Timers.StartSingleTimer(ScheduleTimer, new ScheduleTick(next.Value), sleep < MaxScheduleSleep ? sleep : MaxScheduleSleep);
     }
 
-    private sealed record Active(Guid RunId, IActorRef Actor, StitchProgress? Progress);
+    /// <param name="Actor">The attempt running; null while the run waits to be tried again.</param>
+    private sealed record Active(Guid RunId, StitchKind Kind, StitchTrigger Trigger, int Attempt, IActorRef? Actor, StitchProgress? Progress,
+        FailedAttempts? Failures);
+
+    private sealed record RetryStitch(Guid RunId);
 
     private sealed record Waiting(Guid RunId, StitchKind Kind, StitchTrigger Trigger, bool Recorded, IActorRef[] Askers);
 

@@ -1,10 +1,13 @@
 namespace HeapDaemon.Actors.Stitch;
 
 /// <summary>What an incremental stitch changed, for the writer.</summary>
-/// <param name="Records">Records whose rows are replaced (deleted ones are only removed).</param>
+/// <param name="Records">
+/// Records whose rows are replaced: the new, the removed (only deleted) and those whose person's id changed; a touched
+/// person's other records keep their rows.
+/// </param>
 /// <param name="Removed">Records whose pairs are removed (replaced versions and deleted records).</param>
 /// <param name="RetiredIds">Ids of the people whose customer rows and keys are replaced.</param>
-/// <param name="Clusters">The people written anew.</param>
+/// <param name="Clusters">The people written anew (their customer rows and keys).</param>
 public sealed record IncrementalChange(IReadOnlyCollection<int> Records, IReadOnlyCollection<int> Removed, IReadOnlyCollection<Guid> RetiredIds,
     IReadOnlyList<int> Clusters, IReadOnlyList<(PairChunk Chunk, int Start, int End)> Pairs);
 
@@ -29,12 +32,14 @@ public sealed class StitchResult
     public required CandidatePairs Pairs { get; init; }
     public required double ThresholdWeight { get; init; }
     public required HashSet<long> SetAsideKeys { get; init; }
-    /// <summary>Each person's records (deleted records are in none).</summary>
-    public required List<List<int>> Clusters { get; init; }
+    /// <summary>Each person's records (deleted records are in none; a person an incremental stitch retired has none).</summary>
+    public required Clusters Clusters { get; set; }
     public required List<Guid> ClusterIds { get; init; }
     /// <summary>Each record's person (index into <see cref="Clusters"/>), -1 for a deleted record.</summary>
     public required int[] ClusterOf { get; set; }
-    public required Guid[] IdOf { get; set; }
+
+    /// <summary>The record's amperity_id, <see cref="Guid.Empty"/> for a deleted record.</summary>
+    public Guid IdOf(int record) => ClusterOf[record] is var c and >= 0 ? ClusterIds[c] : Guid.Empty;
     /// <summary>The run that made this result (what <c>heapd.stitch_state</c> names when the stored result is this one).</summary>
     public Guid RunId { get; set; }
     /// <summary>Rows loaded from this time on are new to this result (see <see cref="StitchRunner"/>).</summary>
@@ -118,27 +123,18 @@ public static class StitchEngine
                     matched++;
                 }
         var clusterOf = new int[records.Count];
-        for (var r = 0; r < records.Count; r++) clusterOf[r] = links.Find(r);
-        var clusters = new Clusters(clusterOf, Enumerable.Range(0, records.Count).Where(r => !records.Deleted[r])).Members.ToList();
+        var clusters = Clusters.Components(links, records.Deleted, records.Count, clusterOf);
         var ids = StableIds.Assign(clusters, r => previousIds[r], records.CompareKeys);
         var taken = new HashSet<Guid>(previousAll);
         foreach (var id in ids) if (id != Guid.Empty) taken.Add(id);
         StableIds.Fill(ids, clusters, records.CompareKeys, r => RecordName(records, r), taken);
-        var idOf = new Guid[records.Count];
-        Array.Fill(clusterOf, -1);
-        for (var c = 0; c < clusters.Count; c++)
-            foreach (var r in clusters[c])
-            {
-                clusterOf[r] = c;
-                idOf[r] = ids[c];
-            }
         ReportLargeClusters(clusters, records, settings.MaxClusterSize, notices);
 
         var result = new StitchResult
         {
             Records = records, Settings = settings, ForeignKeyTables = inputs.ForeignKeyTables, Fingerprint = Fingerprint(inputs, settings),
             Usable = usable, Frequencies = frequencies, Model = model, Blocks = blocks, Pairs = pairs, ThresholdWeight = threshold,
-            SetAsideKeys = setAsideKeys, Clusters = clusters, ClusterIds = [.. ids], ClusterOf = clusterOf, IdOf = idOf,
+            SetAsideKeys = setAsideKeys, Clusters = clusters, ClusterIds = [.. ids], ClusterOf = clusterOf,
         };
         result.Notices.AddRange(notices);
         result.Statistics["records"] = live;
@@ -205,15 +201,12 @@ public static class StitchEngine
 
         // The people touched: those of the added records, and those the replaced records belonged to.
         var clusterOf = result.ClusterOf;
-        var idOf = result.IdOf;
         if (clusterOf.Length < records.Count)
         {
             var old = clusterOf.Length;
             Array.Resize(ref clusterOf, records.Count);
             Array.Fill(clusterOf, -1, old, records.Count - old);
-            var ids = idOf;
-            Array.Resize(ref ids, records.Count);
-            (result.ClusterOf, result.IdOf, idOf) = (clusterOf, ids, ids);
+            result.ClusterOf = clusterOf;
         }
         var roots = new HashSet<int>(added.Select(links.Find));
         var retired = new HashSet<int>();
@@ -224,42 +217,41 @@ public static class StitchEngine
             foreach (var member in result.Clusters[clusterOf[r]])
                 if (!records.Deleted[member]) roots.Add(links.Find(member));
         }
-        var components = new Dictionary<int, List<int>>();
+        // The touched people, numbered by their smallest record (a component's root: deleted records are never linked).
+        var touchedOf = new int[records.Count];
+        var components = new Dictionary<int, int>();
         for (var r = 0; r < records.Count; r++)
         {
+            touchedOf[r] = -1;
             if (records.Deleted[r]) continue;
             var root = links.Find(r);
             if (!roots.Contains(root)) continue;
-            if (!components.TryGetValue(root, out var list)) components[root] = list = [];
-            list.Add(r);
+            if (!components.TryGetValue(root, out var component)) components[root] = component = components.Count;
+            touchedOf[r] = component;
             if (clusterOf[r] >= 0) retired.Add(clusterOf[r]);
         }
-        var touched = components.OrderBy(c => c.Key).Select(c => c.Value).ToList();
-        var assigned = StableIds.Assign(touched, r => previousVersion.TryGetValue(r, out var before) ? idOf[before] : idOf[r], records.CompareKeys);
+        var touched = new Clusters(touchedOf, components.Count, records.Count);
+        var assigned = StableIds.Assign(touched, r => result.IdOf(previousVersion.TryGetValue(r, out var before) ? before : r), records.CompareKeys);
         var retiredIds = retired.Select(c => result.ClusterIds[c]).ToHashSet();
         var taken = new HashSet<Guid>(result.ClusterIds);
         foreach (var id in assigned) if (id != Guid.Empty) taken.Add(id);
         StableIds.Fill(assigned, touched, records.CompareKeys, r => RecordName(records, r), taken);
         var rewritten = new HashSet<int>(removed);
-        foreach (var c in retired)
-        {
-            foreach (var member in result.Clusters[c]) rewritten.Add(member);
-            result.Clusters[c] = [];
-        }
-        foreach (var r in removed) (clusterOf[r], idOf[r]) = (-1, Guid.Empty);
+        foreach (var r in removed) clusterOf[r] = -1;
         var created = new List<int>();
         for (var c = 0; c < touched.Count; c++)
         {
-            var index = result.Clusters.Count;
-            result.Clusters.Add(touched[c]);
+            var index = result.ClusterIds.Count;
             result.ClusterIds.Add(assigned[c]);
             created.Add(index);
             foreach (var r in touched[c])
             {
-                (clusterOf[r], idOf[r]) = (index, assigned[c]);
-                rewritten.Add(r);
+                // A new record (in no person yet), or one whose person's id changed.
+                if (clusterOf[r] < 0 || result.ClusterIds[clusterOf[r]] != assigned[c]) rewritten.Add(r);
+                clusterOf[r] = index;
             }
         }
+        result.Clusters = new Clusters(clusterOf, result.ClusterIds.Count, records.Count);
         ReportLargeClusters(touched, records, settings.MaxClusterSize, notices);
 
         result.Notices.Clear();
@@ -270,7 +262,7 @@ public static class StitchEngine
         result.Statistics["recordsRemoved"] = removed.Count - previousVersion.Count;
         result.Statistics["pairsCompared"] = pairs;
         result.Statistics["pairsMatched"] = compared.Sum(c => Enumerable.Range(0, c.Count).LongCount(p => c.Weight[p] >= result.ThresholdWeight));
-        result.Statistics["people"] = result.Clusters.Count(c => c.Count > 0);
+        result.Statistics["people"] = Enumerable.Range(0, result.Clusters.Count).Count(c => result.Clusters[c].Count > 0);
         result.Statistics["peopleTouched"] = touched.Count;
         result.Statistics["idsKept"] = assigned.Count(retiredIds.Contains);
         return new IncrementalChange(rewritten, removed, retiredIds, created, compared.Select(c => (c, 0, c.Count)).ToList());
@@ -367,11 +359,13 @@ public static class StitchEngine
         return setAside;
     }
 
-    public static void ReportLargeClusters(IEnumerable<List<int>> clusters, ProfileRecords records, int max, List<string> notices)
+    public static void ReportLargeClusters(Clusters clusters, ProfileRecords records, int max, List<string> notices)
     {
-        foreach (var members in clusters.Where(c => c.Count > max))
+        for (var c = 0; c < clusters.Count; c++)
         {
-            var smallest = members.Min(r => r);
+            var members = clusters[c];
+            if (members.Count <= max) continue;
+            var smallest = members.Min();
             notices.Add($"a person has {members.Count} records (more than maxClusterSize, {max}), e.g. {RecordName(records, smallest).Replace('\n', ':')}: " +
                         "check for a value shared by different people");
         }

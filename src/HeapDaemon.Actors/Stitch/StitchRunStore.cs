@@ -13,6 +13,7 @@ public enum StitchTrigger { Api, Load, Schedule, Recovery }
 public enum StitchKind { Full, Incremental }
 
 /// <param name="Kind">What was asked for; <see cref="StitchRunRecord.Statistics"/> says what ran (an incremental may run full).</param>
+/// <param name="Attempts">The attempt running, or the last one (a failure that may pass is tried again).</param>
 public sealed record StitchRunRecord(
     Guid Id,
     StitchKind Kind,
@@ -22,7 +23,8 @@ public sealed record StitchRunRecord(
     DateTimeOffset? StartedAt,
     DateTimeOffset? FinishedAt,
     string? Message,
-    JsonElement? Statistics);
+    JsonElement? Statistics,
+    int Attempts);
 
 /// <summary>Stitch runs in <c>heapd.stitch_runs</c>: their history, and the truth about which were interrupted.</summary>
 public sealed class StitchRunStore(NpgsqlDataSource db)
@@ -36,10 +38,22 @@ public sealed class StitchRunStore(NpgsqlDataSource db)
         await cmd.ExecuteNonQueryAsync(ct);
     }
 
-    public async Task MarkRunningAsync(Guid id, CancellationToken ct)
+    /// <summary>An attempt starts; the run's start is its first attempt's.</summary>
+    public async Task MarkRunningAsync(Guid id, int attempt, CancellationToken ct)
     {
-        await using var cmd = db.CreateCommand("UPDATE heapd.stitch_runs SET status = 'running', started_at = now() WHERE id = $1");
+        await using var cmd = db.CreateCommand(
+            "UPDATE heapd.stitch_runs SET status = 'running', started_at = coalesce(started_at, now()), attempts = $2 WHERE id = $1");
         cmd.Parameters.AddWithValue(id);
+        cmd.Parameters.AddWithValue(attempt);
+        await cmd.ExecuteNonQueryAsync(ct);
+    }
+
+    /// <summary>An attempt failed for a reason that may pass: the run waits for its next one, queued, saying why.</summary>
+    public async Task MarkRetryingAsync(Guid id, string message, CancellationToken ct)
+    {
+        await using var cmd = db.CreateCommand("UPDATE heapd.stitch_runs SET status = 'queued', message = $2 WHERE id = $1");
+        cmd.Parameters.AddWithValue(id);
+        cmd.Parameters.AddWithValue(message);
         await cmd.ExecuteNonQueryAsync(ct);
     }
 
@@ -73,7 +87,7 @@ public sealed class StitchRunStore(NpgsqlDataSource db)
     private async Task<IReadOnlyList<StitchRunRecord>> QueryAsync(string where, object[] parameters, CancellationToken ct)
     {
         await using var cmd = db.CreateCommand($"""
-            SELECT id, kind, trigger, status, requested_at, started_at, finished_at, message, statistics::text FROM heapd.stitch_runs {where}
+            SELECT id, kind, trigger, status, requested_at, started_at, finished_at, message, statistics::text, attempts FROM heapd.stitch_runs {where}
             """);
         foreach (var p in parameters) cmd.Parameters.AddWithValue(p);
         await using var reader = await cmd.ExecuteReaderAsync(ct);
@@ -82,7 +96,7 @@ public sealed class StitchRunStore(NpgsqlDataSource db)
             runs.Add(new StitchRunRecord(reader.GetGuid(0), Enum.Parse<StitchKind>(reader.GetString(1), true),
                 Enum.Parse<StitchTrigger>(reader.GetString(2), true), Enum.Parse<RunStatus>(reader.GetString(3), true),
                 reader.GetFieldValue<DateTimeOffset>(4), Time(reader, 5), Time(reader, 6), reader.IsDBNull(7) ? null : reader.GetString(7),
-                reader.IsDBNull(8) ? null : JsonDocument.Parse(reader.GetString(8)).RootElement.Clone()));
+                reader.IsDBNull(8) ? null : JsonDocument.Parse(reader.GetString(8)).RootElement.Clone(), reader.GetInt32(9)));
         return runs;
     }
 

@@ -1,12 +1,15 @@
 using System.Diagnostics;
+using HeapDaemon.Actors.Retries;
 using HeapDaemon.Actors.Runs;
 using Npgsql;
 
 namespace HeapDaemon.Actors.Stitch;
 
-/// <summary>One stitch to run.</summary>
+/// <summary>One attempt of a stitch to run.</summary>
 /// <param name="previous">The last stitch's result, kept in memory: what an incremental stitch starts from.</param>
-public sealed class StitchPlan(Guid runId, StitchKind kind, StitchTrigger trigger, StitchResult? previous)
+/// <param name="attempt">1 for the first attempt; a stitch that failed for a reason that may pass is tried again.</param>
+/// <param name="failures">The earlier attempts that failed so (null on the first).</param>
+public sealed class StitchPlan(Guid runId, StitchKind kind, StitchTrigger trigger, StitchResult? previous, int attempt = 1, FailedAttempts? failures = null)
 {
     private StitchResult? _previous = previous;
 
@@ -16,6 +19,10 @@ public sealed class StitchPlan(Guid runId, StitchKind kind, StitchTrigger trigge
 
     public StitchTrigger Trigger { get; } = trigger;
 
+    public int Attempt { get; } = attempt;
+
+    public FailedAttempts? Failures { get; } = failures;
+
     public StitchResult? Previous => _previous;
 
     /// <summary>Lets go of the previous result, so a full stitch does not hold two results in memory.</summary>
@@ -23,7 +30,9 @@ public sealed class StitchPlan(Guid runId, StitchKind kind, StitchTrigger trigge
 }
 
 /// <param name="Result">The new result (null when the run failed; the previous one stays).</param>
-public sealed record StitchOutcome(RunStatus Status, string Message, StitchResult? Result, Dictionary<string, object>? Statistics);
+/// <param name="Fault">For a failed stitch, whether another attempt may pass.</param>
+public sealed record StitchOutcome(RunStatus Status, string Message, StitchResult? Result, Dictionary<string, object>? Statistics,
+    FaultKind Fault = FaultKind.Lasting);
 
 /// <summary>
 /// One stitch: reads the tagged tables, matches, and writes the result, full or incremental. At most one runs per
@@ -36,7 +45,7 @@ public sealed class StitchRunner(NpgsqlDataSource db, StitchInputs inputs, Stitc
         await using var lockConnection = await db.OpenConnectionAsync(ct);
         await using (var take = new NpgsqlCommand("SELECT pg_try_advisory_lock(hashtext('heapd.stitch-run'))", lockConnection))
             if (!(bool)(await take.ExecuteScalarAsync(ct))!)
-                return new StitchOutcome(RunStatus.Failed, "another daemon is stitching this database; try again when it is done", null, null);
+                return new StitchOutcome(RunStatus.Failed, "another daemon is stitching this database", null, null, FaultKind.Passing);
         try
         {
             var clock = Stopwatch.StartNew();
@@ -96,9 +105,11 @@ public sealed class StitchRunner(NpgsqlDataSource db, StitchInputs inputs, Stitc
         Array.Sort(order, records.CompareKeys);
         records.Permute(order);
         records.IndexPks();
-        var (previousIds, previousAll) = await writer.PreviousIdsAsync(records, ct);
+        var previous = await writer.PreviousIdsAsync(records, ct);
         phase("read");
-        var result = await Task.Run(() => StitchEngine.Full(records, settings, inputSet, previousIds, previousAll, progress, ct), ct);
+        var result = await Task.Run(() => StitchEngine.Full(records, settings, inputSet, previous.Ids, previous.All, progress, ct), ct);
+        // The previous stitch's ids are the matching's alone: let go of, they are not resident during the write.
+        previous = default;
         (result.RunId, result.Watermark) = (plan.RunId, watermark);
         phase("match");
         // Matching leaves its blocks, comparison buffers and clustering's work arrays behind; returned before the
@@ -145,11 +156,17 @@ public sealed class StitchRunner(NpgsqlDataSource db, StitchInputs inputs, Stitc
             added.Add(record);
         };
         progress(new StitchProgress($"reading rows loaded since {result.Watermark:u}"));
+        // Counted while the changed rows are read, on connections of their own. A load committing meanwhile can make a
+        // count differ from what was read either way: more rows make the stitch full, fewer only look for deleted keys.
+        var counts = inputSet.Tables.Select(table => inputs.CountAsync(table, ct)).ToArray();
         await inputs.ReadAsync(inputSet.Tables, reader, result.Watermark, null, ct);
+        var liveOf = new int[records.Tables.Count];
+        for (var r = 0; r < records.Count; r++)
+            if (!records.Deleted[r]) liveOf[records.Table[r]]++;
         foreach (var table in inputSet.Tables)
         {
-            var live = Enumerable.Range(0, records.Count).Count(r => records.Table[r] == table.Index && !records.Deleted[r]);
-            var count = await inputs.CountAsync(table, ct);
+            var live = liveOf[table.Index];
+            var count = await counts[table.Index];
             if (count > live)
             {
                 why($"{table.Table} has rows the last stitch did not see");

@@ -27,6 +27,8 @@ public static class StitchSchema
             message       text,
             statistics    jsonb);
         CREATE INDEX IF NOT EXISTS stitch_runs_requested ON heapd.stitch_runs (requested_at DESC);
+        -- The attempt running or last run (a stitch that failed for a reason that may pass is tried again).
+        ALTER TABLE heapd.stitch_runs ADD COLUMN IF NOT EXISTS attempts int NOT NULL DEFAULT 1;
         -- One row: what the result in schema stitch was made from (written in the transaction that writes the result).
         CREATE TABLE IF NOT EXISTS heapd.stitch_state (
             id             int PRIMARY KEY CHECK (id = 1),

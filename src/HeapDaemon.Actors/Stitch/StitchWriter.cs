@@ -101,8 +101,8 @@ public sealed class StitchWriter(NpgsqlDataSource db)
     }
 
     /// <summary>
-    /// Replaces, in one transaction, the rows of an incremental stitch's records (the members, old and new, of every
-    /// person it touched), the pairs of the records it replaced, and the customers and keys of those people.
+    /// Replaces, in one transaction, the rows of an incremental stitch's records (new, removed, or with a new id), the
+    /// pairs of the records it replaced, and the customers and keys of the people it touched.
     /// </summary>
     public async Task WriteIncrementalAsync(StitchResult result, IncrementalChange change, StitchState state, CancellationToken ct)
     {
@@ -132,7 +132,7 @@ public sealed class StitchWriter(NpgsqlDataSource db)
         await CopyCoalescedAsync(connection, result, live, "", ct);
         await CopyScoresAsync(connection, result, change.Pairs, "", ct);
         await CopyCustomersAsync(connection, result, change.Clusters, "", ct);
-        await CopyKeysAsync(connection, result, live, "", ct);
+        await CopyKeysAsync(connection, result, change.Clusters.SelectMany(c => result.Clusters[c]), "", ct);
         await SaveStateAsync(connection, transaction, state, ct);
         await transaction.CommitAsync(ct);
     }
@@ -148,7 +148,7 @@ public sealed class StitchWriter(NpgsqlDataSource db)
             if (r.Deleted[record]) continue;
             var table = r.Tables[r.Table[record]];
             await writer.StartRowAsync(ct);
-            await writer.WriteAsync(result.IdOf[record], NpgsqlDbType.Uuid, ct);
+            await writer.WriteAsync(result.IdOf(record), NpgsqlDbType.Uuid, ct);
             await writer.WriteAsync(table.Source, NpgsqlDbType.Text, ct);
             await writer.WriteAsync(table.Feed, NpgsqlDbType.Text, ct);
             await writer.WriteAsync(r.PkText(record), NpgsqlDbType.Text, ct);
@@ -234,7 +234,7 @@ public sealed class StitchWriter(NpgsqlDataSource db)
                 await writer.StartRowAsync(ct);
                 await writer.WriteAsync(r.KeyNamespaces.ToString((int)(key >> 32)), NpgsqlDbType.Text, ct);
                 await writer.WriteAsync(r.KeyValues.ToString((int)(key & 0xFFFFFFFF)), NpgsqlDbType.Text, ct);
-                await writer.WriteAsync(result.IdOf[record], NpgsqlDbType.Uuid, ct);
+                await writer.WriteAsync(result.IdOf(record), NpgsqlDbType.Uuid, ct);
             }
         }
         await writer.CompleteAsync(ct);

@@ -9,7 +9,7 @@ using HeapDaemon.Actors.Notifications;
 namespace HeapDaemon.Management;
 
 /// <param name="Url">Where events are POSTed: http or https, not an instance-metadata address nor the daemon's own PostgreSQL.</param>
-/// <param name="Events">What the webhook hears: runFailed, runSucceededAfterRetries, courierStopped, heapDumpBlocked.</param>
+/// <param name="Events">What the webhook hears: runFailed, runSucceededAfterRetries, courierStopped, heapDumpBlocked, stitchFailed.</param>
 /// <param name="Id">Made up when left out.</param>
 /// <param name="Secret">Write-only: the key of the bodies' HMAC-SHA256 signature (16 to 256 characters); made up when left out.</param>
 public sealed record NotificationRequest(

@@ -6,9 +6,17 @@ using Xunit;
 
 namespace HeapDaemon.Tests.Stitch;
 
-/// <summary>A stitch as a run: one at a time, cancel, a crash mid-swap, and stitching by itself after a load.</summary>
+/// <summary>A stitch as a run: one at a time, cancel, a crash mid-swap and its retries, and stitching by itself after a load.</summary>
 public sealed class StitchRunSpecs : DaemonSpecs
 {
+    /// <summary>Two attempts a second apart: a killed stitch is tried once more, soon.</summary>
+    protected override IReadOnlyDictionary<string, string> DaemonSettings => new Dictionary<string, string>
+    {
+        ["Runs:MaxAttempts"] = "2",
+        ["Runs:RetryBaseDelay"] = "00:00:01",
+        ["Runs:RetryMaxDelay"] = "00:00:01",
+    };
+
     /// <summary>Stitches only when a test asks: a stitch after the loads, 30 s on, would change what the tests count.</summary>
     public override async Task InitializeAsync()
     {
@@ -57,24 +65,66 @@ public sealed class StitchRunSpecs : DaemonSpecs
     private async Task<List<Dictionary<string, object?>>> ResultAsync() =>
         await QueryAsync("SELECT source, feed, pk, amperity_id, given_name, email FROM stitch.unified_coalesced ORDER BY source, feed, pk");
 
-    [Fact]
-    public async Task A_stitch_killed_while_swapping_its_result_in_leaves_the_previous_result_whole_and_the_next_one_succeeds()
+    /// <summary>Kills the stitch's backend waiting to swap its tables in; returns its pid.</summary>
+    private async Task<int> KillSwapAsync(int? not = null)
     {
+        var deadline = DateTime.UtcNow.AddSeconds(120);
+        var pid = await WaitForSwapAsync();
+        // The backend of an attempt killed before may still be listed for a moment.
+        while (pid == not && DateTime.UtcNow < deadline) pid = await WaitForSwapAsync();
+        await QueryAsync($"SELECT pg_terminate_backend({pid!.Value})");
+        return pid.Value;
+    }
+
+    /// <summary>Waits until the run is queued for its second attempt, after its first failed; returns the run.</summary>
+    private async Task<JsonElement> WaitForRetryAsync(Guid runId)
+    {
+        for (var deadline = DateTime.UtcNow.AddSeconds(60); ; await Task.Delay(50))
+        {
+            var run = (await Api.GetOkAsync($"/api/stitch/runs/{runId}")).GetProperty("run");
+            if (run.GetProperty("status").GetString() == "queued" && run.TryGetProperty("message", out var message) &&
+                message.GetString()!.StartsWith("attempt 1 of 2 failed for a reason that may pass; retrying in ")) return run;
+            Assert.True(run.GetProperty("status").GetString() is "queued" or "running" && DateTime.UtcNow < deadline, run.ToString());
+        }
+    }
+
+    [Fact]
+    public async Task A_stitch_killed_while_swapping_its_result_in_is_tried_again_and_when_every_attempt_is_killed_the_previous_result_stays_whole_and_webhooks_hear_it()
+    {
+        await using var listener = await WebhookListener.StartAsync();
+        await Api.PostOkAsync("/api/notifications", new { url = listener.Url("/hooks/stitch"), events = new[] { "stitchFailed" } });
+        await Api.PostOkAsync("/api/notifications", new { url = listener.Url("/hooks/runs"), events = new[] { "runFailed" } });
         await EnsureMotoCredentialAsync();
         await LoadAsync();
         await Api.StitchAsync(full: true);
         var before = await ResultAsync();
         var customers = (await QueryAsync("SELECT count(*) AS n FROM stitch.merged_customers")).Single()["n"];
 
+        JsonElement killed;
         await using (var reader = await HoldResultAsync())
         {
-            var accepted = await Api.PostOkAsync("/api/stitch/runs", new { full = true });
-            var pid = await WaitForSwapAsync();
-            await QueryAsync($"SELECT pg_terminate_backend({pid!.Value})");
-            var killed = await Api.WaitForStitchAsync(accepted.GetProperty("runId").GetGuid());
+            var runId = (await Api.PostOkAsync("/api/stitch/runs", new { full = true })).GetProperty("runId").GetGuid();
+            var first = await KillSwapAsync();
+            var retrying = await WaitForRetryAsync(runId);
+            Assert.Contains("the previous result stays in place", retrying.GetProperty("message").GetString());
+            Assert.Equal(1, retrying.GetProperty("attempts").GetInt32());
+            Assert.Empty(listener.Received);
+
+            await KillSwapAsync(not: first);
+            killed = await Api.WaitForStitchAsync(runId);
             Assert.Equal("failed", killed.GetProperty("status").GetString());
+            Assert.Equal(2, killed.GetProperty("attempts").GetInt32());
+            Assert.StartsWith("gave up after 2 attempts over ", killed.GetProperty("message").GetString());
             Assert.Contains("the previous result stays in place", killed.GetProperty("message").GetString());
         }
+
+        var body = JsonDocument.Parse(Assert.Single(await listener.WaitForAsync("/hooks/stitch", 1)).Body).RootElement;
+        Assert.Equal("stitchFailed", body.GetProperty("type").GetString());
+        Assert.Equal(killed.GetProperty("id").GetGuid(), body.GetProperty("runId").GetGuid());
+        Assert.Equal(killed.GetProperty("message").GetString(), body.GetProperty("message").GetString());
+        Assert.Equal($"/api/stitch/runs/{killed.GetProperty("id").GetGuid()}", body.GetProperty("link").GetString());
+        Assert.False(body.TryGetProperty("courierId", out _));
+        Assert.DoesNotContain(listener.Received, r => r.Path == "/hooks/runs");
 
         Assert.Equal(JsonSerializer.Serialize(before), JsonSerializer.Serialize(await ResultAsync()));
         Assert.Equal(customers, (await QueryAsync("SELECT count(*) AS n FROM stitch.merged_customers")).Single()["n"]);
@@ -84,6 +134,29 @@ public sealed class StitchRunSpecs : DaemonSpecs
         Assert.Equal(JsonSerializer.Serialize(before), JsonSerializer.Serialize(await ResultAsync()));
         // The killed stitch's new tables (never swapped in) went with the next one.
         Assert.Empty(await QueryAsync("SELECT relname FROM pg_class WHERE relname LIKE '%\\_next' AND relkind = 'r'"));
+    }
+
+    [Fact]
+    public async Task A_stitch_whose_first_attempt_is_killed_succeeds_on_its_second_and_its_run_shows_both()
+    {
+        await EnsureMotoCredentialAsync();
+        await LoadAsync();
+        await Api.StitchAsync(full: true);
+        var before = await ResultAsync();
+
+        Guid runId;
+        await using (var reader = await HoldResultAsync())
+        {
+            runId = (await Api.PostOkAsync("/api/stitch/runs", new { full = true })).GetProperty("runId").GetGuid();
+            await KillSwapAsync();
+            await WaitForRetryAsync(runId);
+        }
+
+        var run = await Api.WaitForStitchAsync(runId);
+        Assert.Equal("succeeded", run.GetProperty("status").GetString());
+        Assert.Equal(2, run.GetProperty("attempts").GetInt32());
+        Assert.StartsWith("full", run.GetProperty("statistics").GetProperty("ran").GetString());
+        Assert.Equal(JsonSerializer.Serialize(before), JsonSerializer.Serialize(await ResultAsync()));
     }
 
     [Fact]
