@@ -108,7 +108,7 @@ public sealed class StitchRunner(NpgsqlDataSource db, StitchInputs inputs, Stitc
         var previous = await writer.PreviousIdsAsync(records, ct);
         phase("read");
         var result = await Task.Run(() => StitchEngine.Full(records, settings, inputSet, previous.Ids, previous.All, progress, ct), ct);
-        // The previous stitch's ids are the matching's alone: let go of, they are not resident during the write.
+        // The previous stitch's ids serve matching only: dropped here, they are not resident during the write.
         previous = default;
         (result.RunId, result.Watermark) = (plan.RunId, watermark);
         phase("match");
