@@ -155,8 +155,7 @@ public sealed class ClusterSpecs(ITestOutputHelper output) : IAsyncLifetime
         await Task.WhenAll(_nodes.Skip(1).Select(n => n.KillAsync()));
 
         // Keep-majority: one of three is the minority, which downs itself once the others are unreachable for DownAfter.
-        for (var deadline = DateTime.UtcNow + Generous; survivor.Running; await Task.Delay(200))
-            Assert.True(DateTime.UtcNow < deadline, "the node left alone was still running");
+        Assert.True(await survivor.ExitsWithinAsync(Generous), "the node left alone was still running");
         output.WriteLine($"{survivor.ClusterAddress} exited with {survivor.ExitCode}");
         Assert.Equal(1, survivor.ExitCode);
         Assert.Contains("its actor system stopped (ClusterDowningReason), not because it was asked to", survivor.Log);
@@ -292,10 +291,20 @@ public sealed class ClusterSpecs(ITestOutputHelper output) : IAsyncLifetime
     private async Task RestartExitedAsync()
     {
         foreach (var node in _nodes.Where(n => !n.Running))
-        {
-            output.WriteLine($"{node.ClusterAddress} had exited; starting it again");
-            await node.StartAsync();
-        }
+            for (var attempt = 1; ; attempt++)
+            {
+                output.WriteLine($"{node.ClusterAddress} had exited; starting it again");
+                try
+                {
+                    await node.StartAsync();
+                    break;
+                }
+                catch (InvalidOperationException) when (!node.Running && attempt < 3)
+                {
+                    // Downed while it joined (it and a node it had not yet heard from for long enough took each other
+                    // for unreachable, on a starved machine), as an orchestrator would see it: it exits, and is started again.
+                }
+            }
     }
 
     private async Task<JsonElement> WaitForClusterAsync(DaemonProcess node, Func<JsonElement, bool> condition)
