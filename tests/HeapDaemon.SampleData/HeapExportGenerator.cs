@@ -12,6 +12,7 @@ namespace HeapDaemon.SampleData;
 /// <item>1000: click_button as a full resync that drops some events; incremental pageviews with a re-delivered
 /// event at the same time but a new title (the later load wins the tie); a longer merge chain.</item>
 /// </list>
+/// <see cref="Generate"/> may go on with more incremental dumps, each a sync of every table in several part files.
 /// Ids are numbers below 2^53 as Heap's are; times are epoch milliseconds; from_user_id is written as a numeric
 /// string (as Stitch saw it), every other id as a long.
 /// </summary>
@@ -41,7 +42,10 @@ public sealed class HeapExportGenerator(int seed, string bucket, string prefix =
     private List<long> _users = [];
     private long _clock = Start.ToUnixTimeMilliseconds();
 
-    public HeapExport Generate()
+    /// <param name="moreDumps">Incremental dumps after the three: changed users and an older copy of one (it must not
+    /// win), new events with a few of the first dump's delivered again, and user_migrations whole again; each table in
+    /// two to four part files, so that a dump takes a while to load.</param>
+    public HeapExport Generate(int moreDumps = 0)
     {
         _users = Enumerable.Range(0, 15).Select(_ => NewId()).ToList();
         var identified = new Dictionary<long, Row>();
@@ -88,6 +92,20 @@ public sealed class HeapExportGenerator(int seed, string bucket, string prefix =
         migrations = [.. migrations, Migration(12, 11), Migration(13, 2)];
         dump.Table("user_migrations", MigrationColumns, false, migrations, 1);
         dump.Write();
+
+        for (var more = 0; more < moreDumps; more++)
+        {
+            dump = NewDump();
+            var stale = new Row(_expected["users"][_users[(more + 7) % 15]]) { ["email"] = "stale@example.com", ["plan"] = "free" };
+            stale["last_modified"] = (long)stale["last_modified"]! - 3_600_000;
+            dump.Table("users", usersWithPlan, true, [User(more % 15, plan: "pro", withPlan: true, email: $"more{more}@example.com"), stale], 2);
+            dump.Table("pageviews", PageviewColumns, true, [.. Events(12, 0, 15, PageviewColumns), .. pageviews.Skip(10 + more % 20).Take(2)], 4);
+            dump.Table("sessions", SessionColumns, true, [.. Events(6, 0, 15, SessionColumns), .. sessions.Skip(more % 12).Take(1)], 3);
+            dump.Table("click_button", ClickColumns, true, Events(6, 0, 15, ClickColumns), 3);
+            dump.Table("sign_up", SignUpColumns, true, Events(3, 0, 15, SignUpColumns), 2);
+            dump.Table("user_migrations", MigrationColumns, false, migrations, 1);
+            dump.Write();
+        }
 
         var finalUser = FinalUsers(_expected["user_migrations"].Values);
         return new HeapExport(_bucket, _prefix, _dumpIds, _objects,

@@ -32,7 +32,11 @@ public static class ClusterHosting
                 // and a lease in it would fail the cluster with it). A minority side downs itself and exits.
                 SplitBrainResolver = new KeepMajorityOption(),
             })
-            .AddHocon($"akka.cluster.split-brain-resolver.stable-after = {(int)settings.DownAfter.TotalMilliseconds}ms", HoconAddMode.Prepend);
+            .AddHocon($"akka.cluster.split-brain-resolver.stable-after = {(int)settings.DownAfter.TotalMilliseconds}ms", HoconAddMode.Prepend)
+            // A node restarted at its old address is not let in until the others have removed its old incarnation (its
+            // first join only starts that removal), so it joins on the retry: Akka's default would keep it out of the
+            // cluster for ten seconds more than the removal takes.
+            .AddHocon("akka.cluster.retry-unsuccessful-join-after = 2s", HoconAddMode.Prepend);
         return settings.DiscoveryMethod switch
         {
             ClusterDiscovery.Config => builder.AddClusterBootstrap(settings).WithConfigDiscovery(new ConfigServiceDiscoveryOptions

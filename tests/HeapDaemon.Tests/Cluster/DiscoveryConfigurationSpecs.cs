@@ -72,6 +72,17 @@ public sealed class DiscoveryConfigurationSpecs
     }
 
     [Theory]
+    [InlineData("seeds")]
+    [InlineData("config")]
+    [InlineData("kubernetes")]
+    public void A_node_turned_away_while_its_old_incarnation_is_removed_asks_to_join_again_after_2_s(string discovery)
+    {
+        var config = HoconOf(new ClusterSettings { Discovery = discovery, ContactPoints = ["node-1:8558"], RequiredContactPoints = 1 });
+
+        Assert.Equal(TimeSpan.FromSeconds(2), config.GetTimeSpan("akka.cluster.retry-unsuccessful-join-after"));
+    }
+
+    [Theory]
     [InlineData("Discovery=dns", "Cluster:Discovery must be seeds, config or kubernetes")]
     [InlineData("Discovery=config", "Cluster:ContactPoints must list each node's Akka.Management endpoint as host:port")]
     [InlineData("Discovery=config;ContactPoints:0=node-1;RequiredContactPoints=1", "Cluster:ContactPoints must list each node's Akka.Management endpoint")]

@@ -160,6 +160,25 @@ public sealed class DaemonProcess(string connectionString, string masterKey, IRe
 
     public int ExitCode => _process!.ExitCode;
 
+    /// <summary>
+    /// Waits for the daemon to exit on its own and for the last of its output to be read (<see cref="Running"/> turns
+    /// false before the lines it wrote last reach <see cref="Log"/>).
+    /// </summary>
+    /// <returns>false if it was still running after <paramref name="limit"/>.</returns>
+    public async Task<bool> ExitsWithinAsync(TimeSpan limit)
+    {
+        using var timeout = new CancellationTokenSource(limit);
+        try
+        {
+            await _process!.WaitForExitAsync(timeout.Token);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
     private async Task WaitReadyAsync()
     {
         using var client = new HttpClient { BaseAddress = new Uri(Url) };
