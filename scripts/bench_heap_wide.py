@@ -2,8 +2,11 @@
 
 Uploads the wide export once (tests/HeapDaemon.SampleData, --wide), then for each parallelism starts a daemon on a
 fresh database, makes a Heap courier, runs it and times the run from its start to its end (as heapd.runs has them).
+Before the runs it measures what the S3 emulator alone serves: GETs of the export's own objects from a plain HTTP
+client, the ceiling of a load that GETs each file once.
 """
-import argparse, os, subprocess, sys, urllib.request
+import argparse, http.client, os, subprocess, sys, threading, time, urllib.parse, urllib.request
+import xml.etree.ElementTree as ET
 
 import benchlib
 
@@ -35,6 +38,65 @@ class WideDaemon(benchlib.Daemon):
         return found
 
 
+# This moto takes any credentials, but refuses an anonymous GET of a private object: a header naming some will do.
+ANY_CREDENTIALS = {"Authorization": "AWS bench:unsigned"}
+
+
+def bucket_keys(host, port):
+    """Every key of the bucket, by ListObjectsV2."""
+    keys, token = [], None
+    conn = http.client.HTTPConnection(host, port, timeout=60)
+    while True:
+        query = "list-type=2" + (f"&continuation-token={urllib.parse.quote(token, safe='')}" if token else "")
+        conn.request("GET", f"/{BUCKET}?{query}", headers=ANY_CREDENTIALS)
+        root = ET.fromstring(conn.getresponse().read())
+        ns = {"s3": root.tag[1:].split("}")[0]} if root.tag.startswith("{") else {}
+        find = (lambda e, name: e.findall(f"s3:{name}", ns)) if ns else (lambda e, name: e.findall(name))
+        keys += [c.text for content in find(root, "Contents") for c in find(content, "Key")]
+        truncated = find(root, "IsTruncated")
+        if not truncated or truncated[0].text != "true":
+            conn.close()
+            return keys
+        token = find(root, "NextContinuationToken")[0].text
+
+
+def emulator_gets_per_second(keys, concurrency):
+    """GETs of all the keys, whole, from `concurrency` threads each on one keep-alive connection: GET/s."""
+    endpoint = urllib.parse.urlsplit(S3_ENDPOINT)
+    shares = [keys[i::concurrency] for i in range(concurrency)]
+    failures = []
+
+    def get_all(share):
+        conn = http.client.HTTPConnection(endpoint.hostname, endpoint.port, timeout=60)
+        for key in share:
+            conn.request("GET", f"/{BUCKET}/{urllib.parse.quote(key)}", headers=ANY_CREDENTIALS)
+            resp = conn.getresponse()
+            resp.read()
+            if resp.status != 200:
+                failures.append(f"{key}: HTTP {resp.status}")
+        conn.close()
+
+    threads = [threading.Thread(target=get_all, args=(share,)) for share in shares]
+    started = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    seconds = time.monotonic() - started
+    if failures:
+        sys.exit(f"bench-heap-wide: the emulator's GETs failed: {failures[0]}")
+    return len(keys) / seconds
+
+
+def emulator_ceiling():
+    """The best GET/s of the export's objects from moto alone (concurrency 1 and 4), and the load average before."""
+    endpoint = urllib.parse.urlsplit(S3_ENDPOINT)
+    keys = [k for k in bucket_keys(endpoint.hostname, endpoint.port) if k.endswith(".avro")]
+    load = os.getloadavg()[0]
+    rates = {c: emulator_gets_per_second(keys, c) for c in (1, 4)}
+    return len(keys), rates, load
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--parallelism", default="1,default")
@@ -53,6 +115,9 @@ def main():
     out = subprocess.run(["dotnet", SAMPLE, "--s3", S3_ENDPOINT, "--bucket", BUCKET, "--wide", args.event_tables],
                          env=env, check=True, capture_output=True, text=True).stdout
     expected = {line.split()[1].rstrip(":"): int(line.split()[2]) for line in out.splitlines() if line.startswith("expected ")}
+
+    ceiling_keys, ceiling_rates, ceiling_load = emulator_ceiling()
+    print(f"bench-heap-wide: S3 emulator alone: {max(ceiling_rates.values()):.0f} GET/s", file=sys.stderr)
 
     variants = [(name, dict(kv.split("=", 1) for kv in pairs.split(",") if kv))
                 for name, _, pairs in (v.partition(":") for v in args.variant)] or [("", {})]
@@ -85,9 +150,13 @@ def main():
 
     print(f"PostgreSQL {settings['server_version']} (fsync on, synchronous_commit on), {os.cpu_count()} cores")
     width = max(14, *(len(r[0]) + 2 for r in results))
-    print(f"{'parallelism':<{width}}{'files':>7}{'rows':>8}{'seconds':>9}{'files/s':>9}{'rows/s':>9}  load average (1 min, before/after)")
+    print(f"{'parallelism':<{width}}{'files':>7}{'rows':>8}{'seconds':>9}{'files/s':>9}{'rows/s':>9}{'of S3':>7}  load average (1 min, before/after)")
     for label, files, rows, seconds, before, after, _ in results:
-        print(f"{label:<{width}}{files:>7}{rows:>8}{seconds:>9.2f}{files / seconds:>9.0f}{rows / seconds:>9.0f}  {before:.2f} / {after:.2f}")
+        print(f"{label:<{width}}{files:>7}{rows:>8}{seconds:>9.2f}{files / seconds:>9.0f}{rows / seconds:>9.0f}{files / seconds / max(ceiling_rates.values()):>7.0%}  {before:.2f} / {after:.2f}")
+    # "of S3": files/s as a share of the emulator's GET/s (one GET per file at best).
+    print(f"S3 emulator alone: {max(ceiling_rates.values()):.0f} GET/s (the best of a plain keep-alive HTTP client GETting the "
+          f"export's {ceiling_keys} Avro objects at concurrency " +
+          ", ".join(f"{c}: {r:.0f}" for c, r in ceiling_rates.items()) + f"; load average {ceiling_load:.2f} before)")
     print("where a file's time goes (heapd_file_phase_seconds): mean ms per time the phase ran, times it ran, and seconds in all")
     for label, _, _, seconds, _, _, phases in results:
         order = ["running", "get", "ledger", "begin", "stream", "commit", "record", "dump"]
