@@ -233,8 +233,9 @@ public sealed class HeapCourier(NpgsqlDataSource db, FeedCatalog feeds, RunStore
                 {
                     await next;
                 }
-                catch (OperationCanceledException)
+                catch (Exception) when (ahead.IsCancellationRequested)
                 {
+                    // Whatever the dropped reads met, they changed nothing.
                 }
             }
         }
@@ -383,7 +384,6 @@ public sealed class HeapCourier(NpgsqlDataSource db, FeedCatalog feeds, RunStore
         var results = await TableLanes.RunAsync(tables, settings.Parallelism,
             (load, tableCt) => LoadTableAsync(run, manifest, load, parts[load.FeedId], fetched, state, tableCt), ct);
         return results.FirstOrDefault(r => r?.Stop is not null)?.Stop is { } stop ? new RunOutcome(RunStatus.Failed, stop.Message, stop.Fault) : null;
-
     }
 
     /// <summary>
