@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Many small files: the wide Heap export of issue 18 (users, pageviews, sessions and 120 event tables, 6 dumps of 2
 # part files per table: 1,476 Avro files of 40 rows) loaded by one Heap courier from moto, for each parallelism
-# asked (Loading:Parallelism), each time on a fresh database. Reports files/s and rows/s, and the load average.
+# asked (Loading:Parallelism), each time on a fresh database. Reports files/s and rows/s, and the load average, beside
+# what the S3 emulator alone serves (GET/s of the export's objects from a plain HTTP client: one GET per file's ceiling).
 #
 #   scripts/bench-heap-wide.sh [--parallelism 1,default] [--event-tables 120] [--variant NAME:Key=value,... ...]
 #

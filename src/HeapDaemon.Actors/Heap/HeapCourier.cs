@@ -80,30 +80,36 @@ public sealed class HeapCourier(NpgsqlDataSource db, FeedCatalog feeds, RunStore
     /// <summary>The table's feed, made (and activated) or widened to this dump's columns.</summary>
     /// <exception cref="HeapSchemaException">the table cannot be loaded as it is.</exception>
     public async Task<FeedRecord> EnsureFeedAsync(IAmazonS3 s3, string bucket, string source, HeapTable table, CancellationToken ct) =>
-        (await EnsureFeedAsync(s3, bucket, source, table, await feeds.GetAsync(HeapSchema.FeedId(source, table.Name), ct), null, ct)).Feed;
+        await FitAsync(bucket, source, table, table.Files.Count == 0 ? null : await ReadSampleAsync(s3, bucket, table, ct),
+            await feeds.GetAsync(HeapSchema.FeedId(source, table.Name), ct), null, ct);
 
+    /// <summary>The start of the table's first file, which shows its columns' types (a round trip to S3).</summary>
+    private async Task<HeapSchema.Sample> ReadSampleAsync(IAmazonS3 s3, string bucket, HeapTable table, CancellationToken ct)
+    {
+        var sampling = Stopwatch.GetTimestamp();
+        var sample = await HeapSchema.ReadSampleAsync(s3, bucket, table.Files[0].Key, ct);
+        metrics.FilePhase("fit-sample", Stopwatch.GetElapsedTime(sampling));
+        return sample;
+    }
+
+    /// <param name="sample">The table's first file's start; null when the table has no files.</param>
     /// <param name="existing">The table's feed as stored; null when it has none yet.</param>
     /// <param name="changes">Held while the feed is changed: tables fitted at once make their feeds one at a time (two
     /// that make the source's schema at once would collide).</param>
-    /// <returns>The feed, and the table's first file when the sample read all of it.</returns>
-    private async Task<(FeedRecord Feed, FetchedObject? First)> EnsureFeedAsync(IAmazonS3 s3, string bucket, string source, HeapTable table,
-        FeedRecord? existing, SemaphoreSlim? changes, CancellationToken ct)
+    private async Task<FeedRecord> FitAsync(string bucket, string source, HeapTable table, HeapSchema.Sample? sample, FeedRecord? existing,
+        SemaphoreSlim? changes, CancellationToken ct)
     {
-        if (table.Files.Count == 0)
+        if (sample is null)
         {
-            if (existing is not null) return (existing, null);
+            if (existing is not null) return existing;
             throw new HeapSchemaException($"table '{table.Name}' has no files yet, so its columns' types are unknown");
         }
-        var first = table.Files[0];
-        var sampling = Stopwatch.GetTimestamp();
-        var sample = await HeapSchema.ReadSampleAsync(s3, bucket, first.Key, ct);
-        metrics.FilePhase("fit-sample", Stopwatch.GetElapsedTime(sampling));
-        var feed = HeapSchema.FeedFor(source, table, sample, $"s3://{bucket}/{first.Key}", existing?.Definition);
-        if (existing is { Active: true } && ReferenceEquals(feed, existing.Definition)) return (existing, sample.Whole);
+        var feed = HeapSchema.FeedFor(source, table, sample, $"s3://{bucket}/{table.Files[0].Key}", existing?.Definition);
+        if (existing is { Active: true } && ReferenceEquals(feed, existing.Definition)) return existing;
         if (changes is not null) await changes.WaitAsync(ct);
         try
         {
-            return (await ChangeFeedAsync(table, feed, existing, ct), sample.Whole);
+            return await ChangeFeedAsync(table, feed, existing, ct);
         }
         finally
         {
@@ -184,25 +190,54 @@ public sealed class HeapCourier(NpgsqlDataSource db, FeedCatalog feeds, RunStore
         if (pending.Count == 0 && state.LoadedEarlier == 0)
             return new(RunStatus.Succeeded, $"no new dump: {manifests.Count} manifest(s) under s3://{run.Bucket}/{prefix}manifests/, all applied");
 
-        foreach (var manifest in pending)
+        // A skipped dump changes nothing, so it replaces no table part of an earlier dump either.
+        var all = manifests.Where(m => !progress.Skipped.Contains(m.DumpId)).ToList();
+        // While a dump's tables load, the next dump's reads from S3 (its listing and samples) go on: they change
+        // nothing, so a dump that fails leaves the next as it was. Its feeds are fitted at its own start.
+        using var ahead = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        Task<DumpReading>? next = null;
+        try
         {
-            // A skipped dump changes nothing, so it replaces no table part of an earlier dump either.
-            var failure = await ApplyDumpAsync(run, manifest, manifests.Where(m => !progress.Skipped.Contains(m.DumpId)).ToList(), progress, state, ct);
-            if (failure is not null)
+            for (var i = 0; i < pending.Count; i++)
             {
-                if (state.Changed) await IdentityViews.RefreshAsync(db, feeds, source, ct);
-                await _progress.DumpFailedAsync(run.CourierId, manifest, run.RunId, failure.Message, ct);
-                var waiting = pending.Count - state.Dumps.Count - 1;
-                return failure with
+                var manifest = pending[i];
+                var reading = next ?? ReadDumpAsync(run, Plan(manifest, all, progress).Todo, progress, ct);
+                next = null;
+                var following = i + 1 < pending.Count && settings.ReadDumpAhead ? pending[i + 1] : null;
+                Action readNext = () => next = following is null ? null : ReadDumpAsync(run, Plan(following, all, progress).Todo, progress, ahead.Token);
+                var failure = await ApplyDumpAsync(run, manifest, all, progress, state, reading, readNext, ct);
+                if (failure is not null)
                 {
-                    Message = $"{Applied(state)}. Dump {manifest.DumpId} ({manifest.ManifestKey}) failed: {failure.Message}" +
-                              (waiting > 0 ? $"; {waiting} later dump(s) wait for it" : "") +
-                              $". Once it is fixed the next run applies it; or skip it: POST /api/runs/{run.RunId}/dumps/{manifest.DumpId}/skip",
-                    BlockedDump = manifest.DumpId,
-                };
+                    if (state.Changed) await IdentityViews.RefreshAsync(db, feeds, source, ct);
+                    await _progress.DumpFailedAsync(run.CourierId, manifest, run.RunId, failure.Message, ct);
+                    var waiting = pending.Count - state.Dumps.Count - 1;
+                    return failure with
+                    {
+                        Message = $"{Applied(state)}. Dump {manifest.DumpId} ({manifest.ManifestKey}) failed: {failure.Message}" +
+                                  (waiting > 0 ? $"; {waiting} later dump(s) wait for it" : "") +
+                                  $". Once it is fixed the next run applies it; or skip it: POST /api/runs/{run.RunId}/dumps/{manifest.DumpId}/skip",
+                        BlockedDump = manifest.DumpId,
+                    };
+                }
+                await _progress.DumpDoneAsync(run.CourierId, manifest, run.RunId, ct);
+                state.Dumps.Add(manifest.DumpId);
             }
-            await _progress.DumpDoneAsync(run.CourierId, manifest, run.RunId, ct);
-            state.Dumps.Add(manifest.DumpId);
+        }
+        finally
+        {
+            // A dump that failed (or a run that stops) drops the next dump's reads.
+            if (next is not null)
+            {
+                await ahead.CancelAsync();
+                try
+                {
+                    await next;
+                }
+                catch (Exception) when (ahead.IsCancellationRequested)
+                {
+                    // Whatever the dropped reads met, they changed nothing.
+                }
+            }
         }
         if (state.Changed) await IdentityViews.RefreshAsync(db, feeds, source, ct);
         return new(RunStatus.Succeeded, Applied(state));
@@ -214,25 +249,84 @@ public sealed class HeapCourier(NpgsqlDataSource db, FeedCatalog feeds, RunStore
         $"{state.Skipped} already loaded, {state.Superseded.Count} table part(s) superseded by a newer full dump" +
         (state.Superseded.Count > 0 ? $" ({string.Join(", ", state.Superseded)})" : "");
 
-    /// <returns>null when the dump is applied; otherwise why not.</returns>
-    private async Task<RunOutcome?> ApplyDumpAsync(CourierRun run, HeapManifest manifest, IReadOnlyList<HeapManifest> all,
-        HeapProgressState progress, RunState state, CancellationToken ct)
+    /// <summary>A dump's tables still to apply, and those a newer full dump replaces (with its id).</summary>
+    private static (List<HeapTable> Todo, List<(HeapTable Table, long NewerFull)> Superseded) Plan(HeapManifest manifest, IReadOnlyList<HeapManifest> all,
+        HeapProgressState progress)
     {
-        var source = run.Config.HeapSource;
-        var todo = new List<HeapTable>();
+        var (todo, superseded) = (new List<HeapTable>(), new List<(HeapTable, long)>());
         foreach (var table in Ordered(manifest.Tables).Where(t => !progress.Tables.Contains((manifest.DumpId, t.Name))))
         {
             var newerFull = all.Where(m => m.DumpId > manifest.DumpId && m.Tables.Any(t => t.Name == table.Name && t.ReplacesTable))
                 .Select(m => m.DumpId).Append(progress.LastFull.GetValueOrDefault(table.Name, -1)).Max();
-            if (newerFull > manifest.DumpId)
+            if (newerFull > manifest.DumpId) superseded.Add((table, newerFull));
+            else todo.Add(table);
+        }
+        return (todo, superseded);
+    }
+
+    /// <summary>What a dump's preparation reads from S3, and only that: it changes nothing, so it may run before the dump's turn.</summary>
+    /// <param name="Listed">Every object under the dump's folder, with its ETag; null when the listing failed.</param>
+    /// <param name="Failure">Why the listing failed.</param>
+    /// <param name="Missing">The first file (in the tables' order) the dump still needs that is not there.</param>
+    /// <param name="Samples">Per table of the plan, the start of its first file, when read ahead (up to <see cref="AheadBudget"/> bytes of them).</param>
+    /// <param name="SampleFailures">Per table, why its sample could not be read.</param>
+    private sealed record DumpReading(Dictionary<string, string>? Listed, Exception? Failure, (string Table, string Key)? Missing,
+        HeapSchema.Sample?[] Samples, Exception?[] SampleFailures);
+
+    /// <summary>The most bytes of samples a dump's reading keeps for its fitting; the fitting reads the others itself.</summary>
+    private const long AheadBudget = 32L << 20;
+
+    /// <summary>Lists the dump's folder and, when every file it needs is there, reads its tables' samples (up to
+    /// <see cref="LoadingSettings.Parallelism"/> at once). Failures are kept for the dump's turn, which reports them.</summary>
+    private async Task<DumpReading> ReadDumpAsync(CourierRun run, IReadOnlyList<HeapTable> todo, HeapProgressState progress, CancellationToken ct)
+    {
+        var (samples, failures) = (new HeapSchema.Sample?[todo.Count], new Exception?[todo.Count]);
+        Dictionary<string, string> listed;
+        try
+        {
+            var listing = Stopwatch.GetTimestamp();
+            listed = await ListAsync(run, todo, ct);
+            metrics.FilePhase("list", Stopwatch.GetElapsedTime(listing));
+        }
+        catch (Exception e) when (!ct.IsCancellationRequested)
+        {
+            return new DumpReading(null, e, null, samples, failures);
+        }
+        var missing = todo.SelectMany(t => t.Files.Where(f => t.ReplacesTable || Pending(progress, listed, t, f)).Select(f => (Table: t.Name, f.Key)))
+            .FirstOrDefault(f => !listed.ContainsKey(f.Key));
+        if (missing.Key is not null) return new DumpReading(listed, null, missing, samples, failures);
+        long kept = 0;
+        var options = new ParallelOptions { MaxDegreeOfParallelism = settings.Parallelism, CancellationToken = ct };
+        await Parallel.ForEachAsync(Enumerable.Range(0, todo.Count).Where(i => todo[i].Files.Count > 0), options, async (i, tableCt) =>
+        {
+            if (Interlocked.Read(ref kept) >= AheadBudget) return;
+            try
             {
-                var message = $"table '{table.Name}' of dump {manifest.DumpId} skipped: full dump {newerFull} replaces it";
-                run.Log.Info("Heap courier {CourierId}: {Message}", run.CourierId, message);
-                await _progress.TableDoneAsync(run.CourierId, manifest.DumpId, table, "superseded", message, ct);
-                state.Superseded.Add($"{table.Name}@{manifest.DumpId}");
-                continue;
+                var sample = await ReadSampleAsync(run.S3, run.Bucket, todo[i], tableCt);
+                if (Interlocked.Add(ref kept, sample.Bytes) <= AheadBudget) samples[i] = sample;
             }
-            todo.Add(table);
+            catch (Exception e) when (!tableCt.IsCancellationRequested)
+            {
+                failures[i] = e;
+            }
+        });
+        return new DumpReading(listed, null, null, samples, failures);
+    }
+
+    /// <returns>null when the dump is applied; otherwise why not.</returns>
+    /// <param name="reading">The dump's reads from S3 (<see cref="ReadDumpAsync"/>), started now or while the dump before loaded.</param>
+    /// <param name="readNext">Starts the next dump's reads: called once this dump's tables begin to load.</param>
+    private async Task<RunOutcome?> ApplyDumpAsync(CourierRun run, HeapManifest manifest, IReadOnlyList<HeapManifest> all,
+        HeapProgressState progress, RunState state, Task<DumpReading> reading, Action readNext, CancellationToken ct)
+    {
+        var source = run.Config.HeapSource;
+        var (todo, superseded) = Plan(manifest, all, progress);
+        foreach (var (table, newerFull) in superseded)
+        {
+            var message = $"table '{table.Name}' of dump {manifest.DumpId} skipped: full dump {newerFull} replaces it";
+            run.Log.Info("Heap courier {CourierId}: {Message}", run.CourierId, message);
+            await _progress.TableDoneAsync(run.CourierId, manifest.DumpId, table, "superseded", message, ct);
+            state.Superseded.Add($"{table.Name}@{manifest.DumpId}");
         }
 
         // Nothing of the dump loads unless all of it can: every file it still needs is there and every table has a
@@ -243,20 +337,18 @@ public sealed class HeapCourier(NpgsqlDataSource db, FeedCatalog feeds, RunStore
         var preparing = Stopwatch.GetTimestamp();
         try
         {
-            var listing = Stopwatch.GetTimestamp();
-            listed = await ListAsync(run, todo, ct);
-            metrics.FilePhase("list", Stopwatch.GetElapsedTime(listing));
-            var missing = todo.SelectMany(t => t.Files.Where(f => t.ReplacesTable || Pending(t, f)).Select(f => (Table: t.Name, f.Key)))
-                .FirstOrDefault(f => !listed.ContainsKey(f.Key));
-            if (missing.Key is not null)
+            var read = await reading;
+            if (read.Failure is not null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(read.Failure);
+            listed = read.Listed!;
+            if (read.Missing is var (missingTable, missingKey))
             {
-                var message = $"it names s3://{run.Bucket}/{missing.Key} ({missing.Table}), which does not exist; nothing of dump {manifest.DumpId} was applied";
-                await runs.RecordFileAsync(run.RunId, state.Ordinal++, run.Bucket, missing.Key, HeapSchema.FeedId(source, missing.Table),
-                    new FileOutcome(FileStatus.Missing, Message: $"s3://{run.Bucket}/{missing.Key}: no such object; dump {manifest.DumpId} names it"), ct);
+                var message = $"it names s3://{run.Bucket}/{missingKey} ({missingTable}), which does not exist; nothing of dump {manifest.DumpId} was applied";
+                await runs.RecordFileAsync(run.RunId, state.Ordinal++, run.Bucket, missingKey, HeapSchema.FeedId(source, missingTable),
+                    new FileOutcome(FileStatus.Missing, Message: $"s3://{run.Bucket}/{missingKey}: no such object; dump {manifest.DumpId} names it"), ct);
                 return new(RunStatus.Failed, message);
             }
             var fitting = Stopwatch.GetTimestamp();
-            (var fitted, fetched) = await FitFeedsAsync(run, todo, ct);
+            (var fitted, fetched) = await FitFeedsAsync(run, todo, read, ct);
             foreach (var (table, feed) in todo.Zip(fitted)) feedsOf[table.Name] = feed;
             metrics.FilePhase("fit", Stopwatch.GetElapsedTime(fitting));
             metrics.FilePhase("dump", Stopwatch.GetElapsedTime(preparing));
@@ -269,6 +361,7 @@ public sealed class HeapCourier(NpgsqlDataSource db, FeedCatalog feeds, RunStore
         {
             return new(RunStatus.Failed, S3Errors.Describe(e, run.Bucket, null), Faults.Classify(e));
         }
+        readNext();
 
         // Tables of a dump are independent: they load at the same time, each table's files in part order. The dump
         // ends (and the next begins) once every table has, so a later dump's files of a table never commit before this
@@ -281,7 +374,7 @@ public sealed class HeapCourier(NpgsqlDataSource db, FeedCatalog feeds, RunStore
             // A late full dump (newer dumps of the table are applied already) must not wipe their rows: it upserts, and
             // the feed's last-updated column keeps the newer rows.
             var replace = table.ReplacesTable && progress.LastApplied.GetValueOrDefault(table.Name, -1) < manifest.DumpId;
-            var files = replace ? table.Files : table.Files.Where(f => Pending(table, f)).ToList();
+            var files = replace ? table.Files : table.Files.Where(f => Pending(progress, listed, table, f)).ToList();
             foreach (var file in files.Where(f => progress.Files.ContainsKey((table.Name, f.Key))))
                 run.Log.Info("Heap courier {CourierId}: s3://{Bucket}/{Key} was delivered again with other content since it was applied; it is applied again",
                     run.CourierId, run.Bucket, file.Key);
@@ -291,22 +384,24 @@ public sealed class HeapCourier(NpgsqlDataSource db, FeedCatalog feeds, RunStore
         var results = await TableLanes.RunAsync(tables, settings.Parallelism,
             (load, tableCt) => LoadTableAsync(run, manifest, load, parts[load.FeedId], fetched, state, tableCt), ct);
         return results.FirstOrDefault(r => r?.Stop is not null)?.Stop is { } stop ? new RunOutcome(RunStatus.Failed, stop.Message, stop.Fault) : null;
-
-        // A part file is still to load unless it was applied with the content the bucket has now; one delivered again
-        // with other content (a newer delivery, or an earlier one's again) goes through the load ledger's rule.
-        bool Pending(HeapTable table, HeapFile file) =>
-            !progress.Files.TryGetValue((table.Name, file.Key), out var applied) ||
-            applied is not null && listed.TryGetValue(file.Key, out var now) && now != applied;
     }
 
     /// <summary>
-    /// Every table's feed made or widened for the dump (<see cref="EnsureFeedAsync(IAmazonS3, string, string, HeapTable, FeedRecord?, SemaphoreSlim?, CancellationToken)"/>),
-    /// up to <see cref="LoadingSettings.Parallelism"/> tables at once: each reads its first file's start, a round trip
-    /// to S3. A first file the read got whole is kept for its load (up to <see cref="FetchedBudget"/> bytes of them).
+    /// A part file is still to load unless it was applied with the content the bucket has now (<paramref name="listed"/>);
+    /// one delivered again with other content (a newer delivery, or an earlier one's again) goes through the load ledger's rule.
+    /// </summary>
+    private static bool Pending(HeapProgressState progress, IReadOnlyDictionary<string, string> listed, HeapTable table, HeapFile file) =>
+        !progress.Files.TryGetValue((table.Name, file.Key), out var applied) ||
+        applied is not null && listed.TryGetValue(file.Key, out var now) && now != applied;
+
+    /// <summary>
+    /// Every table's feed made or widened for the dump, each from its first file's start: read ahead
+    /// (<paramref name="read"/>), or read here, up to <see cref="LoadingSettings.Parallelism"/> tables at once (a round
+    /// trip to S3 each). A first file a read got whole is kept for its load (up to <see cref="FetchedBudget"/> bytes of them).
     /// </summary>
     /// <exception cref="HeapSchemaException">the first table, in the dump's order, that cannot be loaded as it is.</exception>
     private async Task<(FeedRecord[] Feeds, Dictionary<string, FetchedObject> Fetched)> FitFeedsAsync(CourierRun run, IReadOnlyList<HeapTable> tables,
-        CancellationToken ct)
+        DumpReading read, CancellationToken ct)
     {
         var source = run.Config.HeapSource;
         var looking = Stopwatch.GetTimestamp();
@@ -322,12 +417,13 @@ public sealed class HeapCourier(NpgsqlDataSource db, FeedCatalog feeds, RunStore
         {
             try
             {
-                var (feed, first) = await EnsureFeedAsync(run.S3, run.Bucket, source, tables[i],
-                    stored.GetValueOrDefault(HeapSchema.FeedId(source, tables[i].Name)), changes, tableCt);
-                fitted[i] = feed;
+                if (read.SampleFailures[i] is { } failed) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failed);
+                var sample = read.Samples[i] ?? (tables[i].Files.Count == 0 ? null : await ReadSampleAsync(run.S3, run.Bucket, tables[i], tableCt));
+                fitted[i] = await FitAsync(run.Bucket, source, tables[i], sample, stored.GetValueOrDefault(HeapSchema.FeedId(source, tables[i].Name)),
+                    changes, tableCt);
                 lock (fetched)
                 {
-                    if (first is not null && fetchedBytes + first.Content.Length <= FetchedBudget)
+                    if (sample?.Whole is { } first && fetchedBytes + first.Content.Length <= FetchedBudget)
                     {
                         fetched[tables[i].Files[0].Key] = first;
                         fetchedBytes += first.Content.Length;

@@ -41,7 +41,8 @@ public static class HeapSchema
     ];
 
     /// <param name="Whole">The object itself, when the sample's read got all of it (a small part file): its load needs no GET of its own.</param>
-    public sealed record Sample(RecordSchema Schema, IReadOnlyList<GenericRecord> Records, FetchedObject? Whole = null);
+    /// <param name="Bytes">The bytes the read got.</param>
+    public sealed record Sample(RecordSchema Schema, IReadOnlyList<GenericRecord> Records, FetchedObject? Whole = null, long Bytes = 0);
 
     public static string KeyOf(string table) => table switch
     {
@@ -90,7 +91,7 @@ public static class HeapSchema
             {
                 // The sample ended inside a block: the records before it are the sample.
             }
-            return new Sample(schema, records, whole);
+            return new Sample(schema, records, whole, buffer.Length);
         }
     }
 

@@ -91,6 +91,9 @@ public sealed class LoadingSettings
 
     /// <summary>How many files of a table are opened (their GET answered, their ledger row looked up) ahead of the one loading.</summary>
     public int OpenAhead { get; init; } = 4;
+
+    /// <summary>A Heap run reads the next dump's listing and samples from S3 while a dump's tables load.</summary>
+    public bool ReadDumpAhead { get; init; } = true;
 }
 
 /// <summary>
