@@ -201,6 +201,8 @@ public sealed class HeapCourier(NpgsqlDataSource db, FeedCatalog feeds, RunStore
             for (var i = 0; i < pending.Count; i++)
             {
                 var manifest = pending[i];
+                // progress is the run's snapshot from its start, so a plan made ahead is the plan of the dump's turn:
+                // the reading's samples line up with the tables ApplyDumpAsync plans again.
                 var reading = next ?? ReadDumpAsync(run, Plan(manifest, all, progress).Todo, progress, ct);
                 next = null;
                 var following = i + 1 < pending.Count && settings.ReadDumpAhead ? pending[i + 1] : null;
