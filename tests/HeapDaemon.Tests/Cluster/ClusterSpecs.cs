@@ -137,10 +137,14 @@ public sealed class ClusterSpecs(ITestOutputHelper output) : IAsyncLifetime
     private async Task<bool> LoadingOrQueuedAsync(string courier) =>
         await CountAsync($"SELECT count(*) FROM heapd.runs WHERE courier_id = '{courier}' AND status IN ('queued', 'running')") > 0;
 
-    /// <summary>Until the couriers' runs are running, or a few seconds have passed (the kill's line then says which was not).</summary>
+    /// <summary>
+    /// Until the couriers' runs are running, or half a minute has passed (the kill's line then says which was not). A
+    /// run the last kill cut off waits queued until its courier has started on another node, which on a machine as
+    /// busy as CI's took more than 10 s.
+    /// </summary>
     private async Task WaitUntilLoadingAsync(params string[] couriers)
     {
-        for (var deadline = DateTime.UtcNow.AddSeconds(10); DateTime.UtcNow < deadline; await Task.Delay(50))
+        for (var deadline = DateTime.UtcNow.AddSeconds(30); DateTime.UtcNow < deadline; await Task.Delay(50))
             if (couriers.Except(await RunningCouriersAsync()).Any() is false) return;
     }
 
