@@ -192,6 +192,8 @@ public sealed class HeapCourier(NpgsqlDataSource db, FeedCatalog feeds, RunStore
 
         // A skipped dump changes nothing, so it replaces no table part of an earlier dump either.
         var all = manifests.Where(m => !progress.Skipped.Contains(m.DumpId)).ToList();
+        // progress is the run's snapshot from its start, so each dump's plan can be made once, before any dump applies.
+        var plans = pending.Select(m => Plan(m, all, progress)).ToList();
         // While a dump's tables load, the next dump's reads from S3 (its listing and samples) go on: they change
         // nothing, so a dump that fails leaves the next as it was. Its feeds are fitted at its own start.
         using var ahead = CancellationTokenSource.CreateLinkedTokenSource(ct);
@@ -201,13 +203,12 @@ public sealed class HeapCourier(NpgsqlDataSource db, FeedCatalog feeds, RunStore
             for (var i = 0; i < pending.Count; i++)
             {
                 var manifest = pending[i];
-                // progress is the run's snapshot from its start, so a plan made ahead is the plan of the dump's turn:
-                // the reading's samples line up with the tables ApplyDumpAsync plans again.
-                var reading = next ?? ReadDumpAsync(run, Plan(manifest, all, progress).Todo, progress, ct);
+                // A reading's samples line up with its plan's tables: the dump's turn applies the plan it was read by.
+                var reading = next ?? ReadDumpAsync(run, plans[i].Todo, progress, ct);
                 next = null;
-                var following = i + 1 < pending.Count && settings.ReadDumpAhead ? pending[i + 1] : null;
-                Action readNext = () => next = following is null ? null : ReadDumpAsync(run, Plan(following, all, progress).Todo, progress, ahead.Token);
-                var failure = await ApplyDumpAsync(run, manifest, all, progress, state, reading, readNext, ct);
+                var following = i + 1 < pending.Count && settings.ReadDumpAhead ? plans[i + 1] : null;
+                Action readNext = () => next = following is null ? null : ReadDumpAsync(run, following.Todo, progress, ahead.Token);
+                var failure = await ApplyDumpAsync(run, manifest, plans[i], progress, state, reading, readNext, ct);
                 if (failure is not null)
                 {
                     if (state.Changed) await IdentityViews.RefreshAsync(db, feeds, source, ct);
@@ -252,8 +253,9 @@ public sealed class HeapCourier(NpgsqlDataSource db, FeedCatalog feeds, RunStore
         (state.Superseded.Count > 0 ? $" ({string.Join(", ", state.Superseded)})" : "");
 
     /// <summary>A dump's tables still to apply, and those a newer full dump replaces (with its id).</summary>
-    private static (List<HeapTable> Todo, List<(HeapTable Table, long NewerFull)> Superseded) Plan(HeapManifest manifest, IReadOnlyList<HeapManifest> all,
-        HeapProgressState progress)
+    private sealed record DumpPlan(List<HeapTable> Todo, List<(HeapTable Table, long NewerFull)> Superseded);
+
+    private static DumpPlan Plan(HeapManifest manifest, IReadOnlyList<HeapManifest> all, HeapProgressState progress)
     {
         var (todo, superseded) = (new List<HeapTable>(), new List<(HeapTable, long)>());
         foreach (var table in Ordered(manifest.Tables).Where(t => !progress.Tables.Contains((manifest.DumpId, t.Name))))
@@ -263,7 +265,7 @@ public sealed class HeapCourier(NpgsqlDataSource db, FeedCatalog feeds, RunStore
             if (newerFull > manifest.DumpId) superseded.Add((table, newerFull));
             else todo.Add(table);
         }
-        return (todo, superseded);
+        return new DumpPlan(todo, superseded);
     }
 
     /// <summary>What a dump's preparation reads from S3, and only that: it changes nothing, so it may run before the dump's turn.</summary>
@@ -318,11 +320,11 @@ public sealed class HeapCourier(NpgsqlDataSource db, FeedCatalog feeds, RunStore
     /// <returns>null when the dump is applied; otherwise why not.</returns>
     /// <param name="reading">The dump's reads from S3 (<see cref="ReadDumpAsync"/>), started now or while the dump before loaded.</param>
     /// <param name="readNext">Starts the next dump's reads: called once this dump's tables begin to load.</param>
-    private async Task<RunOutcome?> ApplyDumpAsync(CourierRun run, HeapManifest manifest, IReadOnlyList<HeapManifest> all,
+    private async Task<RunOutcome?> ApplyDumpAsync(CourierRun run, HeapManifest manifest, DumpPlan plan,
         HeapProgressState progress, RunState state, Task<DumpReading> reading, Action readNext, CancellationToken ct)
     {
         var source = run.Config.HeapSource;
-        var (todo, superseded) = Plan(manifest, all, progress);
+        var (todo, superseded) = plan;
         foreach (var (table, newerFull) in superseded)
         {
             var message = $"table '{table.Name}' of dump {manifest.DumpId} skipped: full dump {newerFull} replaces it";
